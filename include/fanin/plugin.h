@@ -1,0 +1,280 @@
+/* fanin plugin ABI, version 1.
+ *
+ * The only header a plugin includes. A shared object exports one symbol, fanin_plugin_entry,
+ * which receives the host's services and returns a library descriptor listing one or more
+ * plugin descriptors (initializers, activations, optimizers). Everything else stays hidden.
+ * Rules for growing this ABI (append-only structs, struct_size checks) are in
+ * docs/writing-plugins.md; do not reorder, retype or delete any field below.
+ */
+#ifndef FANIN_PLUGIN_H
+#define FANIN_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versions ---- */
+#define FANIN_ABI_MAJOR 1
+#define FANIN_ABI_MINOR 0
+#define FANIN_MAGIC 0x4E494E46u /* "FNIN" read as a little-endian u32 */
+
+#if defined(__GNUC__)
+#define FANIN_EXPORT __attribute__((visibility("default")))
+#else
+#define FANIN_EXPORT
+#endif
+
+/* Does a struct that says it is `size` bytes long contain `field`? (read before every access to
+ * a field added after 1.0) */
+#define FANIN_HAS_FIELD(type, field, size) \
+    (offsetof(type, field) + sizeof(((type *)0)->field) <= (size_t)(size))
+
+/* ---- status codes (append-only; shared with <fanin/fanin.h>) ---- */
+enum {
+    FANIN_OK = 0,
+    FANIN_EINVAL = -1,   /* bad argument or parameter */
+    FANIN_ENOMEM = -2,   /* an allocation failed */
+    FANIN_EIO = -3,      /* reading or writing a file failed */
+    FANIN_ECONFIG = -4,  /* the experiment file is wrong */
+    FANIN_EDATA = -5,    /* a data file is missing or corrupt */
+    FANIN_EPLUGIN = -6,  /* a plugin could not be loaded or misbehaved */
+    FANIN_ENOTSUP = -7,  /* the operation or service is not supported */
+    FANIN_EDIVERGED = -8, /* NaN or Inf appeared in training */
+    FANIN_EINTR = -9,    /* interrupted by a signal */
+};
+
+/* ---- the frozen header that starts every ABI struct ---- */
+typedef struct fanin_abi_header {
+    uint32_t magic;       /* FANIN_MAGIC */
+    uint16_t abi_major;   /* must equal the host's FANIN_ABI_MAJOR */
+    uint16_t abi_minor;   /* the minor this struct was compiled against */
+    uint32_t struct_size; /* sizeof the struct at compile time */
+} fanin_abi_header;
+
+#define FANIN_HEADER(type) {FANIN_MAGIC, FANIN_ABI_MAJOR, FANIN_ABI_MINOR, (uint32_t)sizeof(type)}
+
+/* ---- opaque host objects ---- */
+typedef struct fanin_ctx fanin_ctx; /* one plugin call's context: errors, layer info */
+typedef struct fanin_rng fanin_rng; /* a random stream, derived by the host from (seed, layer, tensor) */
+
+/* ---- parameter schema (validated by the host; plugins never parse text) ---- */
+enum fanin_param_type {
+    FANIN_PARAM_F64 = 1,
+    FANIN_PARAM_I64 = 2,
+    FANIN_PARAM_BOOL = 3,
+    FANIN_PARAM_ENUM = 4, /* value is the index into choices */
+    FANIN_PARAM_STRING = 5,
+};
+
+enum fanin_param_flag {
+    FANIN_PARAM_NO_MIN = 1u << 0,   /* min is ignored */
+    FANIN_PARAM_NO_MAX = 1u << 1,   /* max is ignored */
+    FANIN_PARAM_MIN_EXCL = 1u << 2, /* value > min rather than >= */
+    FANIN_PARAM_MAX_EXCL = 1u << 3, /* value < max rather than <= */
+    FANIN_PARAM_REQUIRED = 1u << 4, /* no default: the user must give it */
+    FANIN_PARAM_AUTO = 1u << 5,     /* F64 that also accepts `auto`, passed as NaN */
+};
+
+/* One parameter. A schema is an array ending in a row whose name is NULL. */
+typedef struct fanin_param_spec {
+    const char *name;            /* [a-z][a-z0-9_]*, unique within the schema */
+    int32_t type;                /* enum fanin_param_type */
+    uint32_t flags;              /* enum fanin_param_flag */
+    double def;                  /* default: F64, I64, BOOL (0/1), ENUM (index); NaN = auto */
+    double min, max;             /* inclusive bounds unless flagged otherwise */
+    const char *const *choices;  /* ENUM: NULL-terminated names */
+    const char *def_str;         /* STRING default */
+    const char *doc;             /* one line, required */
+} fanin_param_spec;
+
+/* A resolved parameter value. Plugins receive `const fanin_value *p`, one entry per schema
+ * row, in schema order: p[0] is the first parameter. Owned by the host, valid for the run. */
+typedef union fanin_value {
+    double f;      /* F64 (NaN when the user wrote `auto`) */
+    int64_t i;     /* I64 */
+    int32_t b;     /* BOOL: 0 or 1 */
+    int32_t e;     /* ENUM: index into choices */
+    const char *s; /* STRING */
+} fanin_value;
+
+/* ---- host services (host -> plugin) ---- */
+enum fanin_log_level { FANIN_LOG_DEBUG = 0, FANIN_LOG_INFO = 1, FANIN_LOG_WARN = 2 };
+
+typedef struct fanin_host {
+    fanin_abi_header hdr;
+    const char *fanin_version; /* e.g. "0.1.0" */
+    int32_t threads;           /* compute threads the host runs BLAS with */
+    int32_t sizeof_real;       /* 4: weights are float32 */
+
+    /* Errors and logs: record a message for the current call; the host prefixes the plugin's
+     * name and file. `error` returns `code` so a plugin can write `return h->error(...)`. */
+    int (*error)(fanin_ctx *ctx, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    void (*log)(fanin_ctx *ctx, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* Memory that outlives a call; may return NULL (the checker injects failures). */
+    void *(*alloc)(fanin_ctx *ctx, size_t size);
+    void (*free)(fanin_ctx *ctx, void *p);
+
+    /* Random streams. Deterministic for a given (seed, layer, tensor) and draw order. */
+    void (*rng_uniform)(fanin_rng *rng, float *out, size_t n, double lo, double hi);
+    void (*rng_normal)(fanin_rng *rng, float *out, size_t n, double mean, double std);
+    /* normal(mean, std) redrawn until inside [lo, hi] (absolute units) */
+    void (*rng_trunc_normal)(fanin_rng *rng, float *out, size_t n, double mean, double std,
+                             double lo, double hi);
+    uint64_t (*rng_u64)(fanin_rng *rng);
+
+    /* The recommended gain of the activation of the layer being initialised (PyTorch's
+     * calculate_gain); 1.0 when there is no layer (e.g. `fanin init-stats` without
+     * --activation). */
+    int (*activation_gain)(fanin_ctx *ctx, double *gain);
+
+    /* BLAS/LAPACK, routed to the host's single OpenBLAS (plugins link none).
+     * sgemm: row-major C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C. */
+    void (*sgemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c, int ldc);
+    /* qr: the row-major m x n matrix a (m >= n) is replaced by the Q factor of its thin QR
+     * decomposition, with columns' signs fixed so that diag(R) >= 0 (Haar measure).
+     * Returns FANIN_OK or a negative code (reported through ctx). */
+    int (*qr)(fanin_ctx *ctx, float *a, int m, int n);
+} fanin_host;
+
+/* ---- tensors handed to initializers ---- */
+typedef struct fanin_tensor {
+    float *data;     /* rows * cols floats, row-major; write only inside */
+    int64_t rows;    /* weight: fan_out; bias: fan_out */
+    int64_t cols;    /* weight: fan_in;  bias: 1 */
+    int64_t fan_in;  /* the layer's fan-in (for a bias too) */
+    int64_t fan_out; /* the layer's fan-out */
+    int32_t is_bias; /* 1 when filling a bias vector */
+} fanin_tensor;
+
+/* ---- per-kind function tables (plugin -> host) ---- */
+enum fanin_kind {
+    FANIN_KIND_INITIALIZER = 1,
+    FANIN_KIND_ACTIVATION = 2,
+    FANIN_KIND_OPTIMIZER = 3,
+};
+
+/* Every function must treat n == 0 (or an empty tensor) as a no-op returning FANIN_OK, keep no
+ * mutable global state, start no threads and never call exit/abort/longjmp. */
+typedef struct fanin_initializer_vt {
+    fanin_abi_header hdr;
+    /* Fill t with the scheme's values, drawing only from rng. */
+    int (*fill)(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng);
+    /* Optional (may be NULL): the mean and std the scheme's formula gives for t, for
+     * `fanin init-stats` and `fanin check`. */
+    int (*moments)(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
+                   double *std);
+} fanin_initializer_vt;
+
+typedef struct fanin_activation_vt {
+    fanin_abi_header hdr;
+    /* y[i] = f(x[i]) for i < n. x == y allowed when the descriptor sets FANIN_FLAG_IN_PLACE. */
+    int (*forward)(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p);
+    /* dx[i] = dy[i] * f'(x[i]); y = f(x) is given so cheap derivatives can reuse it. */
+    int (*backward)(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
+                    size_t n, const fanin_value *p);
+    /* The recommended gain for initialisation (positive, finite). */
+    int (*gain)(const fanin_value *p, double *gain);
+} fanin_activation_vt;
+
+typedef struct fanin_optimizer_vt {
+    fanin_abi_header hdr;
+    /* Bytes of state for n parameters; the host allocates it (16-byte aligned) and keeps it,
+     * so a checkpoint is a plain copy. */
+    size_t (*state_size)(size_t n, const fanin_value *p);
+    int (*init_state)(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p);
+    /* One update of w[0..n) from its gradient g. t is the 1-based step number. */
+    int (*step)(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
+                int64_t t, const fanin_value *p);
+} fanin_optimizer_vt;
+
+/* ---- descriptors ---- */
+enum fanin_plugin_flag {
+    FANIN_FLAG_DETERMINISTIC = 1u << 0, /* same inputs and stream -> same output */
+    FANIN_FLAG_IN_PLACE = 1u << 1,      /* activation forward/backward accept x == y */
+    FANIN_FLAG_MUST_UNDERSTAND = 0xFFFF0000u, /* a host rejects any bit here it does not know */
+};
+
+typedef struct fanin_plugin {
+    fanin_abi_header hdr;
+    int32_t kind;                  /* enum fanin_kind */
+    uint32_t flags;                /* enum fanin_plugin_flag */
+    const char *name;              /* [a-z][a-z0-9_]*, unique per kind: what YAML uses */
+    const char *version;           /* the plugin's own semver */
+    const char *doc;               /* one line */
+    const fanin_param_spec *params; /* schema, ending in a NULL-name row; NULL = none */
+    const void *vtable;            /* fanin_{initializer,activation,optimizer}_vt */
+    /* Optional: extra interfaces by versioned name ("fanin.x/1"); NULL for unknown names. */
+    const void *(*get_interface)(const char *name);
+} fanin_plugin;
+
+typedef struct fanin_library {
+    fanin_abi_header hdr;
+    uint16_t min_host_minor; /* oldest host minor providing every service used */
+    uint16_t sizeof_real;    /* must be 4 */
+    uint32_t plugin_count;
+    const fanin_plugin *const *plugins;
+    void (*teardown)(void); /* optional; called at host shutdown, the library stays mapped */
+} fanin_library;
+
+/* The one exported symbol. Returns a static library descriptor, or NULL after reporting why
+ * with host->error(NULL, ...). */
+typedef const fanin_library *(*fanin_plugin_entry_fn)(const fanin_host *host);
+#define FANIN_ENTRY_SYMBOL "fanin_plugin_entry"
+
+/* ---- helpers for plugin authors ---- */
+
+/* The host table a family's entry point received; set by FANIN_PLUGIN_DEFINE. */
+#define FANIN_HOST fanin__host
+
+/* Descriptors. Each plugin file ends with one of these; `sym` names the descriptor so the
+ * family's entry point can list it. */
+#define FANIN_INITIALIZER(sym, nm, ver, doc_, schema, fill_fn, moments_fn)                  \
+    static const fanin_initializer_vt sym##_vt = {FANIN_HEADER(fanin_initializer_vt),      \
+                                                  fill_fn, moments_fn};                    \
+    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin), FANIN_KIND_INITIALIZER,          \
+                              FANIN_FLAG_DETERMINISTIC, nm, ver, doc_, schema, &sym##_vt, NULL}
+
+#define FANIN_ACTIVATION(sym, nm, ver, doc_, schema, fwd_fn, bwd_fn, gain_fn)               \
+    static const fanin_activation_vt sym##_vt = {FANIN_HEADER(fanin_activation_vt), fwd_fn, \
+                                                 bwd_fn, gain_fn};                         \
+    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin), FANIN_KIND_ACTIVATION,           \
+                              FANIN_FLAG_DETERMINISTIC | FANIN_FLAG_IN_PLACE, nm, ver, doc_, \
+                              schema, &sym##_vt, NULL}
+
+#define FANIN_OPTIMIZER(sym, nm, ver, doc_, schema, size_fn, init_fn, step_fn)              \
+    static const fanin_optimizer_vt sym##_vt = {FANIN_HEADER(fanin_optimizer_vt), size_fn,  \
+                                                init_fn, step_fn};                         \
+    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin), FANIN_KIND_OPTIMIZER,            \
+                              FANIN_FLAG_DETERMINISTIC, nm, ver, doc_, schema, &sym##_vt, NULL}
+
+/* The entry point: FANIN_PLUGIN_DEFINE(&a, &b, ...) lists the descriptors of one shared
+ * object, fills every version field and stores the host table in FANIN_HOST. A plugin file
+ * that is used by another file's FANIN_PLUGIN_DEFINE declares `extern const fanin_host
+ * *FANIN_HOST;` through FANIN_USES_HOST. */
+#define FANIN_USES_HOST extern const fanin_host *FANIN_HOST
+
+#define FANIN_PLUGIN_DEFINE(...)                                                            \
+    const fanin_host *FANIN_HOST;                                                           \
+    static const fanin_plugin *const fanin__plugins[] = {__VA_ARGS__};                      \
+    static const fanin_library fanin__library = {                                           \
+        FANIN_HEADER(fanin_library), 0, (uint16_t)sizeof(float),                            \
+        (uint32_t)(sizeof(fanin__plugins) / sizeof(fanin__plugins[0])), fanin__plugins, NULL}; \
+    FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host);           \
+    FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host) {          \
+        if (!host || host->hdr.magic != FANIN_MAGIC || host->hdr.abi_major != FANIN_ABI_MAJOR) \
+            return NULL;                                                                    \
+        FANIN_HOST = host;                                                                  \
+        return &fanin__library;                                                             \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FANIN_PLUGIN_H */

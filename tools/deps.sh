@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages fanin needs when they are missing: a library is missing when
+# pkg-config cannot find it, a data set when its folder is absent. Says what it does.
+set -eu
+
+missing=""
+need_pc() { pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"; }
+need_file() { [ -e "$1" ] || missing="$missing $2"; }
+need_cmd() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
+
+need_cmd cmake cmake
+need_cmd cc gcc
+need_cmd pkg-config pkg-config
+need_pc yaml-0.1 libyaml-dev
+need_pc openblas libopenblas-dev
+need_pc zlib zlib1g-dev
+need_pc cmocka libcmocka-dev
+need_file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist
+
+if [ -z "$missing" ]; then
+    echo "deps: all packages present"
+    exit 0
+fi
+echo "deps: installing missing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || echo "deps: apt-get update failed; trying with the cached lists"
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
