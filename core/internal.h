@@ -68,6 +68,9 @@ void fanin__rng_fill_trunc_normal(fanin_rng *r, float *out, size_t n, double mea
                                   double lo, double hi);
 /* Fisher-Yates shuffle of idx[0..n) */
 void fanin__rng_shuffle(fanin_rng *r, int64_t *idx, int64_t n);
+/* The Philox-4x32-10 block function: out = philox(ctr, key), 10 rounds (Random123's
+ * philox4x32_R(10, ...); exposed for its known-answer tests). */
+void fanin__philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
 /* ---- loader.c: finding, loading and checking plugin shared objects ---- */
 
@@ -87,6 +90,9 @@ int fanin__registry_new(fanin_registry **out, const char *const *extra, size_t n
                         char *err, size_t errlen);
 /* Load one shared object into the registry (used by the above and by `fanin check`). */
 int fanin__registry_load(fanin_registry *r, const char *path, char *err, size_t errlen);
+/* A registry with no plugins, filled only by fanin__registry_load (`fanin check FILE`, tests).
+ * Returns FANIN_OK or FANIN_ENOMEM. */
+int fanin__registry_new_empty(fanin_registry **out);
 void fanin__registry_free(fanin_registry *r); /* plugins stay mapped until exit */
 
 size_t fanin__registry_count(const fanin_registry *r);
@@ -115,6 +121,18 @@ void fanin__ctx_init(fanin_ctx *ctx, const fanin__entry *e, double gain);
 int fanin__ctx_fail(const fanin_ctx *ctx, int rc, const char *what, char *err, size_t errlen);
 /* Test hook: make the n-th host allocation from now fail (0 = never). */
 void fanin__host_fail_alloc_after(long n);
+/* Host allocations not yet freed (leak checks in tests and `fanin check`). */
+long fanin__host_live_allocs(void);
+/* Where plugin log lines go; NULL restores the default (WARN and above to stderr as
+ * "fanin: plugin NAME: message"). plugin is the plugin's name, or its file during the entry
+ * call. Set it before loading plugins, from one thread. */
+void fanin__host_set_log(void (*sink)(int level, const char *plugin, const char *msg));
+/* The loader calls begin_entry(path) before each fanin_plugin_entry call: it clears the
+ * message a plugin may leave with host->error(NULL, ...) and names `path` in the plugin's logs.
+ * entry_message is that message, or NULL when the plugin reported none; it stays until the next
+ * begin_entry (the loader calls begin_entry(NULL) once it has copied it). */
+void fanin__host_begin_entry(const char *path);
+const char *fanin__host_entry_message(void);
 
 /* ---- params.c: plugin references and their typed parameters ---- */
 
@@ -230,7 +248,30 @@ typedef struct fanin_dataset {
  * or row. */
 int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset **out,
                      char *err, size_t errlen);
+/* Frees the four arrays (each its own malloc, so a hand-built dataset may use it too) and d.
+ * NULL is a no-op. */
 void fanin__data_free(fanin_dataset *d);
+
+/* The readers, called by fanin__data_load on a zeroed d; they fill every field but desc, and
+ * leave what they allocated in d on error (the caller frees it). */
+int fanin__idx_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, size_t errlen);
+int fanin__csv_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, size_t errlen);
+int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
+                          char *err, size_t errlen);
+/* Shared by the readers (data.c). The position of `label` in data.classes (its new label),
+ * or -1 when not listed; with no classes listed the label itself (-1 if negative). */
+int fanin__data_class_index(const fanin__data_spec *spec, long label);
+/* "[0, 6]", or "" when no classes are listed. */
+void fanin__data_classes_text(const fanin__data_spec *spec, char *buf, size_t len);
+/* Resolve data.train/data.test (-1 = default) against `avail` examples taken in order:
+ * both -1 -> 80% / 20%; one -1 -> the rest. `unit` ("rows") and `have` ("'f.csv' has")
+ * word the error "data: asked for 900 training + 200 test rows but 'f.csv' has 1000". */
+int fanin__data_split_sizes(const fanin__data_spec *spec, int64_t avail, const char *unit,
+                            const char *have, int64_t *n_train, int64_t *n_test, char *err,
+                            size_t errlen);
+/* Sets the sizes and mallocs x/y of both splits (NULL for an empty split). */
+int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features,
+                      int y_dim, char *err, size_t errlen);
 
 /* ---- model.c, loss.c, train.c: the network ---- */
 
@@ -251,6 +292,7 @@ typedef struct fanin_model {
     void *opt_state;           /* optimizer-owned bytes, host-allocated */
     size_t opt_state_size;
     float *block;              /* the one allocation the layers' buffers are carved from */
+    bool fused_output;         /* bce on a sigmoid output: the loss writes dZ from the logits */
     const fanin_experiment *x; /* borrowed */
 } fanin_model;
 
@@ -271,6 +313,9 @@ int fanin__model_save(const fanin_model *m, const char *path, const char *metada
 /* Loss of the last layer's output A [n, k] against Y [n, y_dim]; mean over rows. When
  * `grad` is set also writes dL/dA (or dL/dZ when fused) into the last layer's dA. */
 double fanin__loss(fanin_model *m, const float *Y, int n, bool grad);
+/* Does the loss fit the output layer and the data? (bce: 1 unit, 2 classes; ...) */
+int fanin__loss_check(const fanin_model *m, const fanin_dataset *d, char *err, size_t errlen);
+const char *fanin__loss_name(int loss);
 /* Rows whose prediction matches the label (classification); 0 for regression. */
 int64_t fanin__count_correct(const fanin_model *m, const float *Y, int n);
 

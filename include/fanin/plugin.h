@@ -198,8 +198,9 @@ typedef struct fanin_optimizer_vt {
 enum fanin_plugin_flag {
     FANIN_FLAG_DETERMINISTIC = 1u << 0, /* same inputs and stream -> same output */
     FANIN_FLAG_IN_PLACE = 1u << 1,      /* activation forward/backward accept x == y */
-    FANIN_FLAG_MUST_UNDERSTAND = 0xFFFF0000u, /* a host rejects any bit here it does not know */
 };
+/* A host rejects a plugin that sets any bit of this range it does not know. */
+#define FANIN_FLAG_MUST_UNDERSTAND 0xFFFF0000u
 
 typedef struct fanin_plugin {
     fanin_abi_header hdr;

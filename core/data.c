@@ -1,0 +1,250 @@
+/* Datasets: dispatch on data.source, the rules every reader shares (class subset and
+ * relabelling, train/test split sizes, allocation), normalisation and the one-line
+ * description. The readers live in idx.c (IDX files, fashion-mnist), csv.c and synthetic.c;
+ * this file opens no files itself.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- shared by the readers ---- */
+
+int fanin__data_class_index(const fanin__data_spec *spec, long label) {
+    if (spec->n_classes_listed == 0) return label >= 0 && label <= INT_MAX ? (int)label : -1;
+    for (int i = 0; i < spec->n_classes_listed; i++)
+        if (spec->classes[i] == label) return i;
+    return -1;
+}
+
+void fanin__data_classes_text(const fanin__data_spec *spec, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    if (spec->n_classes_listed == 0) return;
+    used += (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < spec->n_classes_listed && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%d", i ? ", " : "", spec->classes[i]);
+    if (used < len) snprintf(buf + used, len - used, "]");
+}
+
+/* " of classes [0, 6]" or "" (for "asked for N training examples of classes [0, 6]"). */
+static void of_classes(const fanin__data_spec *spec, char *buf, size_t len) {
+    char list[FANIN_MAX_CLASSES * 12];
+    fanin__data_classes_text(spec, list, sizeof list);
+    snprintf(buf, len, "%s%s", list[0] ? " of classes " : "", list);
+}
+
+int fanin__data_split_sizes(const fanin__data_spec *spec, int64_t avail, const char *unit,
+                            const char *have, int64_t *n_train, int64_t *n_test, char *err,
+                            size_t errlen) {
+    char of[FANIN_MAX_CLASSES * 12 + 16];
+    int64_t tr = spec->train, te = spec->test;
+    of_classes(spec, of, sizeof of);
+    if (tr < 0 && te < 0) {
+        tr = avail * 4 / 5; /* the conventional 80/20 split */
+        te = avail - tr;
+    } else if (tr < 0) {
+        if (te > avail)
+            return fanin__errf(err, errlen, FANIN_EDATA,
+                               "data: asked for %lld test %s%s but %s %lld; lower data.test",
+                               (long long)te, unit, of, have, (long long)avail);
+        tr = avail - te;
+    } else if (te < 0) {
+        if (tr > avail)
+            return fanin__errf(err, errlen, FANIN_EDATA,
+                               "data: asked for %lld training %s%s but %s %lld; lower data.train",
+                               (long long)tr, unit, of, have, (long long)avail);
+        te = avail - tr;
+    } else if (tr + te > avail) {
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "data: asked for %lld training + %lld test %s%s but %s %lld; "
+                           "lower data.train or data.test",
+                           (long long)tr, (long long)te, unit, of, have, (long long)avail);
+    }
+    if (tr == 0 && spec->train != 0)
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "data: no training %s left%s: %s %lld and data.test takes %lld; "
+                           "lower data.test", unit, of, have, (long long)avail, (long long)te);
+    *n_train = tr;
+    *n_test = te;
+    return FANIN_OK;
+}
+
+static float *alloc_floats(int64_t rows, int cols) {
+    if (rows <= 0 || cols <= 0) return NULL;
+    if ((uint64_t)rows > SIZE_MAX / sizeof(float) / (uint64_t)cols) return NULL;
+    return malloc((size_t)rows * (size_t)cols * sizeof(float));
+}
+
+int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features,
+                      int y_dim, char *err, size_t errlen) {
+    d->n_train = n_train;
+    d->n_test = n_test;
+    d->n_features = n_features;
+    d->y_dim = y_dim;
+    d->x_train = alloc_floats(n_train, n_features);
+    d->y_train = alloc_floats(n_train, y_dim);
+    d->x_test = alloc_floats(n_test, n_features);
+    d->y_test = alloc_floats(n_test, y_dim);
+    if ((n_train > 0 && (!d->x_train || !d->y_train)) ||
+        (n_test > 0 && (!d->x_test || !d->y_test)))
+        return fanin__errf(err, errlen, FANIN_ENOMEM,
+                           "data: out of memory for %lld x %d floats",
+                           (long long)(n_train + n_test), n_features + y_dim);
+    return FANIN_OK;
+}
+
+/* ---- normalisation ---- */
+
+static void scale(float *x, int64_t n, float s) {
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
+/* z = (x - mean) / std per feature, mean and population std (ddof 0, as scikit-learn's
+ * StandardScaler) from the training rows only, so the test set leaks nothing into them.
+ * A constant feature (std ~ 0) is only centred. */
+static int standardize(fanin_dataset *d, char *err, size_t errlen) {
+    int nf = d->n_features;
+    if (d->n_train == 0 || nf == 0) return FANIN_OK;
+    double *mean = calloc((size_t)nf * 2, sizeof(double));
+    if (!mean) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
+    double *sd = mean + nf;
+    for (int64_t i = 0; i < d->n_train; i++)
+        for (int j = 0; j < nf; j++) mean[j] += d->x_train[i * nf + j];
+    for (int j = 0; j < nf; j++) mean[j] /= (double)d->n_train;
+    for (int64_t i = 0; i < d->n_train; i++)
+        for (int j = 0; j < nf; j++) {
+            double dv = d->x_train[i * nf + j] - mean[j];
+            sd[j] += dv * dv;
+        }
+    for (int j = 0; j < nf; j++) {
+        sd[j] = sqrt(sd[j] / (double)d->n_train);
+        if (!(sd[j] > 1e-12 * (1.0 + fabs(mean[j])))) sd[j] = 1.0;
+    }
+    for (int64_t i = 0; i < d->n_train; i++)
+        for (int j = 0; j < nf; j++)
+            d->x_train[i * nf + j] = (float)((d->x_train[i * nf + j] - mean[j]) / sd[j]);
+    for (int64_t i = 0; i < d->n_test; i++)
+        for (int j = 0; j < nf; j++)
+            d->x_test[i * nf + j] = (float)((d->x_test[i * nf + j] - mean[j]) / sd[j]);
+    free(mean);
+    return FANIN_OK;
+}
+
+static int normalize(const fanin__data_spec *spec, fanin_dataset *d, char *err,
+                     size_t errlen) {
+    switch (spec->normalize) {
+    case FANIN_NORM_NONE: return FANIN_OK;
+    case FANIN_NORM_SCALE255:
+        scale(d->x_train, d->n_train * d->n_features, 1.0f / 255.0f);
+        scale(d->x_test, d->n_test * d->n_features, 1.0f / 255.0f);
+        return FANIN_OK;
+    case FANIN_NORM_STANDARDIZE: return standardize(d, err, errlen);
+    default:
+        return fanin__errf(err, errlen, FANIN_EINVAL, "data: unknown normalize value %d",
+                           spec->normalize);
+    }
+}
+
+/* ---- loading ---- */
+
+static const char *base_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Append to a fixed buffer, truncating quietly. */
+static void appendf(char *buf, size_t len, const char *fmt, ...) {
+    size_t used = strlen(buf);
+    if (used + 1 >= len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+/* "fashion-mnist classes [0, 6]: 2000 train / 1000 test, 784 features" */
+static void describe(const fanin__data_spec *spec, fanin_dataset *d) {
+    char list[FANIN_MAX_CLASSES * 12];
+    size_t len = sizeof d->desc;
+    d->desc[0] = '\0';
+    if (!strcmp(spec->source, "idx"))
+        appendf(d->desc, len, "idx %s", base_name(spec->images));
+    else if (!strcmp(spec->source, "csv"))
+        appendf(d->desc, len, "csv %s target '%s'", base_name(spec->path), spec->target);
+    else if (!strcmp(spec->source, "synthetic"))
+        appendf(d->desc, len, "synthetic %s (noise %g)", spec->kind, spec->noise);
+    else
+        appendf(d->desc, len, "%s", spec->source);
+    fanin__data_classes_text(spec, list, sizeof list);
+    if (list[0]) appendf(d->desc, len, " classes %s", list);
+    appendf(d->desc, len, ": %lld train / %lld test, %d features", (long long)d->n_train,
+            (long long)d->n_test, d->n_features);
+    if (d->n_classes == 0) appendf(d->desc, len, ", regression target");
+    else if (!list[0]) appendf(d->desc, len, ", %d classes", d->n_classes);
+}
+
+static int check_classes(const fanin__data_spec *spec, char *err, size_t errlen) {
+    if (spec->n_classes_listed < 0 || spec->n_classes_listed > FANIN_MAX_CLASSES)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "data.classes: %d classes listed; at most %d",
+                           spec->n_classes_listed, FANIN_MAX_CLASSES);
+    for (int i = 0; i < spec->n_classes_listed; i++) {
+        if (spec->classes[i] < 0)
+            return fanin__errf(err, errlen, FANIN_ECONFIG,
+                               "data.classes: %d is not a class label (labels are 0, 1, ...)",
+                               spec->classes[i]);
+        for (int j = 0; j < i; j++)
+            if (spec->classes[j] == spec->classes[i])
+                return fanin__errf(err, errlen, FANIN_ECONFIG,
+                                   "data.classes: %d is listed twice", spec->classes[i]);
+    }
+    return FANIN_OK;
+}
+
+static int dispatch(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d, char *err,
+                    size_t errlen) {
+    static const char *const sources[] = {"fashion-mnist", "idx", "csv", "synthetic", "hdf5"};
+    if (!strcmp(spec->source, "fashion-mnist") || !strcmp(spec->source, "idx"))
+        return fanin__idx_load(spec, d, err, errlen);
+    if (!strcmp(spec->source, "csv")) return fanin__csv_load(spec, d, err, errlen);
+    if (!strcmp(spec->source, "synthetic")) return fanin__synthetic_load(spec, seed, d, err, errlen);
+    if (!strcmp(spec->source, "hdf5"))
+        return fanin__errf(err, errlen, FANIN_ENOTSUP,
+                           "data: source 'hdf5' is planned but not built yet; convert the "
+                           "file to csv or idx");
+    const char *near = fanin__nearest(spec->source, sources, 4);
+    return fanin__errf(err, errlen, FANIN_ECONFIG,
+                       "data: unknown source '%s'%s%s%s (sources: fashion-mnist, idx, csv, "
+                       "synthetic)", spec->source, near ? "; did you mean '" : "",
+                       near ? near : "", near ? "'?" : "");
+}
+
+int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset **out,
+                     char *err, size_t errlen) {
+    *out = NULL;
+    int rc = check_classes(spec, err, errlen);
+    if (rc < 0) return rc;
+    fanin_dataset *d = calloc(1, sizeof *d);
+    if (!d) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
+    rc = dispatch(spec, seed, d, err, errlen);
+    if (rc == FANIN_OK) rc = normalize(spec, d, err, errlen);
+    if (rc < 0) {
+        fanin__data_free(d);
+        return rc;
+    }
+    describe(spec, d);
+    *out = d;
+    return FANIN_OK;
+}
+
+void fanin__data_free(fanin_dataset *d) {
+    if (!d) return;
+    free(d->x_train);
+    free(d->y_train);
+    free(d->x_test);
+    free(d->y_test);
+    free(d);
+}

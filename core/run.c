@@ -1,0 +1,223 @@
+/* Running an experiment: every sweep member (or a shard of them) in turn, each into its own
+ * folder with config.yaml, metrics.csv and model.safetensors, and summary.csv for all. The
+ * caller sees progress through hooks; this file never prints. */
+#include "run.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* dir/name into out; FANIN_EINVAL when it does not fit. */
+static int join(char out[FANIN_PATHLEN], const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    if (a + 1 + b >= FANIN_PATHLEN) return FANIN_EINVAL;
+    memcpy(out, dir, a);
+    out[a] = '/';
+    memcpy(out + a + 1, name, b + 1);
+    return FANIN_OK;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, char *err, size_t errlen) {
+    char tmp[FANIN_PATHLEN];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) goto fail;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0777) == 0 || errno == EEXIST) return FANIN_OK;
+fail:
+    return fanin__errf(err, errlen, FANIN_EIO, "cannot create the output folder '%s': %s; "
+                       "choose another with --out", tmp, strerror(errno));
+}
+
+/* "03-normal-std=0.01": the member's index and its swept values, safe as a folder name. */
+static void member_id(const fanin_experiment *x, int width, char *id, size_t len) {
+    size_t n = (size_t)snprintf(id, len, "%0*d", width, x->member);
+    for (int s = 0; s < x->n_swept && n + 2 < len; s++) {
+        id[n++] = '-';
+        for (const char *c = x->swept[s].value; *c && n + 1 < len && n < 72; c++) {
+            bool keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                        (*c >= '0' && *c <= '9') || *c == '.' || *c == '=' || *c == '_';
+            if (keep) id[n++] = *c;
+            else if (id[n - 1] != '-') id[n++] = '-';
+        }
+        while (n > 0 && id[n - 1] == '-') n--;
+    }
+    id[n] = 0;
+}
+
+static int write_config(const fanin_experiment *x, const char *dir, char **yaml, char *err,
+                        size_t errlen) {
+    char path[FANIN_PATHLEN];
+    join(path, dir, "config.yaml");
+    FILE *f = fopen(path, "w");
+    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    int rc = fanin__experiment_write_yaml(x, f);
+    if (fclose(f) != 0 && rc == FANIN_OK) rc = FANIN_EIO;
+    if (rc < 0) return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+    /* the same text goes into the model's metadata */
+    size_t len = 0;
+    FILE *m = open_memstream(yaml, &len);
+    if (!m) return FANIN_ENOMEM;
+    fanin__experiment_write_yaml(x, m);
+    fclose(m);
+    return FANIN_OK;
+}
+
+typedef struct member_run {
+    fanin__run_hooks hooks;
+    FILE *metrics;
+} member_run;
+
+static int on_log(void *user, const fanin__progress *p) {
+    member_run *mr = user;
+    fprintf(mr->metrics, "%lld,%lld,%.9g,%.6g,%.6g,%.9g,%.4f\n", (long long)p->iteration,
+            (long long)p->epoch, p->loss, p->train_acc, p->test_acc, p->lr, p->seconds);
+    return mr->hooks.on_progress ? mr->hooks.on_progress(mr->hooks.user, p) : 0;
+}
+
+/* Rows of the buffers: the whole training set for full batch, else the minibatch; evaluation
+ * reuses them in chunks. */
+static int model_cap(const fanin_experiment *x, const fanin_dataset *d) {
+    int64_t cap = x->batch == 0 || x->batch >= d->n_train ? d->n_train : x->batch;
+    return (int)(cap > 0 ? cap : 1);
+}
+
+/* Build, initialise, train and save one member into r->dir. */
+static int train_member(const fanin_experiment *x, const fanin_dataset *d, const char *yaml,
+                        member_run *mr, fanin__member_result *r, char *err, size_t errlen) {
+    fanin_model *m;
+    int rc = fanin__model_new(x, d->n_features, model_cap(x, d), &m, err, errlen);
+    if (rc < 0) return rc;
+    rc = fanin__model_init_params(m, err, errlen);
+    fanin__train_hooks hooks = {mr, on_log};
+    if (rc == FANIN_OK) rc = fanin__train(m, d, &hooks, &r->res, r->message, sizeof r->message);
+    if (rc < 0) snprintf(err, errlen, "%s", r->message);
+    if (rc == FANIN_OK) {
+        char path[FANIN_PATHLEN];
+        join(path, r->dir, "model.safetensors");
+        rc = fanin__model_save(m, path, yaml, err, errlen);
+    }
+    fanin__model_free(m);
+    return rc;
+}
+
+static int open_metrics(member_run *mr, const char *dir, char *err, size_t errlen) {
+    char path[FANIN_PATHLEN];
+    join(path, dir, "metrics.csv");
+    mr->metrics = fopen(path, "w");
+    if (!mr->metrics) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    fprintf(mr->metrics, "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n");
+    return FANIN_OK;
+}
+
+static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
+                      char *err, size_t errlen) {
+    int rc = fanin__runner_data(rn, x, err, errlen);
+    if (rc < 0) return rc;
+    member_id(x, rn->n_members > 100 ? 3 : 2, r->id, sizeof r->id);
+    if (join(r->dir, rn->out_dir, r->id) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
+    if ((rc = make_dirs(r->dir, err, errlen)) < 0) return rc;
+    char *yaml = NULL;
+    if ((rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
+    member_run mr = {rn->hooks, NULL};
+    if ((rc = open_metrics(&mr, r->dir, err, errlen)) == FANIN_OK) {
+        if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
+        rc = train_member(x, rn->data, yaml, &mr, r, err, errlen);
+        fclose(mr.metrics);
+    }
+    free(yaml);
+    return rc;
+}
+
+int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen) {
+    if (rn->data && !memcmp(&rn->data_spec, &x->data, sizeof x->data) && rn->data_seed == x->seed)
+        return FANIN_OK;
+    fanin__data_free(rn->data);
+    rn->data = NULL;
+    int rc = fanin__data_load(&x->data, x->seed, &rn->data, err, errlen);
+    if (rc < 0) return rc;
+    rn->data_spec = x->data;
+    rn->data_seed = x->seed;
+    return FANIN_OK;
+}
+
+static const char *status_name(int status) {
+    return status == FANIN_EDIVERGED ? "diverged" : status == FANIN_EINTR ? "interrupted" : "done";
+}
+
+static void summary_row(FILE *f, const fanin__member_result *r, const fanin_experiment *x) {
+    fprintf(f, "%s,%s", r->id, status_name(r->res.status));
+    for (int s = 0; s < x->n_swept; s++) fprintf(f, ",\"%s\"", x->swept[s].value);
+    fprintf(f, ",%.9g,%.6g,%.6g,%lld,%.3f\n", r->res.final_loss, r->res.train_acc,
+            r->res.test_acc, (long long)r->res.iterations, r->res.seconds);
+}
+
+static void summary_header(FILE *f, const fanin_experiment *x) {
+    fprintf(f, "run,status");
+    for (int s = 0; s < x->n_swept; s++) fprintf(f, ",%s", x->swept[s].key);
+    fprintf(f, ",final_loss,train_acc,test_acc,iterations,seconds\n");
+}
+
+/* One member: resolve, run, and append its row; a diverged run is a result. */
+static int member(fanin__runner *rn, int k, FILE *summary, char *err, size_t errlen) {
+    fanin_experiment *x;
+    fanin__member_result *r = &rn->results[rn->n_results];
+    memset(r, 0, sizeof *r);
+    r->member = k;
+    int rc = fanin__config_resolve(rn->config, k, rn->reg, &x, err, errlen);
+    if (rc < 0) return rc;
+    if (rn->threads > 0) x->threads = rn->threads;
+    if (x->threads > 0) openblas_set_num_threads(x->threads);
+    rc = run_member(rn, x, r, err, errlen);
+    if (rc == FANIN_OK) {
+        if (ftell(summary) == 0) summary_header(summary, x);
+        summary_row(summary, r, x);
+        fflush(summary);
+        snprintf(r->label, sizeof r->label, "%s", x->n_swept ? x->swept[0].value : x->name);
+        for (int s = 1; s < x->n_swept; s++)
+            snprintf(r->label + strlen(r->label), sizeof r->label - strlen(r->label), " %s",
+                     x->swept[s].value);
+        rn->n_results++;
+        if (rn->hooks.on_member_end) rn->hooks.on_member_end(rn->hooks.user, r);
+    }
+    fanin__experiment_free(x);
+    return rc;
+}
+
+int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
+    rn->n_members = fanin__config_members(rn->config);
+    rn->results = calloc((size_t)rn->n_members, sizeof *rn->results);
+    if (!rn->results) return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory");
+    int rc = make_dirs(rn->out_dir, err, errlen);
+    if (rc < 0) return rc;
+    char path[FANIN_PATHLEN];
+    if (join(path, rn->out_dir, "summary.csv") < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
+    FILE *summary = fopen(path, "w");
+    if (!summary)
+        return fanin__errf(err, errlen, FANIN_EIO, "%s: %s; choose another folder with --out",
+                           path, strerror(errno));
+    for (int k = 0; k < rn->n_members && rc == FANIN_OK; k++) {
+        if (rn->shard_n > 1 && k % rn->shard_n != rn->shard_k - 1) continue;
+        rc = member(rn, k, summary, err, errlen);
+        if (rc == FANIN_OK && rn->n_results && rn->results[rn->n_results - 1].res.status == FANIN_EINTR)
+            rc = FANIN_EINTR;
+    }
+    fclose(summary);
+    return rc;
+}
+
+void fanin__runner_deinit(fanin__runner *rn) {
+    fanin__data_free(rn->data);
+    free(rn->results);
+    rn->data = NULL;
+    rn->results = NULL;
+}

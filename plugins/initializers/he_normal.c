@@ -1,0 +1,52 @@
+/* he_normal: W ~ N(0, std^2), std = gain / sqrt(fan), fan = fan_in (default) or fan_out,
+ * untruncated. He, Zhang, Ren & Sun 2015, "Delving Deep into Rectifiers", eq. 10 (forward,
+ * fan_in) and eq. 14 (backward, fan_out); torch.nn.init.kaiming_normal_. PyTorch derives the
+ * gain from `nonlinearity` (default leaky_relu, a=0: sqrt(2)); here `gain: auto` (the default)
+ * asks for the layer's activation's gain. Keras/JAX HeNormal truncate (`truncated: true`).
+ */
+#include <fanin/plugin.h>
+#include <math.h>
+
+#include "init_common.h"
+
+static int he_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *std) {
+    double gain, fan;
+    int rc = init_gain(ctx, p[0].f, &gain);
+    if (rc == FANIN_OK && (rc = init_fan(ctx, t, p[1].e, &fan)) == FANIN_OK)
+        *std = gain / sqrt(fan);
+    return rc;
+}
+
+static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
+    double std;
+    if (init_size(t) == 0)
+        return FANIN_OK;
+    int rc = he_std(ctx, t, p, &std);
+    if (rc == FANIN_OK)
+        init_normal0(rng, t, std, p[2].b);
+    return rc;
+}
+
+static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
+                   double *std) {
+    if (init_size(t) == 0)
+        return init_empty_moments(mean, std);
+    *mean = 0.0;
+    return he_std(ctx, t, p, std);
+}
+
+static const char *const modes[] = {"fan_in", "fan_out", NULL};
+
+static const fanin_param_spec schema[] = {
+    {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, NAN,
+     0.0, 0.0, NULL, NULL, "multiplies the std; auto = the activation's gain (relu: sqrt 2)"},
+    {"mode", FANIN_PARAM_ENUM, 0, INIT_FAN_IN, 0.0, 1.0, modes, NULL,
+     "fan_in keeps the forward variance, fan_out the backward one"},
+    {"truncated", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
+     "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays gain/sqrt(fan)"},
+    {0},
+};
+
+FANIN_INITIALIZER(he_normal, "he_normal", "1.0.0",
+                  "N(0, gain^2/fan), gain auto (He 2015; torch kaiming_normal_)", schema, fill,
+                  moments);

@@ -1,0 +1,620 @@
+/* Tests of core/data.c, idx.c, csv.c, synthetic.c: small IDX files (raw and gzip) and CSV files
+ * written into a mkdtemp folder, every corruption's message, the synthetic generators, and the
+ * real Fashion-MNIST from Debian's dataset-fashion-mnist when it is installed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define N_IMG 30 /* images in the small IDX files: 2x3 pixels, labels i % 10 */
+
+typedef struct fixture {
+    char dir[256];
+    char err[FANIN_ERRLEN];
+    fanin__data_spec spec;
+    fanin_dataset *d;
+} fixture;
+
+/* ---- helpers ---- */
+
+static void path_in(const fixture *fx, const char *name, char *out, size_t len) {
+    snprintf(out, len, "%s/%s", fx->dir, name);
+}
+
+/* Write bytes to a file, through zlib when gz. */
+static void write_bytes(const char *path, const void *buf, size_t n, int gz) {
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        assert_non_null(g);
+        assert_int_equal(gzwrite(g, buf, (unsigned)n), (int)n);
+        assert_int_equal(gzclose(g), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(buf, 1, n, f), n);
+        fclose(f);
+    }
+}
+
+/* An IDX file: type, dims, then `n_data` bytes of data (cut short when n_data is smaller). */
+static void write_idx(const char *path, int gz, int type, int ndims, const uint32_t *dims,
+                      const unsigned char *data, size_t n_data) {
+    unsigned char *buf = malloc(4 + 4 * (size_t)ndims + n_data);
+    assert_non_null(buf);
+    buf[0] = buf[1] = 0;
+    buf[2] = (unsigned char)type;
+    buf[3] = (unsigned char)ndims;
+    for (int i = 0; i < ndims; i++) {
+        buf[4 + 4 * i] = (unsigned char)(dims[i] >> 24);
+        buf[5 + 4 * i] = (unsigned char)(dims[i] >> 16);
+        buf[6 + 4 * i] = (unsigned char)(dims[i] >> 8);
+        buf[7 + 4 * i] = (unsigned char)dims[i];
+    }
+    memcpy(buf + 4 + 4 * ndims, data, n_data);
+    write_bytes(path, buf, 4 + 4 * (size_t)ndims + n_data, gz);
+    free(buf);
+}
+
+static unsigned char pixel(int i, int j) {
+    return (unsigned char)((i * 7 + j * 40) % 256);
+}
+
+/* N_IMG images [N_IMG, 2, 3] with pixel(i, j) and labels i % 10 (+ label_bias). */
+static void write_pair(const char *images, const char *labels, int gz, int n, int label_bias) {
+    unsigned char img[N_IMG * 6], lab[N_IMG];
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < 6; j++) img[i * 6 + j] = pixel(i, j);
+        lab[i] = (unsigned char)(i % 10 + label_bias);
+    }
+    uint32_t di[3] = {(uint32_t)n, 2, 3}, dl[1] = {(uint32_t)n};
+    write_idx(images, gz, 0x08, 3, di, img, (size_t)n * 6);
+    write_idx(labels, gz, 0x08, 1, dl, lab, (size_t)n);
+}
+
+static void idx_spec(fixture *fx, int gz) {
+    const char *ext = gz ? ".gz" : "";
+    char name[64];
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "idx");
+    snprintf(name, sizeof name, "img%s", ext);
+    path_in(fx, name, fx->spec.images, sizeof fx->spec.images);
+    snprintf(name, sizeof name, "lab%s", ext);
+    path_in(fx, name, fx->spec.labels, sizeof fx->spec.labels);
+    snprintf(name, sizeof name, "timg%s", ext);
+    path_in(fx, name, fx->spec.test_images, sizeof fx->spec.test_images);
+    snprintf(name, sizeof name, "tlab%s", ext);
+    path_in(fx, name, fx->spec.test_labels, sizeof fx->spec.test_labels);
+    write_pair(fx->spec.images, fx->spec.labels, gz, N_IMG, 0);
+    write_pair(fx->spec.test_images, fx->spec.test_labels, gz, 20, 0);
+    fx->spec.train = fx->spec.test = -1;
+}
+
+static int load(fixture *fx, uint64_t seed) {
+    fanin__data_free(fx->d);
+    fx->d = NULL;
+    fx->err[0] = '\0';
+    return fanin__data_load(&fx->spec, seed, &fx->d, fx->err, sizeof fx->err);
+}
+
+/* Loading fails with FANIN_EDATA (or code) and the message holds every given fragment. */
+static void expect_error(fixture *fx, int code, const char *a, const char *b, const char *c) {
+    int rc = load(fx, 1);
+    if (getenv("FANIN_TEST_VERBOSE")) print_message("%s\n", fx->err);
+    if (rc != code || !strstr(fx->err, a) || (b && !strstr(fx->err, b)) ||
+        (c && !strstr(fx->err, c)))
+        fail_msg("rc %d (want %d), message: %s", rc, code, fx->err);
+    assert_null(fx->d);
+}
+
+static void write_text(const char *path, const char *text) {
+    write_bytes(path, text, strlen(text), 0);
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    if (!fx) return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/fanin_test_data_XXXXXX");
+    if (!mkdtemp(fx->dir)) return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    static const char *const names[] = {
+        "img", "lab", "timg", "tlab", "img.gz", "lab.gz", "timg.gz", "tlab.gz", "d.csv",
+        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte"};
+    char p[512];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        path_in(fx, names[i], p, sizeof p);
+        unlink(p);
+    }
+    rmdir(fx->dir);
+    fanin__data_free(fx->d);
+    free(fx);
+    return 0;
+}
+
+/* ---- idx ---- */
+
+static void check_image(const float *x, int i) {
+    for (int j = 0; j < 6; j++) assert_float_equal(x[j], pixel(i, j), 0);
+}
+
+static void test_idx_raw_all(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    assert_int_equal(d->n_train, N_IMG);
+    assert_int_equal(d->n_test, 20);
+    assert_int_equal(d->n_features, 6);
+    assert_int_equal(d->y_dim, 1);
+    assert_int_equal(d->n_classes, 10);
+    for (int i = 0; i < N_IMG; i++) {
+        check_image(d->x_train + 6 * i, i);
+        assert_float_equal(d->y_train[i], (i % 10), 0);
+    }
+    check_image(d->x_test + 6 * 19, 19);
+    assert_non_null(strstr(d->desc, "30 train / 20 test, 6 features"));
+}
+
+static void test_idx_gz_subset_relabel(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 1);
+    fx->spec.classes[0] = 3;
+    fx->spec.classes[1] = 1;
+    fx->spec.n_classes_listed = 2;
+    fx->spec.train = 5; /* images 1, 3, 11, 13, 21 */
+    fx->spec.test = 3;  /* images 1, 3, 11 */
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    static const int want[5] = {1, 3, 11, 13, 21};
+    assert_int_equal(d->n_train, 5);
+    assert_int_equal(d->n_test, 3);
+    assert_int_equal(d->n_classes, 2);
+    for (int k = 0; k < 5; k++) {
+        check_image(d->x_train + 6 * k, want[k]);
+        assert_float_equal(d->y_train[k], (want[k] % 10 == 3 ? 0 : 1), 0);
+    }
+    check_image(d->x_test + 6 * 2, 11);
+    assert_non_null(strstr(d->desc, "classes [3, 1]: 5 train / 3 test"));
+}
+
+static void test_idx_float_idx2(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    float vals[4] = {1.5f, -2.0f, 0.25f, 1e6f};
+    unsigned char be[16];
+    for (int i = 0; i < 4; i++) {
+        uint32_t u;
+        memcpy(&u, &vals[i], 4);
+        for (int b = 0; b < 4; b++) be[4 * i + b] = (unsigned char)(u >> (24 - 8 * b));
+    }
+    uint32_t di[2] = {2, 2}, dl[1] = {2};
+    unsigned char lab[2] = {4, 7};
+    write_idx(fx->spec.images, 0, 0x0D, 2, di, be, sizeof be);
+    write_idx(fx->spec.labels, 0, 0x08, 1, dl, lab, 2);
+    fx->spec.test = 0;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    assert_int_equal(fx->d->n_features, 2);
+    assert_int_equal(fx->d->n_classes, 8);
+    for (int i = 0; i < 4; i++) assert_float_equal(fx->d->x_train[i], vals[i], 0);
+    assert_null(fx->d->x_test);
+}
+
+static void test_idx_too_many(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    fx->spec.classes[0] = 0;
+    fx->spec.classes[1] = 6;
+    fx->spec.n_classes_listed = 2;
+    fx->spec.train = 7;
+    expect_error(fx, FANIN_EDATA, "asked for 7 training examples of classes [0, 6]",
+                 "has 6; lower data.train", fx->spec.labels);
+}
+
+static void test_idx_missing(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    strcat(fx->spec.labels, ".nope");
+    expect_error(fx, FANIN_EDATA, "cannot open", "No such file or directory", "data.labels");
+}
+
+static void test_idx_bad_magic(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    write_text(fx->spec.images, "PK\x03\x04 a zip file, not an idx file");
+    expect_error(fx, FANIN_EDATA, fx->spec.images, "byte 0: bad magic 0x504B0304", NULL);
+}
+
+static void test_idx_truncated_raw(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    unsigned char img[N_IMG * 6] = {0};
+    uint32_t di[3] = {N_IMG, 2, 3};
+    write_idx(fx->spec.images, 0, 0x08, 3, di, img, 100);
+    expect_error(fx, FANIN_EDATA, fx->spec.images, "byte 16: file ends after 100 of 180 data bytes",
+                 NULL);
+}
+
+static void test_idx_truncated_gz(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 1);
+    unsigned char lab[N_IMG] = {0};
+    uint32_t dl[1] = {N_IMG + 5};
+    write_idx(fx->spec.labels, 1, 0x08, 1, dl, lab, N_IMG);
+    expect_error(fx, FANIN_EDATA, fx->spec.labels, "byte 8: file ends after 30 of 35 data bytes",
+                 NULL);
+}
+
+static void test_idx_truncated_header(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    write_bytes(fx->spec.images, "\0\0\x08\x03\0\0\0", 7, 0);
+    expect_error(fx, FANIN_EDATA, fx->spec.images, "file ends after 7 of 16 header bytes", NULL);
+}
+
+static void test_idx_count_mismatch(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    write_pair(fx->spec.test_images, fx->spec.test_labels, 0, 20, 0);
+    unsigned char lab[N_IMG] = {0};
+    uint32_t dl[1] = {19};
+    write_idx(fx->spec.test_labels, 0, 0x08, 1, dl, lab, 19);
+    expect_error(fx, FANIN_EDATA, fx->spec.test_images, "byte 4: 20 images but",
+                 "has 19 labels");
+}
+
+static void test_idx_wrong_kinds(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    strcpy(fx->spec.labels, fx->spec.images); /* images given as labels */
+    expect_error(fx, FANIN_EDATA, fx->spec.images, "byte 3: labels must have 1 dimension, not 3",
+                 NULL);
+    idx_spec(fx, 0);
+    uint32_t di[2] = {1, 1};
+    unsigned char z[2] = {0};
+    write_idx(fx->spec.images, 0, 0x0B, 2, di, z, 2);
+    expect_error(fx, FANIN_EDATA, fx->spec.images, "byte 2: unsupported IDX type 0x0B", NULL);
+}
+
+static void test_idx_corrupt_gz(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 1);
+    enum { N = 4000 };
+    unsigned char *img = malloc(N * 6);
+    assert_non_null(img);
+    for (int i = 0; i < N * 6; i++) img[i] = (unsigned char)((i * 2654435761u) >> 13);
+    uint32_t di[3] = {N, 2, 3};
+    write_idx(fx->spec.images, 1, 0x08, 3, di, img, N * 6);
+    free(img);
+    FILE *f = fopen(fx->spec.images, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    for (long off = size / 3; off < size / 3 + 8; off++) {
+        fseek(f, off, SEEK_SET);
+        fputc(0xA5 ^ (int)off, f);
+    }
+    fclose(f);
+    /* labels say N_IMG but the images file says N: fix the labels to match */
+    unsigned char *lab = calloc(N, 1);
+    uint32_t dl[1] = {N};
+    write_idx(fx->spec.labels, 1, 0x08, 1, dl, lab, N);
+    free(lab);
+    expect_error(fx, FANIN_EDATA, fx->spec.images, "corrupt gzip stream (zlib: ", "byte ");
+}
+
+/* The data comes out whole but the CRC is wrong, or the trailer is missing. */
+static void test_idx_gz_trailer(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 1);
+    FILE *f = fopen(fx->spec.labels, "r+b");
+    assert_non_null(f);
+    fseek(f, -8, SEEK_END);
+    int c = fgetc(f);
+    fseek(f, -8, SEEK_END);
+    fputc(c ^ 1, f);
+    long size = ftell(f) + 7;
+    fclose(f);
+    expect_error(fx, FANIN_EDATA, fx->spec.labels, "corrupt gzip stream (zlib: incorrect data check)",
+                 "at byte 38 of the decompressed data");
+    idx_spec(fx, 1);
+    assert_int_equal(truncate(fx->spec.labels, size - 4), 0);
+    expect_error(fx, FANIN_EDATA, fx->spec.labels, "the gzip stream ends without its trailer",
+                 "after byte 38 of the data");
+}
+
+static void test_idx_label_out_of_range_fashion(void **state) {
+    fixture *fx = *state;
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "fashion-mnist");
+    snprintf(fx->spec.path, sizeof fx->spec.path, "%s", fx->dir);
+    char img[512], lab[512];
+    path_in(fx, "train-images-idx3-ubyte.gz", img, sizeof img);
+    path_in(fx, "train-labels-idx1-ubyte.gz", lab, sizeof lab);
+    write_pair(img, lab, 1, N_IMG, 1); /* labels 1..10 */
+    fx->spec.train = fx->spec.test = -1;
+    expect_error(fx, FANIN_EDATA, lab, "byte 17: label 10 is not a Fashion-MNIST class", NULL);
+}
+
+/* The standard file names in a folder: train files gzip, t10k files raw. */
+static void test_fashion_folder(void **state) {
+    fixture *fx = *state;
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "fashion-mnist");
+    snprintf(fx->spec.path, sizeof fx->spec.path, "%s", fx->dir);
+    char a[512], b[512];
+    path_in(fx, "train-images-idx3-ubyte.gz", a, sizeof a);
+    path_in(fx, "train-labels-idx1-ubyte.gz", b, sizeof b);
+    write_pair(a, b, 1, N_IMG, 0);
+    fx->spec.classes[0] = 0;
+    fx->spec.classes[1] = 6;
+    fx->spec.n_classes_listed = 2;
+    fx->spec.train = 4;
+    fx->spec.test = 2;
+    fx->spec.normalize = FANIN_NORM_SCALE255;
+    /* no t10k files yet: the message names the .gz path and the Debian package */
+    expect_error(fx, FANIN_EDATA, "cannot open", "t10k-labels-idx1-ubyte.gz",
+                 "install Debian's dataset-fashion-mnist or set data.path");
+    path_in(fx, "t10k-images-idx3-ubyte", a, sizeof a);
+    path_in(fx, "t10k-labels-idx1-ubyte", b, sizeof b);
+    write_pair(a, b, 0, 20, 0);
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    static const int want[4] = {0, 6, 10, 16};
+    assert_int_equal(d->n_train, 4);
+    assert_int_equal(d->n_test, 2);
+    for (int k = 0; k < 4; k++) {
+        assert_float_equal(d->y_train[k], (k % 2), 0);
+        for (int j = 0; j < 6; j++)
+            assert_float_equal(d->x_train[6 * k + j], pixel(want[k], j) / 255.0f, 1e-7);
+    }
+    assert_string_equal(d->desc, "fashion-mnist classes [0, 6]: 4 train / 2 test, 6 features");
+}
+
+/* ---- normalisation ---- */
+
+static void test_standardize(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 0);
+    fx->spec.normalize = FANIN_NORM_STANDARDIZE;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    for (int j = 0; j < 6; j++) {
+        double s = 0, s2 = 0;
+        for (int64_t i = 0; i < d->n_train; i++) s += d->x_train[i * 6 + j];
+        for (int64_t i = 0; i < d->n_train; i++)
+            s2 += pow(d->x_train[i * 6 + j] - s / d->n_train, 2);
+        assert_true(fabs(s / d->n_train) < 1e-5);
+        assert_true(fabs(sqrt(s2 / d->n_train) - 1) < 1e-5);
+    }
+    /* a constant feature is only centred */
+    uint32_t di[2] = {4, 1}, dl[1] = {4};
+    unsigned char c[4] = {9, 9, 9, 9}, lab[4] = {0, 1, 0, 1};
+    write_idx(fx->spec.images, 0, 0x08, 2, di, c, 4);
+    write_idx(fx->spec.labels, 0, 0x08, 1, dl, lab, 4);
+    fx->spec.test = 0;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    for (int i = 0; i < 4; i++) assert_float_equal(fx->d->x_train[i], 0, 0);
+}
+
+/* ---- csv ---- */
+
+static void csv_spec(fixture *fx, const char *text, const char *target) {
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "csv");
+    path_in(fx, "d.csv", fx->spec.path, sizeof fx->spec.path);
+    snprintf(fx->spec.target, sizeof fx->spec.target, "%s", target);
+    write_text(fx->spec.path, text);
+    fx->spec.train = fx->spec.test = -1;
+}
+
+static void test_csv_classes(void **state) {
+    fixture *fx = *state;
+    csv_spec(fx, "a, label ,\"b\"\r\n1,2,3\r\n\r\n4,0,\"5.5\"\r\n  \n7,1,8\n9,2,10\n11,0,12\n",
+             "label");
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    assert_int_equal(d->n_train, 4); /* 80% of 5 */
+    assert_int_equal(d->n_test, 1);
+    assert_int_equal(d->n_features, 2);
+    assert_int_equal(d->n_classes, 3);
+    assert_float_equal(d->x_train[2], 4, 0);
+    assert_float_equal(d->x_train[3], 5.5, 0);
+    assert_float_equal(d->y_train[0], 2, 0);
+    assert_float_equal(d->y_test[0], 0, 0);
+    assert_float_equal(d->x_test[1], 12, 0);
+    /* subset [2, 1] relabelled, train 2 then the rest */
+    fx->spec.classes[0] = 2;
+    fx->spec.classes[1] = 1;
+    fx->spec.n_classes_listed = 2;
+    fx->spec.train = 2;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    d = fx->d;
+    assert_int_equal(d->n_train, 2);
+    assert_int_equal(d->n_test, 1);
+    assert_float_equal(d->y_train[0], 0, 0);
+    assert_float_equal(d->y_train[1], 1, 0);
+    assert_float_equal(d->x_test[0], 9, 0);
+    assert_float_equal(d->y_test[0], 0, 0);
+}
+
+static void test_csv_regression(void **state) {
+    fixture *fx = *state;
+    csv_spec(fx, "x,y\n1,0.5\n2,1\n3,1.5\n", "y");
+    fx->spec.train = 1;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    assert_int_equal(fx->d->n_classes, 0);
+    assert_int_equal(fx->d->n_test, 2);
+    assert_float_equal(fx->d->y_test[1], 1.5, 0);
+    assert_non_null(strstr(fx->d->desc, "regression"));
+}
+
+static void test_csv_errors(void **state) {
+    fixture *fx = *state;
+    csv_spec(fx, "a,b,label\n1,2,0\n\n3,abc,1\n", "label");
+    expect_error(fx, FANIN_EDATA, fx->spec.path, ":4:2: 'abc' is not a number", NULL);
+    csv_spec(fx, "a,b,label\n1,2,0\n3,1\n", "label");
+    expect_error(fx, FANIN_EDATA, ":3: 2 fields, but the header has 3 columns", NULL, NULL);
+    csv_spec(fx, "sepal,petal,label\n1,2,0\n", "lable");
+    expect_error(fx, FANIN_ECONFIG, ":1: no column 'lable'", "did you mean 'label'?",
+                 "columns: sepal, petal, label");
+    csv_spec(fx, "1,2,3\n1,2,0\n", "label");
+    expect_error(fx, FANIN_EDATA, "the first row is all numbers", "header", NULL);
+    csv_spec(fx, "a,label\n1,0\n2,1\n", "label");
+    fx->spec.train = 2;
+    fx->spec.test = 1;
+    expect_error(fx, FANIN_EDATA, "asked for 2 training + 1 test rows", "has 2", NULL);
+    csv_spec(fx, "a,label\n1,0\n", "label");
+    strcat(fx->spec.path, ".missing");
+    expect_error(fx, FANIN_EDATA, "cannot open", "No such file or directory", "data.path");
+}
+
+/* ---- synthetic ---- */
+
+static void synth_spec(fixture *fx, const char *kind, int k, double noise) {
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "synthetic");
+    strcpy(fx->spec.kind, kind);
+    fx->spec.n = 500;
+    fx->spec.noise = noise;
+    fx->spec.n_synth_classes = k;
+    fx->spec.train = fx->spec.test = -1;
+}
+
+static void test_synthetic_shapes(void **state) {
+    fixture *fx = *state;
+    static const char *const kinds[] = {"spiral", "moons", "circles", "xor", "blobs"};
+    static const int ks[] = {3, 2, 2, 2, 4};
+    for (int t = 0; t < 5; t++) {
+        synth_spec(fx, kinds[t], ks[t], 0.1);
+        assert_int_equal(load(fx, 7), FANIN_OK);
+        fanin_dataset *d = fx->d;
+        assert_int_equal(d->n_train, 400);
+        assert_int_equal(d->n_test, 100);
+        assert_int_equal(d->n_features, 2);
+        assert_int_equal(d->n_classes, ks[t]);
+        int count[8] = {0};
+        for (int64_t i = 0; i < d->n_train; i++) {
+            float y = d->y_train[i];
+            assert_true(y >= 0 && y < ks[t] && y == floorf(y));
+            count[(int)y]++;
+            assert_true(isfinite(d->x_train[2 * i]) && isfinite(d->x_train[2 * i + 1]));
+        }
+        for (int c = 0; c < ks[t]; c++) assert_true(count[c] > 400 / ks[t] / 2);
+    }
+}
+
+static void test_synthetic_seeded(void **state) {
+    fixture *fx = *state;
+    synth_spec(fx, "spiral", 3, 0.2);
+    assert_int_equal(load(fx, 11), FANIN_OK);
+    fanin_dataset *a = fx->d;
+    fx->d = NULL;
+    assert_int_equal(load(fx, 11), FANIN_OK);
+    assert_memory_equal(a->x_train, fx->d->x_train, sizeof(float) * 2 * 400);
+    assert_memory_equal(a->y_test, fx->d->y_test, sizeof(float) * 100);
+    assert_int_equal(load(fx, 12), FANIN_OK);
+    assert_true(memcmp(a->x_train, fx->d->x_train, sizeof(float) * 2 * 400) != 0);
+    fanin__data_free(a);
+}
+
+static void test_synthetic_errors(void **state) {
+    fixture *fx = *state;
+    synth_spec(fx, "moon", 2, 0.1);
+    expect_error(fx, FANIN_ECONFIG, "unknown synthetic kind 'moon'", "did you mean 'moons'?", NULL);
+    synth_spec(fx, "xor", 3, 0.1);
+    expect_error(fx, FANIN_ECONFIG, "'xor' has 2 classes, not 3", NULL, NULL);
+    synth_spec(fx, "moons", 2, 0.1);
+    fx->spec.train = 450;
+    fx->spec.test = 100;
+    expect_error(fx, FANIN_EDATA, "asked for 450 training + 100 test points",
+                 "but the generated set (data.n = 500) has 500", NULL);
+}
+
+/* ---- the real data set ---- */
+
+static void test_fashion_real(void **state) {
+    fixture *fx = *state;
+    struct stat st;
+    if (stat(FMNIST_DIR "/train-images-idx3-ubyte.gz", &st) != 0 &&
+        stat(FMNIST_DIR "/train-images-idx3-ubyte", &st) != 0)
+        skip();
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "fashion-mnist");
+    strcpy(fx->spec.path, FMNIST_DIR);
+    fx->spec.classes[0] = 0;
+    fx->spec.classes[1] = 6;
+    fx->spec.n_classes_listed = 2;
+    fx->spec.train = 2000;
+    fx->spec.test = 1000;
+    fx->spec.normalize = FANIN_NORM_SCALE255;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    assert_int_equal(d->n_features, 784);
+    assert_int_equal(d->n_train, 2000);
+    assert_int_equal(d->n_test, 1000);
+    assert_int_equal(d->n_classes, 2);
+    double ones = 0, max = 0;
+    for (int64_t i = 0; i < d->n_train; i++) ones += d->y_train[i];
+    for (int64_t i = 0; i < d->n_train * 784; i++) max = fmax(max, d->x_train[i]);
+    assert_true(ones > 800 && ones < 1200);
+    assert_true(max <= 1.0 && max > 0.9);
+    assert_string_equal(d->desc, "fashion-mnist classes [0, 6]: 2000 train / 1000 test, "
+                                 "784 features");
+    fx->spec.train = 20000;
+    expect_error(fx, FANIN_EDATA, "asked for 20000 training examples of classes [0, 6]",
+                 "has 12000; lower data.train", NULL);
+}
+
+static void test_free_null(void **state) {
+    (void)state;
+    fanin__data_free(NULL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_idx_raw_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_gz_subset_relabel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_float_idx2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_too_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_bad_magic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_truncated_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_truncated_gz, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_truncated_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_count_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_wrong_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_corrupt_gz, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_gz_trailer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idx_label_out_of_range_fashion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fashion_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_standardize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_classes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_regression, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synthetic_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synthetic_seeded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synthetic_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fashion_real, setup, teardown),
+        cmocka_unit_test(test_free_null),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

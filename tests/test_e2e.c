@@ -1,0 +1,144 @@
+/* End to end: a reduced seed experiment (the small init stalls, lecun_normal learns), and the
+ * `fanin` command writing its run folder, including a run of zero iterations. */
+#include "internal.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define SEED_YAML FANIN_TEST_DIR "/../configs/seed.yaml"
+#define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+static char err[8 * FANIN_ERRLEN];
+
+/* Train sweep member k of the reduced seed experiment. */
+static fanin__result seed_member(fanin_config *c, fanin_registry *reg, int k) {
+    fanin_experiment *x;
+    assert_int_equal(fanin__config_resolve(c, k, reg, &x, err, sizeof err), FANIN_OK);
+    fanin_dataset *d;
+    assert_int_equal(fanin__data_load(&x->data, x->seed, &d, err, sizeof err), FANIN_OK);
+    fanin_model *m;
+    assert_int_equal(fanin__model_new(x, d->n_features, (int)d->n_train, &m, err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__model_init_params(m, err, sizeof err), FANIN_OK);
+    fanin__result res;
+    assert_int_equal(fanin__train(m, d, NULL, &res, err, sizeof err), FANIN_OK);
+    fanin__model_free(m);
+    fanin__data_free(d);
+    fanin__experiment_free(x);
+    return res;
+}
+
+/* The seed question, shortened: 1000 images, 600 iterations. */
+static void test_seed_small_init_stalls_lecun_learns(void **state) {
+    if (access(FMNIST, R_OK) != 0) skip();
+    fanin_registry *reg;
+    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
+    assert_int_equal(fanin__registry_new(&reg, dirs, 1, err, sizeof err), FANIN_OK);
+    fanin_config *c;
+    assert_int_equal(fanin__config_load(&c, SEED_YAML, err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__config_set(c, "train.iterations=600", err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__config_set(c, "data.train=1000", err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__config_set(c, "data.test=500", err, sizeof err), FANIN_OK);
+    fanin__result small = seed_member(c, reg, 0); /* normal(std=0.01) */
+    fanin__result lecun = seed_member(c, reg, 1); /* lecun_normal */
+    print_message("small init: loss %.6f test %.3f; lecun_normal: loss %.6f test %.3f\n",
+                  small.final_loss, small.test_acc, lecun.final_loss, lecun.test_acc);
+    assert_true(fabs(small.final_loss - log(2.0)) < 0.01);
+    assert_true(small.test_acc < 0.6);
+    assert_true(lecun.final_loss < 0.55);
+    assert_true(lecun.test_acc > 0.75);
+    fanin__config_free(c);
+    fanin__registry_free(reg);
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static const char tiny_yaml[] =
+    "name: tiny\n"
+    "seed: 1\n"
+    "data: {source: synthetic, kind: moons, n: 200, noise: 0.1}\n"
+    "model:\n"
+    "  defaults: {activation: tanh, init: xavier_normal}\n"
+    "  layers: [{units: 8}, {units: 1, activation: sigmoid}]\n"
+    "loss: bce\n"
+    "optimizer: {name: sgd, lr: 0.5, momentum: 0.9}\n"
+    "train: {iterations: 50, batch: 32, log_every: 10}\n"
+    "sweep:\n"
+    "  seed: [1, 2]\n";
+
+/* `fanin run` writes summary.csv and, per run, config.yaml (which validates as is),
+ * metrics.csv and model.safetensors; zero iterations still writes the initial model. */
+static void test_cli_run_writes_run_folder(void **state) {
+    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs(tiny_yaml, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s run %s --out %s/out --quiet > %s/stdout 2>&1", FANIN_TEST_BIN,
+             path, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/out/summary.csv", dir);
+    char *summary = read_file(path);
+    assert_non_null(summary);
+    assert_non_null(strstr(summary, "run,status,seed,final_loss,train_acc,test_acc"));
+    assert_non_null(strstr(summary, "00-1,done"));
+    assert_non_null(strstr(summary, "01-2,done"));
+    snprintf(path, sizeof path, "%s/out/01-2/metrics.csv", dir);
+    assert_non_null(strstr(read_file(path), "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n0,0,"));
+    snprintf(cmd, sizeof cmd, "%s validate %s/out/01-2/config.yaml > /dev/null", FANIN_TEST_BIN, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s run %s/out/01-2/config.yaml --set train.iterations=0 "
+             "--out %s/zero --quiet > /dev/null 2>&1", FANIN_TEST_BIN, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    struct stat st;
+    snprintf(path, sizeof path, "%s/zero/00/model.safetensors", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 8 + 2 * 4 * (2 * 8 + 8 + 8 + 1));
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A config error exits 2 with FILE:LINE:COL on stderr. */
+static void test_cli_config_error_exit_code(void **state) {
+    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("name: bad\nloss: bce\nmodle: {}\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s validate %s 2> %s/stderr", FANIN_TEST_BIN, path, dir);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    char *text = read_file(path);
+    assert_non_null(strstr(text, "bad.yaml:3:1:"));
+    assert_non_null(strstr(text, "model"));
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_small_init_stalls_lecun_learns),
+        cmocka_unit_test(test_cli_run_writes_run_folder),
+        cmocka_unit_test(test_cli_config_error_exit_code),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

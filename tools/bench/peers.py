@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""The peers of fanin_bench: the same three training benchmarks in numpy (manual forward and
+backward, batched, float32) and PyTorch (torch.nn.Sequential + torch.optim.SGD, float32), timed
+the same way (warm-up, then one run sized to last --seconds; the loop only, no start-up, no data
+loading). Prints one 'RESULT key=value ...' line per benchmark, the format fanin_bench prints.
+
+usage: peers.py [--threads N] [--seconds S] [--only numpy|torch] [--bench seed|mlp|tiny|sgemm]
+--threads N is recorded on each line; set OPENBLAS_NUM_THREADS=N in the environment to apply it
+(numpy reads it at import; tools/bench/run.sh does).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+np.seterr(over="ignore")  # exp of a large logit: inf, then a correct 0 or 1
+
+# name, widths after the input, hidden activation, loss, inputs, classes, train rows, batch
+BENCHES = [
+    ("seed", [20, 7, 5, 1], "relu", "bce", 784, 2, 2000, 0),
+    ("mlp", [1024, 1024, 10], "relu", "cross_entropy", 784, 10, 2048, 256),
+    ("tiny", [16, 16, 1], "tanh", "bce", 2, 2, 1024, 32),
+]
+LR = 0.01
+
+
+def corename():
+    """OpenBLAS's kernel family, as fanin_bench prints it ('?' when numpy uses another BLAS)."""
+    import ctypes
+    import ctypes.util
+    for name in ("libblas.so.3", "libopenblas.so.0", ctypes.util.find_library("openblas")):
+        try:
+            lib = ctypes.CDLL(name) if name else None
+            if lib is not None:
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return "?"
+
+
+def step_flops(widths, n_in, rows):
+    """Matrix-product FLOPs of one step: forward and dW for every layer, dA_prev for all but the
+    first (fanin_bench's count)."""
+    f, prev = 0.0, n_in
+    for l, u in enumerate(widths):
+        f += 2.0 * rows * prev * u * (3 if l else 2)
+        prev = u
+    return f
+
+
+def data(n_train, n_in, classes):
+    rng = np.random.default_rng(3)
+    x = rng.random((n_train, n_in), dtype=np.float32)
+    y = rng.integers(0, classes, n_train)
+    return x, y
+
+
+SLICES = 3
+
+
+def measure(run, seconds):
+    """Seconds per step of run(n): grow n until a run lasts 0.3 s (warm-up and calibration),
+    then SLICES runs that together last `seconds`; the fastest counts (fanin_bench's method)."""
+    n = 4
+    while True:
+        t0 = time.perf_counter()
+        run(n)
+        per = (time.perf_counter() - t0) / n
+        if per * n >= 0.3:
+            break
+        n = max(8, int(0.4 / per) + 2)
+    iters = int(seconds / SLICES / per) + 2
+    best = float("inf")
+    for _ in range(SLICES):
+        t0 = time.perf_counter()
+        run(iters)
+        best = min(best, (time.perf_counter() - t0) / iters)
+    return iters, best
+
+
+# ---- numpy: the classic course code, batched; rows are examples, W is [out, in] ----
+
+def numpy_trainer(widths, hidden, loss, n_in, classes, n_train, batch):
+    rng = np.random.default_rng(1)
+    Ws, bs, prev = [], [], n_in
+    for u in widths:
+        Ws.append((rng.standard_normal((u, prev)) * np.sqrt(2.0 / prev)).astype(np.float32))
+        bs.append(np.zeros(u, np.float32))
+        prev = u
+    x, y = data(n_train, n_in, classes)
+    yf = y.astype(np.float32).reshape(-1, 1)
+    bs_rows = batch or n_train
+    lr = np.float32(LR)
+
+    def step(X, Y, Yf):
+        n = X.shape[0]
+        As, Zs, A = [X], [], X
+        for l, (W, b) in enumerate(zip(Ws, bs)):
+            Z = A @ W.T + b
+            Zs.append(Z)
+            if l < len(Ws) - 1:
+                A = np.maximum(Z, 0) if hidden == "relu" else np.tanh(Z)
+                As.append(A)
+        Z = Zs[-1]
+        if loss == "bce":  # sigmoid + bce on the logits: dZ = (sigmoid(z) - y) / n
+            dZ = (1 / (1 + np.exp(-Z)) - Yf) / np.float32(n)
+        else:  # softmax cross-entropy: dZ = (softmax(z) - onehot) / n
+            e = np.exp(Z - Z.max(axis=1, keepdims=True))
+            dZ = e / e.sum(axis=1, keepdims=True)
+            dZ[np.arange(n), Y] -= 1
+            dZ /= np.float32(n)
+        for l in range(len(Ws) - 1, -1, -1):
+            dW = dZ.T @ As[l]
+            db = dZ.sum(axis=0)
+            if l:
+                dA = dZ @ Ws[l]
+                dZ = dA * (Zs[l - 1] > 0) if hidden == "relu" else dA * (1 - As[l] * As[l])
+            Ws[l] -= lr * dW
+            bs[l] -= lr * db
+
+    def run(iters):
+        order = np.arange(n_train)
+        spe = (n_train + bs_rows - 1) // bs_rows
+        for it in range(iters):
+            if batch == 0:
+                step(x, y, yf)
+                continue
+            pos = (it % spe) * bs_rows
+            if pos == 0:
+                rng.shuffle(order)
+            idx = order[pos:pos + bs_rows]
+            step(x[idx], y[idx], yf[idx])
+        assert all(W.dtype == np.float32 for W in Ws), "numpy promoted the weights"
+
+    return run
+
+
+# ---- PyTorch: what a user would write ----
+
+def torch_trainer(widths, hidden, loss, n_in, classes, n_train, batch):
+    import torch
+    torch.manual_seed(1)
+    layers, prev = [], n_in
+    for l, u in enumerate(widths):
+        layers.append(torch.nn.Linear(prev, u))
+        if l < len(widths) - 1:
+            layers.append(torch.nn.ReLU() if hidden == "relu" else torch.nn.Tanh())
+        prev = u
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    crit = torch.nn.BCEWithLogitsLoss() if loss == "bce" else torch.nn.CrossEntropyLoss()
+    xn, yn = data(n_train, n_in, classes)
+    x = torch.from_numpy(xn)
+    y = torch.from_numpy(yn.astype(np.float32)).reshape(-1, 1) if loss == "bce" else \
+        torch.from_numpy(yn)
+    rows = batch or n_train
+    gen = torch.Generator().manual_seed(2)
+
+    def step(X, Y):
+        opt.zero_grad(set_to_none=True)
+        crit(model(X), Y).backward()
+        opt.step()
+
+    def run(iters):
+        spe = (n_train + rows - 1) // rows
+        order = None
+        for it in range(iters):
+            if batch == 0:
+                step(x, y)
+                continue
+            pos = (it % spe) * rows
+            if pos == 0:
+                order = torch.randperm(n_train, generator=gen)
+            idx = order[pos:pos + rows]
+            step(x[idx], y[idx])
+
+    return run
+
+
+def emit(impl, name, threads, iters, per, widths, n_in, batch, n_train, extra=""):
+    rows = batch or n_train
+    gf = step_flops(widths, n_in, rows) / per * 1e-9
+    print(f"RESULT impl={impl} bench={name} threads={threads} core={CORE} iterations={iters} "
+          f"slices={SLICES} it_per_s={1 / per:.2f} samples_per_s={rows / per:.1f} "
+          f"us_per_step={per * 1e6:.2f} gflops={gf:.2f}{extra}", flush=True)
+
+
+def sgemm(impl, threads, mm, n=2048, reps=5):
+    """GF/s of a square float32 product through the peer's matmul, best of reps after a
+    warm-up (numpy and PyTorch both call the process's OpenBLAS sgemm)."""
+    rng = np.random.default_rng(5)
+    a = mm.prep(rng.random((n, n), dtype=np.float32))
+    b = mm.prep(rng.random((n, n), dtype=np.float32))
+    best = 1e30
+    for i in range(reps + 1):
+        t0 = time.perf_counter()
+        mm.mul(a, b)
+        t = time.perf_counter() - t0
+        if i:
+            best = min(best, t)
+    print(f"RESULT impl={impl} bench=sgemm threads={threads} core={CORE} n={n} "
+          f"gflops={2.0 * n ** 3 / best * 1e-9:.2f}", flush=True)
+
+
+class NumpyMM:
+    prep = staticmethod(lambda a: a)
+    mul = staticmethod(lambda a, b: a @ b)
+
+
+def torch_settings(torch, threads):
+    """torch.set_num_threads values to try: 1, the default and the BLAS thread count, none
+    above the BLAS thread count (so a 1-thread figure uses one core)."""
+    default = torch.get_num_threads()
+    return sorted({1, min(default, threads), threads})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seconds", type=float, default=1.5)
+    ap.add_argument("--only", choices=["numpy", "torch"])
+    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "sgemm"])
+    a = ap.parse_args()
+    threads = a.threads or int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0) or os.cpu_count()
+    global CORE
+    CORE = corename()
+    todo = [b for b in BENCHES if not a.bench or a.bench == b[0]]
+    if a.only != "torch":
+        if a.bench in (None, "sgemm", "mlp"):
+            sgemm("numpy", threads, NumpyMM)
+        for name, widths, hidden, loss, n_in, classes, n_train, batch in todo:
+            run = numpy_trainer(widths, hidden, loss, n_in, classes, n_train, batch)
+            iters, per = measure(run, a.seconds)
+            emit("numpy", name, threads, iters, per, widths, n_in, batch, n_train)
+    if a.only == "numpy":
+        return 0
+    try:
+        import torch
+    except ImportError as e:
+        print(f"NOTE torch not importable ({e}); PyTorch figures skipped", flush=True)
+        return 0
+
+    class TorchMM:
+        prep = staticmethod(torch.from_numpy)
+        mul = staticmethod(torch.mm)
+
+    settings = torch_settings(torch, threads)
+    if a.bench in (None, "sgemm", "mlp"):
+        torch.set_num_threads(1)
+        sgemm("torch", threads, TorchMM)
+    for name, widths, hidden, loss, n_in, classes, n_train, batch in todo:
+        best = None
+        for tt in settings:  # one intra-op pool on top of OpenBLAS's may oversubscribe
+            torch.set_num_threads(tt)
+            run = torch_trainer(widths, hidden, loss, n_in, classes, n_train, batch)
+            iters, per = measure(run, a.seconds)
+            if best is None or per < best[1]:
+                best = (iters, per, tt)
+        emit("torch", name, threads, best[0], best[1], widths, n_in, batch, n_train,
+             f" torch_threads={best[2]} torch_tried={','.join(map(str, settings))}")
+    return 0
+
+
+CORE = "?"
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+#!/bin/sh
+# fanin's training loop beside numpy and PyTorch: tools/bench/run.sh [BUILD_DIR]
+# Runs fanin_bench and peers.py in fresh processes, interleaved (the order alternates each
+# repetition), at each BLAS thread count; prints every RESULT line, then a table of medians.
+# Environment: BENCH_REPS (5), BENCH_THREADS ("1 2"), BENCH_SECONDS (1.5, per benchmark run),
+# PYTHON (a python3 with numpy, and torch if available), OPENBLAS_CORETYPE (Haswell if unset).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build}
+reps=${BENCH_REPS:-5}
+threads=${BENCH_THREADS:-"1 2"}
+seconds=${BENCH_SECONDS:-1.5}
+bench="$build/bin/fanin_bench"
+
+# The kernels the peer baselines were measured with; OpenBLAS 0.3.21's own detection picks
+# much slower ones on these virtual CPUs. A value already set is kept.
+OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+export OPENBLAS_CORETYPE
+
+if [ ! -x "$bench" ]; then
+    cmake --build "$build" --target fanin_bench initializers activations optimizers >&2
+fi
+
+# A python3 with numpy and torch, else one with numpy (pyenv's python3 may lack Debian's).
+pick_python() {
+    for mods in "numpy, torch" "numpy"; do
+        for p in ${PYTHON:-} python3 /usr/bin/python3; do
+            if "$p" -c "import $mods" >/dev/null 2>&1; then echo "$p"; return; fi
+        done
+    done
+}
+py=$(pick_python)
+
+out="$build/bench-results.txt"
+: >"$out"
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "INFO date=$(date -u +%Y-%m-%dT%H:%MZ) cpu=\"$cpu\" cores=$(nproc)" \
+    "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE reps=$reps seconds=$seconds python=${py:-none}" \
+    "load=\"$load\"" | tee -a "$out"
+[ -n "$py" ] || echo "NOTE no python3 with numpy found: fanin figures only" | tee -a "$out"
+
+run_fanin() { "$bench" --threads "$1" --seconds "$seconds" | tee -a "$out"; }
+run_peers() {
+    [ -n "$py" ] || return 0
+    OPENBLAS_NUM_THREADS=$1 "$py" "$here/peers.py" --threads "$1" --seconds "$seconds" |
+        tee -a "$out"
+}
+
+r=1
+while [ "$r" -le "$reps" ]; do
+    for t in $threads; do
+        if [ $((r % 2)) -eq 1 ]; then run_fanin "$t"; run_peers "$t"
+        else run_peers "$t"; run_fanin "$t"; fi
+    done
+    r=$((r + 1))
+done
+
+# Other processes skew the 2-thread figures most: say how busy the machine was.
+echo "INFO end load=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" | tee -a "$out"
+echo
+"${py:-python3}" - "$out" <<'EOF'
+import sys, statistics as st
+def parse(path):
+    rows = []
+    for line in open(path):
+        if line.startswith("RESULT "):
+            rows.append(dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv))
+    return rows
+def table(rows):
+    med = {}
+    for r in rows:
+        med.setdefault((r["impl"], r["bench"], r["threads"]), []).append(r)
+    def m(impl, bench, t, key):
+        v = [float(r[key]) for r in med.get((impl, bench, t), []) if key in r]
+        return st.median(v) if v else None
+    def peak_share(impl, t):
+        s, p = m(impl, "mlp", t, "gflops"), m("fanin", "sgemm", t, "gflops")
+        return 100 * s / p if s and p else None
+    lines = [  # label, bench, key, lower is better
+        ("seed 784-20-7-5-1, batch 2000: it/s", "seed", "it_per_s", False),
+        ("seed: samples/s", "seed", "samples_per_s", False),
+        ("mlp 784-1024-1024-10, batch 256: samples/s", "mlp", "samples_per_s", False),
+        ("mlp: % of fanin's sgemm peak", "mlp", None, False),
+        ("tiny 2-16-16-1 tanh, batch 32: us/step", "tiny", "us_per_step", True),
+        ("sgemm N=2048: GF/s", "sgemm", "gflops", False),
+    ]
+    fmt = "{:<3} {:<44} {:>11} {:>11} {:>11} {:>11} {:>11}"
+    print(fmt.format("thr", "benchmark (medians)", "fanin", "numpy", "torch", "fanin/numpy",
+                     "fanin/torch"))
+    for t in sorted({r["threads"] for r in rows}, key=int):
+        for label, bench, key, lower in lines:
+            v = {i: peak_share(i, t) if key is None else m(i, bench, t, key)
+                 for i in ("fanin", "numpy", "torch")}
+            def ratio(p):
+                if not v["fanin"] or not v[p]:
+                    return "-"
+                return "%.2f" % (v[p] / v["fanin"] if lower else v["fanin"] / v[p])
+            cell = lambda x: "-" if x is None else ("%.1f" % x if x < 1000 else "%.0f" % x)
+            print(fmt.format(t, label, cell(v["fanin"]), cell(v["numpy"]), cell(v["torch"]),
+                             ratio("numpy"), ratio("torch")))
+    cores = sorted({r.get("core", "?") for r in rows})
+    tt = sorted({r.get("torch_threads") for r in rows if r.get("torch_threads")})
+    print("\nRatios compare speed: > 1 means fanin is faster (for us/step, peer / fanin).")
+    print("OpenBLAS core: %s; torch.set_num_threads chosen (best per run): %s; reps per cell: %s"
+          % (",".join(cores), ",".join(tt) or "-",
+             max((len(x) for x in med.values()), default=0)))
+table(parse(sys.argv[1]))
+EOF
+echo "results: $out"

@@ -1,0 +1,84 @@
+/* The `fanin` command: dispatches to one cmd_<name>.c per subcommand. Only tools print. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: fanin COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG.yaml [--set KEY=VALUE]... [--out DIR] [--threads N] [--quiet] [--shard K/N]\n"
+    "                       run the experiment (every sweep member) and compare the runs\n"
+    "  validate CONFIG.yaml [--set KEY=VALUE]...\n"
+    "                       check the file against the schema and every plugin's parameters\n"
+    "  plugins [--kind KIND] list every plugin found, with its parameters\n"
+    "  help [COMMAND]       this text\n"
+    "  --version            print the version\n"
+    "\n"
+    "exit codes: 0 done (a diverged run is a result), 1 runtime failure,\n"
+    "            2 usage, config or data error, 130 interrupted\n";
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run},
+    {"validate", cmd_validate},
+    {"plugins", cmd_plugins},
+};
+
+int cli_fail(int rc, const char *msg) {
+    fprintf(stderr, "fanin: %s\n", msg);
+    return fanin_exit_code(rc);
+}
+
+long cli_parse_count(const char *s) {
+    char *end;
+    if (!s || !*s) return -1;
+    long v = strtol(s, &end, 10);
+    return *end || v < 0 ? -1 : v;
+}
+
+fanin_registry *cli_registry(int *exit_code) {
+    fanin_registry *reg;
+    char err[FANIN_ERRLEN];
+    int rc = fanin__registry_new(&reg, NULL, 0, err, sizeof err);
+    if (rc < 0) {
+        *exit_code = cli_fail(rc, err);
+        return NULL;
+    }
+    return reg;
+}
+
+fanin_config *cli_config(const char *path, char **sets, int n_sets, int *exit_code) {
+    fanin_config *c;
+    char err[FANIN_ERRLEN];
+    int rc = fanin__config_load(&c, path, err, sizeof err);
+    for (int i = 0; rc == FANIN_OK && i < n_sets; i++) rc = fanin__config_set(c, sets[i], err, sizeof err);
+    if (rc == FANIN_OK) return c;
+    if (c && rc < 0) fanin__config_free(c);
+    *exit_code = cli_fail(rc, err);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? FANIN_EXIT_USAGE : FANIN_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("fanin %s (plugin ABI %d.%d)\n", fanin_version(), FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
+        return FANIN_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 2, argv + 2);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+    const char *near = fanin__nearest(argv[1], names, sizeof names / sizeof names[0]);
+    fprintf(stderr, "fanin: unknown command '%s'%s%s%s; see 'fanin help'\n", argv[1],
+            near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    return FANIN_EXIT_USAGE;
+}
