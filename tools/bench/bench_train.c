@@ -149,7 +149,7 @@ static int on_log(void *user, const fanin__progress *p) {
 static int time_train(fanin_model *m, fanin_experiment *x, const fanin_dataset *d, int64_t iters,
                       double *per_step) {
     clock_hook c = {0};
-    fanin__train_hooks hooks = {&c, on_log};
+    fanin__train_hooks hooks = {.user = &c, .on_log = on_log}; /* no per-layer statistics */
     fanin__result res;
     x->iterations = iters;
     x->log_every = iters + 1; /* only iteration 0 logs */
