@@ -5,7 +5,7 @@ CONFIG ?= configs/seed.yaml
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench fuzz clean
 
 all: build
 
@@ -25,6 +25,26 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer harnesses (tests/fuzz/README.md): a clang build with ASan+UBSan in build-fuzz,
+# each harness run for FUZZ_SECONDS on its seed corpus; new inputs go to build-fuzz/corpus,
+# crashes to build-fuzz/crash-* (copy each into tests/fuzz/regressions/NAME/ once fixed).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+FUZZ_HARNESSES = config set idx csv safetensors
+fuzz:
+	@FANIN_DEPS_FUZZ=1 tools/deps.sh
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang-14 -DFANIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/artifacts/$$h; \
+	  dict=""; case $$h in config|set) dict=-dict=tests/fuzz/config.dict;; esac; \
+	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/bin/fuzz_$$h $$dict -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -timeout=10 -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$h/ \
+	    $(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h || exit 1; \
+	done
 
 bench: build
 	tools/bench/run.sh $(BUILD)

@@ -144,7 +144,7 @@ int fanin__config_load(fanin_config **out, const char *path, char *err, size_t e
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: cannot open: %s", path, strerror(errno));
     size_t len = 0;
     int rc;
     char *text = read_all(f, &len, &rc);

@@ -62,8 +62,10 @@ static bool is_synthetic(const fanin__rctx *r) {
 /* `train: 2000` or `train: all` (-1: everything available, or the loader's default split). */
 static int read_count(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                       const char *path, void *base) {
-    static const fanin_param_spec spec = {"n", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 0, 1, 0,
-                                          NULL, NULL, NULL};
+    /* data.test: 0 means no test split (an idx source without test files) */
+    int min = strcmp(k->name, "test") ? 1 : 0;
+    const fanin_param_spec spec = {"n", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 0, min, 0,
+                                   NULL, NULL, NULL};
     int64_t *field = (int64_t *)((char *)base + k->off);
     fanin_value v;
     char msg[FANIN_ERRLEN], got[120];
@@ -76,8 +78,8 @@ static int read_count(fanin__rctx *r, const fanin__key *k, const fanin__node *va
         return FANIN_OK;
     }
     fanin__node_describe(val, got, sizeof got);
-    return fanin__rerr(r, val, "'%s' must be an integer >= 1 (examples) or all, got %s", path,
-                       got);
+    return fanin__rerr(r, val, "'%s' must be an integer >= %d (examples) or all, got %s", path,
+                       min, got);
 }
 
 /* Synthetic data: how many classes to generate. */

@@ -217,4 +217,16 @@ int fanin__data_class_count(const fanin__data_spec *d);
 /* After every key: does the loss fit the last layer and the classes? */
 void fanin__check_loss(fanin__rctx *r);
 
+/* ---- schedule.c: the lr_schedule section ---- */
+
+extern const fanin__key fanin__schedule_keys[];
+
+/* `lr_schedule: NAME` or a mapping of fanin__schedule_keys, with the keys each kind allows. */
+int fanin__resolve_schedule(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
+                            const char *path, void *base);
+/* After every key: the warmup must leave iterations to the schedule. */
+void fanin__check_schedule(fanin__rctx *r);
+/* The schedule as a YAML flow mapping, every key of its kind spelled out. */
+void fanin__schedule_write(FILE *f, const fanin__schedule *s);
+
 #endif /* FANIN_CONFIG_INT_H */

@@ -37,6 +37,8 @@ static const fanin__key train_keys[] = {
     {.name = "batch", .type = FANIN__KEY_ANY, .off = OFF(batch), .fn = read_batch},
     {.name = "log_every", .type = FANIN__KEY_I64, .off = OFF(log_every), .flags = NO_MAX,
      .min = 1},
+    {.name = "checkpoint_every", .type = FANIN__KEY_I64, .off = OFF(checkpoint_every),
+     .flags = NO_MAX, .min = 0},
     {0},
 };
 
@@ -61,6 +63,8 @@ const fanin__key fanin__top_keys[] = {
      .flags = FANIN__KEY_REQUIRED, .doc = "bce | cross_entropy | mse"},
     {.name = "optimizer", .type = FANIN__KEY_PREF, .off = OFF(optimizer),
      .kind = FANIN_KIND_OPTIMIZER, .fn = read_optimizer},
+    {.name = "lr_schedule", .type = FANIN__KEY_MAP, .sub = fanin__schedule_keys,
+     .fn = fanin__resolve_schedule},
     {.name = "train", .type = FANIN__KEY_MAP, .sub = train_keys},
     {.name = "diagnostics", .type = FANIN__KEY_MAP, .sub = diagnostics_keys},
     {.name = "sweep", .type = FANIN__KEY_ANY, .fn = read_nothing},
@@ -331,11 +335,13 @@ static void set_defaults(fanin_experiment *x) {
     x->threads = 0;
     x->loss = -1;
     x->lr = 0.01;
+    x->schedule = (fanin__schedule){0}; /* constant, no warmup */
     x->iterations = 1000;
     x->epochs = 0;
     x->batch = 0;
     x->log_every = 100;
     x->layer_stats_every = 0;
+    x->checkpoint_every = 0;
 }
 
 static void check_train(fanin__rctx *r) {
@@ -365,6 +371,7 @@ int fanin__resolve_tree(fanin__rctx *r) {
     set_defaults(r->x);
     fanin__apply_map(r, r->root, fanin__top_keys, r->x, NULL, 0);
     check_train(r);
+    fanin__check_schedule(r);
     default_optimizer(r);
     if (r->x->n_layers > 0 && r->x->loss >= 0) fanin__check_loss(r);
     return r->errs->total == before ? FANIN_OK : FANIN_ECONFIG;

@@ -140,6 +140,7 @@ typedef struct anchor {
 
 typedef struct builder {
     const char *file, *text;
+    size_t len;        /* text's length: it need not be NUL-terminated (fuzz_config found it) */
     int line0, col0;
     frame stack[FANIN__YAML_MAX_DEPTH];
     int depth;
@@ -267,9 +268,9 @@ static int on_alias(builder *b, const yaml_event_t *ev) {
 }
 
 /* 0-based line and column of byte `off` (for reader errors, which give only an offset). */
-static yaml_mark_t offset_mark(const char *text, size_t off) {
+static yaml_mark_t offset_mark(const char *text, size_t len, size_t off) {
     yaml_mark_t m = {off, 0, 0};
-    for (size_t i = 0; i < off && text[i]; i++) {
+    for (size_t i = 0; i < off && i < len && text[i]; i++) {
         if (text[i] == '\n') {
             m.line++;
             m.column = 0;
@@ -283,10 +284,10 @@ static yaml_mark_t offset_mark(const char *text, size_t off) {
 static int syntax_error(builder *b, const yaml_parser_t *p) {
     if (p->error == YAML_MEMORY_ERROR)
         return fanin__errf(b->err, b->errlen, FANIN_ENOMEM, "%s: out of memory", b->file);
-    size_t len = strlen(b->text);
-    yaml_mark_t m = p->error == YAML_READER_ERROR ? offset_mark(b->text, p->problem_offset)
+    size_t len = strnlen(b->text, b->len);
+    yaml_mark_t m = p->error == YAML_READER_ERROR ? offset_mark(b->text, len, p->problem_offset)
                                                   : p->problem_mark;
-    if (m.index >= len) m = offset_mark(b->text, len); /* at the end: not on a line after it */
+    if (m.index >= len) m = offset_mark(b->text, len, len); /* at the end: not on a line after it */
     bool tab = m.index < len && b->text[m.index] == '\t';
     char msg[400];
     snprintf(msg, sizeof msg, "YAML syntax error: %.300s%s",
@@ -323,7 +324,7 @@ static void builder_deinit(builder *b, bool keep_root) {
 
 int fanin__yaml_parse(const char *file, const char *text, size_t len, int line0, int col0,
                       fanin__node **out, char *err, size_t errlen) {
-    builder b = {.file = file, .text = text, .line0 = line0, .col0 = col0, .err = err,
+    builder b = {.file = file, .text = text, .len = len, .line0 = line0, .col0 = col0, .err = err,
                  .errlen = errlen};
     yaml_parser_t p;
     *out = NULL;

@@ -121,6 +121,8 @@ int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
     put_model(f, x);
     fprintf(f, "loss: %s\noptimizer: ", x->loss >= 0 && x->loss < 3 ? losses[x->loss] : "?");
     put_pref(f, &x->optimizer, &x->lr);
+    fputs("\nlr_schedule: ", f);
+    fanin__schedule_write(f, &x->schedule);
     if (x->epochs > 0)
         fprintf(f, "\ntrain: {epochs: %lld", (long long)x->epochs);
     else
@@ -129,7 +131,9 @@ int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
         fprintf(f, ", batch: %lld", (long long)x->batch);
     else
         fputs(", batch: full", f);
-    fprintf(f, ", log_every: %lld}\ndiagnostics: {layer_stats_every: %lld}\n",
-            (long long)x->log_every, (long long)x->layer_stats_every);
+    fprintf(f, ", log_every: %lld", (long long)x->log_every);
+    if (x->checkpoint_every > 0)
+        fprintf(f, ", checkpoint_every: %lld", (long long)x->checkpoint_every);
+    fprintf(f, "}\ndiagnostics: {layer_stats_every: %lld}\n", (long long)x->layer_stats_every);
     return ferror(f) ? FANIN_EIO : FANIN_OK;
 }

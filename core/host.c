@@ -208,6 +208,24 @@ static int host_qr(fanin_ctx *ctx, float *a, int m, int n) {
     return rc;
 }
 
+/* ---- layer forward (ABI 1.1) ---- */
+
+/* The model's forward pass on its init batch through the layer being initialised (model.c);
+ * FANIN_ENOTSUP with a message when the call has no model or the model no batch. */
+static int host_layer_forward(fanin_ctx *ctx, const float **out, int64_t *rows, int64_t *cols) {
+    if (!out || !rows || !cols)
+        return host_error(ctx, FANIN_EINVAL, "layer_forward: out, rows or cols is NULL");
+    *out = NULL;
+    *rows = *cols = 0;
+    if (!ctx || !ctx->model)
+        return host_error(ctx, FANIN_ENOTSUP, "layer_forward: no model here (only a layer's "
+                          "weight fill during a run has one; fanin init-stats and bias fills do "
+                          "not)");
+    char err[FANIN_ERRLEN];
+    int rc = fanin__model_layer_forward(ctx->model, ctx->layer, out, rows, cols, err, sizeof err);
+    return rc < 0 ? host_error(ctx, rc, "%s", err) : FANIN_OK;
+}
+
 /* ---- the table ---- */
 
 /* Every field but `threads` is constant; threads follows OpenBLAS (the experiment may change
@@ -228,6 +246,7 @@ static fanin_host host_table = {
     .activation_gain = host_activation_gain,
     .sgemm = host_sgemm,
     .qr = host_qr,
+    .layer_forward = host_layer_forward,
 };
 
 const fanin_host *fanin__host(void) {

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "schedule.h" /* fanin__schedule, held by fanin_experiment */
+
 #define FANIN_ERRLEN 1024
 #define FANIN_MAX_LAYERS 256
 #define FANIN_MAX_CLASSES 64
@@ -40,7 +42,21 @@ enum fanin__stream {
     FANIN_STREAM_DATA = 3,    /* layer = 0: synthetic data, sampling */
 };
 
-typedef struct fanin__mt19937 fanin__mt19937; /* numpy's legacy stream (issue 3) */
+/* numpy's legacy stream (mt19937.c): MT19937 (Matsumoto & Nishimura 1998) with numpy's
+ * RandomState state, including its cached second gaussian, so one stream shared by several
+ * fanin_rng handles continues exactly as one RandomState does across randn calls. */
+typedef struct fanin__mt19937 {
+    uint32_t key[624];
+    int pos;        /* next word of key to temper; 624 = regenerate first */
+    int has_gauss;  /* legacy_gauss caches the second value of each polar pair */
+    double gauss;
+} fanin__mt19937;
+
+/* np.random.seed(seed) for an integer seed: init_genrand (numpy's mt19937_seed). */
+void fanin__mt19937_seed(fanin__mt19937 *mt, uint32_t seed);
+uint32_t fanin__mt19937_next32(fanin__mt19937 *mt);  /* genrand_int32 */
+double fanin__mt19937_double(fanin__mt19937 *mt);    /* random_sample: genrand_res53 */
+double fanin__mt19937_gauss(fanin__mt19937 *mt);     /* numpy's legacy_gauss (randn) */
 
 /* Philox-4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"):
  * key = seed; counter = (block lo, block hi, layer, tensor). Independent streams per
@@ -57,6 +73,9 @@ struct fanin_rng {
 };
 
 void fanin__rng_init(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tensor);
+/* A handle of kind FANIN_RNG_NUMPY drawing from mt (borrowed; several handles may share one
+ * mt, which is then one numpy RandomState drawn in call order). */
+void fanin__rng_init_numpy(fanin_rng *r, fanin__mt19937 *mt);
 uint32_t fanin__rng_u32(fanin_rng *r);
 uint64_t fanin__rng_u64(fanin_rng *r);
 double fanin__rng_uniform01(fanin_rng *r); /* [0, 1) with 53 random bits */
@@ -110,6 +129,8 @@ struct fanin_ctx {
     const fanin__entry *entry; /* the plugin being called (NULL during the entry call) */
     const char *path;          /* its file */
     double gain;               /* the layer activation's gain (activation_gain service) */
+    struct fanin_model *model; /* layer_forward service: the model whose W is being filled, */
+    int layer;                 /* and its layer index (NULL model: no data, FANIN_ENOTSUP) */
     int has_error;
     int error_code;
     char msg[FANIN_ERRLEN];    /* the plugin's own message */
@@ -191,11 +212,13 @@ typedef struct fanin_experiment {
     int loss;            /* enum fanin__loss */
     fanin__pref optimizer;
     double lr;
+    fanin__schedule schedule; /* lr_schedule: the lr of each step from lr (schedule.h) */
     int64_t iterations;  /* total optimizer steps (epochs converted once data size is known) */
     int64_t epochs;      /* > 0 when the file gave train.epochs instead */
     int64_t batch;       /* 0 = full batch */
     int64_t log_every;
     int64_t layer_stats_every; /* 0 = only at iteration 0 and the end */
+    int64_t checkpoint_every;  /* train.checkpoint_every: steps between checkpoints; 0 = never */
     int threads;         /* BLAS threads; 0 = OpenBLAS default */
     int member;          /* index within the sweep */
     int n_swept;
@@ -294,13 +317,25 @@ typedef struct fanin_model {
     float *block;              /* the one allocation the layers' buffers are carved from */
     bool fused_output;         /* bce on a sigmoid output: the loss writes dZ from the logits */
     const fanin_experiment *x; /* borrowed */
+    const float *init_X;       /* data-dependent init (layer_forward): [init_n, n_in], borrowed */
+    int init_n;                /* 0 = no batch */
 } fanin_model;
 
 int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out,
                      char *err, size_t errlen);
 void fanin__model_free(fanin_model *m);
-/* Initialise every W and b with the experiment's plugins and streams. */
+/* Initialise every W and b with the experiment's plugins and streams: rng philox gives each
+ * tensor its own (seed, layer, tensor) stream; rng numpy one MT19937 stream seeded as
+ * np.random.seed(seed), drawn W0, b0, W1, b1, ... (docs/random-streams.md). */
 int fanin__model_init_params(fanin_model *m, char *err, size_t errlen);
+/* The batch data-dependent initializers see through layer_forward: the first min(cap, n) rows
+ * of X [n, n_in] (borrowed until init_params returns). Without it layer_forward reports
+ * FANIN_ENOTSUP. */
+void fanin__model_set_init_batch(fanin_model *m, const float *X, int64_t n);
+/* The layer_forward service: forward the init batch through layers 0..l and point *out at
+ * layer l's pre-activation Z [*rows, *cols], computed with a zero bias for layer l. */
+int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t *rows,
+                               int64_t *cols, char *err, size_t errlen);
 /* Forward n <= cap rows of X [n, n_in]; output in the last layer's A. */
 int fanin__model_forward(fanin_model *m, const float *X, int n, char *err, size_t errlen);
 /* Backward from dA of the last layer (set by the loss); fills grads. */
@@ -329,12 +364,24 @@ typedef struct fanin__train_hooks {
     void *user;
     /* every log_every iterations and at the end; return nonzero to stop (interrupt) */
     int (*on_log)(void *user, const fanin__progress *p);
+    struct fanin__diag *diag; /* per-layer statistics recorder (diag.h), or NULL */
+    /* checkpoints (checkpoint.h): written every x->checkpoint_every steps and on interrupt to
+     * this path (NULL: never); with `resume` an existing one is loaded before the first step */
+    const char *checkpoint_path;
+    bool resume;
+    int threads;    /* BLAS threads of this run, recorded in checkpoints */
+    void (*on_warning)(void *user, const char *msg); /* e.g. a thread count differing on resume */
 } fanin__train_hooks;
 
 typedef struct fanin__result {
     int status;   /* FANIN_OK, FANIN_EDIVERGED, FANIN_EINTR */
     int64_t iterations;
     double final_loss, train_acc, test_acc, seconds;
+    /* diverged: the first layer (0-based) where a non-finite value appeared, or -1 when only
+     * the loss was; diverged_what: "weights", "activations", "gradients" or "loss" */
+    int diverged_layer;
+    const char *diverged_what;
+    int64_t resumed_from; /* the checkpoint's iteration when resumed, else 0 */
 } fanin__result;
 
 /* Train m on d as the experiment says; nothing is allocated inside the loop. */
@@ -343,5 +390,12 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
 /* Loss and accuracy over a whole set, in chunks of m->cap rows. */
 int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
                     double *acc, char *err, size_t errlen);
+
+/* ---- npy.c: numpy .npy files ---- */
+
+/* Write data [rows, cols] as a .npy v1.0 file (float32 '<f4', C order), atomically: a temp
+ * file in the same folder renamed over path. */
+int fanin__npy_write(const char *path, const float *data, int64_t rows, int64_t cols,
+                     char *err, size_t errlen);
 
 #endif /* FANIN_INTERNAL_H */

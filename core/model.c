@@ -12,7 +12,8 @@ static const fanin_activation_vt *act_vt(const fanin__layer *L) {
     return (const fanin_activation_vt *)L->spec->activation.entry->plugin->vtable;
 }
 
-static size_t round16(size_t bytes) { return (bytes + 15) & ~(size_t)15; }
+/* aligned_alloc needs a size that is a multiple of the alignment (C11 7.22.3.1) */
+static size_t round_up(size_t bytes, size_t align) { return (bytes + align - 1) / align * align; }
 
 /* Sizes of the one block: params, grads, then Z, A, dA per layer. */
 static size_t block_floats(const fanin_experiment *x, int n_in, int cap, size_t *n_params) {
@@ -49,7 +50,7 @@ static int alloc_optimizer(fanin_model *m, char *err, size_t errlen) {
     const fanin__pref *o = &m->x->optimizer;
     const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
     m->opt_state_size = vt->state_size(m->n_params, o->params);
-    m->opt_state = aligned_alloc(16, round16(m->opt_state_size ? m->opt_state_size : 16));
+    m->opt_state = aligned_alloc(16, round_up(m->opt_state_size ? m->opt_state_size : 16, 16));
     if (!m->opt_state) return fanin__errf(err, errlen, FANIN_ENOMEM, "optimizer state: out of memory");
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, o->entry, 1.0);
@@ -72,7 +73,7 @@ int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model *
                       !strcmp(x->layers[x->n_layers - 1].activation.entry->plugin->name, "sigmoid");
     size_t nf = block_floats(x, n_in, cap, &m->n_params);
     m->layers = calloc((size_t)x->n_layers, sizeof *m->layers);
-    m->block = aligned_alloc(64, round16(nf * sizeof(float)) + 64);
+    m->block = aligned_alloc(64, round_up(nf * sizeof(float), 64));
     if (!m->layers || !m->block) {
         fanin__model_free(m);
         return fanin__errf(err, errlen, FANIN_ENOMEM, "model: cannot allocate %zu floats", nf);
@@ -109,18 +110,43 @@ static int layer_gain(const fanin__layer *L, double *gain, char *err, size_t err
     return FANIN_OK;
 }
 
+/* Fill one tensor with its plugin. `m` (NULL for a bias) is the model the layer_forward
+ * service runs, `l` its layer. */
 static int fill(const fanin__pref *init, const fanin_tensor *t, double gain, fanin_rng *rng,
-                const char *what, char *err, size_t errlen) {
+                fanin_model *m, int l, const char *what, char *err, size_t errlen) {
     const fanin_initializer_vt *vt = init->entry->plugin->vtable;
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, init->entry, gain);
+    ctx.model = m;
+    ctx.layer = l;
     int rc = vt->fill(&ctx, t, init->params, rng);
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, what, err, errlen) : FANIN_OK;
 }
 
-/* Each tensor draws from its own Philox stream (seed, layer, tensor): adding a layer leaves
- * the others' initial weights unchanged. */
+/* The stream tensor `tensor` of layer l draws from: its own Philox (seed, layer, tensor), or
+ * with rng numpy the one shared MT19937 stream, in call order. */
+static void tensor_rng(const fanin_model *m, fanin__mt19937 *mt, int l, int tensor,
+                       fanin_rng *rng) {
+    if (mt)
+        fanin__rng_init_numpy(rng, mt);
+    else
+        fanin__rng_init(rng, m->x->seed, (uint32_t)l, (uint32_t)tensor);
+}
+
+/* rng philox: each tensor draws from its own stream (seed, layer, tensor), so adding a layer
+ * leaves the others' initial weights unchanged. rng numpy: np.random.seed(seed) once, then
+ * W0, b0, W1, b1, ... from that one stream, as the classic course code's
+ * `W[l] = np.random.randn(n_l, n_{l-1}) * 0.01` loop (a zeros bias draws nothing). */
 int fanin__model_init_params(fanin_model *m, char *err, size_t errlen) {
+    fanin__mt19937 mt, *shared = NULL;
+    if (m->x->rng == FANIN_RNG_NUMPY) {
+        if (m->x->seed > 0xFFFFFFFFu)
+            return fanin__errf(err, errlen, FANIN_ECONFIG, "rng: numpy takes a seed in "
+                               "[0, 4294967295], as np.random.seed does; got %llu",
+                               (unsigned long long)m->x->seed);
+        fanin__mt19937_seed(&mt, (uint32_t)m->x->seed);
+        shared = &mt;
+    }
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer *L = &m->layers[l];
         double gain;
@@ -128,13 +154,38 @@ int fanin__model_init_params(fanin_model *m, char *err, size_t errlen) {
         if (rc < 0) return rc;
         fanin_rng rng;
         fanin_tensor w = {L->W, L->n_out, L->n_in, L->n_in, L->n_out, 0};
-        fanin__rng_init(&rng, m->x->seed, (uint32_t)l, FANIN_STREAM_WEIGHT);
-        if ((rc = fill(&L->spec->init, &w, gain, &rng, "weight init", err, errlen)) < 0) return rc;
+        tensor_rng(m, shared, l, FANIN_STREAM_WEIGHT, &rng);
+        rc = fill(&L->spec->init, &w, gain, &rng, m, l, "weight init", err, errlen);
+        if (rc < 0) return rc;
         fanin_tensor b = {L->b, L->n_out, 1, L->n_in, L->n_out, 1};
-        fanin__rng_init(&rng, m->x->seed, (uint32_t)l, FANIN_STREAM_BIAS);
-        if ((rc = fill(&L->spec->bias_init, &b, gain, &rng, "bias init", err, errlen)) < 0) return rc;
+        tensor_rng(m, shared, l, FANIN_STREAM_BIAS, &rng);
+        rc = fill(&L->spec->bias_init, &b, gain, &rng, NULL, l, "bias init", err, errlen);
+        if (rc < 0) return rc;
     }
     return FANIN_OK;
+}
+
+void fanin__model_set_init_batch(fanin_model *m, const float *X, int64_t n) {
+    m->init_X = n > 0 ? X : NULL;
+    m->init_n = !X || n <= 0 ? 0 : n > m->cap ? m->cap : (int)n;
+}
+
+/* Layer l on n rows of `in` [n, n_in]: Z = in . W^T + b, then A = f(Z); with `pre_only`,
+ * Z = in . W^T alone (zero bias, no activation) for the layer_forward service. */
+static int forward_layer(fanin_model *m, int l, const float *in, int n, bool pre_only,
+                         char *err, size_t errlen) {
+    fanin__layer *L = &m->layers[l];
+    if (!pre_only)
+        for (int r = 0; r < n; r++)
+            memcpy(L->Z + (size_t)r * L->n_out, L->b, sizeof(float) * L->n_out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->n_out, L->n_in, 1.0f, in,
+                L->n_in, L->W, L->n_in, pre_only ? 0.0f : 1.0f, L->Z, L->n_out);
+    if (pre_only) return FANIN_OK;
+    const fanin__pref *a = &L->spec->activation;
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, a->entry, 1.0);
+    int rc = act_vt(L)->forward(&ctx, L->Z, L->A, (size_t)n * L->n_out, a->params);
+    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "activation forward", err, errlen) : FANIN_OK;
 }
 
 /* Z = A_prev . W^T + b   (A_prev [n, n_in], W [n_out, n_in], Z [n, n_out]); A = f(Z).
@@ -142,17 +193,31 @@ int fanin__model_init_params(fanin_model *m, char *err, size_t errlen) {
 int fanin__model_forward(fanin_model *m, const float *X, int n, char *err, size_t errlen) {
     const float *in = X;
     for (int l = 0; l < m->n_layers; l++) {
-        fanin__layer *L = &m->layers[l];
-        for (int r = 0; r < n; r++) memcpy(L->Z + (size_t)r * L->n_out, L->b, sizeof(float) * L->n_out);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->n_out, L->n_in, 1.0f, in,
-                    L->n_in, L->W, L->n_in, 1.0f, L->Z, L->n_out);
-        const fanin__pref *a = &L->spec->activation;
-        fanin_ctx ctx;
-        fanin__ctx_init(&ctx, a->entry, 1.0);
-        int rc = act_vt(L)->forward(&ctx, L->Z, L->A, (size_t)n * L->n_out, a->params);
-        if (rc < 0) return fanin__ctx_fail(&ctx, rc, "activation forward", err, errlen);
-        in = L->A;
+        int rc = forward_layer(m, l, in, n, false, err, errlen);
+        if (rc < 0) return rc;
+        in = m->layers[l].A;
     }
+    return FANIN_OK;
+}
+
+/* Layers 0..l-1 in full on the init batch, then layer l's pre-activation with a zero bias:
+ * what LSUV (Mishkin & Matas 2016, Alg. 1) measures while it rescales W_l. */
+int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t *rows,
+                               int64_t *cols, char *err, size_t errlen) {
+    if (l < 0 || l >= m->n_layers)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "layer_forward: no layer %d", l);
+    if (!m->init_X || m->init_n < 1)
+        return fanin__errf(err, errlen, FANIN_ENOTSUP, "layer_forward: this model has no data "
+                           "batch to run (the caller set none before initialising)");
+    const float *in = m->init_X;
+    for (int k = 0; k <= l; k++) {
+        int rc = forward_layer(m, k, in, m->init_n, k == l, err, errlen);
+        if (rc < 0) return rc;
+        in = m->layers[k].A;
+    }
+    *out = m->layers[l].Z;
+    *rows = m->init_n;
+    *cols = m->layers[l].n_out;
     return FANIN_OK;
 }
 

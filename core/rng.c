@@ -1,7 +1,8 @@
 /* Random streams: Philox-4x32-10 blocks turned into u32/u64, uniforms, normals, truncated
- * normals and shuffles. Every stream is keyed by (seed, layer, tensor), so draws never depend on
- * thread schedule or on other layers. The numpy-compatible MT19937 kind (issue 3) is not here
- * yet: each entry point switches on r->kind so it can be added without touching callers.
+ * normals and shuffles. Every Philox stream is keyed by (seed, layer, tensor), so draws never
+ * depend on thread schedule or on other layers. Handles of kind FANIN_RNG_NUMPY draw from a
+ * shared MT19937 (mt19937.c) the way numpy's legacy RandomState does: u32 = genrand_int32,
+ * uniform01 = random_sample, normal = legacy_gauss (docs/random-streams.md).
  */
 #include "internal.h"
 
@@ -62,6 +63,12 @@ void fanin__rng_init(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tenso
     r->mt = NULL;
 }
 
+void fanin__rng_init_numpy(fanin_rng *r, fanin__mt19937 *mt) {
+    fanin__rng_init(r, 0, 0, 0);
+    r->kind = FANIN_RNG_NUMPY;
+    r->mt = mt;
+}
+
 /* Next word of the current block; a new block (and a 64-bit counter step) every 4 words. */
 static uint32_t philox_u32(fanin_rng *r) {
     if (r->avail == 0) {
@@ -74,20 +81,22 @@ static uint32_t philox_u32(fanin_rng *r) {
 
 uint32_t fanin__rng_u32(fanin_rng *r) {
     switch (r->kind) {
+    case FANIN_RNG_NUMPY: return fanin__mt19937_next32(r->mt);
     case FANIN_RNG_PHILOX:
-    default: /* FANIN_RNG_NUMPY lands here until issue 3 adds the MT19937 stream */
-        return philox_u32(r);
+    default: return philox_u32(r);
     }
 }
 
-/* High word first, as numpy's next_uint64 does for MT19937, so both kinds agree on order. */
+/* High word first, as numpy's mt19937_next64 does, so both kinds agree on order (numpy's
+ * random_raw gives the 32-bit words themselves: fanin__rng_u32). */
 uint64_t fanin__rng_u64(fanin_rng *r) {
     uint64_t hi = fanin__rng_u32(r);
     return (hi << 32) | fanin__rng_u32(r);
 }
 
 /* (a * 2^26 + b) / 2^53 with a = 27 bits, b = 26 bits: MT19937's genrand_res53, which numpy's
- * legacy random_sample also uses; [0, 1) with 53 random bits. */
+ * legacy random_sample also uses; [0, 1) with 53 random bits. For the numpy kind this is
+ * exactly np.random.rand (fanin__mt19937_double). */
 double fanin__rng_uniform01(fanin_rng *r) {
     uint32_t a = fanin__rng_u32(r) >> 5, b = fanin__rng_u32(r) >> 6;
     return ((double)a * 67108864.0 + (double)b) * (1.0 / 9007199254740992.0);
@@ -114,16 +123,16 @@ static double philox_normal(fanin_rng *r) {
 
 double fanin__rng_normal(fanin_rng *r) {
     switch (r->kind) {
+    case FANIN_RNG_NUMPY: return fanin__mt19937_gauss(r->mt); /* randn, cache in the stream */
     case FANIN_RNG_PHILOX:
-    default: /* numpy's legacy polar gauss goes here with issue 3 */
-        return philox_normal(r);
+    default: return philox_normal(r);
     }
 }
 
 /* ---- the host's fill services ---- */
 
-/* out[i] = lo + (hi - lo) * u, u in [0, 1). Rounding to float can reach hi; step back one ulp
- * so the interval stays half-open as documented. */
+/* out[i] = lo + (hi - lo) * u, u in [0, 1): numpy's legacy uniform(lo, hi). Rounding to float
+ * can reach hi; step back one ulp so the interval stays half-open as documented. */
 void fanin__rng_fill_uniform(fanin_rng *r, float *out, size_t n, double lo, double hi) {
     float top = (float)hi;
     for (size_t i = 0; i < n; i++) {

@@ -22,6 +22,7 @@ typedef struct fanin__run_hooks {
                             const fanin__member_result *r);
     int (*on_progress)(void *user, const fanin__progress *p); /* nonzero: interrupt */
     void (*on_member_end)(void *user, const fanin__member_result *r);
+    void (*on_warning)(void *user, const char *msg); /* may be NULL */
 } fanin__run_hooks;
 
 /* Caller fills the first block; fanin__run fills the rest. */
@@ -31,6 +32,7 @@ typedef struct fanin__runner {
     const char *out_dir;         /* the run folder */
     int threads;                 /* > 0 overrides the experiment's */
     int shard_k, shard_n;        /* run members k-1, k-1+n, ... (1-based k); n <= 1: all */
+    bool resume;                 /* keep finished runs in out_dir, continue from checkpoints */
     fanin__run_hooks hooks;
 
     int n_members;
@@ -39,6 +41,7 @@ typedef struct fanin__runner {
     fanin_dataset *data;           /* cached between members with the same data spec */
     fanin__data_spec data_spec;
     uint64_t data_seed;
+    char summary_path[FANIN_PATHLEN]; /* the summary CSV written (summary.csv, or per shard) */
 } fanin__runner;
 
 /* Run every member (of the shard); stops at the first error (a diverged run is a result). */
@@ -46,5 +49,7 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen);
 /* Load (or reuse) the data x asks for into rn->data. */
 int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen);
 void fanin__runner_deinit(fanin__runner *rn);
+/* "summary.EXT", or "summary-K-of-N.EXT" for a shard. */
+void fanin__summary_name(const fanin__runner *rn, const char *ext, char *buf, size_t len);
 
 #endif /* FANIN_RUN_H */

@@ -1,12 +1,14 @@
 /* The training loop: full-batch or shuffled minibatch gradient steps, logging, evaluation.
  * Every buffer it touches is sized before the loop starts (train_bufs); the loop allocates
  * nothing. Divergence (NaN/Inf loss) ends the run as a result, not an error. */
-#include "internal.h"
+#include "checkpoint.h"
+#include "diag.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct train_bufs {
     int64_t *order; /* row order of the current epoch */
@@ -85,20 +87,58 @@ static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full,
     return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err, errlen);
 }
 
-/* One gradient step on rows [X, Y) of n rows; returns the forward loss through *loss. */
-static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t, double *loss,
-                int64_t *correct, char *err, size_t errlen) {
+/* One gradient step on rows [X, Y) of n rows; returns the forward loss through *loss. When dg
+ * is set (a statistics iteration) the layer statistics are taken between backward and update. */
+static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t, double lr,
+                double *loss, int64_t *correct, fanin__diag *dg, char *err, size_t errlen) {
     int rc = fanin__model_forward(m, X, n, err, errlen);
     if (rc < 0) return rc;
     *loss = fanin__loss(m, Y, n, true);
     if (!isfinite(*loss)) return FANIN_EDIVERGED;
     if (correct) *correct = fanin__count_correct(m, Y, n);
     if ((rc = fanin__model_backward(m, X, n, err, errlen)) < 0) return rc;
-    return optimizer_step(m, t, m->x->lr, err, errlen);
+    /* one pass over the gradients (as cheap as the update): a NaN stops the run before it
+     * reaches the weights */
+    if (!fanin__all_finite(m->grads, m->n_params)) return FANIN_EDIVERGED;
+    if (dg) fanin__diag_before_update(dg, m, n, t - 1);
+    rc = optimizer_step(m, t, lr, err, errlen);
+    if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
+    return rc;
 }
 
 static int64_t total_iterations(const fanin_experiment *x, int64_t steps_per_epoch) {
     return x->epochs > 0 ? x->epochs * steps_per_epoch : x->iterations;
+}
+
+/* When resuming with a checkpoint on disk: load it, and return the step to continue from. */
+static int resume_from(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
+                       train_bufs *b, bool full, fanin_rng *shuffle, int64_t *start,
+                       fanin__result *res, char *err, size_t errlen) {
+    *start = 0;
+    const char *path = hooks ? hooks->checkpoint_path : NULL;
+    if (!path || !hooks->resume || access(path, F_OK) != 0) return FANIN_OK;
+    fanin__ckpt c = {.order = full ? NULL : b->order, .n_order = full ? 0 : d->n_train};
+    int rc = fanin__checkpoint_load(path, m, &c, err, errlen);
+    if (rc < 0) return rc;
+    if (!full) *shuffle = c.shuffle;
+    *start = res->resumed_from = c.iteration;
+    if (hooks->threads > 0 && c.threads > 0 && c.threads != hooks->threads && hooks->on_warning) {
+        char msg[FANIN_ERRLEN];
+        snprintf(msg, sizeof msg, "%s was written with %d BLAS threads and this run uses %d; "
+                 "OpenBLAS's sgemm gives other bits at another count, so the result will not be "
+                 "bit-identical to an uninterrupted run (use --threads %d)", path, c.threads,
+                 hooks->threads, c.threads);
+        hooks->on_warning(hooks->user, msg);
+    }
+    return FANIN_OK;
+}
+
+static int save_checkpoint(const fanin_model *m, const fanin_dataset *d,
+                           const fanin__train_hooks *hooks, const train_bufs *b, bool full,
+                           const fanin_rng *shuffle, int64_t done, char *err, size_t errlen) {
+    fanin__ckpt c = {.iteration = done, .threads = hooks->threads, .shuffle = *shuffle,
+                     .order = full ? NULL : b->order, .n_order = full ? 0 : d->n_train};
+    return fanin__checkpoint_save(hooks->checkpoint_path, m, &c, err, errlen);
 }
 
 static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
@@ -112,7 +152,12 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
     fanin_rng shuffle;
     fanin__rng_init(&shuffle, x->seed, 0, FANIN_STREAM_SHUFFLE);
     fanin__progress p = {.iterations = iters};
-    for (int64_t it = 0; it < iters; it++) {
+    fanin__diag *dg = hooks ? hooks->diag : NULL;
+    int64_t start;
+    int rc0 = resume_from(m, d, hooks, b, full, &shuffle, &start, res, err, errlen);
+    if (rc0 < 0) return rc0;
+    const char *ckpt = hooks ? hooks->checkpoint_path : NULL;
+    for (int64_t it = start; it < iters; it++) {
         int64_t pos = (it % spe) * bs;
         int n = (int)(pos + bs <= d->n_train ? bs : d->n_train - pos);
         const float *X = d->x_train, *Y = d->y_train;
@@ -126,19 +171,33 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
         int rc = logging ? eval_before_step(m, d, full, &p, err, errlen) : FANIN_OK;
         double loss = NAN;
         int64_t correct = 0;
+        p.lr = fanin__schedule_lr(&x->schedule, x->lr, it, iters); /* this step's lr */
         if (rc == FANIN_OK)
-            rc = step(m, X, Y, n, it + 1, &loss, full && logging ? &correct : NULL, err, errlen);
+            rc = step(m, X, Y, n, it + 1, p.lr, &loss, full && logging ? &correct : NULL,
+                      fanin__diag_due(dg, it, iters) ? dg : NULL, err, errlen);
         res->iterations = it;
         res->final_loss = loss;
+        if (rc == FANIN_EDIVERGED)
+            fanin__locate_nonfinite(m, n, &res->diverged_layer, &res->diverged_what);
         if (rc < 0) return rc;
+        bool stop = fanin__interrupt_flag != 0;
         if (logging) {
             p.iteration = it;
             p.epoch = it / spe;
             p.loss = loss;
-            p.lr = x->lr;
             p.seconds = now_seconds() - t0;
             if (full && x->loss != FANIN_LOSS_MSE) p.train_acc = (double)correct / n;
-            if (hooks && hooks->on_log && hooks->on_log(hooks->user, &p)) return FANIN_EINTR;
+            if (hooks && hooks->on_log && hooks->on_log(hooks->user, &p)) stop = true;
+        }
+        /* a checkpoint every checkpoint_every steps, and at an interrupt (after this step) */
+        int64_t done = it + 1;
+        bool due = x->checkpoint_every > 0 && done % x->checkpoint_every == 0 && done < iters;
+        if (ckpt && (due || stop) &&
+            (rc = save_checkpoint(m, d, hooks, b, full, &shuffle, done, err, errlen)) < 0)
+            return rc;
+        if (stop) {
+            res->iterations = done;
+            return FANIN_EINTR;
         }
     }
     res->iterations = iters;
@@ -157,7 +216,9 @@ static int final_figures(fanin_model *m, const fanin_dataset *d, const fanin__tr
     res->seconds = now_seconds() - t0;
     if (!isfinite(res->final_loss)) return FANIN_EDIVERGED;
     fanin__progress p = {res->iterations, res->iterations, 0, res->final_loss, res->train_acc,
-                         res->test_acc, m->x->lr, res->seconds};
+                         res->test_acc,
+                         fanin__schedule_lr(&m->x->schedule, m->x->lr, res->iterations - 1,
+                                            res->iterations), res->seconds};
     if (hooks && hooks->on_log) hooks->on_log(hooks->user, &p);
     return FANIN_OK;
 }
@@ -166,6 +227,8 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
                  fanin__result *res, char *err, size_t errlen) {
     memset(res, 0, sizeof *res);
     res->train_acc = res->test_acc = res->final_loss = NAN;
+    res->diverged_layer = -1;
+    res->diverged_what = "loss";
     int rc = fanin__loss_check(m, d, err, errlen);
     if (rc < 0) return rc;
     bool full = m->x->batch == 0 || m->x->batch >= d->n_train;
@@ -178,11 +241,22 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     bufs_deinit(&b);
     if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, t0, err, errlen);
     res->seconds = now_seconds() - t0;
-    if (rc == FANIN_EDIVERGED || rc == FANIN_EINTR) {
+    if (rc == FANIN_EDIVERGED) {
         res->status = rc;
-        fanin__errf(err, errlen, rc, "%s at iteration %lld",
-                    rc == FANIN_EDIVERGED ? "loss became NaN or Inf" : "interrupted",
-                    (long long)res->iterations);
+        if (res->diverged_layer >= 0)
+            fanin__errf(err, errlen, rc, "diverged at iteration %lld: NaN or Inf first in the %s "
+                        "of layer %d (layers.%d)", (long long)res->iterations,
+                        res->diverged_what, res->diverged_layer + 1, res->diverged_layer);
+        else
+            fanin__errf(err, errlen, rc, "diverged at iteration %lld: the loss became NaN or Inf",
+                        (long long)res->iterations);
+        return FANIN_OK;
+    }
+    if (rc == FANIN_EINTR) {
+        res->status = rc;
+        fanin__errf(err, errlen, rc, "interrupted after %lld iterations%s",
+                    (long long)res->iterations,
+                    hooks && hooks->checkpoint_path ? " (checkpoint written)" : "");
         return FANIN_OK;
     }
     if (rc < 0 && rc == FANIN_ENOMEM) fanin__errf(err, errlen, rc, "training: out of memory");

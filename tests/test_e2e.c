@@ -18,10 +18,21 @@
 
 static char err[8 * FANIN_ERRLEN];
 
-/* Train sweep member k of the reduced seed experiment. */
-static fanin__result seed_member(fanin_config *c, fanin_registry *reg, int k) {
-    fanin_experiment *x;
-    assert_int_equal(fanin__config_resolve(c, k, reg, &x, err, sizeof err), FANIN_OK);
+/* The sweep member whose swept init reads `init`. */
+static fanin_experiment *find_member(fanin_config *c, fanin_registry *reg, const char *init) {
+    for (int k = 0; k < fanin__config_members(c); k++) {
+        fanin_experiment *x;
+        assert_int_equal(fanin__config_resolve(c, k, reg, &x, err, sizeof err), FANIN_OK);
+        if (x->n_swept && !strcmp(x->swept[0].value, init)) return x;
+        fanin__experiment_free(x);
+    }
+    fail_msg("configs/seed.yaml sweeps no init '%s'", init);
+    return NULL;
+}
+
+/* Train the reduced seed experiment's member with that init. */
+static fanin__result seed_member(fanin_config *c, fanin_registry *reg, const char *init) {
+    fanin_experiment *x = find_member(c, reg, init);
     fanin_dataset *d;
     assert_int_equal(fanin__data_load(&x->data, x->seed, &d, err, sizeof err), FANIN_OK);
     fanin_model *m;
@@ -46,8 +57,8 @@ static void test_seed_small_init_stalls_lecun_learns(void **state) {
     assert_int_equal(fanin__config_set(c, "train.iterations=600", err, sizeof err), FANIN_OK);
     assert_int_equal(fanin__config_set(c, "data.train=1000", err, sizeof err), FANIN_OK);
     assert_int_equal(fanin__config_set(c, "data.test=500", err, sizeof err), FANIN_OK);
-    fanin__result small = seed_member(c, reg, 0); /* normal(std=0.01) */
-    fanin__result lecun = seed_member(c, reg, 1); /* lecun_normal */
+    fanin__result small = seed_member(c, reg, "normal(std=0.01)");
+    fanin__result lecun = seed_member(c, reg, "lecun_normal");
     print_message("small init: loss %.6f test %.3f; lecun_normal: loss %.6f test %.3f\n",
                   small.final_loss, small.test_acc, lecun.final_loss, lecun.test_acc);
     assert_true(fabs(small.final_loss - log(2.0)) < 0.01);

@@ -1,6 +1,7 @@
 /* Tests of the initializer plugins (plugins/initializers/), loaded through the host registry
  * exactly as a run loads them. Each scheme's sample mean and std on a 400 x 300 matrix at a
  * fixed seed must match its formula within 4 standard errors; moments() must give the formula.
+ * Plus the exact properties: bounds, orthogonality, zeros per column, row sums, alias identity.
  */
 #include "internal.h"
 
@@ -17,6 +18,7 @@
 #define COLS 300 /* fan_in */
 #define SEED 20240611u
 #define MAX_PARAMS 16
+#define N_OF(a) (sizeof a / sizeof a[0])
 
 /* ---- helpers ---- */
 
@@ -105,16 +107,16 @@ static stats sample_stats(const float *x, size_t n) {
  * the sample mean within 4 sigma/sqrt(n) and std within 4 sigma/sqrt(2n) (the normal's
  * standard error of s; a uniform's is smaller) of want_mean/want_std, and that moments()
  * returns exactly those. Returns the stats for extra checks. */
-static stats check_fill(const fanin__entry *e, const fanin_value *p, double gain,
-                        double want_mean, double want_std) {
-    size_t n = (size_t)ROWS * COLS;
+static stats check_fill_t(const fanin__entry *e, const fanin_value *p, double gain,
+                          fanin_tensor t, double want_mean, double want_std) {
+    size_t n = (size_t)t.rows * (size_t)t.cols;
     float *w = malloc(n * sizeof *w);
     assert_non_null(w);
-    fanin_tensor t = weight(w);
+    t.data = w;
     fanin_ctx ctx;
     fanin_rng rng;
     fanin__ctx_init(&ctx, e, gain);
-    fanin__rng_init(&rng, SEED, 1, FANIN_STREAM_WEIGHT);
+    fanin__rng_init(&rng, SEED, 1, t.is_bias ? FANIN_STREAM_BIAS : FANIN_STREAM_WEIGHT);
     assert_int_equal(vt(e)->fill(&ctx, &t, p, &rng), FANIN_OK);
     stats s = sample_stats(w, n);
     free(w);
@@ -130,6 +132,11 @@ static stats check_fill(const fanin__entry *e, const fanin_value *p, double gain
     assert_close(mean, want_mean, 1e-15 + 1e-12 * fabs(want_mean));
     assert_close(std, want_std, 1e-12 * want_std);
     return s;
+}
+
+static stats check_fill(const fanin__entry *e, const fanin_value *p, double gain,
+                        double want_mean, double want_std) {
+    return check_fill_t(e, p, gain, weight(NULL), want_mean, want_std);
 }
 
 /* A uniform sample's bounds: inside [lo, hi) and reaching close to both ends. */
@@ -311,17 +318,409 @@ static void test_he_uniform_stats(void **state) {
     check_bounds(check_fill(e, p, sqrt(2.0), 0.0, b / sqrt(3.0)), -b, b);
 }
 
+/* ---- issue 3: the rest of the catalogue ---- */
+
+/* Fill t with `name` at the fixed seed's weight (or bias) stream; returns fill's status. */
+static int fill_t(const fanin__entry *e, const fanin_value *p, double gain, fanin_tensor *t) {
+    fanin_ctx ctx;
+    fanin_rng rng;
+    fanin__ctx_init(&ctx, e, gain);
+    fanin__rng_init(&rng, SEED, 1, t->is_bias ? FANIN_STREAM_BIAS : FANIN_STREAM_WEIGHT);
+    return vt(e)->fill(&ctx, t, p, &rng);
+}
+
+static double moments_std(const fanin__entry *e, const fanin_value *p, fanin_tensor t,
+                          double *mean) {
+    fanin_ctx ctx;
+    double m = NAN, sd = NAN;
+    fanin__ctx_init(&ctx, e, 1.0);
+    assert_int_equal(vt(e)->moments(&ctx, &t, p, &m, &sd), FANIN_OK);
+    if (mean) *mean = m;
+    return sd;
+}
+
+static void test_ones_exact(void **state) {
+    const fanin__entry *e = find("ones");
+    float w[ROWS];
+    fanin_tensor t = {w, ROWS, 1, 3, ROWS, 1};
+    assert_int_equal(fill_t(e, NULL, 1.0, &t), FANIN_OK);
+    for (size_t i = 0; i < ROWS; i++) assert_true(w[i] == 1.0f);
+    double mean;
+    assert_true(moments_std(e, NULL, t, &mean) == 0.0 && mean == 1.0);
+}
+
+/* PyTorch's defaults: N(0,1) cut at the absolute [-2, 2], no correction: std 0.8796. */
+static void test_trunc_normal_torch(void **state) {
+    const fanin__entry *e = find("trunc_normal");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, NULL);
+    stats s = check_fill(e, p, 1.0, 0.0, 0.87962566103423978);
+    assert_true(s.min >= -2.0 && s.max <= 2.0 && s.min < -1.99 && s.max > 1.99);
+    params(e, p, "std", 0.05, "a", -0.06, "b", 0.06, NULL); /* absolute: cut at 1.2 sigma */
+    s = check_fill(e, p, 1.0, 0.0, moments_std(e, p, weight(NULL), NULL));
+    assert_true(s.min >= -0.06f && s.max <= 0.06f);
+}
+
+/* Keras TruncatedNormal: bounds in sigma; correct_variance gives Keras VarianceScaling's
+ * widened normal (std / 0.8796, cut at 2 of its own std), whose std is the requested one. */
+static void test_trunc_normal_std_units(void **state) {
+    const fanin__entry *e = find("trunc_normal");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, "std", 0.05, "bounds", 1.0, NULL);
+    stats s = check_fill(e, p, 1.0, 0.0, 0.05 * 0.87962566103423978);
+    assert_true(s.min >= -0.1f && s.max <= 0.1f && s.max > 0.099);
+    params(e, p, "std", 0.05, "bounds", 1.0, "correct_variance", 1.0, NULL);
+    s = check_fill(e, p, 1.0, 0.0, 0.05);
+    double cut = 2.0 * 0.05 / 0.87962566103423978;
+    assert_true(s.min >= -cut * (1 + 1e-6) && s.max <= cut * (1 + 1e-6) && s.max > 0.99 * cut);
+}
+
+/* Absolute, asymmetric bounds with the correction: std is the requested one, the mean moves
+ * as the truncated normal's does; the sample agrees with both. */
+static void test_trunc_normal_correct_absolute(void **state) {
+    const fanin__entry *e = find("trunc_normal");
+    fanin_value p[MAX_PARAMS];
+    double mean;
+    params(e, p, "mean", 0.25, "std", 0.5, "a", -0.5, "b", 1.5, "correct_variance", 1.0, NULL);
+    double sd = moments_std(e, p, weight(NULL), &mean);
+    assert_close(sd, 0.5, 1e-12);
+    assert_true(mean > 0.25);
+    stats s = check_fill(e, p, 1.0, mean, sd);
+    assert_true(s.min >= -0.5f && s.max <= 1.5f);
+    /* more than a uniform on [a, b] can give: refused */
+    fanin_ctx ctx;
+    float w[4];
+    fanin_tensor t = {w, 2, 2, 2, 2, 0};
+    params(e, p, "std", 1.2, "a", -2.0, "b", 2.0, "correct_variance", 1.0, NULL);
+    fanin__ctx_init(&ctx, e, 1.0);
+    fanin_rng rng;
+    fanin__rng_init(&rng, SEED, 0, 0);
+    assert_int_equal(vt(e)->fill(&ctx, &t, p, &rng), FANIN_EINVAL);
+    assert_non_null(strstr(ctx.msg, "not reachable"));
+    params(e, p, "a", 1.0, "b", 1.0, NULL);
+    fanin__ctx_init(&ctx, e, 1.0);
+    assert_int_equal(vt(e)->fill(&ctx, &t, p, &rng), FANIN_EINVAL);
+}
+
+/* Rectangular identity both ways (torch eye_), gain as Keras Identity; a bias gets zeros. */
+static void test_eye_exact(void **state) {
+    const char *names[] = {"eye", "identity"};
+    for (size_t k = 0; k < 2; k++) {
+        const fanin__entry *e = find(names[k]);
+        fanin_value p[MAX_PARAMS];
+        params(e, p, "gain", 2.0, NULL);
+        float w[15];
+        for (int shape = 0; shape < 2; shape++) {
+            int r = shape ? 5 : 3, c = shape ? 3 : 5;
+            fanin_tensor t = {w, r, c, c, r, 0};
+            assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+            for (int i = 0; i < r; i++)
+                for (int j = 0; j < c; j++) assert_true(w[i * c + j] == (i == j ? 2.0f : 0.0f));
+            double mean, sd = moments_std(e, p, t, &mean);
+            assert_close(mean, 2.0 * 3 / 15, 1e-15);
+            assert_close(sd, 2.0 * sqrt(0.2 - 0.04), 1e-15);
+        }
+        fanin_tensor b = {w, 15, 1, 4, 15, 1};
+        assert_int_equal(fill_t(e, p, 1.0, &b), FANIN_OK);
+        for (int i = 0; i < 15; i++) assert_true(w[i] == 0.0f);
+    }
+}
+
+/* Aliases are their target under another name: same output from the same stream. */
+static void test_aliases_identical(void **state) {
+    const char *pairs[][2] = {{"kaiming_normal", "he_normal"}, {"kaiming_uniform", "he_uniform"},
+                              {"glorot_normal", "xavier_normal"},
+                              {"glorot_uniform", "xavier_uniform"}, {"identity", "eye"}};
+    static float a[ROWS * COLS], b[ROWS * COLS];
+    for (size_t k = 0; k < N_OF(pairs); k++) {
+        const fanin__entry *ea = find(pairs[k][0]), *eb = find(pairs[k][1]);
+        assert_ptr_equal(ea->plugin->params, eb->plugin->params);
+        fanin_value p[MAX_PARAMS];
+        params(ea, p, NULL);
+        fanin_tensor ta = weight(a), tb = weight(b);
+        assert_int_equal(fill_t(ea, p, sqrt(2.0), &ta), FANIN_OK);
+        assert_int_equal(fill_t(eb, p, sqrt(2.0), &tb), FANIN_OK);
+        assert_memory_equal(a, b, sizeof a);
+    }
+}
+
+/* kaiming's gain: explicit gain > nonlinearity (+ a) > the layer's activation. */
+static void test_kaiming_nonlinearity(void **state) {
+    const fanin__entry *e = find("kaiming_normal");
+    fanin_value p[MAX_PARAMS];
+    enum { AUTO, LINEAR, SIGMOID, TANH, RELU, LEAKY, SELU };
+    params(e, p, "nonlinearity", (double)LEAKY, "a", 0.2, NULL); /* layer gain 5/3 ignored */
+    check_fill(e, p, 5.0 / 3.0, 0.0, sqrt(2.0 / 1.04) / sqrt(COLS));
+    params(e, p, "nonlinearity", (double)LEAKY, NULL); /* PyTorch's default: a = 0 -> sqrt 2 */
+    check_fill(e, p, 1.0, 0.0, sqrt(2.0) / sqrt(COLS));
+    params(e, p, "nonlinearity", (double)TANH, "mode", 1.0, NULL);
+    check_fill(e, p, 1.0, 0.0, 5.0 / 3.0 / sqrt(ROWS));
+    params(e, p, "nonlinearity", (double)SELU, NULL);
+    check_fill(e, p, 1.0, 0.0, 0.75 / sqrt(COLS));
+    params(e, p, "nonlinearity", (double)TANH, "gain", 1.5, NULL); /* explicit gain wins */
+    check_fill(e, p, 1.0, 0.0, 1.5 / sqrt(COLS));
+    e = find("he_uniform");
+    params(e, p, "nonlinearity", (double)LEAKY, "a", sqrt(5.0), NULL);
+    double b = sqrt(3.0) * sqrt(2.0 / 6.0) / sqrt(COLS); /* nn.Linear's 1/sqrt(fan_in) */
+    check_bounds(check_fill(e, p, sqrt(2.0), 0.0, b / sqrt(3.0)), -b, b);
+}
+
+/* Keras VarianceScaling: the three distributions, three modes, n floored at 1. */
+static void test_variance_scaling(void **state) {
+    const fanin__entry *e = find("variance_scaling");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, NULL); /* scale 1, fan_in, truncated_normal */
+    double std = 1.0 / sqrt(COLS), cut = 2.0 * std / 0.87962566103423978;
+    stats s = check_fill(e, p, 1.0, 0.0, std);
+    assert_true(s.max <= cut * (1 + 1e-6) && s.min >= -cut * (1 + 1e-6) && s.max > 0.99 * cut);
+    params(e, p, "scale", 2.0, "mode", 1.0, "distribution", 1.0, NULL);
+    s = check_fill(e, p, 1.0, 0.0, sqrt(2.0 / ROWS));
+    assert_true(s.max > 4.0 * sqrt(2.0 / ROWS)); /* untruncated: a 4-sigma value in 120000 */
+    params(e, p, "mode", 2.0, "distribution", 2.0, NULL); /* = glorot_uniform */
+    double b = sqrt(3.0 / ((ROWS + COLS) / 2.0));
+    check_bounds(check_fill(e, p, 1.0, 0.0, b / sqrt(3.0)), -b, b);
+    fanin_tensor t0 = {NULL, 4, 1, 0, 0, 1};
+    params(e, p, "scale", 3.0, NULL);
+    assert_close(moments_std(e, p, t0, NULL), sqrt(3.0), 1e-15);
+}
+
+/* max |M[i][j] - g^2 I| for M = W W^T (rows <= cols) or W^T W, in double */
+static double gram_error(const float *w, int r, int c, double g2) {
+    int k = r < c ? r : c;
+    double worst = 0.0;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j <= i; j++) {
+            double d = 0.0;
+            if (r <= c)
+                for (int m = 0; m < c; m++) d += (double)w[i * c + m] * w[j * c + m];
+            else
+                for (int m = 0; m < r; m++) d += (double)w[m * c + i] * w[m * c + j];
+            worst = fmax(worst, fabs(d - (i == j ? g2 : 0.0)));
+        }
+    return worst;
+}
+
+static void test_orthogonal(void **state) {
+    const fanin__entry *e = find("orthogonal");
+    fanin_value p[MAX_PARAMS];
+    static float w[ROWS * COLS];
+    const int shapes[][2] = {{ROWS, COLS}, {COLS, ROWS}, {64, 64}, {ROWS, 1}};
+    for (size_t k = 0; k < N_OF(shapes); k++)
+        for (int gi = 0; gi < 2; gi++) {
+            double g = gi ? 2.0 : 1.0;
+            params(e, p, "gain", g, NULL);
+            int r = shapes[k][0], c = shapes[k][1];
+            fanin_tensor t = {w, r, c, c, r, c == 1};
+            assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+            double err = gram_error(w, r, c, g * g);
+            if (!(err <= 1e-5 * g * g)) fail_msg("orthogonal %d x %d: |Gram - I| = %g", r, c, err);
+        }
+    params(e, p, NULL);
+    double std = sqrt((double)COLS / ((double)ROWS * COLS)); /* semi-orthogonal: mean 0 */
+    check_fill(e, p, 1.0, 0.0, std);
+    params(e, p, "gain", NAN, NULL); /* auto: the layer's gain */
+    fanin_tensor t = {w, COLS, ROWS, ROWS, COLS, 0};
+    assert_int_equal(fill_t(e, p, 5.0 / 3.0, &t), FANIN_OK);
+    assert_true(gram_error(w, COLS, ROWS, 25.0 / 9.0) < 1e-4);
+}
+
+/* Exactly ceil(sparsity * rows) zeros in every column; the rest N(0, std). */
+static void test_sparse(void **state) {
+    const fanin__entry *e = find("sparse");
+    fanin_value p[MAX_PARAMS];
+    static float w[ROWS * COLS];
+    const double sparsity[] = {0.1, 0.25, 0.333, 1.0, 0.0};
+    for (size_t k = 0; k < N_OF(sparsity); k++) {
+        params(e, p, "sparsity", sparsity[k], NULL);
+        fanin_tensor t = weight(w);
+        assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+        size_t want = (size_t)ceil(sparsity[k] * ROWS);
+        for (int j = 0; j < COLS; j++) {
+            size_t z = 0;
+            for (int i = 0; i < ROWS; i++) z += w[i * COLS + j] == 0.0f;
+            if (z != want)
+                fail_msg("sparsity %g column %d: %zu zeros, want %zu", sparsity[k], j, z, want);
+        }
+    }
+    params(e, p, "sparsity", 0.1, NULL);
+    check_fill(e, p, 1.0, 0.0, 0.01 * sqrt(1.0 - 40.0 / ROWS));
+    params(e, p, "sparsity", 0.25, NULL); /* a bias is one column */
+    fanin_tensor b = {w, ROWS, 1, COLS, ROWS, 1};
+    assert_int_equal(fill_t(e, p, 1.0, &b), FANIN_OK);
+    size_t z = 0;
+    for (int i = 0; i < ROWS; i++) z += w[i] == 0.0f;
+    assert_int_equal(z, 100);
+}
+
+/* Rows are positive and sum to 1; mean 1/c; std against E[w^2] computed in float64 by
+ * tests/ref's quadrature (make_activation_ref.py's method, h = 1e-3: 300 and 3 columns). */
+static void test_positive_unitball(void **state) {
+    const fanin__entry *e = find("positive_unitball");
+    static float w[ROWS * COLS];
+    fanin_tensor t = weight(w);
+    assert_int_equal(fill_t(e, NULL, 1.0, &t), FANIN_OK);
+    for (int i = 0; i < ROWS; i++) {
+        double sum = 0.0;
+        for (int j = 0; j < COLS; j++) {
+            assert_true(w[i * COLS + j] >= 0.0f);
+            sum += w[i * COLS + j];
+        }
+        assert_close(sum, 1.0, 1e-5);
+    }
+    double mean, sd = moments_std(e, NULL, weight(NULL), &mean);
+    assert_close(mean, 1.0 / COLS, 1e-18);
+    assert_close(sd, 0.0019244951504353387, 1e-9 * sd);
+    check_fill(e, NULL, 1.0, mean, sd);
+    fanin_tensor t3 = {NULL, ROWS * 100, 3, 3, ROWS * 100, 0};
+    sd = moments_std(e, NULL, t3, &mean);
+    assert_close(sd, 0.17974262652843148, 1e-9 * sd);
+    check_fill_t(e, NULL, 1.0, t3, 1.0 / 3.0, sd);
+    fanin_tensor b = {w, ROWS, 1, COLS, ROWS, 1}; /* one-element rows: all ones, as Caffe */
+    assert_int_equal(fill_t(e, NULL, 1.0, &b), FANIN_OK);
+    for (int i = 0; i < ROWS; i++) assert_true(w[i] == 1.0f);
+}
+
+static void test_nguyen_widrow_textbook(void **state) {
+    const fanin__entry *e = find("nguyen_widrow");
+    fanin_value p[MAX_PARAMS];
+    static float w[ROWS * COLS];
+    params(e, p, NULL);
+    double beta = 0.7 * pow(ROWS, 1.0 / COLS); /* H = fan_out, I = fan_in */
+    fanin_tensor t = weight(w);
+    assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+    for (int i = 0; i < ROWS; i++) {
+        double ss = 0.0;
+        for (int j = 0; j < COLS; j++) ss += (double)w[i * COLS + j] * w[i * COLS + j];
+        assert_close(sqrt(ss), beta, 1e-5 * beta);
+    }
+    check_fill(e, p, 1.0, 0.0, beta / sqrt(COLS));
+    fanin_tensor b = {NULL, ROWS * 100, 1, COLS, ROWS, 1};
+    check_bounds(check_fill_t(e, p, 1.0, b, 0.0, beta / sqrt(3.0)), -beta, beta);
+    params(e, p, "input_min", 0.0, "input_max", 4.0, "hidden", 10.0, NULL); /* range 4: / 2 */
+    beta = 0.7 * pow(10.0, 1.0 / COLS);
+    check_fill(e, p, 1.0, 0.0, beta / 2.0 / sqrt(COLS));
+}
+
+/* FANN's fann_init_weights: s = (0.7 H)^(1/I) / (max - min); U(0, s), bias U(-s, s). */
+static void test_nguyen_widrow_fann(void **state) {
+    const fanin__entry *e = find("nguyen_widrow");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, "variant", 1.0, NULL);
+    double s = pow(0.7 * ROWS, 1.0 / COLS) / 2.0;
+    check_bounds(check_fill(e, p, 1.0, s / 2.0, s / sqrt(12.0)), 0.0, s);
+    fanin_tensor b = {NULL, ROWS * 100, 1, COLS, ROWS, 1};
+    check_bounds(check_fill_t(e, p, 1.0, b, 0.0, s / sqrt(3.0)), -s, s);
+    params(e, p, "variant", 1.0, "input_min", 0.0, "input_max", 1.0, "hidden", 7.0, NULL);
+    s = pow(0.7 * 7.0, 1.0 / COLS);
+    check_bounds(check_fill(e, p, 1.0, s / 2.0, s / sqrt(12.0)), 0.0, s);
+    fanin_ctx ctx;
+    double m, sd;
+    params(e, p, "input_min", 1.0, "input_max", 1.0, NULL);
+    fanin__ctx_init(&ctx, e, 1.0);
+    fanin_tensor t = weight(NULL);
+    assert_int_equal(vt(e)->moments(&ctx, &t, p, &m, &sd), FANIN_EINVAL);
+}
+
+/* a and b filled from the same stream agree within a float's rounding of the bound */
+static void assert_same_draws(const char *name_a, const char *name_b, const fanin_value *pb,
+                              int is_bias) {
+    static float a[ROWS * COLS], b[ROWS * COLS];
+    const fanin__entry *ea = find(name_a), *eb = find(name_b);
+    fanin_value p[MAX_PARAMS];
+    params(ea, p, NULL);
+    fanin_tensor ta = weight(a), tb = weight(b);
+    ta.is_bias = tb.is_bias = is_bias;
+    assert_int_equal(fill_t(ea, p, 5.0 / 3.0, &ta), FANIN_OK);
+    assert_int_equal(fill_t(eb, pb, 5.0 / 3.0, &tb), FANIN_OK);
+    for (size_t i = 0; i < (size_t)ROWS * COLS; i++)
+        if (!(fabs(a[i] - b[i]) <= 1e-6 * fabs(b[i]) + 1e-12))
+            fail_msg("%s[%zu] = %.9g, %s gives %.9g", name_a, i, a[i], name_b, b[i]);
+}
+
+/* torch.nn.Linear: kaiming_uniform_(a = sqrt 5) -> U(+-1/sqrt(fan_in)); bias the same bound. */
+static void test_torch_default(void **state) {
+    const fanin__entry *e = find("torch_default");
+    double torch_w = 0.05773502691896256; /* math.sqrt(3) * (sqrt(2/(1+sqrt(5)**2)) / sqrt(300)) */
+    double torch_b = 0.05773502691896257; /* 1 / math.sqrt(300) */
+    check_bounds(check_fill(e, NULL, 5.0 / 3.0, 0.0, torch_w / sqrt(3.0)), -torch_w, torch_w);
+    fanin_tensor b = {NULL, ROWS * 100, 1, COLS, ROWS, 1};
+    check_bounds(check_fill_t(e, NULL, 1.0, b, 0.0, torch_b / sqrt(3.0)), -torch_b, torch_b);
+    const fanin__entry *k = find("kaiming_uniform");
+    fanin_value p[MAX_PARAMS];
+    params(k, p, "a", sqrt(5.0), "nonlinearity", 5.0, NULL);
+    assert_same_draws("torch_default", "kaiming_uniform", p, 0);
+    float z[3] = {1, 1, 1};
+    fanin_tensor b0 = {z, 3, 1, 0, 3, 1}; /* fan_in 0: bound 0, as PyTorch */
+    assert_int_equal(fill_t(e, NULL, 1.0, &b0), FANIN_OK);
+    assert_true(z[0] == 0.0f && z[2] == 0.0f);
+}
+
+static void test_keras_default(void **state) {
+    const fanin__entry *e = find("keras_default");
+    double b = sqrt(6.0 / (ROWS + COLS));
+    check_bounds(check_fill(e, NULL, 1.0, 0.0, b / sqrt(3.0)), -b, b);
+    fanin_value p[MAX_PARAMS];
+    params(find("glorot_uniform"), p, NULL);
+    assert_same_draws("keras_default", "glorot_uniform", p, 0);
+    float w[ROWS];
+    fanin_tensor t = {w, ROWS, 1, COLS, ROWS, 1};
+    assert_int_equal(fill_t(e, NULL, 1.0, &t), FANIN_OK);
+    for (int i = 0; i < ROWS; i++) assert_true(w[i] == 0.0f);
+}
+
+/* Caffe "xavier": U(+-sqrt(3/n)); the default n = fan_in is LeCun uniform. */
+static void test_caffe_xavier(void **state) {
+    const fanin__entry *e = find("caffe_xavier");
+    fanin_value p[MAX_PARAMS];
+    const double n[] = {COLS, ROWS, (ROWS + COLS) / 2.0};
+    for (int k = 0; k < 3; k++) {
+        params(e, p, "variance_norm", (double)k, NULL);
+        double b = sqrt(3.0 / n[k]);
+        check_bounds(check_fill(e, p, 1.0, 0.0, b / sqrt(3.0)), -b, b);
+    }
+    fanin_value q[MAX_PARAMS];
+    params(find("lecun_uniform"), q, NULL);
+    assert_same_draws("caffe_xavier", "lecun_uniform", q, 0);
+}
+
+static void test_fann_default(void **state) {
+    const fanin__entry *e = find("fann_default");
+    check_bounds(check_fill(e, NULL, 1.0, 0.0, 0.2 / sqrt(12.0)), -0.1, 0.1);
+}
+
 /* ---- every scheme ---- */
 
-static const char *const all_names[] = {"zeros", "constant", "uniform", "normal",
-                                        "lecun_normal", "lecun_uniform", "xavier_normal",
-                                        "xavier_uniform", "he_normal", "he_uniform"};
+/* the constant schemes first, then the random ones (from index N_CONST) */
+static const char *const all_names[] = {
+    "zeros", "ones", "constant", "eye", "identity", "keras_default",
+    "uniform", "normal", "trunc_normal", "lecun_normal", "lecun_uniform", "xavier_normal",
+    "xavier_uniform", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
+    "kaiming_normal", "kaiming_uniform", "variance_scaling", "orthogonal", "sparse",
+    "positive_unitball", "nguyen_widrow", "torch_default", "caffe_xavier", "fann_default"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
+#define N_CONST 6
+
+/* These fill a bias (cols 1) by the weight's rule with the layer's fans from the view: same
+ * moments as W. (eye, keras_default: zeros; orthogonal, sparse, positive_unitball: a rows x 1
+ * matrix; nguyen_widrow: its own bias rule; torch_default: 1/sqrt(fan_in), which differs
+ * from the weight's sqrt(3)*sqrt(1/3)/sqrt(fan_in) in the last bit, as in PyTorch.) */
+static const char *const fan_bias_names[] = {
+    "zeros", "ones", "constant", "uniform", "normal", "trunc_normal", "lecun_normal",
+    "lecun_uniform", "xavier_normal", "xavier_uniform", "glorot_normal", "glorot_uniform",
+    "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform", "variance_scaling",
+    "caffe_xavier", "fann_default"};
+
+/* the schemes that scale by a fan and so need one */
+static const char *const fan_names[] = {
+    "lecun_normal", "lecun_uniform", "xavier_normal", "xavier_uniform", "glorot_normal",
+    "glorot_uniform", "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform",
+    "caffe_xavier", "nguyen_widrow"};
+
 
 /* A bias (cols 1) is filled using the layer's fans from the view: same moments as W. */
 static void test_all_bias_uses_layer_fans(void **state) {
-    for (size_t k = 0; k < N_NAMES; k++) {
-        const fanin__entry *e = find(all_names[k]);
+    for (size_t k = 0; k < N_OF(fan_bias_names); k++) {
+        const fanin__entry *e = find(fan_bias_names[k]);
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
         float w[1], b[ROWS];
@@ -335,7 +734,27 @@ static void test_all_bias_uses_layer_fans(void **state) {
         for (size_t i = 0; i < ROWS; i++) assert_true(isfinite(b[i]));
         assert_int_equal(vt(e)->moments(&ctx, &tw, p, &mw, &sw), FANIN_OK);
         assert_int_equal(vt(e)->moments(&ctx, &tb, p, &mb, &sb), FANIN_OK);
-        assert_true(mw == mb && sw == sb);
+        if (!(mw == mb && sw == sb)) fail_msg("%s: bias moments differ", fan_bias_names[k]);
+    }
+}
+
+/* Every scheme fills a bias with finite values and describes it. */
+static void test_all_bias_finite(void **state) {
+    for (size_t k = 0; k < N_NAMES; k++) {
+        const fanin__entry *e = find(all_names[k]);
+        fanin_value p[MAX_PARAMS];
+        params(e, p, NULL);
+        float b[ROWS];
+        fanin_tensor tb = {b, ROWS, 1, COLS, ROWS, 1};
+        double mb = NAN, sb = NAN;
+        fanin_ctx ctx;
+        fanin_rng rng;
+        fanin__ctx_init(&ctx, e, sqrt(2.0));
+        fanin__rng_init(&rng, SEED, 1, FANIN_STREAM_BIAS);
+        assert_int_equal(vt(e)->fill(&ctx, &tb, p, &rng), FANIN_OK);
+        for (size_t i = 0; i < ROWS; i++) assert_true(isfinite(b[i]));
+        assert_int_equal(vt(e)->moments(&ctx, &tb, p, &mb, &sb), FANIN_OK);
+        assert_true(isfinite(mb) && isfinite(sb) && sb >= 0.0);
     }
 }
 
@@ -360,7 +779,7 @@ static void test_all_empty_is_noop(void **state) {
 
 /* Same (seed, layer, tensor) -> the same weights; another tensor id -> different ones. */
 static void test_all_deterministic(void **state) {
-    for (size_t k = 2; k < N_NAMES; k++) { /* the random ones */
+    for (size_t k = N_CONST; k < N_NAMES; k++) { /* the random ones */
         const fanin__entry *e = find(all_names[k]);
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
@@ -384,8 +803,8 @@ static void test_all_deterministic(void **state) {
 
 /* A layer without inputs has no fan to scale by: an error, not a division by zero. */
 static void test_all_scaled_reject_zero_fan(void **state) {
-    for (size_t k = 4; k < N_NAMES; k++) { /* the variance-scaling ones */
-        const fanin__entry *e = find(all_names[k]);
+    for (size_t k = 0; k < N_OF(fan_names); k++) {
+        const fanin__entry *e = find(fan_names[k]);
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
         float w[4] = {0};
@@ -440,7 +859,25 @@ int main(void) {
         cmocka_unit_test(test_he_normal_truncated),
         cmocka_unit_test(test_lecun_normal_truncated),
         cmocka_unit_test(test_he_uniform_stats),
+        cmocka_unit_test(test_ones_exact),
+        cmocka_unit_test(test_trunc_normal_torch),
+        cmocka_unit_test(test_trunc_normal_std_units),
+        cmocka_unit_test(test_trunc_normal_correct_absolute),
+        cmocka_unit_test(test_eye_exact),
+        cmocka_unit_test(test_aliases_identical),
+        cmocka_unit_test(test_kaiming_nonlinearity),
+        cmocka_unit_test(test_variance_scaling),
+        cmocka_unit_test(test_orthogonal),
+        cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_positive_unitball),
+        cmocka_unit_test(test_nguyen_widrow_textbook),
+        cmocka_unit_test(test_nguyen_widrow_fann),
+        cmocka_unit_test(test_torch_default),
+        cmocka_unit_test(test_keras_default),
+        cmocka_unit_test(test_caffe_xavier),
+        cmocka_unit_test(test_fann_default),
         cmocka_unit_test(test_all_bias_uses_layer_fans),
+        cmocka_unit_test(test_all_bias_finite),
         cmocka_unit_test(test_all_empty_is_noop),
         cmocka_unit_test(test_all_deterministic),
         cmocka_unit_test(test_all_scaled_reject_zero_fan),

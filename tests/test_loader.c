@@ -98,10 +98,10 @@ static const rejection rejections[] = {
     {"no_entry.so", "no_entry.so is not a fanin plugin (no symbol fanin_plugin_entry)"},
     {"entry_null.so", "returned NULL): needs a host with GPU support"},
     {"bad_magic.so", "library descriptor is corrupt (bad magic 0xdeadbeef, expected 0x4e494e46)"},
-    {"wrong_major.so", "built for fanin plugin ABI 2.x; this fanin provides ABI 1.0 \u2014 "
+    {"wrong_major.so", "built for fanin plugin ABI 2.x; this fanin provides ABI 1.1 \u2014 "
                        "rebuild against fanin 1.x headers"},
     {"small_struct.so", "library descriptor is corrupt (struct_size 8 < 1.0 baseline"},
-    {"future_minor.so", "needs fanin plugin ABI >= 1.7 (this fanin provides 1.0); upgrade fanin"},
+    {"future_minor.so", "needs fanin plugin ABI >= 1.7 (this fanin provides 1.1); upgrade fanin"},
     {"wrong_real.so", "was built with a 8-byte real; this fanin uses 4-byte reals"},
     {"no_plugins.so", "lists no plugins (plugin_count 0"},
     {"bad_name.so", "has invalid name 'Bad-Name'; names must match [a-z][a-z0-9_]*"},

@@ -4,11 +4,34 @@
 
 #include "internal.h"
 #include "run.h"
+#include "report.h"
 
 /* Each subcommand takes argv after its name and returns the process exit code. */
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_new_plugin(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_init_stats(int argc, char **argv);
+
+/* The text `fanin help` prints (main.c); cmd_help.c reads one command's lines from it. */
+const char *cli_usage_text(void);
+/* cmd_plugins.c: a plugin parameter as text (for `fanin plugins -v` and `fanin help NAME`) */
+const char *cli_param_type(int type);
+void cli_param_default(const fanin_param_spec *s, char *buf, size_t len);
+void cli_param_range(const fanin_param_spec *s, char *buf, size_t len);
+void cli_print_param(FILE *f, const fanin_param_spec *s, const char *indent);
+
+/* templates.c (generated from tools/templates/ by cmake/embed_templates.cmake): the files
+ * `fanin new-plugin` writes, by name; the array ends with a NULL name. */
+typedef struct cli_template {
+    const char *name, *text;
+    size_t len;
+} cli_template;
+extern const cli_template cli_templates[];
 
 /* "fanin: message" on stderr, then the exit code for rc. */
 int cli_fail(int rc, const char *msg);
@@ -28,7 +51,13 @@ typedef struct cli_progress {
 } cli_progress;
 void cli_progress_hooks(cli_progress *p, fanin__run_hooks *h);
 
-/* table.c: the comparison table at the end of a run */
-void cli_print_table(FILE *f, const fanin__runner *rn, const char *label_header);
+/* table.c: the comparison table at the end of a run or merge (runs differing only by seed
+ * grouped, mean ± std), and the verdicts */
+void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header);
+void cli_print_verdicts(FILE *f, const fanin__runset *s);
+/* cmd_merge.c: summary.json and report.html (and summary.csv when merging) for a run set
+ * into dir; `stem` names the files ("summary" or "summary-1-of-4"). Prints nothing. */
+int cli_write_outputs(fanin__runset *s, const char *dir, const char *stem, bool csv, char *err,
+                      size_t errlen);
 
 #endif

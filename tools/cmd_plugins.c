@@ -1,52 +1,191 @@
-/* `fanin plugins [--kind KIND]`: every plugin found, with where it came from and its
- * parameters. */
+/* `fanin plugins [--kind KIND] [--json] [-v]`: every plugin found, one line each (kind, name,
+ * version, doc); -v adds the file it came from and each parameter (type, default, range, doc);
+ * --json gives all of it as one JSON document. Also the parameter formatting `fanin help`
+ * shares.
+ */
 #include "cli.h"
 
 #include <math.h>
 #include <string.h>
 
-static const char *type_name(int t) {
+/* ---- a parameter as text ---- */
+
+const char *cli_param_type(int t) {
     static const char *const names[] = {"?", "float", "int", "bool", "enum", "string"};
     return t >= 1 && t <= 5 ? names[t] : "?";
 }
 
-static void print_default(const fanin_param_spec *s) {
-    if (s->flags & FANIN_PARAM_REQUIRED) printf("required");
-    else if (s->type == FANIN_PARAM_ENUM && s->choices) printf("%s", s->choices[(int)s->def]);
-    else if (s->type == FANIN_PARAM_STRING) printf("%s", s->def_str ? s->def_str : "");
-    else if (s->type == FANIN_PARAM_BOOL) printf("%s", s->def ? "true" : "false");
-    else if (isnan(s->def)) printf("auto");
-    else printf("%g", s->def);
+void cli_param_default(const fanin_param_spec *s, char *buf, size_t len) {
+    if (s->flags & FANIN_PARAM_REQUIRED) snprintf(buf, len, "required");
+    else if (s->type == FANIN_PARAM_ENUM && s->choices) snprintf(buf, len, "%s", s->choices[(int)s->def]);
+    else if (s->type == FANIN_PARAM_STRING) snprintf(buf, len, "\"%s\"", s->def_str ? s->def_str : "");
+    else if (s->type == FANIN_PARAM_BOOL) snprintf(buf, len, "%s", s->def != 0.0 ? "true" : "false");
+    else if (isnan(s->def)) snprintf(buf, len, "auto");
+    else snprintf(buf, len, "%g", s->def);
 }
 
-static void print_plugin(const fanin__entry *e) {
+/* "[0, 1]", "(0, inf)", "fan_in|fan_out", "any", with "auto" noted for AUTO floats. */
+void cli_param_range(const fanin_param_spec *s, char *buf, size_t len) {
+    if (s->type == FANIN_PARAM_ENUM) {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (int i = 0; s->choices && s->choices[i] && used + 1 < len; i++)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "", s->choices[i]);
+        return;
+    }
+    if (s->type != FANIN_PARAM_F64 && s->type != FANIN_PARAM_I64) {
+        snprintf(buf, len, "%s", s->type == FANIN_PARAM_BOOL ? "true|false" : "any");
+        return;
+    }
+    char lo[32] = "-inf", hi[32] = "inf";
+    if (!(s->flags & FANIN_PARAM_NO_MIN)) snprintf(lo, sizeof lo, "%g", s->min);
+    if (!(s->flags & FANIN_PARAM_NO_MAX)) snprintf(hi, sizeof hi, "%g", s->max);
+    snprintf(buf, len, "%c%s, %s%c%s",
+             (s->flags & (FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MIN)) ? '(' : '[', lo, hi,
+             (s->flags & (FANIN_PARAM_MAX_EXCL | FANIN_PARAM_NO_MAX)) ? ')' : ']',
+             (s->flags & FANIN_PARAM_AUTO) ? " or auto" : "");
+}
+
+void cli_print_param(FILE *f, const fanin_param_spec *s, const char *indent) {
+    char def[128], range[256];
+    cli_param_default(s, def, sizeof def);
+    cli_param_range(s, range, sizeof range);
+    fprintf(f, "%s%-14s %-6s default %-9s %-18s %s\n", indent, s->name, cli_param_type(s->type),
+            def, range, s->doc ? s->doc : "");
+}
+
+/* ---- JSON ---- */
+
+/* s as a JSON string: quotes, backslashes and control characters escaped (UTF-8 passes). */
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* a number, or null when it has no JSON form (NaN, Inf) */
+static void json_number(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+    else fputs("null", f);
+}
+
+static void json_default(FILE *f, const fanin_param_spec *s) {
+    if (s->flags & FANIN_PARAM_REQUIRED) fputs("null", f);
+    else if (s->type == FANIN_PARAM_ENUM) json_string(f, s->choices ? s->choices[(int)s->def] : "");
+    else if (s->type == FANIN_PARAM_STRING) json_string(f, s->def_str);
+    else if (s->type == FANIN_PARAM_BOOL) fputs(s->def != 0.0 ? "true" : "false", f);
+    else if (isnan(s->def)) json_string(f, "auto");
+    else json_number(f, s->def);
+}
+
+static void json_param(FILE *f, const fanin_param_spec *s) {
+    fputs("{\"name\": ", f);
+    json_string(f, s->name);
+    fputs(", \"type\": ", f);
+    json_string(f, cli_param_type(s->type));
+    fputs(", \"default\": ", f);
+    json_default(f, s);
+    fprintf(f, ", \"required\": %s, \"auto\": %s", (s->flags & FANIN_PARAM_REQUIRED) ? "true" : "false",
+            (s->flags & FANIN_PARAM_AUTO) ? "true" : "false");
+    if (s->type == FANIN_PARAM_F64 || s->type == FANIN_PARAM_I64) {
+        fputs(", \"min\": ", f);
+        if (s->flags & FANIN_PARAM_NO_MIN) fputs("null", f);
+        else json_number(f, s->min);
+        fputs(", \"max\": ", f);
+        if (s->flags & FANIN_PARAM_NO_MAX) fputs("null", f);
+        else json_number(f, s->max);
+        fprintf(f, ", \"min_exclusive\": %s, \"max_exclusive\": %s",
+                (s->flags & FANIN_PARAM_MIN_EXCL) ? "true" : "false",
+                (s->flags & FANIN_PARAM_MAX_EXCL) ? "true" : "false");
+    }
+    if (s->type == FANIN_PARAM_ENUM && s->choices) {
+        fputs(", \"choices\": [", f);
+        for (int i = 0; s->choices[i]; i++) {
+            if (i) fputs(", ", f);
+            json_string(f, s->choices[i]);
+        }
+        fputc(']', f);
+    }
+    fputs(", \"doc\": ", f);
+    json_string(f, s->doc);
+    fputc('}', f);
+}
+
+static void json_plugin(FILE *f, const fanin__entry *e) {
+    const fanin_plugin *p = e->plugin;
+    fputs("    {\"kind\": ", f);
+    json_string(f, fanin__kind_name(p->kind));
+    fputs(", \"name\": ", f);
+    json_string(f, p->name);
+    fputs(", \"version\": ", f);
+    json_string(f, p->version);
+    fputs(", \"file\": ", f);
+    json_string(f, e->path);
+    fputs(", \"doc\": ", f);
+    json_string(f, p->doc);
+    fprintf(f, ", \"deterministic\": %s", (p->flags & FANIN_FLAG_DETERMINISTIC) ? "true" : "false");
+    if (p->kind == FANIN_KIND_ACTIVATION)
+        fprintf(f, ", \"in_place\": %s", (p->flags & FANIN_FLAG_IN_PLACE) ? "true" : "false");
+    fputs(",\n     \"params\": [", f);
+    for (size_t i = 0; i < e->n_params; i++) {
+        fputs(i ? ",\n                " : "", f);
+        json_param(f, &p->params[i]);
+    }
+    fputs("]}", f);
+}
+
+/* ---- the command ---- */
+
+static void print_plugin(const fanin__entry *e, int verbose) {
     const fanin_plugin *p = e->plugin;
     printf("%-12s %-18s %-7s %s\n", fanin__kind_name(p->kind), p->name, p->version, p->doc);
-    printf("%-12s %-18s from %s\n", "", "", e->path);
-    for (size_t i = 0; i < e->n_params; i++) {
-        const fanin_param_spec *s = &p->params[i];
-        printf("%-12s   %-16s %-6s default ", "", s->name, type_name(s->type));
-        print_default(s);
-        printf("  %s\n", s->doc);
-    }
+    if (!verbose) return;
+    printf("%-12s %-18s file %s\n", "", "", e->path);
+    for (size_t i = 0; i < e->n_params; i++) cli_print_param(stdout, &p->params[i], "               ");
 }
 
+static const char plugins_usage[] = "usage: fanin plugins [--kind KIND] [--json] [-v]";
+
 int cmd_plugins(int argc, char **argv) {
-    int kind = 0, code = FANIN_EXIT_OK;
+    int kind = 0, json = 0, verbose = 0, code = FANIN_EXIT_OK;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
             const char *k = argv[++i];
             for (int c = FANIN_KIND_INITIALIZER; c <= FANIN_KIND_OPTIMIZER; c++)
                 if (!strcmp(k, fanin__kind_name(c))) kind = c;
             if (!kind) return cli_fail(FANIN_EINVAL, "--kind is initializer, activation or optimizer");
-        } else return cli_fail(FANIN_EINVAL, "usage: fanin plugins [--kind KIND]");
+        } else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) verbose = 1;
+        else return cli_fail(FANIN_EINVAL, plugins_usage);
     }
     fanin_registry *reg = cli_registry(&code);
     if (!reg) return code;
+    if (json) {
+        printf("{\"fanin_version\": ");
+        json_string(stdout, fanin_version());
+        printf(", \"abi\": \"%d.%d\", \"search_path\": ", FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
+        json_string(stdout, fanin__registry_search_path(reg));
+        printf(",\n  \"plugins\": [\n");
+    } else if (!verbose) {
+        printf("%-12s %-18s %-7s %s\n", "KIND", "NAME", "VERSION", "DOC");
+    }
+    int first = 1;
     for (size_t i = 0; i < fanin__registry_count(reg); i++) {
         const fanin__entry *e = fanin__registry_at(reg, i);
-        if (!kind || e->plugin->kind == kind) print_plugin(e);
+        if (kind && e->plugin->kind != kind) continue;
+        if (json) {
+            if (!first) printf(",\n");
+            json_plugin(stdout, e);
+        } else print_plugin(e, verbose);
+        first = 0;
     }
+    if (json) printf("\n  ]\n}\n");
     fanin__registry_free(reg);
     return code;
 }

@@ -1,16 +1,99 @@
 /* `fanin run CONFIG.yaml`: checks every sweep member first (so a typo never surfaces an hour
- * in), runs them, prints the comparison table and where the files are. */
+ * in), runs them, prints the comparison table and where the files are. SIGINT/SIGTERM finish
+ * the current step, checkpoint and exit 130; `--resume DIR` continues (run.args in DIR
+ * remembers the config and options, so `fanin run --resume DIR` alone is enough). */
+#include "checkpoint.h"
 #include "cli.h"
 
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct run_args {
-    const char *config, *out;
+    const char *config, *out, *resume;
     char **sets;
     int n_sets, threads, quiet, shard_k, shard_n;
 } run_args;
+
+/* Async-signal-safe: only raises the flag the training loop checks after each step. The
+ * handler resets itself, so a second Ctrl-C ends the process at once. */
+static void on_signal(int sig) {
+    (void)sig;
+    fanin__interrupt_flag = 1;
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void print_warning(void *user, const char *msg) {
+    (void)user;
+    fprintf(stderr, "fanin: warning: %s\n", msg);
+}
+
+/* DIR/run.args: how the run was started, one "key value" a line (config, set, threads, shard),
+ * read back by --resume DIR without a config. */
+static const run_args *args_to_save;
+static void (*progress_member_start)(void *, const fanin_experiment *, const fanin_dataset *,
+                                     const fanin__member_result *);
+
+static void save_args(const char *dir) {
+    char path[FANIN_PATHLEN + 16], config[PATH_MAX];
+    snprintf(path, sizeof path, "%s/run.args", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "config %s\n", realpath(args_to_save->config, config) ? config : args_to_save->config);
+    for (int i = 0; i < args_to_save->n_sets; i++) fprintf(f, "set %s\n", args_to_save->sets[i]);
+    if (args_to_save->threads) fprintf(f, "threads %d\n", args_to_save->threads);
+    if (args_to_save->shard_n > 1)
+        fprintf(f, "shard %d/%d\n", args_to_save->shard_k, args_to_save->shard_n);
+    fclose(f);
+}
+
+static void on_member_start(void *user, const fanin_experiment *x, const fanin_dataset *d,
+                            const fanin__member_result *r) {
+    if (args_to_save) {
+        char dir[FANIN_PATHLEN];
+        snprintf(dir, sizeof dir, "%s", r->dir);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        save_args(dir);
+        args_to_save = NULL;
+    }
+    if (progress_member_start) progress_member_start(user, x, d, r);
+}
+
+/* Fill what the command line left out from DIR/run.args (strings kept for the process). */
+static int load_args(run_args *a) {
+    char path[FANIN_PATHLEN + 16], line[8192];
+    snprintf(path, sizeof path, "%s/run.args", a->resume);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "fanin: --resume %s: no %s (not a run folder?); give the config too: "
+                "fanin run CONFIG.yaml --resume %s\n", a->resume, path, a->resume);
+        return FANIN_EXIT_USAGE;
+    }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *v = strchr(line, ' ');
+        if (!v) continue;
+        *v++ = 0;
+        if (!strcmp(line, "config")) a->config = strdup(v);
+        else if (!strcmp(line, "set") && a->n_sets < 64) a->sets[a->n_sets++] = strdup(v);
+        else if (!strcmp(line, "threads") && !a->threads) a->threads = atoi(v);
+        else if (!strcmp(line, "shard") && !a->shard_n) sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
+    }
+    fclose(f);
+    return a->config ? FANIN_EXIT_OK : cli_fail(FANIN_EINVAL, "--resume: run.args names no config");
+}
 
 static int parse_shard(const char *s, run_args *a) {
     char tail;
@@ -23,6 +106,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--set") && v) a->sets[a->n_sets++] = argv[++i];
         else if (!strcmp(o, "--out") && v) a->out = argv[++i];
+        else if (!strcmp(o, "--resume") && v) a->resume = argv[++i];
         else if (!strcmp(o, "--threads") && v) {
             if ((a->threads = (int)cli_parse_count(argv[++i])) < 1)
                 return cli_fail(FANIN_EINVAL, "--threads needs a positive integer");
@@ -35,6 +119,10 @@ static int parse_args(int argc, char **argv, run_args *a) {
             return FANIN_EXIT_USAGE;
         } else a->config = o;
     }
+    if (a->resume && a->out && strcmp(a->resume, a->out))
+        return cli_fail(FANIN_EINVAL, "--resume DIR continues in DIR; leave out --out");
+    if (a->resume) a->out = a->resume;
+    if (!a->config && a->resume) return load_args(a);
     if (!a->config) return cli_fail(FANIN_EINVAL, "usage: fanin run CONFIG.yaml [options]");
     return FANIN_EXIT_OK;
 }
@@ -57,6 +145,27 @@ static int describe(const fanin_config *c, const fanin_registry *reg, char *name
     return FANIN_OK;
 }
 
+/* Read back what the run wrote: the comparison table, the verdicts, summary.json and
+ * report.html. A failure here is reported but loses nothing already written. */
+static void report(const fanin__runner *rn, const char *name, const char *hdr, const char *out) {
+    fanin__runset s = {0};
+    char err[FANIN_ERRLEN], stem[64];
+    snprintf(s.name, sizeof s.name, "%s", name);
+    int rc = fanin__runset_add_summary(&s, rn->summary_path, err, sizeof err);
+    if (rc == FANIN_OK) {
+        fanin__runset_finish(&s);
+        cli_print_table(stdout, &s, s.seed_key >= 0 ? "run" : hdr);
+        cli_print_verdicts(stdout, &s);
+        fanin__summary_name(rn, "x", stem, sizeof stem);
+        stem[strlen(stem) - 2] = 0; /* "summary" or "summary-K-of-N" */
+        rc = cli_write_outputs(&s, out, stem, false, err, sizeof err);
+    }
+    if (rc < 0) fprintf(stderr, "fanin: %s\n", err);
+    printf("\nresults in %s/ (report.html, summary.csv, summary.json; per run: config.yaml, "
+           "metrics.csv, layers.csv, histograms.csv, model.safetensors)\n", out);
+    fanin__runset_deinit(&s);
+}
+
 static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     static char err[8 * FANIN_ERRLEN];
     int rc = fanin__config_validate(c, reg, err, sizeof err);
@@ -68,20 +177,23 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     if (!a->out) snprintf(out + strlen(out), sizeof out - strlen(out), "%s", name);
     cli_progress prog = {.is_tty = isatty(STDERR_FILENO), .quiet = a->quiet};
     fanin__runner rn = {.config = c, .reg = reg, .out_dir = out, .threads = a->threads,
-                        .shard_k = a->shard_k, .shard_n = a->shard_n};
+                        .shard_k = a->shard_k, .shard_n = a->shard_n, .resume = a->resume != NULL};
     cli_progress_hooks(&prog, &rn.hooks);
+    rn.hooks.on_warning = print_warning;
+    progress_member_start = rn.hooks.on_member_start;
+    rn.hooks.on_member_start = on_member_start;
+    args_to_save = a;
+    install_signals();
     prog.n_members = fanin__config_members(c);
     if (rn.shard_n > 1) prog.n_members = (prog.n_members - rn.shard_k) / rn.shard_n + 1;
     rc = fanin__run(&rn, err, sizeof err);
-    if (rn.n_results) cli_print_table(stdout, &rn, hdr);
-    if (rn.n_results) printf("\nresults in %s/ (summary.csv; per run: config.yaml, metrics.csv, "
-                             "model.safetensors)\n", out);
+    if (rn.n_results) report(&rn, name, hdr, out);
     fanin__runner_deinit(&rn);
     return rc < 0 && rc != FANIN_EINTR ? cli_fail(rc, err) : fanin_exit_code(rc);
 }
 
 int cmd_run(int argc, char **argv) {
-    char *sets[argc + 1];
+    char *sets[argc + 64]; /* room for --resume's saved --set lines */
     run_args a = {.sets = sets};
     int code = parse_args(argc, argv, &a);
     if (code != FANIN_EXIT_OK) return code;

@@ -16,6 +16,19 @@ need_pc openblas libopenblas-dev
 need_pc zlib zlib1g-dev
 need_pc cmocka libcmocka-dev
 need_file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist
+# only for the report render test (tests/test_report.c skips without it; .ci/run installs it):
+# FANIN_DEPS_CHROMIUM=1
+if [ "${FANIN_DEPS_CHROMIUM:-0}" = 1 ]; then need_cmd chromium chromium; fi
+# only for `make fuzz` (FANIN_DEPS_FUZZ=1): clang and its libFuzzer/sanitizer runtimes
+if [ "${FANIN_DEPS_FUZZ:-0}" = 1 ]; then
+    need_cmd clang-14 clang-14
+    ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+        missing="$missing libclang-rt-14-dev"
+fi
+# only for .ci/run (FANIN_DEPS_CI=1): valgrind for the memcheck run
+if [ "${FANIN_DEPS_CI:-0}" = 1 ]; then
+    need_cmd valgrind valgrind
+fi
 
 if [ -z "$missing" ]; then
     echo "deps: all packages present"

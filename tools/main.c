@@ -12,8 +12,22 @@ static const char usage[] =
     "                       run the experiment (every sweep member) and compare the runs\n"
     "  validate CONFIG.yaml [--set KEY=VALUE]...\n"
     "                       check the file against the schema and every plugin's parameters\n"
-    "  plugins [--kind KIND] list every plugin found, with its parameters\n"
-    "  help [COMMAND]       this text\n"
+    "  plugins [--kind KIND] [--json] [-v]\n"
+    "                       list every plugin found: kind, name, version, file, doc;\n"
+    "                       -v adds each parameter (type, default, range, doc)\n"
+    "  check PLUGIN.so... [--tap] [--timeout S]\n"
+    "                       run the plugin conformance suite, each check in its own process\n"
+    "  new-plugin initializer|activation|optimizer NAME [--dir DIR]\n"
+    "                       scaffold a plugin: C file, CMakeLists.txt, cmocka test, README\n"
+    "  merge DIR... [--out DIR]\n"
+    "                       combine the summaries of shards run with --shard K/N and rewrite\n"
+    "                       summary.csv, summary.json and report.html\n"
+    "  init-stats INIT --shape OUT,IN [--param K=V]... [--seed S] [--rng philox|numpy]\n"
+    "             [--activation A] [--dump FILE.npy]\n"
+    "                       sample one weight matrix; its mean/std/min/max beside the theory\n"
+    "  predict MODEL.safetensors CONFIG.yaml [--set KEY=VALUE]... [--member K] [--out FILE.csv]\n"
+    "                       evaluate saved weights on the config's test data\n"
+    "  help [COMMAND|PLUGIN] a command's usage, or a plugin's parameters; alone, this text\n"
     "  --version            print the version\n"
     "\n"
     "exit codes: 0 done (a diverged run is a result), 1 runtime failure,\n"
@@ -28,7 +42,15 @@ static const command commands[] = {
     {"run", cmd_run},
     {"validate", cmd_validate},
     {"plugins", cmd_plugins},
+    {"check", cmd_check},
+    {"new-plugin", cmd_new_plugin},
+    {"help", cmd_help},
+    {"predict", cmd_predict},
+    {"init-stats", cmd_init_stats},
+    {"merge", cmd_merge},
 };
+
+const char *cli_usage_text(void) { return usage; }
 
 int cli_fail(int rc, const char *msg) {
     fprintf(stderr, "fanin: %s\n", msg);
@@ -65,7 +87,7 @@ fanin_config *cli_config(const char *path, char **sets, int n_sets, int *exit_co
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2 || (argc == 2 && !strcmp(argv[1], "help")) || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? FANIN_EXIT_USAGE : FANIN_EXIT_OK;
     }

@@ -1,4 +1,4 @@
-/* fanin plugin ABI, version 1.
+/* fanin plugin ABI, version 1 (minor 1: the layer_forward host service).
  *
  * The only header a plugin includes. A shared object exports one symbol, fanin_plugin_entry,
  * which receives the host's services and returns a library descriptor listing one or more
@@ -18,7 +18,9 @@ extern "C" {
 
 /* ---- versions ---- */
 #define FANIN_ABI_MAJOR 1
-#define FANIN_ABI_MINOR 0
+/* 1.0: the first release. 1.1: fanin_host.layer_forward (appended; data-dependent
+ * initializers such as lsuv). A 1.0 plugin loads unchanged in a 1.1 host. */
+#define FANIN_ABI_MINOR 1
 #define FANIN_MAGIC 0x4E494E46u /* "FNIN" read as a little-endian u32 */
 
 #if defined(__GNUC__)
@@ -141,6 +143,19 @@ typedef struct fanin_host {
      * decomposition, with columns' signs fixed so that diag(R) >= 0 (Haar measure).
      * Returns FANIN_OK or a negative code (reported through ctx). */
     int (*qr)(fanin_ctx *ctx, float *a, int m, int n);
+
+    /* ---- added in 1.1: read behind FANIN_HAS_FIELD(fanin_host, field, hdr.struct_size) and
+     * check for NULL; a library that cannot work without them says so with
+     * FANIN_PLUGIN_DEFINE_MIN(1, ...). ---- */
+
+    /* Data-dependent initialisation (LSUV): runs the model's forward pass on the experiment's
+     * init batch (its first training rows) through the layer being initialised, using the
+     * current contents of its weights (the tensor the initializer is filling IS that layer's W;
+     * the layer's bias reads as zero), and points *out at that layer's pre-activation output,
+     * row-major [*rows, *cols] = [batch rows, fan_out], borrowed until the next call.
+     * Earlier layers are already initialised. Returns FANIN_ENOTSUP (with a message) when
+     * there is no batch: `fanin init-stats`, a bias tensor, or a caller without a model. */
+    int (*layer_forward)(fanin_ctx *ctx, const float **out, int64_t *rows, int64_t *cols);
 } fanin_host;
 
 /* ---- tensors handed to initializers ---- */
@@ -261,11 +276,17 @@ typedef const fanin_library *(*fanin_plugin_entry_fn)(const fanin_host *host);
  * *FANIN_HOST;` through FANIN_USES_HOST. */
 #define FANIN_USES_HOST extern const fanin_host *FANIN_HOST
 
-#define FANIN_PLUGIN_DEFINE(...)                                                            \
+#define FANIN_PLUGIN_DEFINE(...) FANIN_PLUGIN_DEFINE_MIN(0, __VA_ARGS__)
+
+/* The same, for a library that needs host services added in minor `min_minor` (e.g. 1 for
+ * layer_forward): it sets the library's min_host_minor, so an older host refuses it at load
+ * time with "needs fanin plugin ABI >= 1.<min_minor>" instead of failing mid-run. Its plugins
+ * must still test FANIN_HAS_FIELD before each call to a newer service. */
+#define FANIN_PLUGIN_DEFINE_MIN(min_minor, ...)                                             \
     const fanin_host *FANIN_HOST;                                                           \
     static const fanin_plugin *const fanin__plugins[] = {__VA_ARGS__};                      \
     static const fanin_library fanin__library = {                                           \
-        FANIN_HEADER(fanin_library), 0, (uint16_t)sizeof(float),                            \
+        FANIN_HEADER(fanin_library), (uint16_t)(min_minor), (uint16_t)sizeof(float),        \
         (uint32_t)(sizeof(fanin__plugins) / sizeof(fanin__plugins[0])), fanin__plugins, NULL}; \
     FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host);           \
     FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host) {          \

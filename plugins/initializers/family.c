@@ -1,10 +1,18 @@
 /* The initializer family's single entry point: lists every initializer in this folder.
- * A new scheme is one more file here and one more name below.
+ * A new scheme is one more file here and one more name below. Aliases (kaiming_*, glorot_*,
+ * identity) are separate descriptors sharing their target's functions and schema.
  */
 #include <fanin/plugin.h>
 
-extern const fanin_plugin zeros, constant, uniform, normal, lecun_normal, lecun_uniform,
-    xavier_normal, xavier_uniform, he_normal, he_uniform;
+extern const fanin_plugin zeros, ones, constant, uniform, normal, trunc_normal, eye, identity,
+    lecun_normal, lecun_uniform, xavier_normal, xavier_uniform, glorot_normal, glorot_uniform,
+    he_normal, he_uniform, kaiming_normal, kaiming_uniform, variance_scaling, orthogonal, sparse,
+    positive_unitball, nguyen_widrow, torch_default, keras_default, caffe_xavier, fann_default;
+extern const fanin_plugin lsuv; /* calls layer_forward (ABI 1.1): hence _MIN(1, ...) below */
 
-FANIN_PLUGIN_DEFINE(&zeros, &constant, &uniform, &normal, &lecun_normal, &lecun_uniform,
-                    &xavier_normal, &xavier_uniform, &he_normal, &he_uniform)
+FANIN_PLUGIN_DEFINE_MIN(1, &zeros, &ones, &constant, &uniform, &normal, &trunc_normal, &eye,
+                        &identity, &lecun_normal, &lecun_uniform, &xavier_normal,
+                        &xavier_uniform, &glorot_normal, &glorot_uniform, &he_normal,
+                        &he_uniform, &kaiming_normal, &kaiming_uniform, &variance_scaling,
+                        &orthogonal, &sparse, &positive_unitball, &nguyen_widrow,
+                        &torch_default, &keras_default, &caffe_xavier, &fann_default, &lsuv)

@@ -3,6 +3,9 @@
  * fan_in) and eq. 14 (backward, fan_out); torch.nn.init.kaiming_normal_. PyTorch derives the
  * gain from `nonlinearity` (default leaky_relu, a=0: sqrt(2)); here `gain: auto` (the default)
  * asks for the layer's activation's gain. Keras/JAX HeNormal truncate (`truncated: true`).
+ * Gain precedence: an explicit `gain` wins; else `nonlinearity` (+ `a` for leaky_relu) as
+ * kaiming_normal_(a, mode, nonlinearity); else (both auto) the layer's activation.
+ * `kaiming_normal` is the same scheme under PyTorch's name (same functions, same stream).
  */
 #include <fanin/plugin.h>
 #include <math.h>
@@ -11,7 +14,7 @@
 
 static int he_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *std) {
     double gain, fan;
-    int rc = init_gain(ctx, p[0].f, &gain);
+    int rc = init_kaiming_gain(ctx, p[0].f, p[4].e, p[3].f, &gain);
     if (rc == FANIN_OK && (rc = init_fan(ctx, t, p[1].e, &fan)) == FANIN_OK)
         *std = gain / sqrt(fan);
     return rc;
@@ -36,6 +39,7 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const char *const modes[] = {"fan_in", "fan_out", NULL};
+static const char *const nonlinearities[] = INIT_NONLINEARITIES;
 
 static const fanin_param_spec schema[] = {
     {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, NAN,
@@ -44,9 +48,16 @@ static const fanin_param_spec schema[] = {
      "fan_in keeps the forward variance, fan_out the backward one"},
     {"truncated", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
      "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays gain/sqrt(fan)"},
+    {"a", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
+     "negative slope of leaky_relu, used only with nonlinearity: leaky_relu (PyTorch's a)"},
+    {"nonlinearity", FANIN_PARAM_ENUM, 0, INIT_NL_AUTO, 0.0, 0.0, nonlinearities, NULL,
+     "calculate_gain(nonlinearity, a) when gain is auto; auto = the layer's activation"},
     {0},
 };
 
 FANIN_INITIALIZER(he_normal, "he_normal", "1.0.0",
                   "N(0, gain^2/fan), gain auto (He 2015; torch kaiming_normal_)", schema, fill,
                   moments);
+FANIN_INITIALIZER(kaiming_normal, "kaiming_normal", "1.0.0",
+                  "alias of he_normal (torch.nn.init.kaiming_normal_: a, mode, nonlinearity)",
+                  schema, fill, moments);

@@ -60,4 +60,41 @@ static inline void init_normal0(fanin_rng *rng, const fanin_tensor *t, double st
     FANIN_HOST->rng_trunc_normal(rng, t->data, init_size(t), 0.0, s, -2.0 * s, 2.0 * s);
 }
 
+/* `nonlinearity` choices of the kaiming/he schemes; index 0 = auto (the layer's activation). */
+#define INIT_NONLINEARITIES \
+    {"auto", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", NULL}
+enum { INIT_NL_AUTO, INIT_NL_LINEAR, INIT_NL_SIGMOID, INIT_NL_TANH, INIT_NL_RELU, INIT_NL_LEAKY,
+       INIT_NL_SELU };
+
+/* torch.nn.init.calculate_gain(nonlinearity, a): linear/sigmoid 1, tanh 5/3, relu sqrt(2),
+ * leaky_relu sqrt(2 / (1 + a^2)), selu 3/4 (PyTorch PR 50664). */
+static inline double init_calculate_gain(int nl, double a) {
+    switch (nl) {
+    case INIT_NL_TANH: return 5.0 / 3.0;
+    case INIT_NL_RELU: return sqrt(2.0);
+    case INIT_NL_LEAKY: return sqrt(2.0 / (1.0 + a * a));
+    case INIT_NL_SELU: return 3.0 / 4.0;
+    default: return 1.0;
+    }
+}
+
+/* The kaiming/he gain. Precedence: an explicit `gain` wins; else `nonlinearity` (with `a` for
+ * leaky_relu) as torch.nn.init.kaiming_*_; else (auto) the layer activation's gain. */
+static inline int init_kaiming_gain(fanin_ctx *ctx, double gain, int nl, double a, double *out) {
+    if (!isnan(gain) || nl == INIT_NL_AUTO)
+        return init_gain(ctx, gain, out);
+    *out = init_calculate_gain(nl, a);
+    return FANIN_OK;
+}
+
+/* Uniform integer in [0, k), k >= 1, from the host's 64-bit draws; rejection removes the
+ * modulo bias. */
+static inline uint64_t init_below(fanin_rng *rng, uint64_t k) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % k, v;
+    do
+        v = FANIN_HOST->rng_u64(rng);
+    while (v >= limit);
+    return v % k;
+}
+
 #endif /* FANIN_INIT_COMMON_H */

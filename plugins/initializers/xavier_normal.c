@@ -2,6 +2,8 @@
  * Glorot & Bengio 2010, "Understanding the difficulty of training deep feedforward neural
  * networks", eq. 12 (Var W = 2/(n_in + n_out)); torch.nn.init.xavier_normal_(gain=1).
  * Keras/JAX GlorotNormal truncate at 2 sigma and correct the std (`truncated: true`).
+ * `glorot_normal` is the same scheme under Keras's name; its default stays PyTorch's
+ * (untruncated): add `truncated: true` for Keras's GlorotNormal.
  */
 #include <fanin/plugin.h>
 #include <math.h>
@@ -46,3 +48,6 @@ static const fanin_param_spec schema[] = {
 FANIN_INITIALIZER(xavier_normal, "xavier_normal", "1.0.0",
                   "N(0, gain^2*2/(fan_in+fan_out)) (Glorot 2010; torch xavier_normal_)", schema,
                   fill, moments);
+FANIN_INITIALIZER(glorot_normal, "glorot_normal", "1.0.0",
+                  "alias of xavier_normal (Keras GlorotNormal with truncated: true)", schema, fill,
+                  moments);

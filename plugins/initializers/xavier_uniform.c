@@ -2,6 +2,7 @@
  * std = gain * sqrt(2 / (fan_in + fan_out)). Glorot & Bengio 2010, "Understanding the
  * difficulty of training deep feedforward neural networks", eq. 16 ("normalized
  * initialization"); torch.nn.init.xavier_uniform_(gain=1); Keras GlorotUniform (scale = gain^2).
+ * `glorot_uniform` is the same scheme under Keras's name (same functions, same stream).
  */
 #include <fanin/plugin.h>
 #include <math.h>
@@ -47,3 +48,6 @@ static const fanin_param_spec schema[] = {
 FANIN_INITIALIZER(xavier_uniform, "xavier_uniform", "1.0.0",
                   "U(+-gain*sqrt(6/(fan_in+fan_out))) (Glorot 2010; torch xavier_uniform_)",
                   schema, fill, moments);
+FANIN_INITIALIZER(glorot_uniform, "glorot_uniform", "1.0.0",
+                  "alias of xavier_uniform (Keras GlorotUniform, the Dense default)", schema, fill,
+                  moments);

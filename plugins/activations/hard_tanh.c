@@ -1,0 +1,50 @@
+/* hard_tanh: y = min(max(x, min_val), max_val); dy/dx = 1 inside (min_val, max_val), else 0
+ * (0 at the kinks, as PyTorch's hardtanh_backward). Collobert 2004; torch.nn.Hardtanh(-1, 1).
+ * PyTorch has no gain: 1/sqrt(E[f(z)^2]) (act_common.h), 1.3920 for [-1, 1] (tanh: 5/3 in
+ * PyTorch, 1.5925 by this rule).
+ * x: [n]; x == y and dy == dx allowed (backward reads y: strictly inside exactly when x is).
+ */
+#include <fanin/plugin.h>
+#include <math.h>
+
+#include "act_common.h"
+
+static int check(fanin_ctx *ctx, const fanin_value *p) {
+    if (p[0].f < p[1].f)
+        return FANIN_OK;
+    return FANIN_HOST->error(ctx, FANIN_EINVAL, "min_val %g must be less than max_val %g",
+                             p[0].f, p[1].f);
+}
+
+static double hard_tanh(double x, const fanin_value *p) { return fmin(fmax(x, p[0].f), p[1].f); }
+
+static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
+    int rc = check(ctx, p);
+    for (size_t i = 0; rc == FANIN_OK && i < n; i++)
+        y[i] = isnan(x[i]) ? x[i] : (float)hard_tanh(x[i], p);
+    return rc;
+}
+
+/* forward: y = min(max(x, lo), hi) */
+static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
+                    size_t n, const fanin_value *p) {
+    float lo = (float)p[0].f, hi = (float)p[1].f;
+    for (size_t i = 0; i < n; i++)
+        dx[i] = y[i] > lo && y[i] < hi ? dy[i] : 0.0f;
+    return FANIN_OK;
+}
+
+static int gain(const fanin_value *p, double *g) {
+    return p[0].f < p[1].f ? act_gain_second_moment(hard_tanh, p, g) : FANIN_EINVAL;
+}
+
+static const fanin_param_spec schema[] = {
+    {"min_val", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, -1.0, 0.0, 0.0, NULL,
+     NULL, "lower clip (< max_val)"},
+    {"max_val", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL,
+     NULL, "upper clip"},
+    {0},
+};
+
+FANIN_ACTIVATION(act_hard_tanh, "hard_tanh", "1.0.0",
+                 "clip(x, min_val, max_val) (gain 1.3920)", schema, forward, backward, gain);

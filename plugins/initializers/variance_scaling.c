@@ -1,0 +1,57 @@
+/* variance_scaling: Var W = scale / n, n = max(1, fan_in | fan_out | (fan_in + fan_out)/2).
+ *   truncated_normal:   N(0, s^2) cut at +-2s, s = sqrt(scale/n) / 0.87962566103423978
+ *                       (the std of N(0,1) cut at +-2), so the result's std is sqrt(scale/n);
+ *   untruncated_normal: N(0, scale/n);   uniform: U(+-sqrt(3 scale / n)).
+ * keras.initializers.VarianceScaling(scale=1, mode="fan_in", distribution="truncated_normal"),
+ * whose defaults these are; jax.nn.initializers.variance_scaling. Covers Glorot (1, fan_avg),
+ * He (2, fan_in) and LeCun (1, fan_in). scale is PyTorch's gain squared.
+ */
+#include <fanin/plugin.h>
+#include <math.h>
+
+#include "init_common.h"
+
+enum { VS_FAN_IN, VS_FAN_OUT, VS_FAN_AVG };
+enum { VS_TRUNCATED, VS_UNTRUNCATED, VS_UNIFORM };
+
+/* the std Var W = scale / n gives (Keras floors n at 1, so an empty fan is no error) */
+static double vs_std(const fanin_tensor *t, const fanin_value *p) {
+    double fi = (double)t->fan_in, fo = (double)t->fan_out;
+    double n = p[1].e == VS_FAN_IN ? fi : p[1].e == VS_FAN_OUT ? fo : 0.5 * (fi + fo);
+    return sqrt(p[0].f / fmax(1.0, n));
+}
+
+static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
+    double std = vs_std(t, p);
+    if (init_size(t) == 0)
+        return FANIN_OK;
+    if (p[2].e == VS_UNIFORM)
+        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -sqrt(3.0) * std, sqrt(3.0) * std);
+    else
+        init_normal0(rng, t, std, p[2].e == VS_TRUNCATED);
+    return FANIN_OK;
+}
+
+static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
+                   double *std) {
+    *mean = 0.0;
+    *std = vs_std(t, p);
+    return FANIN_OK;
+}
+
+static const char *const modes[] = {"fan_in", "fan_out", "fan_avg", NULL};
+static const char *const dists[] = {"truncated_normal", "untruncated_normal", "uniform", NULL};
+
+static const fanin_param_spec schema[] = {
+    {"scale", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL,
+     NULL, "variance multiplier (= gain^2): 1 Glorot/LeCun, 2 He"},
+    {"mode", FANIN_PARAM_ENUM, 0, VS_FAN_IN, 0.0, 0.0, modes, NULL,
+     "n = fan_in, fan_out or their average (floored at 1)"},
+    {"distribution", FANIN_PARAM_ENUM, 0, VS_TRUNCATED, 0.0, 0.0, dists, NULL,
+     "truncated_normal (2 sigma, std corrected), untruncated_normal or uniform"},
+    {0},
+};
+
+FANIN_INITIALIZER(variance_scaling, "variance_scaling", "1.0.0",
+                  "Var = scale/n, Keras VarianceScaling semantics (truncated normal by default)",
+                  schema, fill, moments);

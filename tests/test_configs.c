@@ -1,0 +1,124 @@
+/* Every configs/NAME.yaml validates, and each experiment's promised outcome holds on a reduced
+ * version: at initialisation (one step) for seed.yaml and depth.yaml. Needs the Fashion-MNIST
+ * package (tools/deps.sh); skipped without it. */
+#include "report.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define CONFIGS FANIN_TEST_DIR "/../configs"
+#define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+static fanin_registry *reg;
+static char err[8 * FANIN_ERRLEN];
+
+static void test_every_config_validates(void **state) {
+    DIR *d = opendir(CONFIGS);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml")) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", CONFIGS, e->d_name);
+        fanin_config *c;
+        assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_OK);
+        int rc = fanin__config_validate(c, reg, err, sizeof err);
+        if (rc != FANIN_OK) fprintf(stderr, "%s: %s\n", path, err);
+        assert_int_equal(rc, FANIN_OK);
+        fanin__config_free(c);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 3);
+}
+
+/* Run CONFIGS/name with the overrides into a fresh folder and read it back. */
+static void run(fanin__runset *s, const char *name, const char *const *sets) {
+    if (access(FMNIST, R_OK) != 0) skip();
+    char path[1024], dir[256];
+    snprintf(path, sizeof path, "%s/%s", CONFIGS, name);
+    snprintf(dir, sizeof dir, "/tmp/fanin-test-configs-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    fanin_config *c;
+    assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_OK);
+    for (int i = 0; sets[i]; i++) assert_int_equal(fanin__config_set(c, sets[i], err, sizeof err), FANIN_OK);
+    fanin__runner rn = {.config = c, .reg = reg, .out_dir = dir};
+    int rc = fanin__run(&rn, err, sizeof err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, FANIN_OK);
+    memset(s, 0, sizeof *s);
+    assert_int_equal(fanin__runset_add_summary(s, rn.summary_path, err, sizeof err), FANIN_OK);
+    fanin__runset_finish(s);
+    fanin__runner_deinit(&rn);
+    fanin__config_free(c);
+}
+
+static const fanin__run_view *find(const fanin__runset *s, const char *label) {
+    for (int i = 0; i < s->n_runs; i++)
+        if (!strcmp(s->runs[i].label, label)) return &s->runs[i];
+    fail_msg("no run labelled %s", label);
+    return NULL;
+}
+
+/* seed.yaml at initialisation: zeros symmetric, std 0.01 vanishing, std 1.0 pre-activations of
+ * std 14-170 and a saturated sigmoid, fan-in scaled schemes healthy. */
+static void test_seed_at_init(void **state) {
+    const char *sets[] = {"train.iterations=1", NULL};
+    fanin__runset s;
+    run(&s, "seed.yaml", sets);
+    assert_int_equal(s.n_runs, 6);
+    assert_true(find(&s, "zeros")->flags & FANIN_V_SYMMETRIC);
+    assert_true(find(&s, "normal(std=0.01)")->flags & FANIN_V_VANISHING);
+    const fanin__run_view *big = find(&s, "normal(std=1)");
+    assert_true(big->flags & FANIN_V_SATURATED);
+    const fanin__layer_stats *s0 = fanin__run_stats_at(big, false);
+    for (int l = 0; l < 4; l++) assert_true(s0[l].preact_std > 5 && s0[l].preact_std < 200);
+    assert_true(big->figs.initial_loss > 8 && big->figs.initial_loss < 41);
+    /* one step cannot lower the cost much, so "stalled" may be said; nothing else */
+    unsigned bad = FANIN_V_VANISHING | FANIN_V_EXPLODING | FANIN_V_SATURATED | FANIN_V_SYMMETRIC;
+    assert_false(find(&s, "he_normal")->flags & bad);
+    assert_false(find(&s, "lecun_normal")->flags & bad);
+    fanin__runset_deinit(&s);
+}
+
+/* depth.yaml at initialisation: Xavier's activation std shrinks ~0.71x per ReLU layer, He's
+ * stays level. */
+static void test_depth_at_init(void **state) {
+    const char *sets[] = {"data.train=128", "data.test=64", "train.epochs=1", NULL};
+    fanin__runset s;
+    run(&s, "depth.yaml", sets);
+    const fanin__run_view *x = find(&s, "xavier_normal"), *he = find(&s, "he_normal");
+    assert_true(fabs(x->figs.act_factor0 - sqrt(0.5)) < 0.08);
+    assert_true(fabs(he->figs.act_factor0 - 1.0) < 0.1);
+    assert_true(x->flags & FANIN_V_VANISHING);
+    fanin__runset_deinit(&s);
+}
+
+static int setup(void **state) {
+    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
+    return fanin__registry_new(&reg, dirs, 1, err, sizeof err);
+}
+
+static int teardown(void **state) {
+    fanin__registry_free(reg);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_config_validates),
+        cmocka_unit_test(test_seed_at_init),
+        cmocka_unit_test(test_depth_at_init),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
