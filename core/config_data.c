@@ -15,7 +15,8 @@ enum { SRC_FMNIST = 1u << 0, SRC_IDX = 1u << 1, SRC_CSV = 1u << 2, SRC_SYNTH = 1
 #define FMNIST_CLASSES 10
 
 const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic", NULL};
-const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "blobs", NULL};
+const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
+                                          "linear_teacher", NULL};
 static const char *const norm_names[] = {"none", "scale255", "standardize", NULL};
 
 static int read_source(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
@@ -48,6 +49,10 @@ const fanin__key fanin__data_keys[] = {
      .sources = SRC_SYNTH},
     {.name = "noise", .type = FANIN__KEY_F64, .off = D(noise), .min = 0,
      .flags = FANIN_PARAM_NO_MAX, .sources = SRC_SYNTH},
+    {.name = "features", .type = FANIN__KEY_INT, .off = D(features), .min = 1, .max = 4096,
+     .sources = SRC_SYNTH},
+    {.name = "outputs", .type = FANIN__KEY_INT, .off = D(outputs), .min = 1, .max = 4096,
+     .sources = SRC_SYNTH},
     {.name = "classes", .type = FANIN__KEY_ANY, .fn = read_classes},
     {.name = "train", .type = FANIN__KEY_ANY, .off = D(train), .fn = read_count},
     {.name = "test", .type = FANIN__KEY_ANY, .off = D(test), .fn = read_count},
@@ -166,11 +171,25 @@ static void source_defaults(fanin__data_spec *d, unsigned bit) {
     d->n = bit & SRC_SYNTH ? 1000 : 0;
     d->noise = bit & SRC_SYNTH ? 0.1 : 0.0;
     d->n_synth_classes = 0;
+    d->features = d->outputs = 0;
 }
 
 static void require(fanin__rctx *r, const fanin__node *map, const char *key, const char *why) {
     if (fanin__node_is_null(fanin__node_get(map, key, NULL)))
         fanin__rerr(r, map, "missing required key 'data.%s' (%s)", key, why);
+}
+
+/* linear_teacher: a regression target, x 32-D unless data.features says, y as wide as x
+ * unless data.outputs says; no classes. */
+static void check_teacher(fanin__rctx *r, const fanin__node *map) {
+    fanin__data_spec *d = &r->x->data;
+    const fanin__node *cn = fanin__node_get(map, "classes", NULL);
+    if (!fanin__node_is_null(cn))
+        fanin__rerr(r, cn, "synthetic 'linear_teacher' is a regression target (y = T x); "
+                    "'classes' does not apply (use loss mse)");
+    d->n_synth_classes = 0;
+    if (d->features == 0) d->features = 32;
+    if (d->outputs == 0) d->outputs = d->features;
 }
 
 /* The per-source rules once every key is read. */
@@ -186,7 +205,14 @@ static void check_source(fanin__rctx *r, const fanin__node *map, unsigned bit) {
         require(r, map, "path", "the csv file, with a header row");
         require(r, map, "target", "the name of the column to predict");
     } else if (bit & SRC_SYNTH) {
-        require(r, map, "kind", "spiral | moons | circles | xor | blobs");
+        require(r, map, "kind", "spiral | moons | circles | xor | blobs | linear_teacher");
+        if (!strcmp(d->kind, "linear_teacher")) {
+            check_teacher(r, map);
+            return;
+        }
+        if (d->features || d->outputs)
+            fanin__rerr(r, map, "'data.features' and 'data.outputs' are for synthetic "
+                        "linear_teacher; '%s' is 2-D", d->kind);
         bool fixed = !strcmp(d->kind, "moons") || !strcmp(d->kind, "circles") ||
                      !strcmp(d->kind, "xor");
         const fanin__node *cn = fanin__node_get(map, "classes", NULL);

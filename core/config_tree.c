@@ -460,7 +460,8 @@ int fanin__str_appendf(char **s, size_t *len, const char *fmt, ...) {
 }
 
 void fanin__format_double(double v, char *buf, size_t len) {
-    if (v == (double)(long long)v && fabs(v) < 1e15) { /* 10, not 1e+01 */
+    /* range first: converting a double beyond long long is undefined (fuzz_config found it) */
+    if (fabs(v) < 1e15 && v == (double)(long long)v) { /* 10, not 1e+01 */
         snprintf(buf, len, "%lld", (long long)v);
         return;
     }

@@ -46,7 +46,7 @@ static void put_pref(FILE *f, const fanin__pref *p, const double *lr) {
 
 static void put_classes(FILE *f, const fanin__data_spec *d) {
     if (!strcmp(d->source, "synthetic")) {
-        fprintf(f, "  classes: %d\n", d->n_synth_classes);
+        if (d->n_synth_classes > 0) fprintf(f, "  classes: %d\n", d->n_synth_classes);
         return;
     }
     if (d->n_classes_listed == 0) {
@@ -78,6 +78,7 @@ static void put_data(FILE *f, const fanin__data_spec *d) {
         fprintf(f, "  n: %lld\n", (long long)d->n);
         fanin__format_double(d->noise, v, sizeof v);
         fprintf(f, "  noise: %s\n", v);
+        if (d->features) fprintf(f, "  features: %d\n  outputs: %d\n", d->features, d->outputs);
     }
     put_classes(f, d);
     put_count(f, "train", d->train);

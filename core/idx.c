@@ -256,16 +256,32 @@ static int read_header(idx_file *f, char *err, size_t errlen) {
 }
 
 /* "file ends after 9216 of 47040016 data bytes", from the size on disk for a raw file. */
+/* count * rec * esize, saturating instead of overflowing */
+static int64_t data_bytes(const idx_file *f) {
+    int64_t need;
+    if (__builtin_mul_overflow(f->count, f->rec, &need) ||
+        __builtin_mul_overflow(need, (int64_t)f->esize, &need))
+        need = INT64_MAX;
+    return need;
+}
+
 static int data_ends(const idx_file *f, int64_t got, char *err, size_t errlen) {
     int64_t hdr = 4 + 4 * (int64_t)f->ndims;
     return fanin__errf(err, errlen, FANIN_EDATA,
                        "%s: byte %lld: file ends after %lld of %lld data bytes", f->path,
-                       (long long)hdr, (long long)got, (long long)(f->count * f->rec * f->esize));
+                       (long long)hdr, (long long)got, (long long)data_bytes(f));
 }
 
+/* Can the file hold the data its header promises? Raw: exactly; gzip: within deflate's largest
+ * ratio (1032:1, zlib's FAQ), so a corrupt header never makes us allocate what cannot come
+ * (fuzz_idx found a 30 GB malloc from a 70-byte file). */
 static int check_raw_size(const idx_file *f, char *err, size_t errlen) {
-    int64_t hdr = 4 + 4 * (int64_t)f->ndims, need = f->count * f->rec * f->esize;
+    int64_t hdr = 4 + 4 * (int64_t)f->ndims, need = data_bytes(f);
     if (!f->gz && f->size - hdr < need) return data_ends(f, f->size - hdr, err, errlen);
+    if (f->gz && f->size < need / 1032)
+        return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 4: the header promises %lld data "
+                           "bytes, more than %lld compressed bytes can hold; corrupt header",
+                           f->path, (long long)need, (long long)f->size);
     return FANIN_OK;
 }
 

@@ -181,13 +181,14 @@ typedef struct fanin__data_spec {
     char path[1024];       /* fashion-mnist folder, csv file (absolute after resolution) */
     char images[1024], labels[1024], test_images[1024], test_labels[1024]; /* idx */
     char target[128];      /* csv target column */
-    char kind[16];         /* synthetic: spiral | moons | circles | xor | blobs */
+    char kind[16];         /* synthetic: spiral | moons | circles | xor | blobs | linear_teacher */
     int classes[FANIN_MAX_CLASSES];
     int n_classes_listed;  /* 0 = all classes */
     int64_t train, test;   /* how many examples; -1 = all available */
     int64_t n;             /* synthetic: total examples generated before the split */
     double noise;          /* synthetic */
     int n_synth_classes;   /* synthetic: classes (spiral, blobs) */
+    int features, outputs; /* synthetic linear_teacher: widths of x and y (0 before resolution) */
     int normalize;         /* enum fanin__norm */
 } fanin__data_spec;
 

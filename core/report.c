@@ -186,15 +186,25 @@ static void pct(FILE *f, double v) {
     else fprintf(f, "<td>-</td>");
 }
 
+/* Did any run's loss fall to 1% of its initial value? (then the table shows when) */
+static bool any_reached(const fanin__runset *s) {
+    for (int i = 0; i < s->n_runs; i++)
+        if (isfinite(s->runs[i].figs.iters_to_1pct)) return true;
+    return false;
+}
+
 static void table(FILE *f, const fanin__runset *s) {
+    bool to1 = any_reached(s);
     fprintf(f, "<h2>Summary</h2><table><tr><th class='l'>run</th>");
     for (int k = 0; k < s->n_keys; k++) {
         fprintf(f, "<th class='l'>");
         fanin__html_text(f, s->keys[k]);
         fprintf(f, "</th>");
     }
-    fprintf(f, "<th>initial loss</th><th>final loss</th><th>train</th><th>test</th><th>iterations"
-               "</th><th>seconds</th><th class='l'>status</th><th class='l'>verdict</th></tr>\n");
+    fprintf(f, "<th>initial loss</th><th>final loss</th><th>train</th><th>test</th>%s"
+               "<th>iterations</th><th>seconds</th><th class='l'>status</th><th class='l'>verdict"
+               "</th></tr>\n", to1 ? "<th title='first logged iteration with loss at most 1% "
+               "of the initial'>to 1% loss</th>" : "");
     for (int i = 0; i < s->n_runs; i++) {
         const fanin__run_view *r = &s->runs[i];
         bool bad = strcmp(r->status, "done") != 0;
@@ -210,6 +220,10 @@ static void table(FILE *f, const fanin__runset *s) {
         fprintf(f, "<td>%.4f</td><td>%.4f</td>", r->figs.initial_loss, r->final_loss);
         pct(f, r->train_acc);
         pct(f, r->test_acc);
+        if (to1 && isfinite(r->figs.iters_to_1pct))
+            fprintf(f, "<td>%.0f</td>", r->figs.iters_to_1pct);
+        else if (to1)
+            fprintf(f, "<td>never</td>");
         fprintf(f, "<td>%lld</td><td>%.1f</td><td class='l'>%s</td><td class='l'>",
                 (long long)r->iterations, r->seconds, bad ? "DIVERGED" : r->status);
         for (unsigned b = 1; b <= FANIN_V_DIVERGED; b <<= 1)

@@ -37,6 +37,7 @@ typedef struct fanin__verdict_figs {
     double weight_scale0; /* mean over hidden layers of weight std * sqrt(fan_in), iteration 0 */
     double max_saturated; /* the largest saturated fraction of a bounded layer (0 or end) */
     double max_dead;      /* the largest dead fraction of a hidden layer at the end */
+    double iters_to_1pct; /* first logged iteration with loss <= 1% of the initial; NaN: never */
 } fanin__verdict_figs;
 
 typedef struct fanin__run_view {

@@ -325,13 +325,14 @@ static void json_run(FILE *f, const fanin__runset *s, const fanin__run_view *r) 
     }
     const char *names[] = {"initial_loss", "final_loss", "train_acc", "test_acc", "seconds",
                            "act_factor_per_layer", "act_ratio_last_first", "grad_ratio_first_out",
-                           "weight_scale", "max_saturated_frac", "max_dead_frac"};
+                           "weight_scale", "max_saturated_frac", "max_dead_frac",
+                           "iters_to_1pct_loss"};
     const fanin__verdict_figs *g = &r->figs;
     double vals[] = {g->initial_loss, r->final_loss, r->train_acc, r->test_acc, r->seconds,
                      g->act_factor0, g->act_ratio0, g->grad_ratio0, g->weight_scale0,
-                     g->max_saturated, g->max_dead};
+                     g->max_saturated, g->max_dead, g->iters_to_1pct};
     fprintf(f, "},\n     \"iterations\": %lld", (long long)r->iterations);
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < 12; i++) {
         fprintf(f, ", \"%s\": ", names[i]);
         json_num(f, vals[i]);
     }

@@ -1,7 +1,8 @@
-/* Synthetic 2-D datasets: the `synthetic` source (spiral, moons, circles, xor, blobs).
- * Everything is drawn from one Philox stream (seed, layer 0, FANIN_STREAM_DATA): first the
- * points in class order, then one Fisher-Yates shuffle; the first `train` shuffled points are
- * the training set, the next `test` the test set. Same seed -> the same bytes.
+/* Synthetic datasets: the `synthetic` source: 2-D classification sets (spiral, moons, circles,
+ * xor, blobs) and one regression set (linear_teacher). Everything is drawn from one Philox
+ * stream (seed, layer 0, FANIN_STREAM_DATA): for the 2-D sets first the points in class order,
+ * then one Fisher-Yates shuffle; the first `train` shuffled points are the training set, the
+ * next `test` the test set. Same seed -> the same bytes.
  */
 #include "internal.h"
 
@@ -113,18 +114,59 @@ static void blobs(fanin_rng *r, synth_points *p, int k, double noise) {
     }
 }
 
+/* ---- linear_teacher: y = T x + noise ---- */
+
+/* A linear teacher (Saxe et al. 2014, "Exact solutions to the nonlinear dynamics of learning in
+ * deep linear neural networks", section 2): T [outputs, features] with N(0, 1/features) entries
+ * (so each y component has variance ~1) drawn first, then per example x ~ N(0, I_features) and
+ * y = T x + noise * N(0, 1) per output. Examples are i.i.d., so no shuffle: the first `train`
+ * are the training set, the next `test` the test set. Regression: n_classes 0, y_dim outputs. */
+static int linear_teacher(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
+                          char *err, size_t errlen) {
+    int nf = spec->features > 0 ? spec->features : 32;
+    int no = spec->outputs > 0 ? spec->outputs : nf;
+    int64_t n_train, n_test;
+    if (!(spec->noise >= 0) || !isfinite(spec->noise))
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "data: synthetic noise = %g; use a finite value >= 0", spec->noise);
+    int rc = fanin__data_split_sizes(spec, spec->n, "examples", "the generated set has", &n_train,
+                                     &n_test, err, errlen);
+    if (rc == FANIN_OK) rc = fanin__data_alloc(d, n_train, n_test, nf, no, err, errlen);
+    double *T = rc == FANIN_OK ? malloc(sizeof(double) * (size_t)nf * (size_t)no) : NULL;
+    if (rc == FANIN_OK && !T)
+        rc = fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory for the teacher");
+    if (rc < 0) return rc;
+    fanin_rng r;
+    fanin__rng_init(&r, seed, 0, FANIN_STREAM_DATA);
+    for (size_t i = 0; i < (size_t)nf * (size_t)no; i++) T[i] = fanin__rng_normal(&r) / sqrt(nf);
+    for (int64_t j = 0; j < n_train + n_test; j++) {
+        float *x = j < n_train ? d->x_train + j * nf : d->x_test + (j - n_train) * nf;
+        float *y = j < n_train ? d->y_train + j * no : d->y_test + (j - n_train) * no;
+        for (int k = 0; k < nf; k++) x[k] = (float)fanin__rng_normal(&r);
+        for (int o = 0; o < no; o++) {
+            double v = spec->noise * fanin__rng_normal(&r);
+            for (int k = 0; k < nf; k++) v += T[(size_t)o * nf + k] * x[k];
+            y[o] = (float)v;
+        }
+    }
+    free(T);
+    d->n_classes = 0;
+    return FANIN_OK;
+}
+
 /* ---- checks, shuffling, the split ---- */
 
 static int check(const fanin__data_spec *spec, int *k, char *err, size_t errlen) {
-    static const char *const kinds[] = {"spiral", "moons", "circles", "xor", "blobs"};
+    static const char *const kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
+                                        "linear_teacher"};
     int fixed = !strcmp(spec->kind, "moons") || !strcmp(spec->kind, "circles") ||
                 !strcmp(spec->kind, "xor");
     if (!fixed && strcmp(spec->kind, "spiral") && strcmp(spec->kind, "blobs")) {
-        const char *near = fanin__nearest(spec->kind, kinds, 5);
+        const char *near = fanin__nearest(spec->kind, kinds, 6);
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "data: unknown synthetic kind '%s'%s%s%s (kinds: spiral, moons, "
-                           "circles, xor, blobs)", spec->kind, near ? "; did you mean '" : "",
-                           near ? near : "", near ? "'?" : "");
+                           "circles, xor, blobs, linear_teacher)", spec->kind,
+                           near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
     }
     *k = spec->n_synth_classes > 0 ? spec->n_synth_classes : 2;
     if (fixed && *k != 2)
@@ -177,6 +219,7 @@ static int fill(const fanin__data_spec *spec, const synth_points *p, const int64
 
 int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
                           char *err, size_t errlen) {
+    if (!strcmp(spec->kind, "linear_teacher")) return linear_teacher(spec, seed, d, err, errlen);
     int k = 0;
     int rc = check(spec, &k, err, errlen);
     if (rc < 0) return rc;

@@ -19,6 +19,7 @@
 #define SYMMETRIC 1e-6      /* relative spread of W's rows below this: every unit the same */
 #define STALLED 0.99        /* final loss above this fraction of the initial one: stalled */
 #define SINK_MEAN 0.1       /* a sigmoid layer's mean activation below this: sank towards 0 */
+#define TO_LOSS 0.01        /* "iterations to 1% of the initial loss" (Saxe et al. 2014) */
 
 const char *fanin__verdict_flag_name(unsigned flag) {
     switch (flag) {
@@ -58,11 +59,21 @@ static const char *fmt_num(char *b, double v) {
     return b;
 }
 
+/* The first logged iteration whose loss is at most TO_LOSS of the first logged one (Saxe et
+ * al. 2014's learning time); NaN when none is. As fine as train.log_every. */
+static double iters_to(const fanin__run_view *r) {
+    for (int i = 1; i < r->n_metrics; i++)
+        if (r->metrics[i].loss <= TO_LOSS * r->metrics[0].loss)
+            return (double)r->metrics[i].iteration;
+    return NAN;
+}
+
 static void figures(fanin__run_view *r, const fanin__layer_stats *s0, const fanin__layer_stats *s1) {
     fanin__verdict_figs *g = &r->figs;
     int L = r->n_layers, H = L - 1; /* hidden layers: 1..H */
     g->initial_loss = r->n_metrics ? r->metrics[0].loss : NAN;
     g->final_loss = r->final_loss;
+    g->iters_to_1pct = iters_to(r);
     g->act_factor0 = g->act_ratio0 = g->grad_ratio0 = g->weight_scale0 = NAN;
     g->max_saturated = g->max_dead = 0;
     if (!s0) return;

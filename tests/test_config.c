@@ -301,7 +301,7 @@ static void test_data_keys_by_source(void **state) {
                  "to csv or idx files");
     expect_error(base_with(5, "  kind: spirl\n"),
                  "/exp/t.yaml:5:9: 'data.kind' must be one of spiral | moons | circles | xor | "
-                 "blobs, got 'spirl'; did you mean 'spiral'?");
+                 "blobs | linear_teacher, got 'spirl'; did you mean 'spiral'?");
 }
 
 static void test_data_values(void **state) {
@@ -452,7 +452,7 @@ static void test_set_scalar_and_mapping(void **state) {
 }
 
 static void test_set_inside_named_plugin(void **state) {
-    char text[4096], err[FANIN_ERRLEN];
+    char text[8192], err[FANIN_ERRLEN];
     snprintf(text, sizeof text, "%s%s", base_with(13, "optimizer: sgd\n"),
              "sweep:\n  optimizer.momentum: [0, 0.5]\n");
     fanin_config *c = parse(text);
@@ -515,7 +515,7 @@ static void test_set_then_sweep(void **state) {
 /* ---- validate ---- */
 
 static void test_validate_collects(void **state) {
-    char text[4096], err[4 * FANIN_ERRLEN];
+    char text[8192], err[4 * FANIN_ERRLEN];
     snprintf(text, sizeof text, "%s%s", base_with(2, "sed: 3\n"),
              "sweep:\n  model.defaults.init: [he_normal, {name: normal, std: -2}, lecun_normal]\n");
     fanin_config *c = parse(text);

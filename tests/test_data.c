@@ -499,6 +499,28 @@ static void synth_spec(fixture *fx, const char *kind, int k, double noise) {
     fx->spec.train = fx->spec.test = -1;
 }
 
+/* linear_teacher: regression shapes, x ~ N(0, I), y of variance ~1 per component (T has
+ * N(0, 1/features) entries). */
+static void test_synthetic_linear_teacher(void **state) {
+    fixture *fx = *state;
+    synth_spec(fx, "linear_teacher", 0, 0.0);
+    fx->spec.features = 8;
+    fx->spec.outputs = 3;
+    fx->spec.n = 4000;
+    assert_int_equal(load(fx, 7), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    assert_int_equal(d->n_train, 3200);
+    assert_int_equal(d->n_test, 800);
+    assert_int_equal(d->n_features, 8);
+    assert_int_equal(d->y_dim, 3);
+    assert_int_equal(d->n_classes, 0);
+    double xx = 0, yy = 0;
+    for (int64_t i = 0; i < d->n_train * 8; i++) xx += d->x_train[i] * d->x_train[i];
+    for (int64_t i = 0; i < d->n_train * 3; i++) yy += d->y_train[i] * d->y_train[i];
+    assert_true(fabs(xx / (d->n_train * 8) - 1) < 0.1);    /* x ~ N(0, I) */
+    assert_true(yy / (d->n_train * 3) > 0.2 && yy / (d->n_train * 3) < 3);
+}
+
 static void test_synthetic_shapes(void **state) {
     fixture *fx = *state;
     static const char *const kinds[] = {"spiral", "moons", "circles", "xor", "blobs"};
@@ -613,6 +635,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_synthetic_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synthetic_seeded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synthetic_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synthetic_linear_teacher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fashion_real, setup, teardown),
         cmocka_unit_test(test_free_null),
     };

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fanin/testing.h>
 
 #define ROWS 400 /* fan_out */
 #define COLS 300 /* fan_in */
@@ -74,6 +75,16 @@ static void params(const fanin__entry *e, fanin_value *p, ...) {
 }
 
 static const fanin_initializer_vt *vt(const fanin__entry *e) { return e->plugin->vtable; }
+
+/* The initializer `name` through <fanin/testing.h> (its fake host, fanin check's checks). */
+static fanin_test_plugin *load(const char *name) {
+    char err[FANIN_ERRLEN];
+    fanin_test_plugin *tp = NULL;
+    if (fanin_test_load(&tp, FANIN_TEST_PLUGIN_DIR "/initializers.so", FANIN_KIND_INITIALIZER,
+                        name, err, sizeof err) != FANIN_OK)
+        fail_msg("%s", err);
+    return tp;
+}
 
 /* |a - b| <= tol in double (cmocka 1.1.5's assert_float_equal rounds to float) */
 #define assert_close(a, b, tol)                                                                  \
@@ -484,44 +495,24 @@ static void test_variance_scaling(void **state) {
     assert_close(moments_std(e, p, t0, NULL), sqrt(3.0), 1e-15);
 }
 
-/* max |M[i][j] - g^2 I| for M = W W^T (rows <= cols) or W^T W, in double */
-static double gram_error(const float *w, int r, int c, double g2) {
-    int k = r < c ? r : c;
-    double worst = 0.0;
-    for (int i = 0; i < k; i++)
-        for (int j = 0; j <= i; j++) {
-            double d = 0.0;
-            if (r <= c)
-                for (int m = 0; m < c; m++) d += (double)w[i * c + m] * w[j * c + m];
-            else
-                for (int m = 0; m < r; m++) d += (double)w[m * c + i] * w[m * c + j];
-            worst = fmax(worst, fabs(d - (i == j ? g2 : 0.0)));
-        }
-    return worst;
-}
-
 static void test_orthogonal(void **state) {
     const fanin__entry *e = find("orthogonal");
     fanin_value p[MAX_PARAMS];
-    static float w[ROWS * COLS];
+    fanin_test_plugin *tp = load("orthogonal");
     const int shapes[][2] = {{ROWS, COLS}, {COLS, ROWS}, {64, 64}, {ROWS, 1}};
     for (size_t k = 0; k < N_OF(shapes); k++)
-        for (int gi = 0; gi < 2; gi++) {
+        for (int gi = 0; gi < 2; gi++) { /* W W^T (or W^T W) = gain^2 I */
             double g = gi ? 2.0 : 1.0;
-            params(e, p, "gain", g, NULL);
-            int r = shapes[k][0], c = shapes[k][1];
-            fanin_tensor t = {w, r, c, c, r, c == 1};
-            assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
-            double err = gram_error(w, r, c, g * g);
-            if (!(err <= 1e-5 * g * g)) fail_msg("orthogonal %d x %d: |Gram - I| = %g", r, c, err);
+            assert_fanin_ok(tp, fanin_test_set_param(tp, "gain", g));
+            assert_fanin_orthogonal(tp, shapes[k][0], shapes[k][1], g, 1e-5 * g * g);
         }
     params(e, p, NULL);
     double std = sqrt((double)COLS / ((double)ROWS * COLS)); /* semi-orthogonal: mean 0 */
     check_fill(e, p, 1.0, 0.0, std);
-    params(e, p, "gain", NAN, NULL); /* auto: the layer's gain */
-    fanin_tensor t = {w, COLS, ROWS, ROWS, COLS, 0};
-    assert_int_equal(fill_t(e, p, 5.0 / 3.0, &t), FANIN_OK);
-    assert_true(gram_error(w, COLS, ROWS, 25.0 / 9.0) < 1e-4);
+    assert_fanin_ok(tp, fanin_test_set_param_text(tp, "gain", "auto")); /* the layer's gain */
+    fanin_test_set_gain(tp, 5.0 / 3.0);
+    assert_fanin_orthogonal(tp, COLS, ROWS, 5.0 / 3.0, 1e-4);
+    fanin_test_free(tp);
 }
 
 /* Exactly ceil(sparsity * rows) zeros in every column; the rest N(0, std). */
@@ -819,27 +810,24 @@ static void test_all_scaled_reject_zero_fan(void **state) {
     }
 }
 
-/* Every schema row documented, defaults within bounds, names unique. */
+/* Every schema row named, unique, documented, min <= default <= max (fanin check's check). */
 static void test_all_schemas_well_formed(void **state) {
     for (size_t k = 0; k < N_NAMES; k++) {
-        const fanin__entry *e = find(all_names[k]);
-        assert_string_equal(e->plugin->name, all_names[k]);
-        assert_non_null(e->plugin->doc);
-        for (size_t i = 0; i < e->n_params; i++) {
-            const fanin_param_spec *s = &e->plugin->params[i];
-            assert_non_null(s->doc);
-            assert_true(strlen(s->doc) > 0);
-            if (isnan(s->def)) {
-                assert_true(s->flags & FANIN_PARAM_AUTO);
-                continue;
-            }
-            if (!(s->flags & FANIN_PARAM_NO_MIN))
-                assert_true((s->flags & FANIN_PARAM_MIN_EXCL) ? s->def > s->min : s->def >= s->min);
-            if (!(s->flags & FANIN_PARAM_NO_MAX))
-                assert_true((s->flags & FANIN_PARAM_MAX_EXCL) ? s->def < s->max : s->def <= s->max);
-            for (size_t j = 0; j < i; j++)
-                assert_string_not_equal(s->name, e->plugin->params[j].name);
-        }
+        fanin_test_plugin *tp = load(all_names[k]);
+        assert_string_equal(fanin_test_descriptor(tp)->name, all_names[k]);
+        assert_fanin_schema(tp);
+        fanin_test_free(tp);
+    }
+}
+
+/* Every initializer passes the behaviour checks of `fanin check`: empty tensors, guard words,
+ * same seed same weights, finite values, sample moments against moments(), allocation
+ * failures (orthogonal's QR included). */
+static void test_all_conform(void **state) {
+    for (size_t k = 0; k < N_NAMES; k++) {
+        fanin_test_plugin *tp = load(all_names[k]);
+        assert_fanin_conforms(tp);
+        fanin_test_free(tp);
     }
 }
 
@@ -882,6 +870,7 @@ int main(void) {
         cmocka_unit_test(test_all_deterministic),
         cmocka_unit_test(test_all_scaled_reject_zero_fan),
         cmocka_unit_test(test_all_schemas_well_formed),
+        cmocka_unit_test(test_all_conform),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fanin/testing.h>
 
 #include "ref/optim_ref.h"
 #include "ref/sgd_ref.h"
@@ -43,6 +44,23 @@ static const fanin__entry *find(const char *name) {
 }
 
 static const fanin_optimizer_vt *vt(const fanin__entry *e) { return e->plugin->vtable; }
+
+/* The optimizer `name` through <fanin/testing.h> (its fake host, fanin check's checks). */
+static fanin_test_plugin *load(const char *name) {
+    char err[FANIN_ERRLEN];
+    fanin_test_plugin *tp = NULL;
+    if (fanin_test_load(&tp, FANIN_TEST_PLUGIN_DIR "/optimizers.so", FANIN_KIND_OPTIMIZER, name,
+                        err, sizeof err) != FANIN_OK)
+        fail_msg("%s", err);
+    return tp;
+}
+
+/* Every row named, documented, min <= default <= max (fanin check's schema check). */
+static void assert_schema_sane(const char *name) {
+    fanin_test_plugin *tp = load(name);
+    assert_fanin_schema(tp);
+    fanin_test_free(tp);
+}
 
 /* p := the schema's defaults, then `name, value` pairs (a NULL name ends them). */
 static void params(const fanin__entry *e, fanin_value *p, ...) {
@@ -207,11 +225,9 @@ static void test_sgd_schema_well_formed(void **state) {
     for (size_t i = 0; i < e->n_params; i++) {
         const fanin_param_spec *s = &e->plugin->params[i];
         assert_string_equal(s->name, names[i]);
-        assert_non_null(s->doc);
         assert_true(s->def == 0.0);
-        assert_true((s->flags & FANIN_PARAM_NO_MIN) || s->def >= s->min);
-        assert_true((s->flags & FANIN_PARAM_NO_MAX) || s->def <= s->max);
     }
+    assert_schema_sane("sgd");
 }
 
 /* ---- the adaptive optimizers against torch.optim ---- */
@@ -326,12 +342,21 @@ static void test_optimizers_schema_defaults(void **state) {
             if (strcmp(s->name, d->names[i]) || s->def != d->def[i])
                 fail_msg("%s row %zu: %s = %g, want %s = %g", d->optimizer, i, s->name, s->def,
                          d->names[i], d->def[i]);
-            assert_non_null(s->doc);
-            assert_true((s->flags & FANIN_PARAM_NO_MIN) ||
-                        (s->flags & FANIN_PARAM_MIN_EXCL ? s->def > s->min : s->def >= s->min));
-            assert_true((s->flags & FANIN_PARAM_NO_MAX) ||
-                        (s->flags & FANIN_PARAM_MAX_EXCL ? s->def < s->max : s->def <= s->max));
         }
+        assert_schema_sane(d->optimizer);
+    }
+}
+
+/* Every optimizer passes the behaviour checks of `fanin check` (empty calls, guard words around
+ * w, g and the state, determinism, a decreasing quadratic, allocation failures), and plain
+ * settings take a 32-parameter quadratic's loss down a hundredfold in 500 steps at lr 0.05. */
+static void test_optimizers_conform(void **state) {
+    for (size_t k = 0; k < N_OPTIMIZERS; k++) {
+        fanin_test_plugin *tp = load(torch_defaults[k].optimizer);
+        assert_fanin_conforms(tp);
+        if (strcmp(torch_defaults[k].optimizer, "adadelta") != 0) /* its lr is a multiplier */
+            assert_fanin_converges(tp, 32, 0.05, 500, 0.01);
+        fanin_test_free(tp);
     }
 }
 
@@ -446,6 +471,7 @@ int main(void) {
         cmocka_unit_test(test_optimizers_empty_is_noop),
         cmocka_unit_test(test_optimizers_zero_gradient_stays_finite),
         cmocka_unit_test(test_optimizers_bad_combinations),
+        cmocka_unit_test(test_optimizers_conform),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

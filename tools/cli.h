@@ -47,7 +47,9 @@ typedef struct cli_progress {
     int is_tty, quiet;
     int n_members, done;
     const char *label;  /* the current member's label */
-    double started;     /* seconds, monotonic */
+    double started;     /* seconds, monotonic: the current member's start */
+    double last_draw;   /* when the bar was last drawn (redrawn at most 10 times a second) */
+    double done_seconds; /* wall time of the finished members, for the sweep's ETA */
 } cli_progress;
 void cli_progress_hooks(cli_progress *p, fanin__run_hooks *h);
 

@@ -71,7 +71,15 @@ static void on_member_start(void *user, const fanin_experiment *x, const fanin_d
     if (progress_member_start) progress_member_start(user, x, d, r);
 }
 
-/* Fill what the command line left out from DIR/run.args (strings kept for the process). */
+/* Strings read from run.args, freed when the command ends. */
+static char *saved[66];
+static int n_saved;
+
+static char *keep(const char *v) {
+    return n_saved < 66 ? (saved[n_saved++] = strdup(v)) : NULL;
+}
+
+/* Fill what the command line left out from DIR/run.args. */
 static int load_args(run_args *a) {
     char path[FANIN_PATHLEN + 16], line[8192];
     snprintf(path, sizeof path, "%s/run.args", a->resume);
@@ -86,8 +94,8 @@ static int load_args(run_args *a) {
         char *v = strchr(line, ' ');
         if (!v) continue;
         *v++ = 0;
-        if (!strcmp(line, "config")) a->config = strdup(v);
-        else if (!strcmp(line, "set") && a->n_sets < 64) a->sets[a->n_sets++] = strdup(v);
+        if (!strcmp(line, "config")) a->config = keep(v);
+        else if (!strcmp(line, "set") && a->n_sets < 64 && keep(v)) a->sets[a->n_sets++] = saved[n_saved - 1];
         else if (!strcmp(line, "threads") && !a->threads) a->threads = atoi(v);
         else if (!strcmp(line, "shard") && !a->shard_n) sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
     }
@@ -196,12 +204,11 @@ int cmd_run(int argc, char **argv) {
     char *sets[argc + 64]; /* room for --resume's saved --set lines */
     run_args a = {.sets = sets};
     int code = parse_args(argc, argv, &a);
-    if (code != FANIN_EXIT_OK) return code;
-    fanin_registry *reg = cli_registry(&code);
-    if (!reg) return code;
-    fanin_config *c = cli_config(a.config, a.sets, a.n_sets, &code);
+    fanin_registry *reg = code == FANIN_EXIT_OK ? cli_registry(&code) : NULL;
+    fanin_config *c = reg ? cli_config(a.config, a.sets, a.n_sets, &code) : NULL;
     if (c) code = run(&a, c, reg);
     fanin__config_free(c);
     fanin__registry_free(reg);
+    while (n_saved > 0) free(saved[--n_saved]);
     return code;
 }

@@ -1,10 +1,14 @@
-/* Progress while a run works: on a terminal one bar per run redrawn in place (iteration, loss,
- * ETA, the sweep's position); otherwise, or with --quiet, plain line logs. */
+/* Progress while a run works: on a terminal one bar per run redrawn in place, at most 10 times a
+ * second (the sweep's position, iteration, loss, the run's ETA and the whole sweep's), and one
+ * summary line per finished run; otherwise, or with --quiet, plain line logs. Updates come from
+ * train.log_every, so a large log_every updates the bar rarely. */
 #include "cli.h"
 
 #include <math.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -12,10 +16,27 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* "42s", "3m05s", "1h02m" */
+static const char *duration(char *b, size_t len, double s) {
+    long t = isfinite(s) && s > 0 ? lround(s) : 0;
+    if (t < 60) snprintf(b, len, "%lds", t);
+    else if (t < 3600) snprintf(b, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(b, len, "%ldh%02ldm", t / 3600, t % 3600 / 60);
+    return b;
+}
+
+/* The terminal's width, so the bar never wraps (a wrapped line cannot be redrawn with \r). */
+static int columns(void) {
+    struct winsize w;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col >= 20) return w.ws_col;
+    return 80;
+}
+
 static void on_start(void *user, const fanin_experiment *x, const fanin_dataset *d,
                      const fanin__member_result *r) {
     cli_progress *p = user;
     p->started = now_seconds();
+    p->last_draw = 0;
     if (p->done == 0) fprintf(stderr, "data: %s\n", d->desc);
     if (!p->quiet && !p->is_tty)
         fprintf(stderr, "[%d/%d] %s: started\n", p->done + 1, p->n_members, r->id);
@@ -28,21 +49,49 @@ static void bar(char *out, int width, double frac) {
     out[width] = 0;
 }
 
+/* "NAME 0.8123" or "" when not computed (regression) */
+static const char *acc_text(char *b, size_t len, const char *name, double v) {
+    if (isfinite(v)) snprintf(b, len, "%s %.4f", name, v);
+    else b[0] = 0;
+    return b;
+}
+
+static void draw(cli_progress *p, const fanin__progress *q, double frac, double t) {
+    char b[31], line[512], e1[24], e2[24];
+    double elapsed = t - p->started;
+    double eta = frac > 0 ? elapsed * (1 - frac) / frac : NAN;
+    bar(b, 24, frac);
+    int n = snprintf(line, sizeof line, "[%d/%d] %s [%s] %lld/%lld loss %.4f ETA %s",
+                     p->done + 1, p->n_members, p->label, b, (long long)q->iteration,
+                     (long long)q->iterations, q->loss, frac > 0 ? duration(e1, 24, eta) : "?");
+    if (p->n_members > 1 && frac > 0 && n > 0 && (size_t)n < sizeof line) {
+        /* the members still to start take as long as the finished ones did on average (or
+         * as this one will, before any finished) */
+        double each = p->done ? p->done_seconds / p->done : elapsed / frac;
+        double sweep = eta + each * (p->n_members - p->done - 1);
+        snprintf(line + n, sizeof line - (size_t)n, ", sweep %s", duration(e2, 24, sweep));
+    }
+    int cols = columns() - 1;
+    if ((int)strlen(line) > cols) line[cols] = 0;
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    p->last_draw = t;
+}
+
 static int on_progress(void *user, const fanin__progress *q) {
     cli_progress *p = user;
     double frac = q->iterations ? (double)q->iteration / (double)q->iterations : 1;
-    if (p->is_tty && !p->quiet) {
-        char b[31];
-        bar(b, 30, frac);
-        double eta = frac > 0 ? (now_seconds() - p->started) * (1 - frac) / frac : 0;
-        fprintf(stderr, "\r\033[K[%d/%d] %-28.28s %s %lld/%lld loss %.4f ETA %.0fs", p->done + 1,
-                p->n_members, p->label, b, (long long)q->iteration, (long long)q->iterations,
-                q->loss, eta);
-    } else if (!p->quiet) {
-        fprintf(stderr, "[%d/%d] %s: iteration %lld/%lld loss %.6f train_acc %.4f test_acc %.4f\n",
-                p->done + 1, p->n_members, p->label, (long long)q->iteration,
-                (long long)q->iterations, q->loss, q->train_acc, q->test_acc);
+    if (p->quiet) return 0;
+    if (p->is_tty) {
+        double t = now_seconds();
+        if (t - p->last_draw >= 0.1 || q->iteration == 0) draw(p, q, frac, t);
+        return 0;
     }
+    char a[40], b[40];
+    fprintf(stderr, "[%d/%d] %s: iteration %lld/%lld loss %.6f%s%s\n", p->done + 1, p->n_members,
+            p->label, (long long)q->iteration, (long long)q->iterations, q->loss,
+            acc_text(a, sizeof a, " train_acc", q->train_acc),
+            acc_text(b, sizeof b, " test_acc", q->test_acc));
     return 0;
 }
 
@@ -50,9 +99,15 @@ static void on_end(void *user, const fanin__member_result *r) {
     cli_progress *p = user;
     if (p->is_tty && !p->quiet) fprintf(stderr, "\r\033[K");
     p->done++;
-    const char *status = r->res.status == FANIN_EDIVERGED ? "diverged" : "done";
-    fprintf(stderr, "[%d/%d] %s: %s, loss %.6f, test accuracy %.4f, %.2fs\n", p->done,
-            p->n_members, r->id, status, r->res.final_loss, r->res.test_acc, r->res.seconds);
+    p->done_seconds += now_seconds() - p->started;
+    const char *status = r->res.status == FANIN_EDIVERGED ? "diverged"
+                         : r->res.status == FANIN_EINTR   ? "interrupted"
+                                                          : "done";
+    char a[48], t[24];
+    fprintf(stderr, "[%d/%d] %s: %s, loss %.6f%s, %s\n", p->done, p->n_members, r->id, status,
+            r->res.final_loss, acc_text(a, sizeof a, ", test accuracy", r->res.test_acc),
+            r->res.seconds < 60 ? (snprintf(t, sizeof t, "%.2fs", r->res.seconds), t)
+                                : duration(t, sizeof t, r->res.seconds));
 }
 
 void cli_progress_hooks(cli_progress *p, fanin__run_hooks *h) {

@@ -11,6 +11,7 @@ typedef struct row {
     const fanin__run_view *first; /* the group's first member (label, member index) */
     int n, diverged;
     double loss[2], train[2], test[2], seconds; /* mean, std over the group's finished runs */
+    double to1[2]; /* iterations to 1% of the initial loss (NaN: never) */
 } row;
 
 static int by_result(const void *pa, const void *pb) {
@@ -63,12 +64,14 @@ static int make_rows(const fanin__runset *s, bool grouped, row *rows) {
             stat(s, g, offsetof(fanin__run_view, final_loss), rows[j].loss);
             stat(s, g, offsetof(fanin__run_view, train_acc), rows[j].train);
             stat(s, g, offsetof(fanin__run_view, test_acc), rows[j].test);
+            stat(s, g, offsetof(fanin__run_view, figs.iters_to_1pct), rows[j].to1);
         } else {
             const fanin__run_view *r = rows[j].first;
             rows[j].loss[0] = r->final_loss;
             rows[j].train[0] = r->train_acc;
             rows[j].test[0] = r->test_acc;
-            rows[j].loss[1] = rows[j].train[1] = rows[j].test[1] = NAN;
+            rows[j].to1[0] = r->figs.iters_to_1pct;
+            rows[j].loss[1] = rows[j].train[1] = rows[j].test[1] = rows[j].to1[1] = NAN;
         }
     }
     return n;
@@ -83,6 +86,16 @@ static void cell(FILE *f, const double v[2], bool percent, int width) {
     fprintf(f, " %*s", width + (strstr(b, "±") ? 1 : 0), b); /* ± is two bytes, one column */
 }
 
+/* Iterations to 1% of the initial loss: "never" when the run (or every run of the group) did
+ * not get there. */
+static void to1_cell(FILE *f, const double v[2], int width) {
+    char b[64];
+    if (isnan(v[0])) snprintf(b, sizeof b, "never");
+    else if (isnan(v[1])) snprintf(b, sizeof b, "%.0f", v[0]);
+    else snprintf(b, sizeof b, "%.0f±%.0f", v[0], v[1]);
+    fprintf(f, " %*s", width + (strstr(b, "±") ? 1 : 0), b);
+}
+
 void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header) {
     bool grouped = s->seed_key >= 0;
     row *rows = calloc((size_t)s->n_runs + 1, sizeof *rows);
@@ -95,8 +108,12 @@ void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header) 
         if ((int)strlen(l) > w) w = (int)strlen(l);
     }
     int wl = grouped ? 16 : 12, wa = grouped ? 14 : 9;
-    fprintf(f, "\n%-4s %-*s%s %*s %*s %*s %8s  %s\n", "#", w, label_header, grouped ? " runs" : "",
-            wl, "final loss", wa, "train", wa, "test", "seconds", "status");
+    bool to1 = false; /* the "to 1% loss" column only when some run got there */
+    for (int i = 0; i < n; i++) to1 = to1 || isfinite(rows[i].to1[0]);
+    fprintf(f, "\n%-4s %-*s%s %*s %*s %*s", "#", w, label_header, grouped ? " runs" : "",
+            wl, "final loss", wa, "train", wa, "test");
+    if (to1) fprintf(f, " %*s", wl, "to 1% loss");
+    fprintf(f, " %8s  %s\n", "seconds", "status");
     for (int i = 0; i < n; i++) {
         const row *r = &rows[i];
         fprintf(f, "%-4d %-*s", r->first->member, w, grouped ? r->first->group : r->first->label);
@@ -104,6 +121,7 @@ void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header) 
         cell(f, r->loss, false, wl);
         cell(f, r->train, true, wa);
         cell(f, r->test, true, wa);
+        if (to1) to1_cell(f, r->to1, wl);
         fprintf(f, " %8.2f  ", r->seconds);
         if (r->diverged) fprintf(f, "DIVERGED%s\n", r->n > 1 ? " (some)" : "");
         else fprintf(f, "%s\n", r->first->status);
