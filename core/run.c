@@ -24,20 +24,22 @@ static int join(char out[FANIN_PATHLEN], const char *dir, const char *name) {
     return FANIN_OK;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path, char *err, size_t errlen) {
+int fanin__make_dirs(const char *path) {
     char tmp[FANIN_PATHLEN];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/') continue;
         *p = 0;
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) goto fail;
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    if (mkdir(tmp, 0777) == 0 || errno == EEXIST) return FANIN_OK;
-fail:
+    return mkdir(tmp, 0777) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static int make_dirs(const char *path, char *err, size_t errlen) {
+    if (fanin__make_dirs(path) == 0) return FANIN_OK;
     return fanin__errf(err, errlen, FANIN_EINVAL, "cannot create the output folder '%s': %s; "
-                       "choose another with --out", tmp, strerror(errno));
+                       "choose another with --out", path, strerror(errno));
 }
 
 /* "03-normal-std=0.01": the member's index and its swept values, safe as a folder name. */

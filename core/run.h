@@ -49,6 +49,8 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen);
 /* Load (or reuse) the data x asks for into rn->data. */
 int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen);
 void fanin__runner_deinit(fanin__runner *rn);
+/* mkdir -p: 0, or -1 with errno set. */
+int fanin__make_dirs(const char *path);
 /* "summary.EXT", or "summary-K-of-N.EXT" for a shard. */
 void fanin__summary_name(const fanin__runner *rn, const char *ext, char *buf, size_t len);
 

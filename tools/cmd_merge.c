@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,9 @@ int cmd_merge(int argc, char **argv) {
     if (rc == FANIN_OK && !found)
         rc = fanin__errf(err, sizeof err, FANIN_EINVAL, "no summary.csv or summary-K-of-N.csv in "
                          "the folders given");
+    if (rc == FANIN_OK && fanin__make_dirs(out) != 0)
+        rc = fanin__errf(err, sizeof err, FANIN_EIO, "cannot create the output folder '%s': %s",
+                         out, strerror(errno));
     if (rc == FANIN_OK) {
         fanin__runset_finish(&s);
         rc = cli_write_outputs(&s, out, "summary", true, err, sizeof err);

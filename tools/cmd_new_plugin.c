@@ -59,19 +59,6 @@ static int valid_name(const char *s) {
     return 1;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir) {
-    char path[FANIN_PATHLEN];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 typedef struct out_file {
     const char *tpl;
     char path[FANIN_PATHLEN + 128];
@@ -134,7 +121,7 @@ int cmd_new_plugin(int argc, char **argv) {
             return FANIN_EXIT_USAGE;
         }
     }
-    if (make_dirs(dir) != 0) {
+    if (fanin__make_dirs(dir) != 0) {
         fprintf(stderr, "fanin: new-plugin: cannot create %s: %s\n", dir, strerror(errno));
         return FANIN_EXIT_RUNTIME;
     }
