@@ -41,19 +41,6 @@ static void ctx_init(fanin_ctx *ctx, const fanin__check_subject *s) {
 
 /* ---- parameters and the schema ---- */
 
-void fanin__check_defaults(const fanin__entry *e, fanin_value *p) {
-    const fanin_param_spec *sp = e->plugin->params;
-    for (size_t i = 0; i < e->n_params; i++) {
-        switch (sp[i].type) {
-        case FANIN_PARAM_F64: p[i].f = sp[i].def; break;
-        case FANIN_PARAM_I64: p[i].i = (int64_t)sp[i].def; break;
-        case FANIN_PARAM_BOOL: p[i].b = sp[i].def != 0.0; break;
-        case FANIN_PARAM_ENUM: p[i].e = (int32_t)sp[i].def; break;
-        default: p[i].s = sp[i].def_str ? sp[i].def_str : ""; break;
-        }
-    }
-}
-
 static int bad_name(const char *s) {
     if (!s || !(*s >= 'a' && *s <= 'z')) return 1;
     for (; *s; s++)

@@ -48,7 +48,6 @@ const fanin__check_def *fanin__check_list(size_t *n);
 
 /* The schema's defaults as values (STRING defaults borrowed from the schema). p holds
  * e->n_params values. */
-void fanin__check_defaults(const fanin__entry *e, fanin_value *p);
 
 /* Schema sanity of one descriptor (names, docs, min <= default <= max, enum choices). */
 int fanin__check_schema(const fanin_plugin *p, char *msg, size_t len);

@@ -187,7 +187,7 @@ static int do_plugin_check(const void *arg, char *out, size_t len) {
     const fanin__entry *e = fanin__registry_find(r, a->kind, a->name);
     fanin_value *p = calloc(e && e->n_params ? e->n_params : 1, sizeof *p);
     if (!e || !p) return snprintf(out, len, "plugin vanished or out of memory"), FANIN_CHECK_FAIL;
-    fanin__check_defaults(e, p);
+    fanin__params_defaults(e, p);
     fanin__check_env env = {fanin__host_fail_alloc_after, fanin__host_live_allocs, 1.0};
     fanin__check_subject s = {e, p, &env};
     return a->def->fn(&s, out, len);

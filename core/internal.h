@@ -171,6 +171,10 @@ typedef struct fanin__pref {
     char *text;          /* compact form for tables: "normal(std=0.01)" (owned) */
 } fanin__pref;
 
+/* Every parameter of e at its schema default (out: e->n_params values; STRING defaults are
+ * borrowed from the schema). */
+void fanin__params_defaults(const fanin__entry *e, fanin_value *out);
+
 /* ---- config.c (+ config_*.c): the experiment file ---- */
 
 enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };

@@ -179,6 +179,10 @@ static fanin_value default_value(const fanin_param_spec *s) {
     return v;
 }
 
+void fanin__params_defaults(const fanin__entry *e, fanin_value *out) {
+    for (size_t i = 0; i < e->n_params; i++) out[i] = default_value(&e->plugin->params[i]);
+}
+
 /* One block: n values, then the STRING values' bytes (so freeing params frees them). */
 static fanin_value *pack_values(const fanin_param_spec *spec, const fanin_value *v, size_t n) {
     size_t size = n * sizeof *v, o = size;
@@ -278,7 +282,7 @@ int fanin__pref_from_entry(fanin__pref *out, const fanin__entry *e, const fanin_
     fanin_value *v = calloc(n ? n : 1, sizeof *v);
     bool *given = calloc(n ? n : 1, sizeof *given);
     int rc = v && given ? FANIN_OK : FANIN_ENOMEM;
-    for (size_t i = 0; i < n && rc == FANIN_OK; i++) v[i] = default_value(&e->plugin->params[i]);
+    if (rc == FANIN_OK) fanin__params_defaults(e, v);
     if (rc == FANIN_OK && read_params(e, map, skip, v, given, errs) > 0) rc = FANIN_ECONFIG;
     for (size_t i = 0; i < n && v && given; i++) {
         const fanin_param_spec *s = &e->plugin->params[i];

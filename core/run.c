@@ -24,22 +24,26 @@ static int join(char out[FANIN_PATHLEN], const char *dir, const char *name) {
     return FANIN_OK;
 }
 
-int fanin__make_dirs(const char *path) {
+int fanin__make_dirs(const char *path, char failed[FANIN_PATHLEN]) {
     char tmp[FANIN_PATHLEN];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/') continue;
         *p = 0;
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) goto fail;
         *p = '/';
     }
-    return mkdir(tmp, 0777) == 0 || errno == EEXIST ? 0 : -1;
+    if (mkdir(tmp, 0777) == 0 || errno == EEXIST) return 0;
+fail:
+    if (failed) memcpy(failed, tmp, FANIN_PATHLEN);
+    return -1;
 }
 
 static int make_dirs(const char *path, char *err, size_t errlen) {
-    if (fanin__make_dirs(path) == 0) return FANIN_OK;
+    char failed[FANIN_PATHLEN];
+    if (fanin__make_dirs(path, failed) == 0) return FANIN_OK;
     return fanin__errf(err, errlen, FANIN_EINVAL, "cannot create the output folder '%s': %s; "
-                       "choose another with --out", path, strerror(errno));
+                       "choose another with --out", failed, strerror(errno));
 }
 
 /* "03-normal-std=0.01": the member's index and its swept values, safe as a folder name. */

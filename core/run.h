@@ -49,8 +49,9 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen);
 /* Load (or reuse) the data x asks for into rn->data. */
 int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen);
 void fanin__runner_deinit(fanin__runner *rn);
-/* mkdir -p: 0, or -1 with errno set. */
-int fanin__make_dirs(const char *path);
+/* mkdir -p: 0, or -1 with errno set and the folder that could not be made in `failed`
+ * (may be NULL). */
+int fanin__make_dirs(const char *path, char failed[FANIN_PATHLEN]);
 /* "summary.EXT", or "summary-K-of-N.EXT" for a shard. */
 void fanin__summary_name(const fanin__runner *rn, const char *ext, char *buf, size_t len);
 

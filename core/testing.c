@@ -114,7 +114,7 @@ int fanin_test_load(fanin_test_plugin **out, const char *path, int kind, const c
         return rc;
     }
     tp->gain = 1.0;
-    fanin__check_defaults(tp->entry, tp->params);
+    fanin__params_defaults(tp->entry, tp->params);
     fanin__ctx_init(&tp->ctx, tp->entry, tp->gain);
     *out = tp;
     return FANIN_OK;
@@ -136,7 +136,7 @@ const fanin_plugin *fanin_test_descriptor(const fanin_test_plugin *tp) {
 const fanin_value *fanin_test_params(const fanin_test_plugin *tp) { return tp->params; }
 
 void fanin_test_reset_params(fanin_test_plugin *tp) {
-    fanin__check_defaults(tp->entry, tp->params);
+    fanin__params_defaults(tp->entry, tp->params);
 }
 
 void fanin_test_set_values(fanin_test_plugin *tp, const fanin_value *p) {

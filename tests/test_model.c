@@ -21,16 +21,7 @@ static fanin__pref pref(int kind, const char *name) {
     p.entry = fanin__registry_find(reg, kind, name);
     assert_non_null(p.entry);
     p.params = calloc(p.entry->n_params + 1, sizeof *p.params);
-    for (size_t i = 0; i < p.entry->n_params; i++) {
-        const fanin_param_spec *s = &p.entry->plugin->params[i];
-        switch (s->type) {
-        case FANIN_PARAM_F64: p.params[i].f = s->def; break;
-        case FANIN_PARAM_I64: p.params[i].i = (int64_t)s->def; break;
-        case FANIN_PARAM_BOOL: p.params[i].b = s->def != 0; break;
-        case FANIN_PARAM_ENUM: p.params[i].e = (int32_t)s->def; break;
-        default: p.params[i].s = s->def_str;
-        }
-    }
+    fanin__params_defaults(p.entry, p.params);
     return p;
 }
 

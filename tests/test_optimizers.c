@@ -65,15 +65,7 @@ static void assert_schema_sane(const char *name) {
 /* p := the schema's defaults, then `name, value` pairs (a NULL name ends them). */
 static void params(const fanin__entry *e, fanin_value *p, ...) {
     const fanin_param_spec *s = e->plugin->params;
-    for (size_t i = 0; i < e->n_params; i++) {
-        switch (s[i].type) {
-        case FANIN_PARAM_F64: p[i].f = s[i].def; break;
-        case FANIN_PARAM_I64: p[i].i = (int64_t)s[i].def; break;
-        case FANIN_PARAM_BOOL: p[i].b = s[i].def != 0.0; break;
-        case FANIN_PARAM_ENUM: p[i].e = (int32_t)s[i].def; break;
-        default: p[i].s = s[i].def_str; break;
-        }
-    }
+    fanin__params_defaults(e, p);
     va_list ap;
     va_start(ap, p);
     for (const char *name; (name = va_arg(ap, const char *)) != NULL;) {

@@ -71,7 +71,7 @@ int cmd_merge(int argc, char **argv) {
     if (rc == FANIN_OK && !found)
         rc = fanin__errf(err, sizeof err, FANIN_EINVAL, "no summary.csv or summary-K-of-N.csv in "
                          "the folders given");
-    if (rc == FANIN_OK && fanin__make_dirs(out) != 0)
+    if (rc == FANIN_OK && fanin__make_dirs(out, NULL) != 0)
         rc = fanin__errf(err, sizeof err, FANIN_EIO, "cannot create the output folder '%s': %s",
                          out, strerror(errno));
     if (rc == FANIN_OK) {

@@ -121,7 +121,7 @@ int cmd_new_plugin(int argc, char **argv) {
             return FANIN_EXIT_USAGE;
         }
     }
-    if (fanin__make_dirs(dir) != 0) {
+    if (fanin__make_dirs(dir, NULL) != 0) {
         fprintf(stderr, "fanin: new-plugin: cannot create %s: %s\n", dir, strerror(errno));
         return FANIN_EXIT_RUNTIME;
     }
