@@ -59,6 +59,7 @@ typedef struct fanin__run_view {
     unsigned flags;              /* FANIN_V_* */
     fanin__verdict_figs figs;
     char verdict[2048];
+    char divergence[512];        /* diverged.txt: where the NaN or Inf appeared, or "" */
 } fanin__run_view;
 
 typedef struct fanin__runset {

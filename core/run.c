@@ -109,6 +109,15 @@ static int model_cap(const fanin_experiment *x, const fanin_dataset *d) {
 }
 
 /* Build, initialise, train and save one member into r->dir. */
+/* diverged.txt: where the NaN or Inf appeared, for the report and `fanin merge`. */
+static void write_divergence(const fanin__member_result *r) {
+    char path[FANIN_PATHLEN];
+    FILE *f = join(path, r->dir, "diverged.txt") == FANIN_OK ? fopen(path, "w") : NULL;
+    if (!f) return; /* the summary row still says diverged */
+    fprintf(f, "%s\n", r->message);
+    fclose(f);
+}
+
 static int train_member(const fanin_experiment *x, const fanin_dataset *d, const char *yaml,
                         member_run *mr, fanin__member_result *r, char *err, size_t errlen) {
     fanin_model *m;
@@ -126,6 +135,7 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
         if (rc == FANIN_OK) rc = drc;
     }
     fanin__diag_free(dg);
+    if (rc == FANIN_OK && r->res.status == FANIN_EDIVERGED) write_divergence(r);
     if (rc == FANIN_OK) {
         char path[FANIN_PATHLEN];
         join(path, r->dir, "model.safetensors");

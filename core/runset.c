@@ -127,6 +127,11 @@ static int load_folder(fanin__run_view *r) {
     if (rc >= 0) rc = each_row(path, stats_row, r, NULL, NULL);
     snprintf(path, sizeof path, "%s/histograms.csv", r->dir);
     if (rc >= 0) rc = each_row(path, hist_row, r, NULL, NULL);
+    snprintf(path, sizeof path, "%s/diverged.txt", r->dir);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(r->divergence, sizeof r->divergence, f))
+        r->divergence[strcspn(r->divergence, "\n")] = 0;
+    if (f) fclose(f);
     return rc == FANIN_ENOMEM ? rc : FANIN_OK;
 }
 

@@ -213,9 +213,13 @@ void fanin__verdict(fanin__run_view *r) {
     figures(r, s0, s1);
     if (!strcmp(r->status, "diverged")) {
         r->flags |= FANIN_V_DIVERGED;
-        say(r->verdict, sizeof r->verdict, "Diverged: the loss became NaN or Inf after %lld "
-            "iterations; lower the learning rate or the initial weights' scale. ",
-            (long long)r->iterations);
+        if (r->divergence[0])
+            say(r->verdict, sizeof r->verdict, "Diverged: %s; lower the learning rate or the "
+                "initial weights' scale. ", r->divergence);
+        else
+            say(r->verdict, sizeof r->verdict, "Diverged: the loss became NaN or Inf after %lld "
+                "iterations; lower the learning rate or the initial weights' scale. ",
+                (long long)r->iterations);
     }
     if (!s0) {
         say(r->verdict, sizeof r->verdict, "No layer statistics were recorded.");

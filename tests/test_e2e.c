@@ -72,7 +72,7 @@ static void test_seed_small_init_stalls_lecun_learns(void **state) {
 static char *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    static char buf[1 << 16];
+    static char buf[1 << 22];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     buf[n] = 0;
     fclose(f);
@@ -125,6 +125,45 @@ static void test_cli_run_writes_run_folder(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+static const char diverge_yaml[] =
+    "name: diverge\n"
+    "data: {source: synthetic, kind: linear_teacher, features: 8, n: 128}\n"
+    "model:\n"
+    "  defaults: {activation: linear, init: xavier_normal}\n"
+    "  layers: [{units: 8}, {units: 8}]\n"
+    "loss: mse\n"
+    "optimizer: {name: sgd, lr: 0.01}\n"
+    "train: {iterations: 200, log_every: 10}\n"
+    "sweep:\n"
+    "  optimizer.lr: [1000.0, 0.01]\n";
+
+/* Divergence is a result: the run stops, is recorded as diverged with where it happened,
+ * and the sweep goes on; the command exits 0. */
+static void test_cli_divergence_is_a_result(void **state) {
+    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/diverge.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs(diverge_yaml, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s run %s --out %s/out --quiet > %s/stdout 2>&1", FANIN_TEST_BIN,
+             path, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/out/summary.csv", dir);
+    char *summary = read_file(path);
+    assert_non_null(strstr(summary, "00-1000.0,diverged"));
+    assert_non_null(strstr(summary, "01-0.01,done"));
+    snprintf(path, sizeof path, "%s/out/00-1000.0/diverged.txt", dir);
+    char *where = read_file(path);
+    assert_non_null(where);
+    assert_non_null(strstr(where, "diverged at iteration"));
+    assert_non_null(strstr(where, "of layer"));
+    snprintf(path, sizeof path, "%s/out/report.html", dir);
+    assert_non_null(strstr(read_file(path), "Diverged: diverged at iteration"));
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A config error exits 2 with FILE:LINE:COL on stderr. */
 static void test_cli_config_error_exit_code(void **state) {
     char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
@@ -150,6 +189,7 @@ int main(void) {
         cmocka_unit_test(test_seed_small_init_stalls_lecun_learns),
         cmocka_unit_test(test_cli_run_writes_run_folder),
         cmocka_unit_test(test_cli_config_error_exit_code),
+        cmocka_unit_test(test_cli_divergence_is_a_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,8 +15,12 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
  * (y <= 0 ? 0 : dy), so an in-place forward that overwrote x is fine. */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
+    /* The host calls in place (dx == dy); a loop over two arrays vectorizes, while with three
+     * GCC's overlap check fails and it falls back to scalar code (5x slower). */
+    if (dx == dy)
+        for (size_t i = 0; i < n; i++) dx[i] = y[i] <= 0.0f ? 0.0f : dx[i];
+    else
+        for (size_t i = 0; i < n; i++) dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
     return FANIN_OK;
 }
 
