@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -345,6 +347,26 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
     return rc;
 }
 
+/* Two processes writing one summary would interleave their rows: hold an exclusive lock on
+ * DIR/.SUMMARY.lock for the whole run (the kernel releases it when the process ends). Shards
+ * write their own summaries, so they may share a folder. */
+static int lock_folder(const char *dir, const char *summary, char *err, size_t errlen) {
+    char path[FANIN_PATHLEN], name[96];
+    snprintf(name, sizeof name, ".%s.lock", summary);
+    if (join(path, dir, name) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: %s; choose another folder with --out",
+                           path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return fanin__errf(err, errlen, FANIN_EINVAL, "another fanin is writing to '%s'; wait "
+                           "for it to finish or choose another folder with --out", dir);
+    }
+    return FANIN_OK; /* fd stays open (and locked) until exit */
+}
+
 int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
     rn->n_members = fanin__config_members(rn->config);
     rn->results = calloc((size_t)rn->n_members, sizeof *rn->results);
@@ -353,6 +375,7 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
     if (rc < 0) return rc;
     char name[64];
     fanin__summary_name(rn, "csv", name, sizeof name);
+    if ((rc = lock_folder(rn->out_dir, name, err, errlen)) < 0) return rc;
     char *path = rn->summary_path;
     if (join(path, rn->out_dir, name) < 0)
         return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -288,6 +290,21 @@ static void test_output_folder_unwritable(void **state) {
     expect2(fanin("run ok.yaml --quiet --out ro"), "ro/summary.csv", "choose another folder");
 }
 
+/* A second fanin writing the same run folder is refused while the first holds its lock. */
+static void test_output_folder_busy(void **state) {
+    put_yaml("ok.yaml", NULL, NULL, NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/busy", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/busy/.summary.csv.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    expect2(fanin("run ok.yaml --quiet --out busy"), "another fanin is writing to 'busy'",
+            "choose another folder with --out");
+    close(fd);
+}
+
 /* ---- the plugin search path (DESIGN.md; docs/errors.md, "Plugins") ---- */
 
 /* A broken plugin in the current directory is never loaded unless named. */
@@ -357,6 +374,7 @@ int main(void) {
         T(test_safetensors_corrupt_header),
         T(test_safetensors_wrong_model),
         T(test_output_folder_unwritable),
+        T(test_output_folder_busy),
         T(test_plugins_never_from_cwd),
         T(test_plugin_path_ignored_when_setuid),
 #undef T
