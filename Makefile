@@ -20,8 +20,9 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# the sweep's members run in $(JOBS) processes (seed.yaml gives each one BLAS thread)
 run: build
-	$(BUILD)/bin/fanin run $(CONFIG)
+	$(BUILD)/bin/fanin run $(CONFIG) --jobs $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -164,6 +164,29 @@ static void test_cli_divergence_is_a_result(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* --jobs 2 runs the members in two processes and reports them together. */
+static void test_cli_jobs_merge_into_one_report(void **state) {
+    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs(tiny_yaml, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s run %s --jobs 2 --out %s/out --quiet > %s/stdout 2>&1",
+             FANIN_TEST_BIN, path, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/out/summary.csv", dir);
+    char *summary = read_file(path);
+    assert_non_null(strstr(summary, "00-1,done"));
+    assert_non_null(strstr(summary, "01-2,done"));
+    snprintf(path, sizeof path, "%s/out/report.html", dir);
+    assert_non_null(read_file(path));
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    assert_non_null(strstr(read_file(path), "final loss"));
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A config error exits 2 with FILE:LINE:COL on stderr. */
 static void test_cli_config_error_exit_code(void **state) {
     char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
@@ -190,6 +213,7 @@ int main(void) {
         cmocka_unit_test(test_cli_run_writes_run_folder),
         cmocka_unit_test(test_cli_config_error_exit_code),
         cmocka_unit_test(test_cli_divergence_is_a_result),
+        cmocka_unit_test(test_cli_jobs_merge_into_one_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

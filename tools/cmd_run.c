@@ -9,12 +9,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct run_args {
     const char *config, *out, *resume;
     char **sets;
     int n_sets, threads, quiet, shard_k, shard_n;
+    int jobs;  /* > 1: members run in that many processes, as shards merged at the end */
+    int child; /* this process is one of those jobs: no table, the parent prints it */
 } run_args;
 
 /* Async-signal-safe: only raises the flag the training loop checks after each step. The
@@ -53,8 +56,9 @@ static void save_args(const char *dir) {
     fprintf(f, "config %s\n", realpath(args_to_save->config, config) ? config : args_to_save->config);
     for (int i = 0; i < args_to_save->n_sets; i++) fprintf(f, "set %s\n", args_to_save->sets[i]);
     if (args_to_save->threads) fprintf(f, "threads %d\n", args_to_save->threads);
-    if (args_to_save->shard_n > 1)
+    if (args_to_save->shard_n > 1 && !args_to_save->child) /* jobs shard themselves */
         fprintf(f, "shard %d/%d\n", args_to_save->shard_k, args_to_save->shard_n);
+    if (args_to_save->jobs > 1) fprintf(f, "jobs %d\n", args_to_save->jobs);
     fclose(f);
 }
 
@@ -98,6 +102,7 @@ static int load_args(run_args *a) {
         else if (!strcmp(line, "set") && a->n_sets < 64 && keep(v)) a->sets[a->n_sets++] = saved[n_saved - 1];
         else if (!strcmp(line, "threads") && !a->threads) a->threads = atoi(v);
         else if (!strcmp(line, "shard") && !a->shard_n) sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
+        else if (!strcmp(line, "jobs") && !a->jobs) a->jobs = atoi(v);
     }
     fclose(f);
     return a->config ? FANIN_EXIT_OK : cli_fail(FANIN_EINVAL, "--resume: run.args names no config");
@@ -121,6 +126,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
         } else if (!strcmp(o, "--shard")) {
             if (parse_shard(argv[++i], a) < 0)
                 return cli_fail(FANIN_EINVAL, "--shard needs K/N with 1 <= K <= N, e.g. --shard 2/4");
+        } else if (!strcmp(o, "--jobs") || !strcmp(o, "-j")) {
+            if (!v || (a->jobs = (int)cli_parse_count(argv[++i])) < 1)
+                return cli_fail(FANIN_EINVAL, "--jobs needs a positive integer");
         } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = 1;
         else if (o[0] == '-' || a->config) {
             fprintf(stderr, "fanin run: unexpected argument '%s'; see 'fanin help'\n", o);
@@ -130,6 +138,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
     if (a->resume && a->out && strcmp(a->resume, a->out))
         return cli_fail(FANIN_EINVAL, "--resume DIR continues in DIR; leave out --out");
     if (a->resume) a->out = a->resume;
+    if (a->jobs > 1 && a->shard_n > 1)
+        return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
     if (!a->config && a->resume) return load_args(a);
     if (!a->config) return cli_fail(FANIN_EINVAL, "usage: fanin run CONFIG.yaml [options]");
     return FANIN_EXIT_OK;
@@ -155,23 +165,98 @@ static int describe(const fanin_config *c, const fanin_registry *reg, char *name
 
 /* Read back what the run wrote: the comparison table, the verdicts, summary.json and
  * report.html. A failure here is reported but loses nothing already written. */
-static void report(const fanin__runner *rn, const char *name, const char *hdr, const char *out) {
+static void report(const fanin__runner *rn, const char *name, const char *hdr, const char *out,
+                   bool print) {
     fanin__runset s = {0};
     char err[FANIN_ERRLEN], stem[64];
     snprintf(s.name, sizeof s.name, "%s", name);
     int rc = fanin__runset_add_summary(&s, rn->summary_path, err, sizeof err);
     if (rc == FANIN_OK) {
         fanin__runset_finish(&s);
-        cli_print_table(stdout, &s, s.seed_key >= 0 ? "run" : hdr);
-        cli_print_verdicts(stdout, &s);
+        if (print) cli_print_table(stdout, &s, s.seed_key >= 0 ? "run" : hdr);
+        if (print) cli_print_verdicts(stdout, &s);
         fanin__summary_name(rn, "x", stem, sizeof stem);
         stem[strlen(stem) - 2] = 0; /* "summary" or "summary-K-of-N" */
         rc = cli_write_outputs(&s, out, stem, false, err, sizeof err);
     }
     if (rc < 0) fprintf(stderr, "fanin: %s\n", err);
+    if (print) printf("\nresults in %s/ (report.html, summary.csv, summary.json; per run: "
+                      "config.yaml, metrics.csv, layers.csv, histograms.csv, "
+                      "model.safetensors)\n", out);
+    fanin__runset_deinit(&s);
+}
+
+/* The comparison of every job's runs: merge their summary-K-of-N files, as `fanin merge`. */
+static void report_jobs(int jobs, const char *name, const char *hdr, const char *out) {
+    fanin__runset s = {0};
+    char err[FANIN_ERRLEN], path[FANIN_PATHLEN + 64];
+    snprintf(s.name, sizeof s.name, "%s", name);
+    int rc = FANIN_OK;
+    for (int k = 1; k <= jobs && rc == FANIN_OK; k++) {
+        snprintf(path, sizeof path, "%s/summary-%d-of-%d.csv", out, k, jobs);
+        if (access(path, R_OK) == 0) rc = fanin__runset_add_summary(&s, path, err, sizeof err);
+    }
+    if (rc == FANIN_OK && s.n_runs) {
+        fanin__runset_finish(&s);
+        cli_print_table(stdout, &s, s.seed_key >= 0 ? "run" : hdr);
+        cli_print_verdicts(stdout, &s);
+        rc = cli_write_outputs(&s, out, "summary", true, err, sizeof err);
+    }
+    if (rc < 0) fprintf(stderr, "fanin: %s\n", err);
     printf("\nresults in %s/ (report.html, summary.csv, summary.json; per run: config.yaml, "
            "metrics.csv, layers.csv, histograms.csv, model.safetensors)\n", out);
     fanin__runset_deinit(&s);
+}
+
+/* Run the members (of a's shard) into out, with progress; the table unless a->child. */
+static int run_members(const run_args *a, fanin_config *c, fanin_registry *reg, const char *out,
+                       const char *name, const char *hdr) {
+    static char err[8 * FANIN_ERRLEN];
+    /* jobs share the terminal: plain lines, not bars redrawn in place */
+    cli_progress prog = {.is_tty = isatty(STDERR_FILENO) && !a->child, .quiet = a->quiet};
+    fanin__runner rn = {.config = c, .reg = reg, .out_dir = out, .threads = a->threads,
+                        .shard_k = a->shard_k, .shard_n = a->shard_n, .resume = a->resume != NULL};
+    cli_progress_hooks(&prog, &rn.hooks);
+    rn.hooks.on_warning = print_warning;
+    progress_member_start = rn.hooks.on_member_start;
+    rn.hooks.on_member_start = on_member_start;
+    args_to_save = a;
+    install_signals();
+    prog.n_members = fanin__config_members(c);
+    if (rn.shard_n > 1) prog.n_members = (prog.n_members - rn.shard_k) / rn.shard_n + 1;
+    int rc = fanin__run(&rn, err, sizeof err);
+    if (rn.n_results) report(&rn, name, hdr, out, !a->child);
+    fanin__runner_deinit(&rn);
+    return rc < 0 && rc != FANIN_EINTR ? cli_fail(rc, err) : fanin_exit_code(rc);
+}
+
+/* --jobs N: N processes, job k running shard k/N (members k-1, k-1+N, ...) into the same
+ * folder, then one table and report over all of them. Ctrl-C reaches every job (one process
+ * group): each checkpoints and exits 130, and --resume continues all of them. */
+static int run_jobs(const run_args *a, fanin_config *c, fanin_registry *reg, const char *out,
+                    const char *name, const char *hdr) {
+    int jobs = a->jobs, code = FANIN_EXIT_OK;
+    fflush(NULL);
+    signal(SIGINT, SIG_IGN); /* the jobs handle it; this process waits and reports */
+    signal(SIGTERM, SIG_IGN);
+    for (int k = 1; k <= jobs; k++) {
+        pid_t pid = fork();
+        if (pid < 0) return cli_fail(FANIN_EIO, "--jobs: cannot start a process");
+        if (pid == 0) {
+            run_args child = *a;
+            child.shard_k = k;
+            child.shard_n = jobs;
+            child.child = 1;
+            _exit(run_members(&child, c, reg, out, name, hdr));
+        }
+    }
+    for (int status, k = 0; k < jobs && wait(&status) > 0; k++) {
+        int job = WIFEXITED(status) ? WEXITSTATUS(status) : FANIN_EXIT_RUNTIME;
+        if (job == FANIN_EXIT_INTERRUPTED || (job != FANIN_EXIT_OK && code == FANIN_EXIT_OK))
+            code = job;
+    }
+    report_jobs(jobs, name, hdr, out);
+    return code;
 }
 
 static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
@@ -183,21 +268,10 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
         return cli_fail(rc, err);
     snprintf(out, sizeof out, "%s", a->out ? a->out : "runs/");
     if (!a->out) snprintf(out + strlen(out), sizeof out - strlen(out), "%s", name);
-    cli_progress prog = {.is_tty = isatty(STDERR_FILENO), .quiet = a->quiet};
-    fanin__runner rn = {.config = c, .reg = reg, .out_dir = out, .threads = a->threads,
-                        .shard_k = a->shard_k, .shard_n = a->shard_n, .resume = a->resume != NULL};
-    cli_progress_hooks(&prog, &rn.hooks);
-    rn.hooks.on_warning = print_warning;
-    progress_member_start = rn.hooks.on_member_start;
-    rn.hooks.on_member_start = on_member_start;
-    args_to_save = a;
-    install_signals();
-    prog.n_members = fanin__config_members(c);
-    if (rn.shard_n > 1) prog.n_members = (prog.n_members - rn.shard_k) / rn.shard_n + 1;
-    rc = fanin__run(&rn, err, sizeof err);
-    if (rn.n_results) report(&rn, name, hdr, out);
-    fanin__runner_deinit(&rn);
-    return rc < 0 && rc != FANIN_EINTR ? cli_fail(rc, err) : fanin_exit_code(rc);
+    run_args one = *a;
+    if (one.jobs > fanin__config_members(c)) one.jobs = fanin__config_members(c);
+    if (one.jobs > 1) return run_jobs(&one, c, reg, out, name, hdr);
+    return run_members(&one, c, reg, out, name, hdr);
 }
 
 int cmd_run(int argc, char **argv) {
