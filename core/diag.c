@@ -101,13 +101,6 @@ static void stats_with(const fanin__layer *L, int n, fanin__layer_stats *s, unsi
     s->row_spread = row_spread(L);
 }
 
-void fanin__layer_stats_compute(const fanin__layer *L, int n, fanin__layer_stats *s) {
-    unsigned char *alive = malloc((size_t)L->n_out);
-    if (!alive) return;
-    stats_with(L, n, s, alive);
-    free(alive);
-}
-
 /* Histogram of A [n, units] into h: the activation's range when bounded, else [min, max]. */
 static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
     size_t cells = (size_t)n * L->n_out;

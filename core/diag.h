@@ -53,9 +53,6 @@ void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m);
 int fanin__diag_close(fanin__diag *dg, char *err, size_t errlen);
 void fanin__diag_free(fanin__diag *dg); /* NULL is a no-op */
 
-/* The statistics of layer L over its first n rows (tests; what before_update computes, but
- * without the update ratio, which stays NaN). */
-void fanin__layer_stats_compute(const fanin__layer *L, int n, fanin__layer_stats *s);
 /* Output range of an activation by name: [0,1] sigmoid-like, [-1,1] tanh-like; false when
  * unbounded. */
 bool fanin__act_bounds(const char *name, double *lo, double *hi);
