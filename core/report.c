@@ -153,15 +153,19 @@ static void histograms(FILE *f, const fanin__runset *s) {
     fprintf(f, "<h2>Activation histograms</h2><p class='note'>Per layer, the distribution of "
                "the outputs over a training batch at iteration 0 (blue) and at the end (orange), "
                "as in Glorot &amp; Bengio 2010, fig. 3-4. Each box has its own x range, printed "
-               "under it (sigmoid: 0 to 1; tanh and softsign: -1 to 1).</p>\n");
+               "under it (sigmoid: 0 to 1; tanh and softsign: -1 to 1). Click a run's name "
+               "to show or hide its histograms.</p>\n");
+    bool opened = false;
     for (int i = 0; i < s->n_runs; i++) {
         const fanin__run_view *r = &s->runs[i];
         if (!r->n_hist) continue;
         int layers[8], k = pick_layers(r->n_layers, layers);
-        fprintf(f, "<div class='runhist'><b><span class='swatch' style='background:%s'></span>",
-                fanin__svg_color(i));
+        /* <details>: the reader chooses runs without a script; the first one starts open */
+        fprintf(f, "<details class='runhist'%s><summary><b><span class='swatch' "
+                "style='background:%s'></span>", opened ? "" : " open", fanin__svg_color(i));
+        opened = true;
         fanin__html_text(f, r->label);
-        fprintf(f, "</b>");
+        fprintf(f, "</b></summary>");
         for (int last = 0; last < 2; last++) {
             fprintf(f, "<div class='row'>");
             for (int j = 0; j < k; j++) {
@@ -177,7 +181,7 @@ static void histograms(FILE *f, const fanin__runset *s) {
             }
             fprintf(f, "</div>\n");
         }
-        fprintf(f, "</div>\n");
+        fprintf(f, "</details>\n");
     }
 }
 
