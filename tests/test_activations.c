@@ -15,30 +15,16 @@
 #include <cmocka.h>
 #include <fanin/testing.h>
 
+#include "plugin_tests.h"
+
 #include "ref/activations_ref.h"
 
 /* ---- helpers ---- */
 
-static fanin_registry *reg;
 
-static int group_setup(void **state) {
-    char err[FANIN_ERRLEN];
-    int rc = fanin__registry_new(&reg, (const char *[]){FANIN_TEST_PLUGIN_DIR}, 1, err, sizeof err);
-    if (rc != FANIN_OK) print_error("registry: %s\n", err);
-    return rc;
-}
-
-static int group_teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
-
-#define MAX_PARAMS 8
 
 static const fanin__entry *entry(const char *name) {
-    const fanin__entry *e = fanin__registry_find(reg, FANIN_KIND_ACTIVATION, name);
-    if (!e) fail_msg("activation '%s' not found in %s", name, FANIN_TEST_PLUGIN_DIR);
-    assert_true(e->n_params <= MAX_PARAMS);
+    const fanin__entry *e = find_kind(FANIN_KIND_ACTIVATION, name);
     assert_true(e->plugin->flags & FANIN_FLAG_IN_PLACE);
     return e;
 }
@@ -47,24 +33,11 @@ static const fanin_activation_vt *find(const char *name) { return entry(name)->p
 
 /* The parameters of `name`: its schema's defaults, then `param, value` pairs (NULL ends them).
  * Returns a static table (these tests run one at a time). */
-static const fanin_value *params(const char *name, ...) {
+static const fanin_value *act_params(const char *name, ...) {
     static fanin_value p[MAX_PARAMS];
-    const fanin__entry *e = entry(name);
-    const fanin_param_spec *s = e->plugin->params;
-    for (size_t i = 0; i < e->n_params; i++) {
-        if (s[i].type == FANIN_PARAM_ENUM) p[i].e = (int32_t)s[i].def;
-        else p[i].f = s[i].def;
-    }
     va_list ap;
     va_start(ap, name);
-    for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
-        double v = va_arg(ap, double);
-        size_t i = 0;
-        while (i < e->n_params && strcmp(s[i].name, k) != 0) i++;
-        if (i == e->n_params) fail_msg("%s has no parameter '%s'", name, k);
-        if (s[i].type == FANIN_PARAM_ENUM) p[i].e = (int32_t)v;
-        else p[i].f = v;
-    }
+    vparams(entry(name), p, ap);
     va_end(ap);
     return p;
 }
@@ -153,7 +126,7 @@ static void check_backward_p(const char *name, const fanin_value *p) {
     fanin_test_free(tp);
 }
 
-static void check_backward(const char *name) { check_backward_p(name, params(name, NULL)); }
+static void check_backward(const char *name) { check_backward_p(name, act_params(name, NULL)); }
 
 static void test_linear_backward(void **state) { check_backward("linear"); }
 static void test_relu_backward(void **state) { check_backward("relu"); }
@@ -173,7 +146,7 @@ static void test_relu_backward_kink_is_zero(void **state) {
 
 static void check_gain(const char *name, double want) {
     double g = NAN;
-    assert_int_equal(find(name)->gain(params(name, NULL), &g), FANIN_OK);
+    assert_int_equal(find(name)->gain(act_params(name, NULL), &g), FANIN_OK);
     if (!(g == want)) fail_msg("gain(%s) = %.17g, want %.17g", name, g, want);
 }
 
@@ -193,27 +166,27 @@ static void test_all_gains(void **state) {
     check_gain("leaky_relu", sqrt(2.0 / (1.0 + 0.01 * 0.01)));
     check_gain("selu", 0.75);
     double g = NAN;
-    assert_int_equal(find("leaky_relu")->gain(params("leaky_relu", "negative_slope", 0.2, NULL),
+    assert_int_equal(find("leaky_relu")->gain(act_params("leaky_relu", "negative_slope", 0.2, NULL),
                                               &g), FANIN_OK);
     assert_true(g == sqrt(2.0 / (1.0 + 0.2 * 0.2)));
 }
 
 /* where PyTorch has none: 1/sqrt(E[f(z)^2]), z ~ N(0,1); relu6 is relu's sqrt 2 to 1e-8 */
 static void test_second_moment_gains(void **state) {
-    check_gain2("elu", params("elu", NULL), ACT_GAIN_ELU);
-    check_gain2("elu", params("elu", "alpha", 0.5, NULL), ACT_GAIN_ELU_05);
-    check_gain2("gelu", params("gelu", NULL), ACT_GAIN_GELU);
-    check_gain2("gelu", params("gelu", "approximate", 1.0, NULL), ACT_GAIN_GELU_TANH);
+    check_gain2("elu", act_params("elu", NULL), ACT_GAIN_ELU);
+    check_gain2("elu", act_params("elu", "alpha", 0.5, NULL), ACT_GAIN_ELU_05);
+    check_gain2("gelu", act_params("gelu", NULL), ACT_GAIN_GELU);
+    check_gain2("gelu", act_params("gelu", "approximate", 1.0, NULL), ACT_GAIN_GELU_TANH);
     check_gain2("silu", NULL, ACT_GAIN_SILU);
     check_gain2("swish", NULL, ACT_GAIN_SILU);
     check_gain2("mish", NULL, ACT_GAIN_MISH);
-    check_gain2("softplus", params("softplus", NULL), ACT_GAIN_SOFTPLUS);
-    check_gain2("softplus", params("softplus", "beta", 2.0, "threshold", 5.0, NULL),
+    check_gain2("softplus", act_params("softplus", NULL), ACT_GAIN_SOFTPLUS);
+    check_gain2("softplus", act_params("softplus", "beta", 2.0, "threshold", 5.0, NULL),
                 ACT_GAIN_SOFTPLUS_B2_T5);
     check_gain2("softsign", NULL, ACT_GAIN_SOFTSIGN);
     check_gain2("hard_sigmoid", NULL, ACT_GAIN_HARD_SIGMOID);
-    check_gain2("hard_tanh", params("hard_tanh", NULL), ACT_GAIN_HARD_TANH);
-    check_gain2("hard_tanh", params("hard_tanh", "min_val", -2.0, "max_val", 0.5, NULL),
+    check_gain2("hard_tanh", act_params("hard_tanh", NULL), ACT_GAIN_HARD_TANH);
+    check_gain2("hard_tanh", act_params("hard_tanh", "min_val", -2.0, "max_val", 0.5, NULL),
                 ACT_GAIN_HARD_TANH_M2_05);
     check_gain2("relu6", NULL, ACT_GAIN_RELU6);
     check_gain2("relu6", NULL, sqrt(2.0));
@@ -222,36 +195,36 @@ static void test_second_moment_gains(void **state) {
 /* ---- issue 3: the rest of the catalogue ---- */
 
 static void test_new_forward(void **state) {
-    check_forward_p("leaky_relu", params("leaky_relu", NULL), act_ref_leaky_relu);
-    check_forward_p("leaky_relu", params("leaky_relu", "negative_slope", 0.2, NULL),
+    check_forward_p("leaky_relu", act_params("leaky_relu", NULL), act_ref_leaky_relu);
+    check_forward_p("leaky_relu", act_params("leaky_relu", "negative_slope", 0.2, NULL),
                     act_ref_leaky_relu_02);
-    check_forward_p("elu", params("elu", NULL), act_ref_elu);
-    check_forward_p("elu", params("elu", "alpha", 0.5, NULL), act_ref_elu_05);
+    check_forward_p("elu", act_params("elu", NULL), act_ref_elu);
+    check_forward_p("elu", act_params("elu", "alpha", 0.5, NULL), act_ref_elu_05);
     check_forward("selu", act_ref_selu);
-    check_forward_p("gelu", params("gelu", NULL), act_ref_gelu);
-    check_forward_p("gelu", params("gelu", "approximate", 1.0, NULL), act_ref_gelu_tanh);
+    check_forward_p("gelu", act_params("gelu", NULL), act_ref_gelu);
+    check_forward_p("gelu", act_params("gelu", "approximate", 1.0, NULL), act_ref_gelu_tanh);
     check_forward("silu", act_ref_silu);
     check_forward("swish", act_ref_silu);
     check_forward("mish", act_ref_mish);
-    check_forward_p("softplus", params("softplus", NULL), act_ref_softplus);
-    check_forward_p("softplus", params("softplus", "beta", 2.0, "threshold", 5.0, NULL),
+    check_forward_p("softplus", act_params("softplus", NULL), act_ref_softplus);
+    check_forward_p("softplus", act_params("softplus", "beta", 2.0, "threshold", 5.0, NULL),
                     act_ref_softplus_b2_t5);
     check_forward("softsign", act_ref_softsign);
     check_forward("hard_sigmoid", act_ref_hard_sigmoid);
-    check_forward_p("hard_tanh", params("hard_tanh", NULL), act_ref_hard_tanh);
-    check_forward_p("hard_tanh", params("hard_tanh", "min_val", -2.0, "max_val", 0.5, NULL),
+    check_forward_p("hard_tanh", act_params("hard_tanh", NULL), act_ref_hard_tanh);
+    check_forward_p("hard_tanh", act_params("hard_tanh", "min_val", -2.0, "max_val", 0.5, NULL),
                     act_ref_hard_tanh_m2_05);
     check_forward("relu6", act_ref_relu6);
 }
 
 static void test_new_backward(void **state) {
     for (size_t k = 4; k < N_NAMES; k++) check_backward(all_names[k]);
-    check_backward_p("leaky_relu", params("leaky_relu", "negative_slope", 0.2, NULL));
-    check_backward_p("leaky_relu", params("leaky_relu", "negative_slope", -0.5, NULL));
-    check_backward_p("elu", params("elu", "alpha", 0.5, NULL));
-    check_backward_p("gelu", params("gelu", "approximate", 1.0, NULL));
-    check_backward_p("softplus", params("softplus", "beta", 2.0, "threshold", 5.0, NULL));
-    check_backward_p("hard_tanh", params("hard_tanh", "min_val", -2.0, "max_val", 0.5, NULL));
+    check_backward_p("leaky_relu", act_params("leaky_relu", "negative_slope", 0.2, NULL));
+    check_backward_p("leaky_relu", act_params("leaky_relu", "negative_slope", -0.5, NULL));
+    check_backward_p("elu", act_params("elu", "alpha", 0.5, NULL));
+    check_backward_p("gelu", act_params("gelu", "approximate", 1.0, NULL));
+    check_backward_p("softplus", act_params("softplus", "beta", 2.0, "threshold", 5.0, NULL));
+    check_backward_p("hard_tanh", act_params("hard_tanh", "min_val", -2.0, "max_val", 0.5, NULL));
 }
 
 /* Finite inputs of any size give no NaN, forward or backward (stable formulations). */
@@ -261,7 +234,7 @@ static void test_new_extremes_finite(void **state) {
     enum { N = sizeof x / sizeof x[0] };
     for (size_t k = 4; k < N_NAMES; k++) {
         const fanin_activation_vt *a = find(all_names[k]);
-        const fanin_value *p = params(all_names[k], NULL);
+        const fanin_value *p = act_params(all_names[k], NULL);
         float y[N], dy[N], dx[N];
         for (int i = 0; i < N; i++) dy[i] = 1.0f;
         assert_int_equal(a->forward(NULL, x, y, N, p), FANIN_OK);
@@ -276,14 +249,14 @@ static void test_new_extremes_finite(void **state) {
  * leaky_relu_); hard_tanh needs min_val < max_val. */
 static void test_new_parameter_errors(void **state) {
     const fanin_activation_vt *a = find("leaky_relu");
-    const fanin_value *p = params("leaky_relu", "negative_slope", -0.5, NULL);
+    const fanin_value *p = act_params("leaky_relu", "negative_slope", -0.5, NULL);
     float buf[2] = {-1.0f, 2.0f}, d[2] = {1.0f, 1.0f};
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, entry("leaky_relu"), 1.0);
     assert_int_equal(a->forward(NULL, buf, buf, 2, p), FANIN_OK);
     assert_int_equal(a->backward(&ctx, buf, buf, d, d, 2, p), FANIN_EINVAL);
     a = find("hard_tanh");
-    p = params("hard_tanh", "min_val", 1.0, "max_val", 1.0, NULL);
+    p = act_params("hard_tanh", "min_val", 1.0, "max_val", 1.0, NULL);
     fanin__ctx_init(&ctx, entry("hard_tanh"), 1.0);
     assert_int_equal(a->forward(&ctx, buf, d, 2, p), FANIN_EINVAL);
     assert_non_null(strstr(ctx.msg, "less than"));
@@ -308,7 +281,7 @@ static void test_new_kinks(void **state) {
         {"leaky_relu", 0.0f, 0.01f}, {"elu", 0.0f, 1.0f}, {"selu", 0.0f, 1.7580993408473766f}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         const fanin_activation_vt *a = find(k[i].name);
-        const fanin_value *p = params(k[i].name, NULL);
+        const fanin_value *p = act_params(k[i].name, NULL);
         float y, dy = 1.0f, dx = NAN;
         assert_int_equal(a->forward(NULL, &k[i].x, &y, 1, p), FANIN_OK);
         assert_int_equal(a->backward(NULL, &k[i].x, &y, &dy, &dx, 1, p), FANIN_OK);
@@ -325,7 +298,7 @@ static void test_all_in_place(void **state) {
     enum { N = 40 };
     for (size_t k = 0; k < N_NAMES; k++) {
         const fanin_activation_vt *a = find(all_names[k]);
-        const fanin_value *p = params(all_names[k], NULL);
+        const fanin_value *p = act_params(all_names[k], NULL);
         float x[N], y[N], dy[N], dx[N], buf[N], dbuf[N];
         for (int i = 0; i < N; i++) {
             x[i] = buf[i] = -5.0f + 0.25f * (float)i + 0.01f;
@@ -351,7 +324,7 @@ static void test_all_in_place(void **state) {
 static void test_all_empty_is_noop(void **state) {
     for (size_t k = 0; k < N_NAMES; k++) {
         const fanin_activation_vt *a = find(all_names[k]);
-        const fanin_value *p = params(all_names[k], NULL);
+        const fanin_value *p = act_params(all_names[k], NULL);
         assert_int_equal(a->forward(NULL, NULL, NULL, 0, p), FANIN_OK);
         assert_int_equal(a->backward(NULL, NULL, NULL, NULL, NULL, 0, p), FANIN_OK);
     }

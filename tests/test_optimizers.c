@@ -15,33 +15,16 @@
 #include <cmocka.h>
 #include <fanin/testing.h>
 
+#include "plugin_tests.h"
+
 #include "ref/optim_ref.h"
 #include "ref/sgd_ref.h"
 
-#define MAX_PARAMS 16
 
 /* ---- helpers ---- */
 
-static fanin_registry *reg;
 
-static int group_setup(void **state) {
-    char err[FANIN_ERRLEN];
-    int rc = fanin__registry_new(&reg, (const char *[]){FANIN_TEST_PLUGIN_DIR}, 1, err, sizeof err);
-    if (rc != FANIN_OK) print_error("registry: %s\n", err);
-    return rc;
-}
-
-static int group_teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
-
-static const fanin__entry *find(const char *name) {
-    const fanin__entry *e = fanin__registry_find(reg, FANIN_KIND_OPTIMIZER, name);
-    if (!e) fail_msg("optimizer '%s' not found in %s", name, FANIN_TEST_PLUGIN_DIR);
-    assert_true(e->n_params <= MAX_PARAMS);
-    return e;
-}
+static const fanin__entry *find(const char *name) { return find_kind(FANIN_KIND_OPTIMIZER, name); }
 
 static const fanin_optimizer_vt *vt(const fanin__entry *e) { return e->plugin->vtable; }
 
@@ -62,27 +45,6 @@ static void assert_schema_sane(const char *name) {
     fanin_test_free(tp);
 }
 
-/* p := the schema's defaults, then `name, value` pairs (a NULL name ends them). */
-static void params(const fanin__entry *e, fanin_value *p, ...) {
-    const fanin_param_spec *s = e->plugin->params;
-    fanin__params_defaults(e, p);
-    va_list ap;
-    va_start(ap, p);
-    for (const char *name; (name = va_arg(ap, const char *)) != NULL;) {
-        double v = va_arg(ap, double);
-        size_t i = 0;
-        while (i < e->n_params && strcmp(s[i].name, name) != 0) i++;
-        if (i == e->n_params) fail_msg("%s has no parameter '%s'", e->plugin->name, name);
-        switch (s[i].type) {
-        case FANIN_PARAM_F64: p[i].f = v; break;
-        case FANIN_PARAM_I64: p[i].i = (int64_t)v; break;
-        case FANIN_PARAM_BOOL: p[i].b = v != 0.0; break;
-        case FANIN_PARAM_ENUM: p[i].e = (int32_t)v; break;
-        default: fail_msg("string parameters are not set by this helper");
-        }
-    }
-    va_end(ap);
-}
 
 /* State as the host allocates it: 16-byte aligned, garbage until init_state. */
 static void *state_new(const fanin__entry *e, size_t n, const fanin_value *p) {
