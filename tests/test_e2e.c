@@ -79,6 +79,44 @@ static char *read_file(const char *path) {
     return buf;
 }
 
+/* ---- the `fanin` command, each case in a fresh temporary folder (*state) ---- */
+
+static int tmp_setup(void **state) {
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/fanin-e2e-XXXXXX");
+    *state = mkdtemp(dir);
+    return *state ? 0 : -1;
+}
+
+static int tmp_teardown(void **state) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", (char *)*state);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* DIR/rel's text (a static buffer), or NULL. */
+static char *in(const char *dir, const char *rel) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return read_file(path);
+}
+
+/* Write `yaml` to DIR/NAME.yaml and run `fanin CMD DIR/NAME.yaml ARGS` with stdout and stderr
+ * in DIR/stdout, DIR/stderr (ARGS may name DIR as %1$s); the exit code. */
+static int fanin(const char *dir, const char *cmd, const char *name, const char *yaml,
+                 const char *args) {
+    char path[512], line[2048], extra[1024];
+    snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
+    FILE *f = fopen(path, "w");
+    fputs(yaml, f);
+    fclose(f);
+    snprintf(extra, sizeof extra, args, dir);
+    snprintf(line, sizeof line, "%s %s %s %s > %s/stdout 2> %s/stderr", FANIN_TEST_BIN, cmd, path,
+             extra, dir, dir);
+    int status = system(line);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static const char tiny_yaml[] =
     "name: tiny\n"
     "seed: 1\n"
@@ -95,34 +133,25 @@ static const char tiny_yaml[] =
 /* `fanin run` writes summary.csv and, per run, config.yaml (which validates as is),
  * metrics.csv and model.safetensors; zero iterations still writes the initial model. */
 static void test_cli_run_writes_run_folder(void **state) {
-    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    FILE *f = fopen(path, "w");
-    fputs(tiny_yaml, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s run %s --out %s/out --quiet > %s/stdout 2>&1", FANIN_TEST_BIN,
-             path, dir, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(path, sizeof path, "%s/out/summary.csv", dir);
-    char *summary = read_file(path);
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--out %1$s/out --quiet"), 0);
+    char *summary = in(dir, "out/summary.csv");
     assert_non_null(summary);
     assert_non_null(strstr(summary, "run,status,seed,final_loss,train_acc,test_acc"));
     assert_non_null(strstr(summary, "00-1,done"));
     assert_non_null(strstr(summary, "01-2,done"));
-    snprintf(path, sizeof path, "%s/out/01-2/metrics.csv", dir);
-    assert_non_null(strstr(read_file(path), "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n0,0,"));
-    snprintf(cmd, sizeof cmd, "%s validate %s/out/01-2/config.yaml > /dev/null", FANIN_TEST_BIN, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "%s run %s/out/01-2/config.yaml --set train.iterations=0 "
-             "--out %s/zero --quiet > /dev/null 2>&1", FANIN_TEST_BIN, dir, dir);
-    assert_int_equal(system(cmd), 0);
+    assert_non_null(strstr(in(dir, "out/01-2/metrics.csv"),
+                           "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n0,0,"));
+    char *resolved = strdup(in(dir, "out/01-2/config.yaml"));
+    assert_int_equal(fanin(dir, "validate", "resolved", resolved, ""), 0);
+    assert_int_equal(fanin(dir, "run", "resolved", resolved,
+                           "--set train.iterations=0 --out %1$s/zero --quiet"), 0);
+    free(resolved);
     struct stat st;
+    char path[512];
     snprintf(path, sizeof path, "%s/zero/00/model.safetensors", dir);
     assert_int_equal(stat(path, &st), 0);
     assert_true(st.st_size > 8 + 2 * 4 * (2 * 8 + 8 + 8 + 1));
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 static const char diverge_yaml[] =
@@ -140,80 +169,46 @@ static const char diverge_yaml[] =
 /* Divergence is a result: the run stops, is recorded as diverged with where it happened,
  * and the sweep goes on; the command exits 0. */
 static void test_cli_divergence_is_a_result(void **state) {
-    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/diverge.yaml", dir);
-    FILE *f = fopen(path, "w");
-    fputs(diverge_yaml, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s run %s --out %s/out --quiet > %s/stdout 2>&1", FANIN_TEST_BIN,
-             path, dir, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(path, sizeof path, "%s/out/summary.csv", dir);
-    char *summary = read_file(path);
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "run", "diverge", diverge_yaml, "--out %1$s/out --quiet"), 0);
+    char *summary = in(dir, "out/summary.csv");
     assert_non_null(strstr(summary, "00-1000.0,diverged"));
     assert_non_null(strstr(summary, "01-0.01,done"));
-    snprintf(path, sizeof path, "%s/out/00-1000.0/diverged.txt", dir);
-    char *where = read_file(path);
+    char *where = in(dir, "out/00-1000.0/diverged.txt");
     assert_non_null(where);
     assert_non_null(strstr(where, "diverged at iteration"));
     assert_non_null(strstr(where, "of layer"));
-    snprintf(path, sizeof path, "%s/out/report.html", dir);
-    assert_non_null(strstr(read_file(path), "Diverged: diverged at iteration"));
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_non_null(strstr(in(dir, "out/report.html"), "Diverged: diverged at iteration"));
 }
 
 /* --jobs 2 runs the members in two processes and reports them together. */
 static void test_cli_jobs_merge_into_one_report(void **state) {
-    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    FILE *f = fopen(path, "w");
-    fputs(tiny_yaml, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s run %s --jobs 2 --out %s/out --quiet > %s/stdout 2>&1",
-             FANIN_TEST_BIN, path, dir, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(path, sizeof path, "%s/out/summary.csv", dir);
-    char *summary = read_file(path);
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--jobs 2 --out %1$s/out --quiet"), 0);
+    char *summary = in(dir, "out/summary.csv");
     assert_non_null(strstr(summary, "00-1,done"));
     assert_non_null(strstr(summary, "01-2,done"));
-    snprintf(path, sizeof path, "%s/out/report.html", dir);
-    assert_non_null(read_file(path));
-    snprintf(path, sizeof path, "%s/stdout", dir);
-    assert_non_null(strstr(read_file(path), "final loss"));
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_non_null(in(dir, "out/report.html"));
+    assert_non_null(strstr(in(dir, "stdout"), "final loss"));
 }
 
 /* A config error exits 2 with FILE:LINE:COL on stderr. */
 static void test_cli_config_error_exit_code(void **state) {
-    char dir[] = "/tmp/fanin-e2e-XXXXXX", cmd[1024], path[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/bad.yaml", dir);
-    FILE *f = fopen(path, "w");
-    fputs("name: bad\nloss: bce\nmodle: {}\n", f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s validate %s 2> %s/stderr", FANIN_TEST_BIN, path, dir);
-    int status = system(cmd);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 2);
-    snprintf(path, sizeof path, "%s/stderr", dir);
-    char *text = read_file(path);
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "validate", "bad", "name: bad\nloss: bce\nmodle: {}\n", ""), 2);
+    char *text = in(dir, "stderr");
     assert_non_null(strstr(text, "bad.yaml:3:1:"));
     assert_non_null(strstr(text, "model"));
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_small_init_stalls_lecun_learns),
-        cmocka_unit_test(test_cli_run_writes_run_folder),
-        cmocka_unit_test(test_cli_config_error_exit_code),
-        cmocka_unit_test(test_cli_divergence_is_a_result),
-        cmocka_unit_test(test_cli_jobs_merge_into_one_report),
+        cmocka_unit_test_setup_teardown(test_cli_run_writes_run_folder, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_config_error_exit_code, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_divergence_is_a_result, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_jobs_merge_into_one_report, tmp_setup,
+                                        tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
