@@ -7,17 +7,21 @@
 #include <stddef.h>
 #include <string.h>
 
-enum { SRC_FMNIST = 1u << 0, SRC_IDX = 1u << 1, SRC_CSV = 1u << 2, SRC_SYNTH = 1u << 3 };
+/* a source's bit is 1 << its index in fanin__sources */
+enum {
+    SRC_FMNIST = 1u << 0, SRC_IDX = 1u << 1, SRC_CSV = 1u << 2, SRC_SYNTH = 1u << 3,
+    SRC_HDF5 = 1u << 4
+};
 
 #define D(field) offsetof(fanin_experiment, data.field)
 #define DSIZE(field) sizeof(((fanin_experiment *)0)->data.field)
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define FMNIST_CLASSES 10
 
-const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic", NULL};
+const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic", "hdf5", NULL};
 const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
                                           "linear_teacher", NULL};
-static const char *const norm_names[] = {"none", "scale255", "standardize", NULL};
+static const char *const norm_names[] = {"none", "scale255", "standardize", "auto", NULL};
 
 static int read_source(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
@@ -32,7 +36,15 @@ const fanin__key fanin__data_keys[] = {
     {.name = "source", .type = FANIN__KEY_STR, .off = D(source), .size = DSIZE(source),
      .choices = fanin__sources, .fn = read_source},
     {.name = "path", .type = FANIN__KEY_PATH, .off = D(path), .size = DSIZE(path),
-     .sources = SRC_FMNIST | SRC_CSV},
+     .sources = SRC_FMNIST | SRC_CSV | SRC_HDF5},
+    {.name = "test_path", .type = FANIN__KEY_PATH, .off = D(test_path), .size = DSIZE(test_path),
+     .sources = SRC_HDF5},
+    {.name = "x", .type = FANIN__KEY_STR, .off = D(x), .size = DSIZE(x), .sources = SRC_HDF5},
+    {.name = "y", .type = FANIN__KEY_STR, .off = D(y), .size = DSIZE(y), .sources = SRC_HDF5},
+    {.name = "test_x", .type = FANIN__KEY_STR, .off = D(test_x), .size = DSIZE(test_x),
+     .sources = SRC_HDF5},
+    {.name = "test_y", .type = FANIN__KEY_STR, .off = D(test_y), .size = DSIZE(test_y),
+     .sources = SRC_HDF5},
     {.name = "images", .type = FANIN__KEY_PATH, .off = D(images), .size = DSIZE(images),
      .sources = SRC_IDX},
     {.name = "labels", .type = FANIN__KEY_PATH, .off = D(labels), .size = DSIZE(labels),
@@ -144,12 +156,7 @@ static unsigned read_source_first(fanin__rctx *r, const fanin__node *map) {
     fanin__data_spec *d = &r->x->data;
     if (fanin__node_is_null(val)) {
         fanin__rerr(r, kn ? kn : map, "missing required key 'data.source' (fashion-mnist | idx | "
-                    "csv | synthetic)");
-        return 0;
-    }
-    if (val->type == FANIN__SCALAR && !strcmp(val->text, "hdf5")) {
-        fanin__rerr(r, val, "data source 'hdf5' is not supported yet; convert the data to csv "
-                    "or idx files");
+                    "csv | synthetic | hdf5)");
         return 0;
     }
     fanin_param_spec spec = {"source", FANIN_PARAM_ENUM, 0, 0, 0, 0, fanin__sources, NULL, NULL};
@@ -166,8 +173,16 @@ static unsigned read_source_first(fanin__rctx *r, const fanin__node *map) {
 static void source_defaults(fanin__data_spec *d, unsigned bit) {
     d->train = d->test = -1;
     d->n_classes_listed = 0;
-    d->normalize = bit & (SRC_FMNIST | SRC_IDX) ? FANIN_NORM_SCALE255 : FANIN_NORM_NONE;
+    d->normalize = bit & (SRC_FMNIST | SRC_IDX) ? FANIN_NORM_SCALE255
+                   : bit & SRC_HDF5             ? FANIN_NORM_AUTO
+                                                : FANIN_NORM_NONE;
     if (bit & SRC_FMNIST) snprintf(d->path, sizeof d->path, "%s", FMNIST_DIR);
+    if (bit & SRC_HDF5) { /* the course's train_catvnoncat.h5 / test_catvnoncat.h5 names */
+        snprintf(d->x, sizeof d->x, "train_set_x");
+        snprintf(d->y, sizeof d->y, "train_set_y");
+        snprintf(d->test_x, sizeof d->test_x, "test_set_x");
+        snprintf(d->test_y, sizeof d->test_y, "test_set_y");
+    }
     d->n = bit & SRC_SYNTH ? 1000 : 0;
     d->noise = bit & SRC_SYNTH ? 0.1 : 0.0;
     d->n_synth_classes = 0;
@@ -204,7 +219,20 @@ static void check_source(fanin__rctx *r, const fanin__node *map, unsigned bit) {
     } else if (bit & SRC_CSV) {
         require(r, map, "path", "the csv file, with a header row");
         require(r, map, "target", "the name of the column to predict");
-    } else if (bit & SRC_SYNTH) {
+    } else if (bit & SRC_HDF5) {
+        require(r, map, "path", "the .h5 file holding the training datasets");
+        const char *names[] = {d->x, d->y, d->test_x, d->test_y}, *keys[] = {"x", "y",
+                                                                             "test_x", "test_y"};
+        for (int i = 0; i < 4; i++)
+            if (!*names[i])
+                fanin__rerr(r, fanin__node_get(map, keys[i], NULL), "'data.%s' is empty; give "
+                            "a dataset name (default %s_set_%s)", keys[i], i < 2 ? "train" :
+                            "test", i % 2 ? "y" : "x");
+    }
+    if (d->normalize == FANIN_NORM_AUTO && !(bit & SRC_HDF5) && bit)
+        fanin__rerr(r, fanin__node_get(map, "normalize", NULL), "'data.normalize: auto' is for "
+                    "source hdf5 (scale255 when x is uint8); use none, scale255 or standardize");
+    if (bit & SRC_SYNTH) {
         require(r, map, "kind", "spiral | moons | circles | xor | blobs | linear_teacher");
         if (!strcmp(d->kind, "linear_teacher")) {
             check_teacher(r, map);

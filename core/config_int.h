@@ -205,7 +205,7 @@ size_t fanin__choices_count(const char *const *choices);
 
 extern const fanin__key fanin__data_keys[];
 extern const fanin__key fanin__model_keys[];
-extern const char *const fanin__sources[]; /* fashion-mnist, idx, csv, synthetic */
+extern const char *const fanin__sources[]; /* fashion-mnist, idx, csv, synthetic, hdf5 */
 extern const char *const fanin__synth_kinds[];
 
 int fanin__resolve_data(fanin__rctx *r, const fanin__key *k, const fanin__node *val,

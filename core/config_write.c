@@ -59,7 +59,7 @@ static void put_classes(FILE *f, const fanin__data_spec *d) {
 }
 
 static void put_data(FILE *f, const fanin__data_spec *d) {
-    static const char *const norms[] = {"none", "scale255", "standardize"};
+    static const char *const norms[] = {"none", "scale255", "standardize", "auto"};
     char v[64];
     fputs("data:\n", f);
     put_key_str(f, "  ", "source", d->source);
@@ -73,6 +73,13 @@ static void put_data(FILE *f, const fanin__data_spec *d) {
     } else if (!strcmp(d->source, "csv")) {
         put_key_str(f, "  ", "path", d->path);
         put_key_str(f, "  ", "target", d->target);
+    } else if (!strcmp(d->source, "hdf5")) {
+        put_key_str(f, "  ", "path", d->path);
+        if (*d->test_path) put_key_str(f, "  ", "test_path", d->test_path);
+        put_key_str(f, "  ", "x", d->x);
+        put_key_str(f, "  ", "y", d->y);
+        put_key_str(f, "  ", "test_x", d->test_x);
+        put_key_str(f, "  ", "test_y", d->test_y);
     } else if (!strcmp(d->source, "synthetic")) {
         put_key_str(f, "  ", "kind", d->kind);
         fprintf(f, "  n: %lld\n", (long long)d->n);
@@ -83,7 +90,7 @@ static void put_data(FILE *f, const fanin__data_spec *d) {
     put_classes(f, d);
     put_count(f, "train", d->train);
     put_count(f, "test", d->test);
-    if (d->normalize >= 0 && d->normalize < 3) fprintf(f, "  normalize: %s\n", norms[d->normalize]);
+    if (d->normalize >= 0 && d->normalize < 4) fprintf(f, "  normalize: %s\n", norms[d->normalize]);
 }
 
 static void put_model(FILE *f, const fanin_experiment *x) {

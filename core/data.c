@@ -1,7 +1,7 @@
 /* Datasets: dispatch on data.source, the rules every reader shares (class subset and
  * relabelling, train/test split sizes, allocation), normalisation and the one-line
- * description. The readers live in idx.c (IDX files, fashion-mnist), csv.c and synthetic.c;
- * this file opens no files itself.
+ * description. The readers live in idx.c (IDX files, fashion-mnist), csv.c, hdf5.c and
+ * synthetic.c; this file opens no files itself.
  */
 #include "internal.h"
 
@@ -134,9 +134,9 @@ static int standardize(fanin_dataset *d, char *err, size_t errlen) {
     return FANIN_OK;
 }
 
-static int normalize(const fanin__data_spec *spec, fanin_dataset *d, char *err,
-                     size_t errlen) {
-    switch (spec->normalize) {
+/* norm: spec->normalize, with FANIN_NORM_AUTO already decided by the reader. */
+static int normalize(int norm, fanin_dataset *d, char *err, size_t errlen) {
+    switch (norm) {
     case FANIN_NORM_NONE: return FANIN_OK;
     case FANIN_NORM_SCALE255:
         scale(d->x_train, d->n_train * d->n_features, 1.0f / 255.0f);
@@ -144,8 +144,7 @@ static int normalize(const fanin__data_spec *spec, fanin_dataset *d, char *err,
         return FANIN_OK;
     case FANIN_NORM_STANDARDIZE: return standardize(d, err, errlen);
     default:
-        return fanin__errf(err, errlen, FANIN_EINVAL, "data: unknown normalize value %d",
-                           spec->normalize);
+        return fanin__errf(err, errlen, FANIN_EINVAL, "data: unknown normalize value %d", norm);
     }
 }
 
@@ -167,7 +166,7 @@ static void appendf(char *buf, size_t len, const char *fmt, ...) {
 }
 
 /* "fashion-mnist classes [0, 6]: 2000 train / 1000 test, 784 features" */
-static void describe(const fanin__data_spec *spec, fanin_dataset *d) {
+static void describe(const fanin__data_spec *spec, int norm, fanin_dataset *d) {
     char list[FANIN_MAX_CLASSES * 12];
     size_t len = sizeof d->desc;
     d->desc[0] = '\0';
@@ -177,6 +176,11 @@ static void describe(const fanin__data_spec *spec, fanin_dataset *d) {
         appendf(d->desc, len, "csv %s target '%s'", base_name(spec->path), spec->target);
     else if (!strcmp(spec->source, "synthetic"))
         appendf(d->desc, len, "synthetic %s (noise %g)", spec->kind, spec->noise);
+    else if (!strcmp(spec->source, "hdf5"))
+        appendf(d->desc, len, "hdf5 %s '%s'%s", base_name(spec->path), spec->x,
+                spec->normalize != FANIN_NORM_AUTO ? ""
+                : norm == FANIN_NORM_SCALE255      ? " (uint8: scale255)"
+                                                   : " (not uint8: no scaling)");
     else
         appendf(d->desc, len, "%s", spec->source);
     fanin__data_classes_text(spec, list, sizeof list);
@@ -204,21 +208,21 @@ static int check_classes(const fanin__data_spec *spec, char *err, size_t errlen)
     return FANIN_OK;
 }
 
-static int dispatch(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d, char *err,
-                    size_t errlen) {
+static int dispatch(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d, int *norm,
+                    char *err, size_t errlen) {
     static const char *const sources[] = {"fashion-mnist", "idx", "csv", "synthetic", "hdf5"};
+    if (*norm == FANIN_NORM_AUTO && strcmp(spec->source, "hdf5"))
+        return fanin__errf(err, errlen, FANIN_ECONFIG, "data: normalize auto is for source "
+                           "hdf5; use none, scale255 or standardize");
     if (!strcmp(spec->source, "fashion-mnist") || !strcmp(spec->source, "idx"))
         return fanin__idx_load(spec, d, err, errlen);
     if (!strcmp(spec->source, "csv")) return fanin__csv_load(spec, d, err, errlen);
     if (!strcmp(spec->source, "synthetic")) return fanin__synthetic_load(spec, seed, d, err, errlen);
-    if (!strcmp(spec->source, "hdf5"))
-        return fanin__errf(err, errlen, FANIN_ENOTSUP,
-                           "data: source 'hdf5' is planned but not built yet; convert the "
-                           "file to csv or idx");
-    const char *near = fanin__nearest(spec->source, sources, 4);
+    if (!strcmp(spec->source, "hdf5")) return fanin__hdf5_load(spec, d, norm, err, errlen);
+    const char *near = fanin__nearest(spec->source, sources, 5);
     return fanin__errf(err, errlen, FANIN_ECONFIG,
                        "data: unknown source '%s'%s%s%s (sources: fashion-mnist, idx, csv, "
-                       "synthetic)", spec->source, near ? "; did you mean '" : "",
+                       "synthetic, hdf5)", spec->source, near ? "; did you mean '" : "",
                        near ? near : "", near ? "'?" : "");
 }
 
@@ -229,13 +233,14 @@ int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset 
     if (rc < 0) return rc;
     fanin_dataset *d = calloc(1, sizeof *d);
     if (!d) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
-    rc = dispatch(spec, seed, d, err, errlen);
-    if (rc == FANIN_OK) rc = normalize(spec, d, err, errlen);
+    int norm = spec->normalize;
+    rc = dispatch(spec, seed, d, &norm, err, errlen);
+    if (rc == FANIN_OK) rc = normalize(norm, d, err, errlen);
     if (rc < 0) {
         fanin__data_free(d);
         return rc;
     }
-    describe(spec, d);
+    describe(spec, norm, d);
     *out = d;
     return FANIN_OK;
 }

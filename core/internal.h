@@ -178,12 +178,17 @@ void fanin__params_defaults(const fanin__entry *e, fanin_value *out);
 /* ---- config.c (+ config_*.c): the experiment file ---- */
 
 enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };
-enum fanin__norm { FANIN_NORM_NONE = 0, FANIN_NORM_SCALE255 = 1, FANIN_NORM_STANDARDIZE = 2 };
+/* AUTO (hdf5 only): scale255 when the file's x is uint8, else none; the reader decides. */
+enum fanin__norm {
+    FANIN_NORM_NONE = 0, FANIN_NORM_SCALE255 = 1, FANIN_NORM_STANDARDIZE = 2, FANIN_NORM_AUTO = 3
+};
 
 typedef struct fanin__data_spec {
-    char source[16];       /* fashion-mnist | idx | csv | synthetic */
-    char path[1024];       /* fashion-mnist folder, csv file (absolute after resolution) */
+    char source[16];       /* fashion-mnist | idx | csv | synthetic | hdf5 */
+    char path[1024];       /* fashion-mnist folder, csv or hdf5 file (absolute after resolution) */
     char images[1024], labels[1024], test_images[1024], test_labels[1024]; /* idx */
+    char test_path[1024];  /* hdf5: the file of the test datasets ("" = path) */
+    char x[256], y[256], test_x[256], test_y[256]; /* hdf5 dataset names */
     char target[128];      /* csv target column */
     char kind[16];         /* synthetic: spiral | moons | circles | xor | blobs | linear_teacher */
     int classes[FANIN_MAX_CLASSES];
@@ -259,7 +264,7 @@ int fanin__pref_from_args(fanin__pref *out, const fanin__entry *e, const char *c
                           size_t n_kv, char *err, size_t errlen);
 void fanin__pref_deinit(fanin__pref *p); /* for prefs made by _from_args */
 
-/* ---- data.c, idx.c, csv.c, synthetic.c: datasets ---- */
+/* ---- data.c, idx.c, csv.c, hdf5.c, synthetic.c: datasets ---- */
 
 typedef struct fanin_dataset {
     int64_t n_train, n_test;
@@ -284,6 +289,9 @@ void fanin__data_free(fanin_dataset *d);
  * leave what they allocated in d on error (the caller frees it). */
 int fanin__idx_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, size_t errlen);
 int fanin__csv_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, size_t errlen);
+/* *norm (in: spec->normalize) becomes what FANIN_NORM_AUTO means for this file's x. */
+int fanin__hdf5_load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, char *err,
+                     size_t errlen);
 int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
                           char *err, size_t errlen);
 /* Shared by the readers (data.c). The position of `label` in data.classes (its new label),

@@ -296,12 +296,58 @@ static void test_data_keys_by_source(void **state) {
     expect_error(base_with(4, "  source: csv\n  path: x.csv\n  target: y\n"),
                  "/exp/t.yaml:7:3: 'data.kind' is not a key of data source 'csv' (its keys: "
                  "source, path, target, classes, train, test, normalize)");
-    expect_error(base_with(4, "  source: hdf5\n"),
-                 "/exp/t.yaml:4:11: data source 'hdf5' is not supported yet; convert the data "
-                 "to csv or idx files");
+    expect_error(base_with(4, "  source: hdf5\n  path: cat.h5\n"),
+                 "/exp/t.yaml:6:3: 'data.kind' is not a key of data source 'hdf5' (its keys: "
+                 "source, path, test_path, x, y, test_x, test_y, classes, train, test, "
+                 "normalize)");
     expect_error(base_with(5, "  kind: spirl\n"),
                  "/exp/t.yaml:5:9: 'data.kind' must be one of spiral | moons | circles | xor | "
                  "blobs | linear_teacher, got 'spirl'; did you mean 'spiral'?");
+}
+
+static void round_trip(const char *text); /* below, with the writer's tests */
+
+/* The course's two files: dataset names default to its layout, paths become absolute,
+ * normalize defaults to auto (scale255 for uint8 x), which other sources refuse. */
+static void test_data_hdf5_keys(void **state) {
+    static const char *const tail = "model: {layers: [{units: 1, activation: sigmoid}]}\n"
+                                    "loss: bce\n";
+    char text[600];
+    snprintf(text, sizeof text, "data: {source: hdf5, path: datasets/train_catvnoncat.h5, "
+             "test_path: /abs/test_catvnoncat.h5}\n%s", tail);
+    fanin_experiment *x = resolve(text);
+    assert_string_equal(x->data.source, "hdf5");
+    assert_string_equal(x->data.path, "/exp/datasets/train_catvnoncat.h5");
+    assert_string_equal(x->data.test_path, "/abs/test_catvnoncat.h5");
+    assert_string_equal(x->data.x, "train_set_x");
+    assert_string_equal(x->data.y, "train_set_y");
+    assert_string_equal(x->data.test_x, "test_set_x");
+    assert_string_equal(x->data.test_y, "test_set_y");
+    assert_int_equal(x->data.normalize, FANIN_NORM_AUTO);
+    fanin__experiment_free(x);
+    snprintf(text, sizeof text, "data: {source: hdf5, path: ./d.h5, x: /grp/images, y: labels, "
+             "test_x: tx, test_y: ty, normalize: none, classes: [3, 5]}\n%s", tail);
+    x = resolve(text);
+    assert_string_equal(x->data.path, "/exp/d.h5");
+    assert_string_equal(x->data.test_path, "");
+    assert_string_equal(x->data.x, "/grp/images");
+    assert_string_equal(x->data.test_y, "ty");
+    assert_int_equal(x->data.normalize, FANIN_NORM_NONE);
+    fanin__experiment_free(x);
+    round_trip(text);
+    snprintf(text, sizeof text, "data: {source: hdf5, path: a.h5, test_path: b.h5, train: 100}"
+             "\n%s", tail);
+    round_trip(text);
+    snprintf(text, sizeof text, "data: {source: hdf5, x: a}\n%s", tail);
+    expect_error(text, "/exp/t.yaml:1:7: missing required key 'data.path' (the .h5 file holding "
+                       "the training datasets)");
+    snprintf(text, sizeof text, "data: {source: hdf5, path: a.h5, y: ''}\n%s", tail);
+    expect_error(text, "/exp/t.yaml:1:37: 'data.y' is empty; give a dataset name (default "
+                       "train_set_y)");
+    snprintf(text, sizeof text, "data: {source: csv, path: a.csv, target: y, normalize: auto}"
+             "\n%s", tail);
+    expect_error(text, "/exp/t.yaml:1:56: 'data.normalize: auto' is for source hdf5 (scale255 "
+                       "when x is uint8); use none, scale255 or standardize");
 }
 
 static void test_data_values(void **state) {
@@ -703,6 +749,7 @@ int main(void) {
         cmocka_unit_test(test_iterations_and_epochs),
         cmocka_unit_test(test_yaml_syntax_error),
         cmocka_unit_test(test_data_keys_by_source),
+        cmocka_unit_test(test_data_hdf5_keys),
         cmocka_unit_test(test_data_values),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_sweep_order_and_texts),

@@ -1,6 +1,7 @@
-/* Tests of core/data.c, idx.c, csv.c, synthetic.c: small IDX files (raw and gzip) and CSV files
- * written into a mkdtemp folder, every corruption's message, the synthetic generators, and the
- * real Fashion-MNIST from Debian's dataset-fashion-mnist when it is installed.
+/* Tests of core/data.c, idx.c, csv.c, hdf5.c, synthetic.c: small IDX files (raw and gzip), CSV
+ * files and HDF5 files (written with libhdf5 in the course's layout) in a mkdtemp folder, every
+ * corruption's message, the synthetic generators, and the real Fashion-MNIST from Debian's
+ * dataset-fashion-mnist when it is installed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <hdf5.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -138,7 +140,7 @@ static int teardown(void **state) {
     static const char *const names[] = {
         "img", "lab", "timg", "tlab", "img.gz", "lab.gz", "timg.gz", "tlab.gz", "d.csv",
         "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte"};
+        "t10k-labels-idx1-ubyte", "train.h5", "test.h5", "f.h5", "bad.h5"};
     char p[512];
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         path_in(fx, names[i], p, sizeof p);
@@ -606,6 +608,232 @@ static void test_fashion_real(void **state) {
                  "has 12000; lower data.train", NULL);
 }
 
+/* ---- hdf5 ---- */
+
+/* Dataset `name` [dims] of file type `ft`, written from memory of type `mt`. */
+static void h5_put(hid_t f, const char *name, hid_t ft, hid_t mt, int rank, const hsize_t *dims,
+                   const void *data) {
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t ds = H5Dcreate2(f, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(sp >= 0 && ds >= 0);
+    assert_true(H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(ds);
+    H5Sclose(sp);
+}
+
+static hid_t h5_create(const fixture *fx, const char *name) {
+    char p[512];
+    path_in(fx, name, p, sizeof p);
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    return f;
+}
+
+/* The course's layout as h5py writes it: `prefix`_set_x uint8 [n, 4, 4, 3] with pixel(i, j),
+ * `prefix`_set_y int64 ([1, n] when row, else [n]) with labels i % 2 (+ 68 for label 7), and
+ * list_classes, a string dataset. */
+static void h5_course(const fixture *fx, const char *file, const char *prefix, int n, int row,
+                      int bad_label) {
+    unsigned char x[10 * 48];
+    int64_t y[10];
+    char name[64];
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < 48; j++) x[i * 48 + j] = pixel(i, j);
+        y[i] = i % 2 + (bad_label && i == 7 ? 68 : 0);
+    }
+    hid_t f = h5_create(fx, file), s7 = H5Tcopy(H5T_C_S1);
+    hsize_t dx[4] = {(hsize_t)n, 4, 4, 3}, dy[2] = {1, (hsize_t)n}, dn[1] = {(hsize_t)n};
+    hsize_t dc[1] = {2};
+    snprintf(name, sizeof name, "%s_set_x", prefix);
+    h5_put(f, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, dx, x);
+    snprintf(name, sizeof name, "%s_set_y", prefix);
+    h5_put(f, name, H5T_STD_I64LE, H5T_NATIVE_INT64, row ? 2 : 1, row ? dy : dn, y);
+    H5Tset_size(s7, 7);
+    h5_put(f, "list_classes", s7, s7, 1, dc, "non-catcat\0\0\0\0");
+    H5Tclose(s7);
+    H5Fclose(f);
+}
+
+static void h5_spec(fixture *fx, const char *file, const char *test_file) {
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "hdf5");
+    path_in(fx, file, fx->spec.path, sizeof fx->spec.path);
+    if (test_file) path_in(fx, test_file, fx->spec.test_path, sizeof fx->spec.test_path);
+    strcpy(fx->spec.x, "train_set_x");
+    strcpy(fx->spec.y, "train_set_y");
+    strcpy(fx->spec.test_x, "test_set_x");
+    strcpy(fx->spec.test_y, "test_set_y");
+    fx->spec.train = fx->spec.test = -1;
+    fx->spec.normalize = FANIN_NORM_AUTO;
+}
+
+/* train_catvnoncat.h5 + test_catvnoncat.h5 in small: uint8 images scaled by 255 (auto). */
+static void test_hdf5_course(void **state) {
+    fixture *fx = *state;
+    h5_course(fx, "train.h5", "train", 10, 1, 0);
+    h5_course(fx, "test.h5", "test", 6, 0, 0);
+    h5_spec(fx, "train.h5", "test.h5");
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    assert_int_equal(d->n_train, 10);
+    assert_int_equal(d->n_test, 6);
+    assert_int_equal(d->n_features, 48);
+    assert_int_equal(d->n_classes, 2);
+    assert_int_equal(d->y_dim, 1);
+    for (int i = 0; i < 10; i++) {
+        assert_float_equal(d->y_train[i], (i % 2), 0);
+        for (int j = 0; j < 48; j++)
+            assert_float_equal(d->x_train[i * 48 + j], pixel(i, j) / 255.0f, 1e-7);
+    }
+    assert_float_equal(d->x_test[5 * 48 + 47], pixel(5, 47) / 255.0f, 1e-7);
+    assert_float_equal(d->y_test[5], 1, 0);
+    assert_string_equal(d->desc, "hdf5 train.h5 'train_set_x' (uint8: scale255): 10 train / "
+                                 "6 test, 48 features, 2 classes");
+    /* classes [1, 0] relabelled, the first 3 kept training rows; normalize none keeps bytes */
+    fx->spec.classes[0] = 1;
+    fx->spec.classes[1] = 0;
+    fx->spec.n_classes_listed = 2;
+    fx->spec.train = 3;
+    fx->spec.test = 2;
+    fx->spec.normalize = FANIN_NORM_NONE;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    d = fx->d;
+    assert_int_equal(d->n_train, 3);
+    assert_int_equal(d->n_test, 2);
+    assert_float_equal(d->y_train[0], 1, 0); /* row 0: label 0 -> 1 */
+    assert_float_equal(d->y_train[1], 0, 0);
+    assert_float_equal(d->x_train[2 * 48 + 1], pixel(2, 1), 0);
+    fx->spec.train = 11;
+    expect_error(fx, FANIN_EDATA, "asked for 11 training examples of classes [1, 0]",
+                 "dataset 'train_set_x' has 10; lower data.train", NULL);
+    /* one file holding all four datasets, as path alone */
+    hid_t f = H5Fopen(fx->spec.path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t t = H5Fopen(fx->spec.test_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0 && t >= 0);
+    assert_true(H5Ocopy(t, "test_set_x", f, "test_set_x", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    assert_true(H5Ocopy(t, "test_set_y", f, "test_set_y", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    H5Fclose(t);
+    H5Fclose(f);
+    h5_spec(fx, "train.h5", NULL);
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    assert_int_equal(fx->d->n_train, 10);
+    assert_int_equal(fx->d->n_test, 6);
+}
+
+/* Float x and float y: regression, no scaling under auto; without test datasets the training
+ * ones are split 80/20 as csv is. */
+static void test_hdf5_float_regression(void **state) {
+    fixture *fx = *state;
+    float x[8 * 3];
+    double y[8 * 2];
+    for (int i = 0; i < 24; i++) x[i] = 0.5f * (float)i - 3;
+    for (int i = 0; i < 16; i++) y[i] = 0.25 * i;
+    hid_t f = h5_create(fx, "f.h5");
+    hsize_t dx[2] = {8, 3}, dy[2] = {8, 1}, dy2[2] = {8, 2};
+    h5_put(f, "features", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dx, x);
+    h5_put(f, "target", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dy, y);
+    h5_put(f, "target2", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dy2, y);
+    H5Fclose(f);
+    h5_spec(fx, "f.h5", NULL);
+    strcpy(fx->spec.x, "features");
+    strcpy(fx->spec.y, "target");
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    fanin_dataset *d = fx->d;
+    assert_int_equal(d->n_train, 6);
+    assert_int_equal(d->n_test, 2);
+    assert_int_equal(d->n_features, 3);
+    assert_int_equal(d->n_classes, 0);
+    assert_float_equal(d->x_train[4], x[4], 0);
+    assert_float_equal(d->x_test[5], x[23], 0);
+    assert_float_equal(d->y_test[1], y[7], 0);
+    assert_non_null(strstr(d->desc, "(not uint8: no scaling)"));
+    assert_non_null(strstr(d->desc, "regression target"));
+    strcpy(fx->spec.y, "target2"); /* [n, 2] targets */
+    fx->spec.test = 0;
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    assert_int_equal(fx->d->n_train, 8);
+    assert_int_equal(fx->d->y_dim, 2);
+    assert_float_equal(fx->d->y_train[15], y[15], 0);
+    /* float labels become classes when data.classes lists them */
+    strcpy(fx->spec.y, "target");
+    fx->spec.classes[0] = 0;
+    fx->spec.classes[1] = 1;
+    fx->spec.n_classes_listed = 2;
+    expect_error(fx, FANIN_EDATA, "dataset 'target' (data.y) row 1: target 0.25 is not a class "
+                 "label, but data.classes needs integer labels", NULL, NULL);
+}
+
+static void test_hdf5_missing(void **state) {
+    fixture *fx = *state;
+    h5_course(fx, "train.h5", "train", 10, 1, 0);
+    h5_spec(fx, "train.h5", "test.h5");
+    strcpy(fx->spec.x, "train_set_z");
+    expect_error(fx, FANIN_EDATA, "/train.h5: no dataset 'train_set_z' (data.x); did you mean "
+                 "'train_set_x'? datasets: list_classes, train_set_x, train_set_y", NULL, NULL);
+    strcpy(fx->spec.x, "train_set_x");
+    expect_error(fx, FANIN_EDATA, "data: cannot open '", "/test.h5': No such file or directory; "
+                 "check data.test_path", NULL);
+    h5_course(fx, "test.h5", "test", 6, 0, 0);
+    strcpy(fx->spec.test_y, "labels");
+    expect_error(fx, FANIN_EDATA, "/test.h5: no dataset 'labels' (data.test_y); datasets: "
+                 "list_classes, test_set_x, test_set_y", NULL, NULL);
+    strcpy(fx->spec.x, "list_classes");
+    expect_error(fx, FANIN_EDATA, "dataset 'list_classes' (data.x) holds strings, not numbers",
+                 NULL, NULL);
+    char p[512];
+    path_in(fx, "bad.h5", p, sizeof p);
+    write_text(p, "x,y\n1,2\n");
+    h5_spec(fx, "bad.h5", NULL);
+    expect_error(fx, FANIN_EDATA, "/bad.h5: not an HDF5 file (no HDF5 signature); check "
+                 "data.path", NULL, NULL);
+    h5_spec(fx, "nope.h5", NULL);
+    expect_error(fx, FANIN_EDATA, "/nope.h5': No such file or directory; check data.path", NULL,
+                 NULL);
+}
+
+static void test_hdf5_shapes(void **state) {
+    fixture *fx = *state;
+    unsigned char x[10 * 5] = {0};
+    int64_t y[24] = {0};
+    hsize_t d9[1] = {9}, d234[3] = {2, 3, 4}, d65[2] = {6, 5}, d6[1] = {6}, d102[2] = {10, 2};
+    h5_course(fx, "train.h5", "train", 10, 1, 0);
+    hid_t f = h5_create(fx, "test.h5");
+    h5_put(f, "y9", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d9, y);
+    h5_put(f, "y234", H5T_STD_I64LE, H5T_NATIVE_INT64, 3, d234, y);
+    h5_put(f, "y102", H5T_STD_I64LE, H5T_NATIVE_INT64, 2, d102, y);
+    h5_put(f, "test_set_x", H5T_STD_U8LE, H5T_NATIVE_UINT8, 2, d65, x);
+    h5_put(f, "test_set_y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d6, y);
+    H5Fclose(f);
+    h5_spec(fx, "train.h5", "test.h5");
+    expect_error(fx, FANIN_EDATA, "/test.h5: dataset 'test_set_x' (data.test_x) has 5 features "
+                 "per example but 'train_set_x' (data.x) in ", "/train.h5 has 48; train and "
+                 "test must have the same shape", NULL);
+    /* the training datasets from test.h5: rows differ, wrong ranks */
+    h5_spec(fx, "test.h5", NULL);
+    strcpy(fx->spec.x, "test_set_x");
+    strcpy(fx->spec.y, "y9");
+    fx->spec.test = 0;
+    expect_error(fx, FANIN_EDATA, "dataset 'test_set_x' (data.x) has 6 examples but 'y9' "
+                 "(data.y) has 9 labels (shape [9]); they must describe the same examples", NULL,
+                 NULL);
+    strcpy(fx->spec.y, "y234");
+    expect_error(fx, FANIN_EDATA, "dataset 'y234' (data.y) is [2, 3, 4]; labels must be [n], "
+                 "[1, n] or [n, 1]", NULL, NULL);
+    strcpy(fx->spec.x, "y102");
+    strcpy(fx->spec.y, "y102"); /* integer labels [n, 2] */
+    expect_error(fx, FANIN_EDATA, "dataset 'y102' (data.y) is [10, 2]", NULL, NULL);
+    /* a label beyond the class range */
+    h5_course(fx, "train.h5", "train", 10, 0, 1);
+    h5_spec(fx, "train.h5", NULL);
+    expect_error(fx, FANIN_EDATA, "dataset 'train_set_y' (data.y) row 7: label 69 is not a "
+                 "class label (0..63); list the labels to keep in data.classes", NULL, NULL);
+    fx->spec.classes[0] = 0;
+    fx->spec.classes[1] = 1;
+    fx->spec.n_classes_listed = 2;
+    assert_int_equal(load(fx, 1), FANIN_OK); /* listed: row 7 is dropped */
+    assert_int_equal(fx->d->n_train + fx->d->n_test, 9);
+}
+
 static void test_free_null(void **state) {
     (void)state;
     fanin__data_free(NULL);
@@ -637,6 +865,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_synthetic_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synthetic_linear_teacher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fashion_real, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hdf5_course, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hdf5_float_regression, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hdf5_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hdf5_shapes, setup, teardown),
         cmocka_unit_test(test_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@ need_cmd pkg-config pkg-config
 need_pc yaml-0.1 libyaml-dev
 need_pc openblas libopenblas-dev
 need_pc zlib zlib1g-dev
+need_pc hdf5-serial libhdf5-dev # the hdf5 data source (Debian's serial libhdf5)
 need_pc cmocka libcmocka-dev
 need_file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist
 # only for the report render test (tests/test_report.c skips without it; .ci/run installs it):
