@@ -21,7 +21,6 @@ enum {
 const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic", "hdf5", NULL};
 const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
                                           "linear_teacher", NULL};
-static const char *const norm_names[] = {"none", "scale255", "standardize", "auto", NULL};
 
 static int read_source(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
@@ -68,7 +67,7 @@ const fanin__key fanin__data_keys[] = {
     {.name = "classes", .type = FANIN__KEY_ANY, .fn = read_classes},
     {.name = "train", .type = FANIN__KEY_ANY, .off = D(train), .fn = read_count},
     {.name = "test", .type = FANIN__KEY_ANY, .off = D(test), .fn = read_count},
-    {.name = "normalize", .type = FANIN__KEY_ENUM, .off = D(normalize), .choices = norm_names},
+    {.name = "normalize", .type = FANIN__KEY_ENUM, .off = D(normalize), .choices = fanin__norm_names},
     {0},
 };
 

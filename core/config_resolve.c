@@ -27,8 +27,9 @@ static int read_nothing(fanin__rctx *r, const fanin__key *k, const fanin__node *
     return FANIN_OK; /* sweep: expanded by config.c before the tree gets here */
 }
 
-static const char *const rng_names[] = {"philox", "numpy", NULL};
-static const char *const loss_names[] = {"bce", "cross_entropy", "mse", NULL};
+const char *const fanin__rng_names[] = {"philox", "numpy", NULL};
+const char *const fanin__loss_names[] = {"bce", "cross_entropy", "mse", NULL};
+const char *const fanin__norm_names[] = {"none", "scale255", "standardize", "auto", NULL};
 
 static const fanin__key train_keys[] = {
     {.name = "iterations", .type = FANIN__KEY_I64, .off = OFF(iterations), .flags = NO_MAX,
@@ -52,14 +53,14 @@ const fanin__key fanin__top_keys[] = {
     {.name = "name", .type = FANIN__KEY_STR, .off = OFF(name),
      .size = sizeof(((fanin_experiment *)0)->name), .fn = read_name},
     {.name = "seed", .type = FANIN__KEY_U64, .off = OFF(seed), .flags = NO_MAX, .min = 0},
-    {.name = "rng", .type = FANIN__KEY_ENUM, .off = OFF(rng), .choices = rng_names},
+    {.name = "rng", .type = FANIN__KEY_ENUM, .off = OFF(rng), .choices = fanin__rng_names},
     {.name = "threads", .type = FANIN__KEY_INT, .off = OFF(threads), .min = 0, .max = 4096},
     {.name = "data", .type = FANIN__KEY_MAP, .sub = fanin__data_keys, .fn = fanin__resolve_data,
      .flags = FANIN__KEY_REQUIRED, .doc = "a mapping with at least 'source'"},
     {.name = "model", .type = FANIN__KEY_MAP, .sub = fanin__model_keys,
      .fn = fanin__resolve_model, .flags = FANIN__KEY_REQUIRED,
      .doc = "a mapping with 'layers': [{units: N}, ...]"},
-    {.name = "loss", .type = FANIN__KEY_ENUM, .off = OFF(loss), .choices = loss_names,
+    {.name = "loss", .type = FANIN__KEY_ENUM, .off = OFF(loss), .choices = fanin__loss_names,
      .flags = FANIN__KEY_REQUIRED, .doc = "bce | cross_entropy | mse"},
     {.name = "optimizer", .type = FANIN__KEY_PREF, .off = OFF(optimizer),
      .kind = FANIN_KIND_OPTIMIZER, .fn = read_optimizer},

@@ -59,7 +59,6 @@ static void put_classes(FILE *f, const fanin__data_spec *d) {
 }
 
 static void put_data(FILE *f, const fanin__data_spec *d) {
-    static const char *const norms[] = {"none", "scale255", "standardize", "auto"};
     char v[64];
     fputs("data:\n", f);
     put_key_str(f, "  ", "source", d->source);
@@ -90,7 +89,8 @@ static void put_data(FILE *f, const fanin__data_spec *d) {
     put_classes(f, d);
     put_count(f, "train", d->train);
     put_count(f, "test", d->test);
-    if (d->normalize >= 0 && d->normalize < 4) fprintf(f, "  normalize: %s\n", norms[d->normalize]);
+    if (d->normalize >= 0 && d->normalize <= FANIN_NORM_AUTO)
+        fprintf(f, "  normalize: %s\n", fanin__norm_names[d->normalize]);
 }
 
 static void put_model(FILE *f, const fanin_experiment *x) {
@@ -119,15 +119,13 @@ static void put_header(FILE *f, const fanin_experiment *x) {
 }
 
 int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
-    static const char *const losses[] = {"bce", "cross_entropy", "mse"};
-    static const char *const rngs[] = {"philox", "numpy"};
     put_header(f, x);
     put_key_str(f, "", "name", x->name);
     fprintf(f, "seed: %llu\nrng: %s\nthreads: %d\n", (unsigned long long)x->seed,
-            rngs[x->rng == FANIN_RNG_NUMPY], x->threads);
+            fanin__rng_names[x->rng == FANIN_RNG_NUMPY], x->threads);
     put_data(f, &x->data);
     put_model(f, x);
-    fprintf(f, "loss: %s\noptimizer: ", x->loss >= 0 && x->loss < 3 ? losses[x->loss] : "?");
+    fprintf(f, "loss: %s\noptimizer: ", x->loss >= 0 && x->loss <= FANIN_LOSS_MSE ? fanin__loss_names[x->loss] : "?");
     put_pref(f, &x->optimizer, &x->lr);
     fputs("\nlr_schedule: ", f);
     fanin__schedule_write(f, &x->schedule);

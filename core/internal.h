@@ -182,6 +182,10 @@ enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };
 enum fanin__norm {
     FANIN_NORM_NONE = 0, FANIN_NORM_SCALE255 = 1, FANIN_NORM_STANDARDIZE = 2, FANIN_NORM_AUTO = 3
 };
+/* The names the file uses for enum fanin__loss, fanin__norm and fanin__rng_kind, indexed by
+ * value and ending in NULL (config_resolve.c); the reader and the writer share them. */
+extern const char *const fanin__loss_names[], *const fanin__norm_names[],
+    *const fanin__rng_names[];
 
 typedef struct fanin__data_spec {
     char source[16];       /* fashion-mnist | idx | csv | synthetic | hdf5 */
@@ -363,7 +367,6 @@ int fanin__model_save(const fanin_model *m, const char *path, const char *metada
 double fanin__loss(fanin_model *m, const float *Y, int n, bool grad);
 /* Does the loss fit the output layer and the data? (bce: 1 unit, 2 classes; ...) */
 int fanin__loss_check(const fanin_model *m, const fanin_dataset *d, char *err, size_t errlen);
-const char *fanin__loss_name(int loss);
 /* Rows whose prediction matches the label (classification); 0 for regression. */
 int64_t fanin__count_correct(const fanin_model *m, const float *Y, int n);
 

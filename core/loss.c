@@ -6,11 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-const char *fanin__loss_name(int loss) {
-    static const char *const names[] = {"bce", "cross_entropy", "mse"};
-    return loss >= 0 && loss <= FANIN_LOSS_MSE ? names[loss] : "?";
-}
-
 static const fanin__layer *out_layer(const fanin_model *m) { return &m->layers[m->n_layers - 1]; }
 
 /* Fused sigmoid + binary cross-entropy on logits z, label y in {0, 1}:

@@ -107,7 +107,7 @@ static void check_gradients(const char *hidden, const char *output, int out, int
         double num = (up - down) / (2 * h), ana = m->grads[i];
         if (fabs(num - ana) > 2e-3 + 2e-2 * fabs(ana))
             fail_msg("%s/%s/%s: param %zu: analytic %.6g, numeric %.6g", hidden, output,
-                     fanin__loss_name(loss), i, ana, num);
+                     fanin__loss_names[loss], i, ana, num);
     }
     assert_true(kinks * 10 < m->n_params); /* the check covered nearly every parameter */
     fanin__model_free(m);
