@@ -5,8 +5,7 @@
  *   "FANINCK1"  u32 version=1  u32 threads  i64 iteration  u64 n_params  u64 opt_state_size
  *   u64 n_order  rng{u32 key[2], ctr[4], buf[4]; i32 avail, has_spare; f64 spare}
  *   f32 params[n_params]  u8 opt_state[opt_state_size]  i64 order[n_order]  u32 crc32(all before)
- * Written to PATH.tmp, fsynced, renamed over PATH, and the folder fsynced: a crash leaves the
- * old checkpoint or the new one, never half of one.
+ * Written atomically (atomic.c): a crash leaves the old checkpoint or the new one, never half.
  */
 #include "checkpoint.h"
 
@@ -37,23 +36,22 @@ typedef struct ckpt_head {
 /* ---- writing ---- */
 
 typedef struct wr {
-    int fd;
+    FILE *f;
     uLong crc;
-    int failed;
+    int failed; /* errno of the first failed write */
 } wr;
 
 static void put(wr *w, const void *p, size_t n) {
+    if (w->failed || !n) return;
+    if (fwrite(p, 1, n, w->f) != n) {
+        w->failed = errno ? errno : EIO;
+        return;
+    }
     const unsigned char *b = p;
-    for (size_t done = 0; !w->failed && done < n;) {
+    for (size_t done = 0; done < n;) { /* crc32 takes a uInt length */
         size_t chunk = n - done > (1u << 30) ? 1u << 30 : n - done;
-        ssize_t k = write(w->fd, b + done, chunk);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            w->failed = errno ? errno : EIO;
-            break;
-        }
-        w->crc = crc32(w->crc, b + done, (uInt)k);
-        done += (size_t)k;
+        w->crc = crc32(w->crc, b + done, (uInt)chunk);
+        done += chunk;
     }
 }
 
@@ -74,26 +72,14 @@ static void fill_head(ckpt_head *h, const fanin_model *m, const fanin__ckpt *c) 
     h->spare = c->shuffle.spare;
 }
 
-/* fsync the folder holding path, so the rename itself survives a power loss. */
-static void sync_dir(const char *path) {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c,
                            char *err, size_t errlen) {
-    char tmp[4096 + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    wr w = {open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), crc32(0, NULL, 0), 0};
-    if (w.fd < 0)
-        return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write the checkpoint: %s", tmp,
-                           strerror(errno));
+    fanin__atomic a;
+    int e = fanin__atomic_open(&a, path);
+    if (e)
+        return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write the checkpoint: %s", a.tmp,
+                           strerror(e));
+    wr w = {a.f, crc32(0, NULL, 0), 0};
     ckpt_head h;
     fill_head(&h, m, c);
     put(&w, &h, sizeof h);
@@ -102,15 +88,9 @@ int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__
     if (h.n_order) put(&w, c->order, (size_t)h.n_order * sizeof(int64_t));
     uint32_t crc = (uint32_t)w.crc;
     put(&w, &crc, sizeof crc);
-    if (!w.failed && fsync(w.fd) != 0) w.failed = errno;
-    if (close(w.fd) != 0 && !w.failed) w.failed = errno;
-    if (!w.failed && rename(tmp, path) != 0) w.failed = errno;
-    if (w.failed) {
-        unlink(tmp);
+    if ((e = fanin__atomic_commit(&a, path, w.failed)) != 0)
         return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write the checkpoint: %s", path,
-                           strerror(w.failed));
-    }
-    sync_dir(path);
+                           strerror(e));
     return FANIN_OK;
 }
 

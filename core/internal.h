@@ -30,6 +30,26 @@ int fanin__edit_distance(const char *a, const char *b);
 /* The candidate closest to `word` (distance <= max(2, strlen/3)), or NULL. */
 const char *fanin__nearest(const char *word, const char *const *candidates, size_t n);
 
+/* ---- atomic.c: files written whole or not at all ---- */
+
+typedef struct fanin__atomic {
+    FILE *f;        /* write here between _open and _commit */
+    char tmp[4112]; /* PATH.tmp */
+} fanin__atomic;
+
+/* Open PATH.tmp for writing. 0, or an errno value. */
+int fanin__atomic_open(fanin__atomic *a, const char *path);
+/* Finish: with failed == 0 flush, fsync, close and rename over path (then fsync the folder);
+ * otherwise, or when a step fails, remove the temporary file. 0, or an errno value. */
+int fanin__atomic_commit(fanin__atomic *a, const char *path, int failed);
+
+/* ---- json.c ---- */
+
+/* s as a JSON string literal (quotes, backslashes, control characters escaped; NULL = ""). */
+void fanin__json_str(FILE *f, const char *s);
+/* v with printf format fmt, or null when it is NaN or Inf. */
+void fanin__json_num(FILE *f, const char *fmt, double v);
+
 /* ---- rng.c: random streams ---- */
 
 enum fanin__rng_kind { FANIN_RNG_PHILOX = 0, FANIN_RNG_NUMPY = 1 };

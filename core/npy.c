@@ -7,10 +7,7 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define NPY_ALIGN 64
 #define NPY_PREAMBLE 10 /* magic (6) + version (2) + header length (2) */
@@ -56,30 +53,12 @@ int fanin__npy_write(const char *path, const float *data, int64_t rows, int64_t 
     size_t len = rows >= 0 && cols >= 0 ? npy_header(hdr, sizeof hdr, rows, cols) : 0;
     if (!len) return fanin__errf(err, errlen, FANIN_EINVAL, "%s: bad shape %lld x %lld", path,
                                  (long long)rows, (long long)cols);
-    size_t tlen = strlen(path) + 16;
-    char *tmp = malloc(tlen);
-    if (!tmp) return fanin__errf(err, errlen, FANIN_ENOMEM, "%s: out of memory", path);
-    snprintf(tmp, tlen, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp); /* same folder, so the rename below is atomic */
-    if (fd >= 0) {         /* mkstemp makes it 0600; give it what fopen would (0666 - umask) */
-        mode_t um = umask(077);
-        umask(um);
-        fchmod(fd, 0666 & ~um);
+    fanin__atomic a;
+    int e = fanin__atomic_open(&a, path);
+    if (!e) {
+        int bad = npy_emit(a.f, hdr, len, data, (size_t)rows * (size_t)cols);
+        e = fanin__atomic_commit(&a, path, bad ? (errno ? errno : EIO) : 0);
     }
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0) { close(fd); unlink(tmp); }
-        free(tmp);
-        return fanin__errf(err, errlen, FANIN_EIO, "cannot write %s: %s", path, strerror(e));
-    }
-    int bad = npy_emit(f, hdr, len, data, (size_t)rows * (size_t)cols);
-    int e = errno;
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) bad = -1, e = errno;
-    if (fclose(f) != 0 && !bad) bad = -1, e = errno;
-    if (!bad && rename(tmp, path) != 0) bad = -1, e = errno;
-    if (bad) unlink(tmp);
-    free(tmp);
-    return bad ? fanin__errf(err, errlen, FANIN_EIO, "cannot write %s: %s", path, strerror(e))
-               : FANIN_OK;
+    return e ? fanin__errf(err, errlen, FANIN_EIO, "cannot write %s: %s", path, strerror(e))
+             : FANIN_OK;
 }

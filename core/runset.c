@@ -274,38 +274,20 @@ int fanin__runset_write_csv(const fanin__runset *s, const char *path, char *err,
     return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped (RFC 8259, 7). */
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* A JSON number, or null for NaN/Inf (JSON has neither). */
-static void json_num(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
-}
-
 static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
     const fanin__layer_stats *st = fanin__run_stats_at(r, last);
     fprintf(f, "[");
     for (int l = 0; st && l < r->n_layers; l++) {
         const fanin__layer_stats *x = &st[l];
         fprintf(f, "%s{\"layer\": %d, \"activation\": ", l ? ", " : "", x->layer);
-        json_str(f, x->activation);
+        fanin__json_str(f, x->activation);
         const char *names[] = {"preact_std", "act_mean", "act_std", "saturated_frac",
                                "dead_frac", "grad_norm", "dz_std", "weight_std", "update_ratio"};
         double vals[] = {x->preact_std, x->act_mean, x->act_std, x->saturated_frac,
                          x->dead_frac, x->grad_norm, x->dz_std, x->weight_std, x->update_ratio};
         for (int i = 0; i < 9; i++) {
             fprintf(f, ", \"%s\": ", names[i]);
-            json_num(f, vals[i]);
+            fanin__json_num(f, "%.6g", vals[i]);
         }
         fputc('}', f);
     }
@@ -314,19 +296,19 @@ static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
 
 static void json_run(FILE *f, const fanin__runset *s, const fanin__run_view *r) {
     fprintf(f, "    {\"run\": ");
-    json_str(f, r->id);
+    fanin__json_str(f, r->id);
     fprintf(f, ", \"member\": %d, \"status\": ", r->member);
-    json_str(f, r->status);
+    fanin__json_str(f, r->status);
     fprintf(f, ", \"label\": ");
-    json_str(f, r->label);
+    fanin__json_str(f, r->label);
     fprintf(f, ", \"group\": ");
-    json_str(f, r->group);
+    fanin__json_str(f, r->group);
     fprintf(f, ",\n     \"swept\": {");
     for (int k = 0; k < s->n_keys; k++) {
         fprintf(f, "%s", k ? ", " : "");
-        json_str(f, s->keys[k]);
+        fanin__json_str(f, s->keys[k]);
         fprintf(f, ": ");
-        json_str(f, r->values[k]);
+        fanin__json_str(f, r->values[k]);
     }
     const char *names[] = {"initial_loss", "final_loss", "train_acc", "test_acc", "seconds",
                            "act_factor_per_layer", "act_ratio_last_first", "grad_ratio_first_out",
@@ -339,10 +321,10 @@ static void json_run(FILE *f, const fanin__runset *s, const fanin__run_view *r) 
     fprintf(f, "},\n     \"iterations\": %lld", (long long)r->iterations);
     for (int i = 0; i < 12; i++) {
         fprintf(f, ", \"%s\": ", names[i]);
-        json_num(f, vals[i]);
+        fanin__json_num(f, "%.6g", vals[i]);
     }
     fprintf(f, ",\n     \"verdict\": ");
-    json_str(f, r->verdict);
+    fanin__json_str(f, r->verdict);
     fprintf(f, ", \"flags\": [");
     int nf = 0;
     for (unsigned b = 1; b <= FANIN_V_DIVERGED; b <<= 1)
@@ -358,11 +340,11 @@ int fanin__runset_write_json(const fanin__runset *s, const char *path, char *err
     FILE *f = fopen(path, "w");
     if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
     fprintf(f, "{\n  \"name\": ");
-    json_str(f, s->name);
+    fanin__json_str(f, s->name);
     fprintf(f, ",\n  \"swept_keys\": [");
     for (int k = 0; k < s->n_keys; k++) {
         fprintf(f, "%s", k ? ", " : "");
-        json_str(f, s->keys[k]);
+        fanin__json_str(f, s->keys[k]);
     }
     fprintf(f, "],\n  \"runs\": [\n");
     for (int i = 0; i < s->n_runs; i++) {

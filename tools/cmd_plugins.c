@@ -56,39 +56,20 @@ void cli_print_param(FILE *f, const fanin_param_spec *s, const char *indent) {
 
 /* ---- JSON ---- */
 
-/* s as a JSON string: quotes, backslashes and control characters escaped (UTF-8 passes). */
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* a number, or null when it has no JSON form (NaN, Inf) */
-static void json_number(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.17g", v);
-    else fputs("null", f);
-}
-
 static void json_default(FILE *f, const fanin_param_spec *s) {
     if (s->flags & FANIN_PARAM_REQUIRED) fputs("null", f);
-    else if (s->type == FANIN_PARAM_ENUM) json_string(f, s->choices ? s->choices[(int)s->def] : "");
-    else if (s->type == FANIN_PARAM_STRING) json_string(f, s->def_str);
+    else if (s->type == FANIN_PARAM_ENUM) fanin__json_str(f, s->choices ? s->choices[(int)s->def] : "");
+    else if (s->type == FANIN_PARAM_STRING) fanin__json_str(f, s->def_str);
     else if (s->type == FANIN_PARAM_BOOL) fputs(s->def != 0.0 ? "true" : "false", f);
-    else if (isnan(s->def)) json_string(f, "auto");
-    else json_number(f, s->def);
+    else if (isnan(s->def)) fanin__json_str(f, "auto");
+    else fanin__json_num(f, "%.17g", s->def);
 }
 
 static void json_param(FILE *f, const fanin_param_spec *s) {
     fputs("{\"name\": ", f);
-    json_string(f, s->name);
+    fanin__json_str(f, s->name);
     fputs(", \"type\": ", f);
-    json_string(f, cli_param_type(s->type));
+    fanin__json_str(f, cli_param_type(s->type));
     fputs(", \"default\": ", f);
     json_default(f, s);
     fprintf(f, ", \"required\": %s, \"auto\": %s", (s->flags & FANIN_PARAM_REQUIRED) ? "true" : "false",
@@ -96,10 +77,10 @@ static void json_param(FILE *f, const fanin_param_spec *s) {
     if (s->type == FANIN_PARAM_F64 || s->type == FANIN_PARAM_I64) {
         fputs(", \"min\": ", f);
         if (s->flags & FANIN_PARAM_NO_MIN) fputs("null", f);
-        else json_number(f, s->min);
+        else fanin__json_num(f, "%.17g", s->min);
         fputs(", \"max\": ", f);
         if (s->flags & FANIN_PARAM_NO_MAX) fputs("null", f);
-        else json_number(f, s->max);
+        else fanin__json_num(f, "%.17g", s->max);
         fprintf(f, ", \"min_exclusive\": %s, \"max_exclusive\": %s",
                 (s->flags & FANIN_PARAM_MIN_EXCL) ? "true" : "false",
                 (s->flags & FANIN_PARAM_MAX_EXCL) ? "true" : "false");
@@ -108,27 +89,27 @@ static void json_param(FILE *f, const fanin_param_spec *s) {
         fputs(", \"choices\": [", f);
         for (int i = 0; s->choices[i]; i++) {
             if (i) fputs(", ", f);
-            json_string(f, s->choices[i]);
+            fanin__json_str(f, s->choices[i]);
         }
         fputc(']', f);
     }
     fputs(", \"doc\": ", f);
-    json_string(f, s->doc);
+    fanin__json_str(f, s->doc);
     fputc('}', f);
 }
 
 static void json_plugin(FILE *f, const fanin__entry *e) {
     const fanin_plugin *p = e->plugin;
     fputs("    {\"kind\": ", f);
-    json_string(f, fanin__kind_name(p->kind));
+    fanin__json_str(f, fanin__kind_name(p->kind));
     fputs(", \"name\": ", f);
-    json_string(f, p->name);
+    fanin__json_str(f, p->name);
     fputs(", \"version\": ", f);
-    json_string(f, p->version);
+    fanin__json_str(f, p->version);
     fputs(", \"file\": ", f);
-    json_string(f, e->path);
+    fanin__json_str(f, e->path);
     fputs(", \"doc\": ", f);
-    json_string(f, p->doc);
+    fanin__json_str(f, p->doc);
     fprintf(f, ", \"deterministic\": %s", (p->flags & FANIN_FLAG_DETERMINISTIC) ? "true" : "false");
     if (p->kind == FANIN_KIND_ACTIVATION)
         fprintf(f, ", \"in_place\": %s", (p->flags & FANIN_FLAG_IN_PLACE) ? "true" : "false");
@@ -168,9 +149,9 @@ int cmd_plugins(int argc, char **argv) {
     if (!reg) return code;
     if (json) {
         printf("{\"fanin_version\": ");
-        json_string(stdout, fanin_version());
+        fanin__json_str(stdout, fanin_version());
         printf(", \"abi\": \"%d.%d\", \"search_path\": ", FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
-        json_string(stdout, fanin__registry_search_path(reg));
+        fanin__json_str(stdout, fanin__registry_search_path(reg));
         printf(",\n  \"plugins\": [\n");
     } else if (!verbose) {
         printf("%-12s %-18s %-7s %s\n", "KIND", "NAME", "VERSION", "DOC");
