@@ -21,12 +21,6 @@
 
 typedef int (*child_fn)(const void *arg, char *out, size_t len);
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void write_all(int fd, const char *p, size_t n) {
     while (n) {
         ssize_t w = write(fd, p, n);
@@ -56,7 +50,7 @@ static void child(int fd, child_fn fn, const void *arg, size_t len) {
 static ssize_t read_answer(int fd, char *buf, size_t cap, double deadline) {
     size_t got = 0;
     for (;;) {
-        double left = deadline - now();
+        double left = deadline - fanin__now();
         if (left <= 0) return -1;
         struct pollfd p = {fd, POLLIN, 0};
         int r = poll(&p, 1, (int)ceil(left * 1000.0));
@@ -88,7 +82,7 @@ static int run_forked(child_fn fn, const void *arg, double timeout, char *out, s
     }
     close(fds[1]);
     char *buf = calloc(1, len + 1);
-    ssize_t got = buf ? read_answer(fds[0], buf, len, now() + timeout) : 0;
+    ssize_t got = buf ? read_answer(fds[0], buf, len, fanin__now() + timeout) : 0;
     close(fds[0]);
     if (got < 0) kill(pid, SIGKILL);
     int ws = 0;

@@ -1,10 +1,12 @@
-/* Status codes' names and texts, formatted error messages, and "did you mean" suggestions.
- * The table is append-only: codes are never renumbered. */
+/* Status codes' names and texts, formatted error messages, "did you mean" suggestions and the
+ * monotonic clock: the small services every other file uses.
+ * The status table is append-only: codes are never renumbered. */
 #include "internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FANIN_ERRNO_MAP(X)                                              \
     X(OK, 0, "success")                                                 \
@@ -43,6 +45,12 @@ int fanin_exit_code(int code) {
 }
 
 const char *fanin_version(void) { return FANIN_VERSION_STRING; }
+
+double fanin__now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 int fanin__errf(char *err, size_t errlen, int code, const char *fmt, ...) {
     if (err && errlen) {

@@ -24,6 +24,9 @@
 int fanin__errf(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Seconds on the monotonic clock (for durations only). */
+double fanin__now(void);
+
 /* Damerau-free Levenshtein distance, for "did you mean" suggestions. */
 int fanin__edit_distance(const char *a, const char *b);
 

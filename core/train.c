@@ -15,12 +15,6 @@ typedef struct train_bufs {
     float *xb, *yb; /* the gathered minibatch [cap, n_in], [cap, y_dim] */
 } train_bufs;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
                     double *acc, char *err, size_t errlen) {
     const fanin_experiment *x = m->x;
@@ -148,7 +142,7 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
     int64_t bs = full ? d->n_train : x->batch;
     int64_t spe = (d->n_train + bs - 1) / bs;
     int64_t iters = total_iterations(x, spe);
-    double t0 = now_seconds();
+    double t0 = fanin__now();
     fanin_rng shuffle;
     fanin__rng_init(&shuffle, x->seed, 0, FANIN_STREAM_SHUFFLE);
     fanin__progress p = {.iterations = iters};
@@ -185,7 +179,7 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
             p.iteration = it;
             p.epoch = it / spe;
             p.loss = loss;
-            p.seconds = now_seconds() - t0;
+            p.seconds = fanin__now() - t0;
             if (full && x->loss != FANIN_LOSS_MSE) p.train_acc = (double)correct / n;
             if (hooks && hooks->on_log && hooks->on_log(hooks->user, &p)) stop = true;
         }
@@ -213,7 +207,7 @@ static int final_figures(fanin_model *m, const fanin_dataset *d, const fanin__tr
     if (rc < 0) return rc;
     rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &test_loss, &res->test_acc, err, errlen);
     if (rc < 0) return rc;
-    res->seconds = now_seconds() - t0;
+    res->seconds = fanin__now() - t0;
     if (!isfinite(res->final_loss)) return FANIN_EDIVERGED;
     fanin__progress p = {res->iterations, res->iterations, 0, res->final_loss, res->train_acc,
                          res->test_acc,
@@ -235,12 +229,12 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     if ((full ? d->n_train : m->x->batch) > m->cap)
         return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
     train_bufs b;
-    double t0 = now_seconds();
+    double t0 = fanin__now();
     rc = bufs_init(&b, m, d, full);
     if (rc == FANIN_OK) rc = train_loop(m, d, hooks, &b, res, err, errlen);
     bufs_deinit(&b);
     if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, t0, err, errlen);
-    res->seconds = now_seconds() - t0;
+    res->seconds = fanin__now() - t0;
     if (rc == FANIN_EDIVERGED) {
         res->status = rc;
         if (res->diverged_layer >= 0)

@@ -10,12 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* "42s", "3m05s", "1h02m" */
 static const char *duration(char *b, size_t len, double s) {
     long t = isfinite(s) && s > 0 ? lround(s) : 0;
@@ -35,7 +29,7 @@ static int columns(void) {
 static void on_start(void *user, const fanin_experiment *x, const fanin_dataset *d,
                      const fanin__member_result *r) {
     cli_progress *p = user;
-    p->started = now_seconds();
+    p->started = fanin__now();
     p->last_draw = 0;
     if (p->done == 0) fprintf(stderr, "data: %s\n", d->desc);
     if (!p->quiet && !p->is_tty)
@@ -83,7 +77,7 @@ static int on_progress(void *user, const fanin__progress *q) {
     double frac = q->iterations ? (double)q->iteration / (double)q->iterations : 1;
     if (p->quiet) return 0;
     if (p->is_tty) {
-        double t = now_seconds();
+        double t = fanin__now();
         if (t - p->last_draw >= 0.1 || q->iteration == 0) draw(p, q, frac, t);
         return 0;
     }
@@ -99,7 +93,7 @@ static void on_end(void *user, const fanin__member_result *r) {
     cli_progress *p = user;
     if (p->is_tty && !p->quiet) fprintf(stderr, "\r\033[K");
     p->done++;
-    p->done_seconds += now_seconds() - p->started;
+    p->done_seconds += fanin__now() - p->started;
     const char *status = r->res.status == FANIN_EDIVERGED ? "diverged"
                          : r->res.status == FANIN_EINTR   ? "interrupted"
                                                           : "done";
