@@ -4,8 +4,10 @@
 #ifndef FANIN_TEST_PLUGIN_TESTS_H
 #define FANIN_TEST_PLUGIN_TESTS_H
 
-#include "internal.h"
+#include "base/errors.h"
+#include "plugin/registry.h"
 
+#include <stdint.h>
 #include <stdarg.h>
 #include <string.h>
 

@@ -3,7 +3,9 @@
  * four, PyTorch's own functions for the rest), backward against central finite differences of
  * the float forward, gains against calculate_gain (or the second-moment rule), in place.
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 
 #include <math.h>
 #include <setjmp.h>

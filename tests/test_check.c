@@ -3,7 +3,7 @@
  * named failure while the checker survives and reports every other check; the command's exit
  * code and TAP output.
  */
-#include "check.h"
+#include "plugin/check.h"
 
 #include <math.h>
 #include <setjmp.h>

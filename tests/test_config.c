@@ -2,6 +2,7 @@
  * and wording, --set, sweeps, validation and the resolved-YAML round trip. Configs are parsed
  * from strings; plugins come from the build tree (FANIN_TEST_PLUGIN_DIR).
  */
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,12 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "config_int.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "config/pref.h"
+#include "config/values.h"
+#include "plugin/registry.h"
 
 static fanin_registry *reg;
 

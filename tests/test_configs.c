@@ -2,8 +2,14 @@
  * version: at initialisation (one step) for seed.yaml and depth.yaml (these need the
  * Fashion-MNIST package, tools/deps.sh, and are skipped without it); 250 steps at depth 32 for
  * orthogonal.yaml (synthetic data). */
-#include "report.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "engine/diag.h"
+#include "plugin/registry.h"
+#include "run/run.h"
+#include "run/runset.h"
 
+#include <stdio.h>
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>

@@ -3,13 +3,16 @@
  * corruption's message, the synthetic generators, and the real Fashion-MNIST from Debian's
  * dataset-fashion-mnist when it is installed.
  */
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "data/data.h"
 
 #include <math.h>
 #include <stdlib.h>

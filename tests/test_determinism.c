@@ -1,7 +1,7 @@
 /* Determinism: the same config, seed and thread count give bit-identical model.safetensors,
  * run after run; the resolved config records the thread count actually used. */
-#include "internal.h"
 
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

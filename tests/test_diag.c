@@ -1,7 +1,14 @@
 /* Per-layer diagnostics (diag.c): the statistics of hand-checkable layers, and layers.csv /
  * histograms.csv written by a tiny run, recorded only on the iterations asked for. */
-#include "report.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "engine/diag.h"
+#include "plugin/registry.h"
+#include "run/run.h"
+#include "run/runset.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,13 @@
 /* End to end: a reduced seed experiment (the small init stalls, lecun_normal learns), and the
  * `fanin` command writing its run folder, including a run of zero iterations. */
-#include "internal.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "data/data.h"
+#include "engine/model.h"
+#include "engine/train.h"
+#include "plugin/registry.h"
 
+#include <stdio.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,8 +2,8 @@
  * the message (FILE:LINE:COL for the experiment file, the file and byte or row for data). Also
  * the plugin search path's safety: never the current directory, FANIN_PLUGIN_PATH ignored in
  * a setuid process. */
-#include "internal.h"
 
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

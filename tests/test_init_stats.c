@@ -3,7 +3,12 @@
  * plugin and stream), the numpy stream against numpy's own draws, and the usage errors.
  * Also core/npy.c directly.
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/pref.h"
+#include "io/npy.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -3,7 +3,10 @@
  * fixed seed must match its formula within 4 standard errors; moments() must give the formula.
  * Plus the exact properties: bounds, orthogonality, zeros per column, row sums, alias identity.
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -2,7 +2,12 @@
  * naming its file and the problem, unsafe files are refused, the good fixture loads and runs
  * through its vtables, and the host services (qr, sgemm, alloc failures, errors, logs) work.
  * The real plugins are checked when the build has produced them. */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
+
+#include <fanin/fanin.h>
 
 #include <dirent.h>
 #include <math.h>

@@ -4,8 +4,15 @@
  * bump itself: a plugin built against the 1.0 header still loads and runs, one that needs
  * minor 2 is refused.
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "data/data.h"
+#include "engine/model.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 
+#include <stdint.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <setjmp.h>

@@ -1,7 +1,17 @@
 /* The network's gradients against central finite differences, for every activation as the
  * hidden layers' and every loss; safetensors output; the training loop on a tiny problem. */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "config/pref.h"
+#include "data/data.h"
+#include "engine/loss.h"
+#include "engine/model.h"
+#include "engine/train.h"
+#include "plugin/registry.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,8 +3,13 @@
  * tests/ref/numpy_rng_ref.h (made by tests/ref/make_numpy_rng_ref.py with numpy's legacy
  * RandomState). Bit for bit, except lecun_normal: within 1 float32 ulp (multiply vs divide).
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "engine/model.h"
+#include "plugin/registry.h"
 
+#include <stdint.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

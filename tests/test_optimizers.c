@@ -3,7 +3,9 @@
  * and tests/ref/optim_ref.h come from tests/ref/make_sgd_ref.py and make_optim_ref.py (torch
  * 1.13; see each header's first line).
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 
 #include <math.h>
 #include <setjmp.h>

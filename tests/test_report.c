@@ -1,8 +1,14 @@
 /* report.html and summary.json from a run set: two shards of a seed sweep run into one folder,
  * combined as `fanin merge` does; the page is self-contained; headless Chromium renders it
  * (skipped when chromium is not installed). */
-#include "report.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "plugin/registry.h"
+#include "run/report.h"
+#include "run/run.h"
+#include "run/runset.h"
 
+#include <stdio.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

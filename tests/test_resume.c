@@ -2,8 +2,8 @@
  * writes the partial summary and exits 130; `fanin run --resume DIR` keeps the finished runs
  * and continues the interrupted one to weights bit-identical to an uninterrupted run; kill -9
  * loses only the steps since the last checkpoint; a corrupt checkpoint is an error (exit 2). */
-#include "internal.h"
 
+#include <stdio.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>

@@ -1,8 +1,9 @@
 /* Tests for core/rng.c: Philox-4x32-10 known answers (Random123's kat_vectors), the stream
  * layout (seed, layer, tensor), and the moments of the uniform, normal and truncated normal
  * fills at a fixed seed within 5 sigma/sqrt(n); shuffles are permutations. */
-#include "internal.h"
+#include "base/rng.h"
 
+#include <stdint.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

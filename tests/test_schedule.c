@@ -3,6 +3,7 @@
  * `lr_schedule` section of the experiment file (forms, errors, sweeps, the resolved-YAML round
  * trip) and the lr the training loop reports.
  */
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,13 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "config_int.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "config/schedule.h"
+#include "data/data.h"
+#include "engine/model.h"
+#include "engine/train.h"
+#include "plugin/registry.h"
 #include "ref/optim_ref.h"
 
 static fanin_registry *reg;

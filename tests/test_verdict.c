@@ -1,7 +1,9 @@
 /* The verdict in words (verdict.c) on hand-made statistics: each rule fires on its pattern and
  * only then; thresholds as docs/diagnostics.md states them. */
-#include "report.h"
+#include "engine/diag.h"
+#include "run/runset.h"
 
+#include <stdio.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

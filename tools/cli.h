@@ -2,9 +2,13 @@
 #ifndef FANIN_CLI_H
 #define FANIN_CLI_H
 
-#include "internal.h"
-#include "run.h"
-#include "report.h"
+#include "config/experiment.h"
+#include "plugin/registry.h"
+#include "run/run.h"
+#include "run/runset.h"
+
+#include <stdbool.h>
+#include <stdio.h>
 
 /* Each subcommand takes argv after its name and returns the process exit code. */
 int cmd_run(int argc, char **argv);

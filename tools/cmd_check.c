@@ -2,8 +2,9 @@
  * each file, printed as a plain report or as TAP. Exit 0 only when every check passed.
  */
 #include "cli.h"
-#include "check.h"
+#include "plugin/check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,7 +2,9 @@
  * `fanin help KIND/NAME` (one plugin's schema as help text, with a YAML example).
  */
 #include "cli.h"
+#include "plugin/registry.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* One line of the usage text from p (up to its newline), after `prefix`; returns the next. */

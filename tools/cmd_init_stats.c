@@ -5,7 +5,15 @@
  * a run with the same seed and rng (stream (seed, 0, weight), or np.random.seed(seed)).
  */
 #include "cli.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/pref.h"
+#include "io/npy.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>

@@ -2,7 +2,13 @@
  * (summary.csv or summary-K-of-N.csv in each DIR, run folders beside them) into one
  * summary.csv, summary.json and report.html, redrawn from the run folders' files. */
 #include "cli.h"
+#include "base/errors.h"
+#include "base/fs.h"
+#include "run/report.h"
+#include "run/runset.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,12 @@
  * cmake/embed_templates.cmake). Never overwrites a file.
  */
 #include "cli.h"
+#include "base/fs.h"
+#include "plugin/registry.h"
 
+#include <fanin/fanin.h>
+
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,13 @@
  * shares.
  */
 #include "cli.h"
+#include "base/json.h"
+#include "plugin/registry.h"
 
+#include <fanin/fanin.h>
+
+#include <stdbool.h>
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 

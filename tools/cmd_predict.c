@@ -3,8 +3,17 @@
  * config's test data (its train data when the test split is empty) and prints loss and
  * accuracy; --out writes one row per example: row, target, prediction, the output units. */
 #include "cli.h"
-#include "checkpoint.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "data/data.h"
+#include "engine/loss.h"
+#include "engine/model.h"
+#include "engine/train.h"
+#include "plugin/registry.h"
 
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

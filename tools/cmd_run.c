@@ -2,9 +2,20 @@
  * in), runs them, prints the comparison table and where the files are. SIGINT/SIGTERM finish
  * the current step, checkpoint and exit 130; `--resume DIR` continues (run.args in DIR
  * remembers the config and options, so `fanin run --resume DIR` alone is enough). */
-#include "checkpoint.h"
+#include "base/errors.h"
+#include "base/fs.h"
+#include "config/experiment.h"
+#include "data/data.h"
+#include "engine/train.h"
+#include "plugin/registry.h"
+#include "run/run.h"
+#include "run/runset.h"
 #include "cli.h"
 
+#include <fanin/fanin.h>
+
+#include <stdbool.h>
+#include <stdio.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>

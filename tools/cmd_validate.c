@@ -1,7 +1,13 @@
 /* `fanin validate CONFIG.yaml`: every sweep member checked against the schema and each
  * plugin's parameters; prints "ok" or the errors as FILE:LINE:COL: message. */
 #include "cli.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "plugin/registry.h"
 
+#include <fanin/fanin.h>
+
+#include <stdio.h>
 #include <string.h>
 
 int cmd_validate(int argc, char **argv) {

@@ -1,6 +1,12 @@
 /* The `fanin` command: dispatches to one cmd_<name>.c per subcommand. Only tools print. */
 #include "cli.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "plugin/registry.h"
 
+#include <fanin/fanin.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -3,7 +3,13 @@
  * summary line per finished run; otherwise, or with --quiet, plain line logs. Updates come from
  * train.log_every, so a large log_every updates the bar rarely. */
 #include "cli.h"
+#include "base/clock.h"
+#include "config/experiment.h"
+#include "data/data.h"
+#include "engine/train.h"
+#include "run/run.h"
 
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 #include <sys/ioctl.h>

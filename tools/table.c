@@ -2,7 +2,10 @@
  * group of members that differ only by `seed` with mean ± std, best test accuracy first; runs
  * that diverged last and marked. Then the verdicts in words. */
 #include "cli.h"
+#include "run/runset.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

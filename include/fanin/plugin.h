@@ -230,6 +230,12 @@ typedef struct fanin_plugin {
     const void *(*get_interface)(const char *name);
 } fanin_plugin;
 
+/* Interfaces an activation may answer through get_interface (any non-NULL pointer means yes):
+ * FANIN_INTERFACE_LOGISTIC declares forward(x) = 1 / (1 + exp(-x)) exactly, so the host may
+ * fuse it with binary cross-entropy and compute the loss from the logits (torch's
+ * BCEWithLogitsLoss). A plugin's name never grants it. */
+#define FANIN_INTERFACE_LOGISTIC "fanin.logistic/1"
+
 typedef struct fanin_library {
     fanin_abi_header hdr;
     uint16_t min_host_minor; /* oldest host minor providing every service used */
@@ -246,8 +252,11 @@ typedef const fanin_library *(*fanin_plugin_entry_fn)(const fanin_host *host);
 
 /* ---- helpers for plugin authors ---- */
 
-/* The host table a family's entry point received; set by FANIN_PLUGIN_DEFINE. */
-#define FANIN_HOST fanin__host
+/* The host table a family's entry point received; set by FANIN_PLUGIN_DEFINE. A global of the
+ * plugin shared by its files, hidden like every symbol but the entry; named apart from the
+ * host's own fanin__ functions (before 0.2 it was `fanin__host`: no ABI change, it is never
+ * exported or looked up by name). */
+#define FANIN_HOST fanin_plugin__host_table
 
 /* Descriptors. Each plugin file ends with one of these; `sym` names the descriptor so the
  * family's entry point can list it. */

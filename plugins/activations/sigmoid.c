@@ -4,6 +4,7 @@
  */
 #include <fanin/plugin.h>
 #include <math.h>
+#include <string.h>
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
     for (size_t i = 0; i < n; i++) {
@@ -32,5 +33,27 @@ static int gain(const fanin_value *p, double *g) {
     return FANIN_OK;
 }
 
-FANIN_ACTIVATION(act_sigmoid, "sigmoid", "1.0.0", "1/(1+exp(-x)), stable for large |x| (gain 1)",
-                 NULL, forward, backward, gain);
+/* forward is exactly the logistic function, so the host may fuse it with binary cross-entropy
+ * and take the loss from the logits (FANIN_INTERFACE_LOGISTIC). */
+static const void *get_interface(const char *name) {
+    static const int logistic = 1;
+    return strcmp(name, FANIN_INTERFACE_LOGISTIC) == 0 ? &logistic : NULL;
+}
+
+static const fanin_activation_vt vt = {
+    .hdr = FANIN_HEADER(fanin_activation_vt),
+    .forward = forward,
+    .backward = backward,
+    .gain = gain,
+};
+
+const fanin_plugin act_sigmoid = {
+    .hdr = FANIN_HEADER(fanin_plugin),
+    .kind = FANIN_KIND_ACTIVATION,
+    .flags = FANIN_FLAG_DETERMINISTIC | FANIN_FLAG_IN_PLACE,
+    .name = "sigmoid",
+    .version = "1.0.0",
+    .doc = "1/(1+exp(-x)), stable for large |x| (gain 1)",
+    .vtable = &vt,
+    .get_interface = get_interface,
+};

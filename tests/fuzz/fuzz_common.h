@@ -3,7 +3,8 @@
 #ifndef FANIN_FUZZ_COMMON_H
 #define FANIN_FUZZ_COMMON_H
 
-#include "internal.h"
+#include "base/errors.h"
+#include "plugin/registry.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,6 +3,11 @@
  * against the real plugins and written back as YAML. Any result is fine; a crash, a leak or
  * undefined behaviour is a finding. */
 #include "fuzz_common.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+
+#include <stdint.h>
+#include <stdio.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[4 * FANIN_ERRLEN];

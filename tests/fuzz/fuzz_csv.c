@@ -1,6 +1,12 @@
 /* libFuzzer harness: the CSV reader. The input is the file; it is read with target column `y`
  * as classes (all, then the subset [1, 0]) and as a regression target, standardised. */
 #include "fuzz_common.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "data/data.h"
+
+#include <stdint.h>
+#include <stdio.h>
 
 static void load(const char *path, int mode) {
     fanin__data_spec s;

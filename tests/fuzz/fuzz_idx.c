@@ -2,6 +2,12 @@
  * the length of the labels file; the rest of the input is the images file. Both are read as
  * the `idx` source with every class, then with a class subset and a test split. */
 #include "fuzz_common.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+#include "data/data.h"
+
+#include <stdint.h>
+#include <stdio.h>
 
 static void load(const char *images, const char *labels, int subset) {
     fanin__data_spec s;

@@ -1,7 +1,10 @@
 /* libFuzzer harness: the safetensors reader (fanin__st_parse), then every tensor's bytes are
  * touched so an out-of-range offset the checks missed shows up under AddressSanitizer. */
-#include "checkpoint.h"
+#include "base/errors.h"
+#include "io/safetensors.h"
 #include "fuzz_common.h"
+
+#include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* a copy of exactly `size` bytes, so reading past the end is caught */

@@ -1,6 +1,10 @@
 /* libFuzzer harness: `--set` parsing. Each input line is one KEY=VALUE assignment applied in
  * order to a small valid experiment, which is then resolved. */
 #include "fuzz_common.h"
+#include "base/errors.h"
+#include "config/experiment.h"
+
+#include <stdint.h>
 
 static const char base[] =
     "name: f\n"

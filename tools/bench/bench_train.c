@@ -4,8 +4,19 @@
  * process for the peak the MLP step is compared with. Not a test: it asserts no timings.
  * tools/bench/run.sh runs it beside peers.py (numpy, PyTorch); README.md says what is measured.
  */
-#include "internal.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "config/pref.h"
+#include "data/data.h"
+#include "engine/model.h"
+#include "engine/train.h"
+#include "plugin/registry.h"
 
+#include <fanin/fanin.h>
+
+#include <stdint.h>
+#include <stdbool.h>
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>

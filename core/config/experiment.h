@@ -1,0 +1,107 @@
+/* The experiment: a parsed file plus overrides (fanin_config) and one resolved sweep member
+ * (fanin_experiment), with the API that loads, overrides, counts, resolves, validates and writes
+ * them (config.c, write.c). What the rest of libfanin reads of the experiment file. */
+#ifndef FANIN_CONFIG_EXPERIMENT_H
+#define FANIN_CONFIG_EXPERIMENT_H
+
+#include "config/pref.h"
+#include "config/schedule.h"
+#include "plugin/registry.h"
+#include <stdint.h>
+#include <stdio.h>
+
+#define FANIN_MAX_LAYERS 256
+#define FANIN_MAX_CLASSES 64
+
+enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };
+/* AUTO (hdf5 only): scale255 when the file's x is uint8, else none; the reader decides. */
+enum fanin__norm {
+    FANIN_NORM_NONE = 0, FANIN_NORM_SCALE255 = 1, FANIN_NORM_STANDARDIZE = 2, FANIN_NORM_AUTO = 3
+};
+/* The names the file uses for enum fanin__loss, fanin__norm and fanin__rng_kind, indexed by
+ * value and ending in NULL (config_resolve.c); the reader and the writer share them. */
+extern const char *const fanin__loss_names[], *const fanin__norm_names[],
+    *const fanin__rng_names[];
+
+typedef struct fanin__data_spec {
+    char source[16];       /* fashion-mnist | idx | csv | synthetic | hdf5 */
+    char path[1024];       /* fashion-mnist folder, csv or hdf5 file (absolute after resolution) */
+    char images[1024], labels[1024], test_images[1024], test_labels[1024]; /* idx */
+    char test_path[1024];  /* hdf5: the file of the test datasets ("" = path) */
+    char x[256], y[256], test_x[256], test_y[256]; /* hdf5 dataset names */
+    char target[128];      /* csv target column */
+    char kind[16];         /* synthetic: spiral | moons | circles | xor | blobs | linear_teacher */
+    int classes[FANIN_MAX_CLASSES];
+    int n_classes_listed;  /* 0 = all classes */
+    int64_t train, test;   /* how many examples; -1 = all available */
+    int64_t n;             /* synthetic: total examples generated before the split */
+    double noise;          /* synthetic */
+    int n_synth_classes;   /* synthetic: classes (spiral, blobs) */
+    int features, outputs; /* synthetic linear_teacher: widths of x and y (0 before resolution) */
+    int normalize;         /* enum fanin__norm */
+} fanin__data_spec;
+
+/* Layer kinds (engine/layer.h has a row for each). */
+enum fanin__layer_type { FANIN_LAYER_DENSE = 0 };
+
+typedef struct fanin__layer_spec {
+    int type;  /* enum fanin__layer_type */
+    int units;
+    fanin__pref activation, init, bias_init;
+} fanin__layer_spec;
+
+typedef struct fanin__swept {
+    char *key;   /* dotted path, e.g. "model.defaults.init" (owned) */
+    char *value; /* compact value text (owned) */
+} fanin__swept;
+
+typedef struct fanin_experiment {
+    char name[128];
+    char *source_file;   /* the YAML file (owned); relative paths resolve against its folder */
+    uint64_t seed;
+    int rng;             /* enum fanin__rng_kind */
+    fanin__data_spec data;
+    int n_layers;
+    fanin__layer_spec *layers; /* n_layers, repeats expanded (owned) */
+    int loss;            /* enum fanin__loss */
+    fanin__pref optimizer;
+    double lr;
+    fanin__schedule schedule; /* lr_schedule: the lr of each step from lr (schedule.h) */
+    int64_t iterations;  /* total optimizer steps (epochs converted once data size is known) */
+    int64_t epochs;      /* > 0 when the file gave train.epochs instead */
+    int64_t batch;       /* 0 = full batch */
+    int64_t log_every;
+    int64_t layer_stats_every; /* 0 = only at iteration 0 and the end */
+    int64_t checkpoint_every;  /* train.checkpoint_every: steps between checkpoints; 0 = never */
+    int threads;         /* BLAS threads; 0 = OpenBLAS default */
+    int member;          /* index within the sweep */
+    int n_swept;
+    fanin__swept *swept; /* the values this sweep member took (owned) */
+    void *arena;         /* internal allocations (params, strings) */
+} fanin_experiment;
+
+typedef struct fanin_config fanin_config; /* a parsed YAML file plus overrides */
+
+/* Parse the file (YAML syntax only; meaning is checked by _resolve). */
+int fanin__config_load(fanin_config **out, const char *path, char *err, size_t errlen);
+/* Same, from a string (tests, fuzzing); `name` is used in messages. */
+int fanin__config_parse(fanin_config **out, const char *name, const char *text, size_t len,
+                        char *err, size_t errlen);
+/* Apply a --set override "a.b.c=VALUE" (VALUE is YAML: `0.1`, `he_normal`, `{name: x}`). */
+int fanin__config_set(fanin_config *c, const char *assignment, char *err, size_t errlen);
+/* Number of sweep members (1 without sweep:). */
+int fanin__config_members(const fanin_config *c);
+/* Resolve sweep member `member` into a checked experiment: every key known, every value of
+ * the right type, every plugin found in reg and its parameters validated. */
+int fanin__config_resolve(const fanin_config *c, int member, const fanin_registry *reg,
+                          fanin_experiment **out, char *err, size_t errlen);
+/* Check every member, writing up to max_errors messages (one per line) into err.
+ * Returns FANIN_OK or FANIN_ECONFIG. */
+int fanin__config_validate(const fanin_config *c, const fanin_registry *reg, char *err,
+                           size_t errlen);
+void fanin__config_free(fanin_config *c);
+void fanin__experiment_free(fanin_experiment *x);
+/* The fully resolved experiment as YAML (defaults filled in, no sweep), rerunnable as is. */
+int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f);
+
+#endif /* FANIN_CONFIG_EXPERIMENT_H */

@@ -1,0 +1,12 @@
+/* Where a value of the experiment file came from, for messages. */
+#ifndef FANIN_CONFIG_LOC_H
+#define FANIN_CONFIG_LOC_H
+
+
+/* Where a value came from, for messages. */
+typedef struct fanin__loc {
+    const char *file; /* borrowed; "--set" for command-line overrides */
+    int line, col;    /* 1-based; 0 when unknown */
+} fanin__loc;
+
+#endif /* FANIN_CONFIG_LOC_H */

@@ -1,0 +1,101 @@
+/* The dense layer, as torch.nn.Linear followed by the activation:
+ *   Z = A_prev . W^T + b   (A_prev [n, n_in], W [n_out, n_in], b [n_out], Z [n, n_out])
+ *   A = f(Z)               (the activation plugin)
+ * Its parameters are W then b, contiguous; its buffers Z, A and dA, cap rows each. */
+#include "base/rng.h"
+#include "engine/layer.h"
+#include "engine/model.h"
+#include "io/safetensors.h"
+
+#include <stdbool.h>
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+static void dense_shape(fanin__layer *L, int n_in, size_t *n_params, size_t *act_per_row) {
+    L->n_in = n_in;
+    L->n_out = L->spec->units;
+    *n_params = (size_t)L->n_out * (size_t)n_in + (size_t)L->n_out;
+    *act_per_row = 3 * (size_t)L->n_out;
+}
+
+static void dense_carve(fanin__layer *L, float *p, float *g, float *a, int cap) {
+    size_t nw = (size_t)L->n_out * (size_t)L->n_in, cells = (size_t)cap * L->n_out;
+    L->P = L->W = p;
+    L->b = p + nw;
+    L->dP = L->dW = g;
+    L->db = g + nw;
+    L->n_p = nw + L->n_out;
+    L->Z = a;
+    L->A = a + cells;
+    L->dA = a + 2 * cells;
+}
+
+/* W from the layer's init (which may run the layer_forward service), b from its bias_init. */
+static int dense_init(fanin__layer *L, const fanin__init_env *env, double gain, char *err,
+                      size_t errlen) {
+    fanin_tensor w = {L->W, L->n_out, L->n_in, L->n_in, L->n_out, 0};
+    int rc = fanin__layer_fill(env, &L->spec->init, &w, FANIN_STREAM_WEIGHT, gain, true,
+                               "weight init", err, errlen);
+    if (rc < 0) return rc;
+    fanin_tensor b = {L->b, L->n_out, 1, L->n_in, L->n_out, 1};
+    return fanin__layer_fill(env, &L->spec->bias_init, &b, FANIN_STREAM_BIAS, gain, false,
+                             "bias init", err, errlen);
+}
+
+/* Z = in . W^T + b, then A = f(Z); with `pre_only`, Z = in . W^T alone (zero bias, no
+ * activation) for the layer_forward service. */
+static int dense_forward(fanin__layer *L, const float *in, int n, bool pre_only, char *err,
+                         size_t errlen) {
+    if (!pre_only)
+        for (int r = 0; r < n; r++)
+            memcpy(L->Z + (size_t)r * L->n_out, L->b, sizeof(float) * L->n_out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->n_out, L->n_in, 1.0f, in,
+                L->n_in, L->W, L->n_in, pre_only ? 0.0f : 1.0f, L->Z, L->n_out);
+    if (pre_only) return FANIN_OK;
+    return fanin__layer_activate(L, L->Z, L->A, (size_t)n * L->n_out, err, errlen);
+}
+
+/* Given dA (overwritten by dZ unless the loss already wrote dZ):
+ *   dZ = dA * f'(Z)          (the activation plugin)
+ *   dW = dZ^T . A_prev       [n_out, n_in]
+ *   db = sum over rows of dZ [n_out]
+ *   d_in = dZ . W            [n, n_in]   (skipped for the first layer) */
+static int dense_backward(fanin__layer *L, const float *in, float *d_in, int n, bool dz_ready,
+                          char *err, size_t errlen) {
+    if (!dz_ready) {
+        int rc = fanin__layer_activate_backward(L, L->Z, L->A, L->dA, (size_t)n * L->n_out, err,
+                                                errlen);
+        if (rc < 0) return rc;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->n_in, n, 1.0f, L->dA,
+                L->n_out, in, L->n_in, 0.0f, L->dW, L->n_in);
+    memset(L->db, 0, sizeof(float) * L->n_out);
+    for (int r = 0; r < n; r++) {
+        const float *dz = L->dA + (size_t)r * L->n_out;
+        for (int j = 0; j < L->n_out; j++) L->db[j] += dz[j];
+    }
+    if (d_in)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->n_in, L->n_out, 1.0f, L->dA,
+                    L->n_out, L->W, L->n_in, 0.0f, d_in, L->n_in);
+    return FANIN_OK;
+}
+
+/* torch's state_dict names: layers.N.weight [out, in], layers.N.bias [out]. */
+static int dense_tensors(const fanin__layer *L, int index, fanin__st_out *out, char (*names)[64]) {
+    snprintf(names[0], 64, "layers.%d.weight", index);
+    snprintf(names[1], 64, "layers.%d.bias", index);
+    out[0] = (fanin__st_out){names[0], 2, {L->n_out, L->n_in}, L->W};
+    out[1] = (fanin__st_out){names[1], 1, {L->n_out}, L->b};
+    return 2;
+}
+
+const fanin__layer_kind fanin__dense_kind = {
+    .name = "dense",
+    .shape = dense_shape,
+    .carve = dense_carve,
+    .init = dense_init,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .tensors = dense_tensors,
+};

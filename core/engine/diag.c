@@ -1,0 +1,253 @@
+/* Per-layer statistics during training (layers.csv) and activation histograms at the first
+ * and last recorded iteration (histograms.csv). Computed only on recording iterations, from the
+ * buffers the step already holds (Z, A, dW, dZ after backward; W before and after the update);
+ * every buffer is allocated by fanin__diag_new, none in the loop. Rules: docs/diagnostics.md.
+ */
+#include "engine/diag.h"
+#include "base/errors.h"
+#include "engine/model.h"
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fanin__diag {
+    int64_t every;
+    int n_layers;
+    FILE *csv;
+    char hist_path[4096];
+    fanin__layer_stats *rows;  /* [n_layers]: the rows of the pending iteration */
+    float *w_before;           /* [n_params]: the parameters before the update */
+    unsigned char *alive;      /* [max units]: scratch for the dead-unit count */
+    fanin__hist *first, *last; /* [n_layers] each */
+    bool have_first, pending;
+};
+
+bool fanin__act_bounds(const char *name, double *lo, double *hi) {
+    static const char *const unit[] = {"sigmoid", "hard_sigmoid", "logistic", NULL};
+    static const char *const sym[] = {"tanh", "softsign", "hardtanh", "hard_tanh", NULL};
+    for (int i = 0; unit[i]; i++)
+        if (!strcmp(name, unit[i])) return *lo = 0, *hi = 1, true;
+    for (int i = 0; sym[i]; i++)
+        if (!strcmp(name, sym[i])) return *lo = -1, *hi = 1, true;
+    return false;
+}
+
+/* mean and population std of x[0..n), in double */
+static void moments(const float *x, size_t n, double *mean, double *std) {
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < n; i++) s += x[i];
+    double mu = n ? s / (double)n : 0;
+    for (size_t i = 0; i < n; i++) ss += ((double)x[i] - mu) * ((double)x[i] - mu);
+    *mean = mu;
+    *std = n ? sqrt(ss / (double)n) : 0;
+}
+
+static double norm2(const float *x, size_t n) {
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    return sqrt(ss);
+}
+
+/* max_{r,i} |W[r,i] - W[0,i]| / max |W|; 0 when every row (unit) is the same. */
+static double row_spread(const fanin__layer *L) {
+    double d = 0, mx = 0;
+    for (int r = 0; r < L->n_out; r++)
+        for (int i = 0; i < L->n_in; i++) {
+            float w = L->W[(size_t)r * L->n_in + i];
+            d = fmax(d, fabs((double)w - L->W[i]));
+            mx = fmax(mx, fabs(w));
+        }
+    return mx > 0 ? d / mx : 0;
+}
+
+/* Units (columns of A [n, units]) that are exactly 0 on every row; alive is scratch [units]. */
+static double dead_fraction(const fanin__layer *L, int n, unsigned char *alive) {
+    memset(alive, 0, (size_t)L->n_out);
+    for (int r = 0; r < n; r++) {
+        const float *a = L->A + (size_t)r * L->n_out;
+        for (int j = 0; j < L->n_out; j++) alive[j] |= a[j] != 0.0f;
+    }
+    int dead = 0;
+    for (int j = 0; j < L->n_out; j++) dead += !alive[j];
+    return (double)dead / L->n_out;
+}
+
+/* Bounded activations: outputs within 1% of the range (lo..hi) of either bound. */
+static double saturated_fraction(const fanin__layer *L, int n, const char *act) {
+    double lo, hi;
+    if (!fanin__act_bounds(act, &lo, &hi)) return NAN;
+    double tol = 0.01 * (hi - lo);
+    size_t cells = (size_t)n * L->n_out, sat = 0;
+    for (size_t i = 0; i < cells; i++) sat += L->A[i] <= lo + tol || L->A[i] >= hi - tol;
+    return cells ? (double)sat / (double)cells : 0;
+}
+
+static void stats_with(const fanin__layer *L, int n, fanin__layer_stats *s, unsigned char *alive) {
+    const char *act = L->spec->activation.entry->plugin->name;
+    size_t cells = (size_t)n * L->n_out, nw = (size_t)L->n_out * L->n_in;
+    snprintf(s->activation, sizeof s->activation, "%s", act);
+    s->units = L->n_out;
+    s->fan_in = L->n_in;
+    moments(L->Z, cells, &s->preact_mean, &s->preact_std);
+    moments(L->A, cells, &s->act_mean, &s->act_std);
+    s->saturated_frac = saturated_fraction(L, n, act);
+    s->dead_frac = dead_fraction(L, n, alive);
+    double gm, wm, dm;
+    moments(L->dW, nw, &gm, &s->grad_std);
+    s->grad_norm = norm2(L->dW, nw);
+    moments(L->dA, cells, &dm, &s->dz_std); /* after backward dA holds dZ */
+    moments(L->W, nw, &wm, &s->weight_std);
+    s->update_ratio = NAN;
+    s->row_spread = row_spread(L);
+}
+
+/* Histogram of A [n, units] into h: the activation's range when bounded, else [min, max]. */
+static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
+    size_t cells = (size_t)n * L->n_out;
+    double lo, hi;
+    if (!fanin__act_bounds(L->spec->activation.entry->plugin->name, &lo, &hi)) {
+        lo = cells ? L->A[0] : 0;
+        hi = lo;
+        for (size_t i = 0; i < cells; i++) {
+            lo = fmin(lo, L->A[i]);
+            hi = fmax(hi, L->A[i]);
+        }
+        if (!(hi > lo)) { /* every output the same (a zero init): centre a unit range on it */
+            lo -= 0.5;
+            hi += 0.5;
+        }
+    }
+    h->lo = lo;
+    h->hi = hi;
+    memset(h->count, 0, sizeof h->count);
+    double scale = FANIN_HIST_BINS / (hi - lo);
+    for (size_t i = 0; i < cells; i++) {
+        double v = L->A[i];
+        if (!isfinite(v)) continue;
+        int b = (int)((v - lo) * scale);
+        h->count[b < 0 ? 0 : b >= FANIN_HIST_BINS ? FANIN_HIST_BINS - 1 : b]++;
+    }
+}
+
+int fanin__diag_new(const fanin_model *m, const char *dir, int64_t every, fanin__diag **out,
+                    char *err, size_t errlen) {
+    *out = NULL;
+    fanin__diag *dg = calloc(1, sizeof *dg);
+    if (!dg) return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
+    dg->every = every;
+    dg->n_layers = m->n_layers;
+    int wide = 1;
+    for (int l = 0; l < m->n_layers; l++)
+        if (m->layers[l].n_out > wide) wide = m->layers[l].n_out;
+    dg->rows = calloc((size_t)m->n_layers, sizeof *dg->rows);
+    dg->w_before = malloc(sizeof(float) * (m->n_params ? m->n_params : 1));
+    dg->alive = malloc((size_t)wide);
+    dg->first = calloc((size_t)m->n_layers, sizeof *dg->first);
+    dg->last = calloc((size_t)m->n_layers, sizeof *dg->last);
+    if (!dg->rows || !dg->w_before || !dg->alive || !dg->first || !dg->last) {
+        fanin__diag_free(dg);
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/layers.csv", dir);
+    snprintf(dg->hist_path, sizeof dg->hist_path, "%s/histograms.csv", dir);
+    if (!(dg->csv = fopen(path, "w"))) {
+        int rc = fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+        fanin__diag_free(dg);
+        return rc;
+    }
+    fprintf(dg->csv, "iteration,layer,units,fan_in,activation,preact_mean,preact_std,act_mean,"
+                     "act_std,saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,"
+                     "update_ratio,row_spread\n");
+    *out = dg;
+    return FANIN_OK;
+}
+
+bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations) {
+    if (!dg) return false;
+    return it == 0 || it == iterations - 1 || (dg->every > 0 && it % dg->every == 0);
+}
+
+void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int64_t it) {
+    memcpy(dg->w_before, m->params, sizeof(float) * m->n_params);
+    for (int l = 0; l < m->n_layers; l++) {
+        fanin__layer_stats *s = &dg->rows[l];
+        stats_with(&m->layers[l], n, s, dg->alive);
+        s->iteration = it;
+        s->layer = l + 1;
+        fanin__hist *h = it == 0 || !dg->have_first ? &dg->first[l] : &dg->last[l];
+        histogram(&m->layers[l], n, h);
+        h->iteration = it;
+        h->layer = l + 1;
+        if (h == &dg->first[l]) dg->last[l] = *h;
+    }
+    dg->have_first = true;
+    dg->pending = true;
+}
+
+static void write_row(FILE *f, const fanin__layer_stats *s) {
+    fprintf(f, "%lld,%d,%d,%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n",
+            (long long)s->iteration, s->layer, s->units, s->fan_in, s->activation,
+            s->preact_mean, s->preact_std, s->act_mean, s->act_std, s->saturated_frac,
+            s->dead_frac, s->grad_norm, s->grad_std, s->dz_std, s->weight_std, s->update_ratio,
+            s->row_spread);
+}
+
+void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {
+    if (!dg || !dg->pending) return;
+    for (int l = 0; l < m->n_layers; l++) {
+        const fanin__layer *L = &m->layers[l];
+        size_t off = (size_t)(L->W - m->params), nw = (size_t)L->n_out * L->n_in;
+        double d = 0, w = 0;
+        for (size_t i = 0; i < nw; i++) {
+            double b = dg->w_before[off + i];
+            d += ((double)L->W[i] - b) * ((double)L->W[i] - b);
+            w += b * b;
+        }
+        dg->rows[l].update_ratio = w > 0 ? sqrt(d / w) : NAN;
+        write_row(dg->csv, &dg->rows[l]);
+    }
+    dg->pending = false;
+}
+
+static void write_hist(FILE *f, const fanin__hist *h) {
+    fprintf(f, "%lld,%d,%.9g,%.9g", (long long)h->iteration, h->layer, h->lo, h->hi);
+    for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",%lld", (long long)h->count[b]);
+    fputc('\n', f);
+}
+
+int fanin__diag_close(fanin__diag *dg, char *err, size_t errlen) {
+    if (!dg || !dg->csv) return FANIN_OK;
+    /* a diverged step computed statistics but never reached its update: write them anyway */
+    for (int l = 0; dg->pending && l < dg->n_layers; l++) write_row(dg->csv, &dg->rows[l]);
+    dg->pending = false;
+    int rc = fclose(dg->csv) == 0 ? FANIN_OK : FANIN_EIO;
+    dg->csv = NULL;
+    if (!dg->have_first) return rc;
+    FILE *f = fopen(dg->hist_path, "w");
+    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", dg->hist_path, strerror(errno));
+    fprintf(f, "iteration,layer,lo,hi");
+    for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",c%d", b);
+    fputc('\n', f);
+    for (int l = 0; l < dg->n_layers; l++) write_hist(f, &dg->first[l]);
+    for (int l = 0; l < dg->n_layers; l++)
+        if (dg->last[l].iteration != dg->first[l].iteration) write_hist(f, &dg->last[l]);
+    if (fclose(f) != 0) rc = FANIN_EIO;
+    return rc < 0 ? fanin__errf(err, errlen, rc, "diagnostics: cannot write the files") : rc;
+}
+
+void fanin__diag_free(fanin__diag *dg) {
+    if (!dg) return;
+    if (dg->csv) fclose(dg->csv);
+    free(dg->rows);
+    free(dg->w_before);
+    free(dg->alive);
+    free(dg->first);
+    free(dg->last);
+    free(dg);
+}

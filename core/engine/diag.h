@@ -1,0 +1,63 @@
+/* Per-layer diagnostics of a training run (diag.c): the statistics written to layers.csv and
+ * the activation histograms written to histograms.csv, read back by the verdict and the report.
+ * Private to libfanin, the `fanin` command and the tests. See docs/diagnostics.md.
+ */
+#ifndef FANIN_DIAG_H
+#define FANIN_DIAG_H
+
+#include "engine/model.h"
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#define FANIN_HIST_BINS 40
+
+/* One layer's statistics at one iteration: one row of layers.csv. */
+typedef struct fanin__layer_stats {
+    int64_t iteration;     /* the step whose forward/backward they come from (0 = after init) */
+    int layer;             /* 1-based, as the report and the verdict name layers */
+    int units, fan_in;
+    char activation[32];   /* the activation plugin's name */
+    double preact_mean, preact_std; /* Z = A_prev W^T + b over the batch */
+    double act_mean, act_std;       /* A = f(Z) */
+    double saturated_frac; /* bounded activations: outputs within 1% of the range from a bound;
+                              NaN for unbounded ones */
+    double dead_frac;      /* units that output exactly 0 on every row of the batch */
+    double grad_norm, grad_std; /* Frobenius norm and std of dL/dW */
+    double dz_std;         /* std of the back-propagated gradient dL/dZ */
+    double weight_std;     /* std of W before the step's update */
+    double update_ratio;   /* ||W_after - W_before|| / ||W_before|| (NaN when W_before = 0) */
+    double row_spread;     /* max |W[r,i] - W[0,i]| / max |W|: 0 when every unit is the same */
+} fanin__layer_stats;
+
+/* An activation histogram of one layer at one iteration: one row of histograms.csv. */
+typedef struct fanin__hist {
+    int64_t iteration;
+    int layer;             /* 1-based */
+    double lo, hi;         /* the bins split [lo, hi] evenly */
+    int64_t count[FANIN_HIST_BINS];
+} fanin__hist;
+
+typedef struct fanin__diag fanin__diag;
+
+/* A recorder for model m writing dir/layers.csv (and dir/histograms.csv at close). Everything
+ * it needs while training is allocated here. `every`: record every that many iterations (0 =
+ * only the first and last). Caller owns; free with fanin__diag_free. */
+int fanin__diag_new(const fanin_model *m, const char *dir, int64_t every, fanin__diag **out,
+                    char *err, size_t errlen);
+/* Does iteration it of `iterations` record statistics? (0, every `every`-th, the last one) */
+bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations);
+/* Called after the backward pass of a due iteration, before the update: Z, A, dW and dZ (in
+ * dA) of the n rows are live. Computes the statistics and keeps a copy of W. */
+void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int64_t it);
+/* Called after the update of the same iteration: finishes the row (update ratio), writes it. */
+void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m);
+/* Write histograms.csv (first and last recorded iteration) and close the files. */
+int fanin__diag_close(fanin__diag *dg, char *err, size_t errlen);
+void fanin__diag_free(fanin__diag *dg); /* NULL is a no-op */
+
+/* Output range of an activation by name: [0,1] sigmoid-like, [-1,1] tanh-like; false when
+ * unbounded. */
+bool fanin__act_bounds(const char *name, double *lo, double *hi);
+
+#endif /* FANIN_DIAG_H */

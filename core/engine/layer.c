@@ -1,0 +1,67 @@
+/* The table of layer kinds, and what the kinds share: filling a tensor through an initializer
+ * plugin with the right stream and context, and calling the layer's activation plugin. */
+#include "engine/layer.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "config/pref.h"
+#include "engine/model.h"
+#include "plugin/host.h"
+
+#include <stdint.h>
+#include <stdbool.h>
+
+extern const fanin__layer_kind fanin__dense_kind; /* dense.c */
+
+const fanin__layer_kind *fanin__layer_kind_of(int type) {
+    switch (type) {
+    case FANIN_LAYER_DENSE: return &fanin__dense_kind;
+    default: return NULL;
+    }
+}
+
+/* The stream a tensor draws from: its own Philox (seed, layer, stream), or with rng numpy the
+ * one shared MT19937 stream, in call order (docs/random-streams.md). */
+static void tensor_rng(const fanin__init_env *env, int stream, fanin_rng *rng) {
+    if (env->mt)
+        fanin__rng_init_numpy(rng, env->mt);
+    else
+        fanin__rng_init(rng, env->seed, (uint32_t)env->layer, (uint32_t)stream);
+}
+
+int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const fanin_tensor *t,
+                      int stream, double gain, bool with_forward, const char *what, char *err,
+                      size_t errlen) {
+    const fanin_initializer_vt *vt = init->entry->plugin->vtable;
+    fanin_rng rng;
+    tensor_rng(env, stream, &rng);
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, init->entry, gain);
+    if (with_forward) {
+        ctx.layer_forward = env->forward;
+        ctx.layer_forward_user = env->forward_user;
+    }
+    int rc = vt->fill(&ctx, t, init->params, &rng);
+    return rc < 0 ? fanin__ctx_fail(&ctx, rc, what, err, errlen) : FANIN_OK;
+}
+
+static const fanin_activation_vt *act_vt(const fanin__layer *L) {
+    return (const fanin_activation_vt *)L->spec->activation.entry->plugin->vtable;
+}
+
+int fanin__layer_activate(const fanin__layer *L, const float *Z, float *A, size_t n, char *err,
+                          size_t errlen) {
+    const fanin__pref *a = &L->spec->activation;
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, a->entry, 1.0);
+    int rc = act_vt(L)->forward(&ctx, Z, A, n, a->params);
+    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "activation forward", err, errlen) : FANIN_OK;
+}
+
+int fanin__layer_activate_backward(const fanin__layer *L, const float *Z, const float *A,
+                                   float *dA, size_t n, char *err, size_t errlen) {
+    const fanin__pref *a = &L->spec->activation;
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, a->entry, 1.0);
+    int rc = act_vt(L)->backward(&ctx, Z, A, dA, dA, n, a->params);
+    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "activation backward", err, errlen) : FANIN_OK;
+}

@@ -1,0 +1,217 @@
+/* The network: its layers (each of a kind, layer.h) with their buffers carved from one block at
+ * build time, parameter initialisation, and the forward and backward passes over the layers.
+ * Losses live in loss.c, the loop in train.c. Activations are row-major [rows, units]. */
+#include "engine/model.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "config/pref.h"
+#include "engine/layer.h"
+#include "engine/loss.h"
+#include "plugin/host.h"
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* aligned_alloc needs a size that is a multiple of the alignment (C11 7.22.3.1) */
+static size_t round_up(size_t bytes, size_t align) { return (bytes + align - 1) / align * align; }
+
+/* Each layer's kind and shape; the sizes of the one block: params, grads, then activations. */
+static int shape_layers(fanin_model *m, size_t *act_floats, char *err, size_t errlen) {
+    int prev = m->n_in;
+    size_t np = 0, act = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        fanin__layer *L = &m->layers[l];
+        L->spec = &m->x->layers[l];
+        L->kind = fanin__layer_kind_of(L->spec->type);
+        if (!L->kind)
+            return fanin__errf(err, errlen, FANIN_EINVAL, "model: layer %d has unknown kind %d",
+                               l + 1, L->spec->type);
+        size_t n_params, per_row;
+        L->kind->shape(L, prev, &n_params, &per_row);
+        np += n_params;
+        act += per_row * (size_t)m->cap;
+        prev = L->n_out;
+    }
+    m->n_params = np;
+    *act_floats = act;
+    return FANIN_OK;
+}
+
+/* Point every layer's views into the block (llm.c's malloc_and_point_parameters). */
+static void carve(fanin_model *m) {
+    float *p = m->params, *g = m->grads, *a = m->grads + m->n_params;
+    for (int l = 0; l < m->n_layers; l++) {
+        fanin__layer *L = &m->layers[l];
+        size_t n_params, per_row;
+        L->kind->shape(L, L->n_in, &n_params, &per_row);
+        L->kind->carve(L, p, g, a, m->cap);
+        p += n_params;
+        g += n_params;
+        a += per_row * (size_t)m->cap;
+    }
+}
+
+static int alloc_optimizer(fanin_model *m, char *err, size_t errlen) {
+    const fanin__pref *o = &m->x->optimizer;
+    const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
+    m->opt_state_size = vt->state_size(m->n_params, o->params);
+    m->opt_state = aligned_alloc(16, round_up(m->opt_state_size ? m->opt_state_size : 16, 16));
+    if (!m->opt_state) return fanin__errf(err, errlen, FANIN_ENOMEM, "optimizer state: out of memory");
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, o->entry, 1.0);
+    int rc = vt->init_state(&ctx, m->opt_state, m->n_params, o->params);
+    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "init_state", err, errlen) : FANIN_OK;
+}
+
+static int alloc_block(fanin_model *m, char *err, size_t errlen) {
+    size_t act = 0;
+    int rc = shape_layers(m, &act, err, errlen);
+    if (rc < 0) return rc;
+    size_t nf = 2 * m->n_params + act;
+    m->block = aligned_alloc(64, round_up(nf * sizeof(float), 64));
+    if (!m->block) return fanin__errf(err, errlen, FANIN_ENOMEM, "model: cannot allocate %zu floats", nf);
+    memset(m->block, 0, nf * sizeof(float));
+    m->params = m->block;
+    m->grads = m->block + m->n_params;
+    carve(m);
+    return FANIN_OK;
+}
+
+int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out,
+                     char *err, size_t errlen) {
+    *out = NULL;
+    if (n_in < 1 || cap < 1 || x->n_layers < 1)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "model: empty input or layer list");
+    fanin_model *m = calloc(1, sizeof *m);
+    if (!m) return fanin__errf(err, errlen, FANIN_ENOMEM, "model: out of memory");
+    m->x = x;
+    m->n_layers = x->n_layers;
+    m->n_in = n_in;
+    m->cap = cap;
+    m->fused_output = fanin__loss_fuses(x);
+    m->layers = calloc((size_t)x->n_layers, sizeof *m->layers);
+    int rc = m->layers ? alloc_block(m, err, errlen)
+                       : fanin__errf(err, errlen, FANIN_ENOMEM, "model: out of memory");
+    if (rc == FANIN_OK) rc = alloc_optimizer(m, err, errlen);
+    if (rc < 0) {
+        fanin__model_free(m);
+        return rc;
+    }
+    *out = m;
+    return FANIN_OK;
+}
+
+void fanin__model_free(fanin_model *m) {
+    if (!m) return;
+    free(m->opt_state);
+    free(m->block);
+    free(m->layers);
+    free(m);
+}
+
+/* The gain of a layer's activation, for initializers that ask (calculate_gain). */
+static int layer_gain(const fanin__layer *L, double *gain, char *err, size_t errlen) {
+    const fanin__pref *a = &L->spec->activation;
+    const fanin_activation_vt *vt = a->entry->plugin->vtable;
+    int rc = vt->gain(a->params, gain);
+    if (rc < 0 || !isfinite(*gain) || *gain <= 0)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "plugin %s (%s): gain() gave no positive finite gain",
+                           a->entry->plugin->name, a->entry->path);
+    return FANIN_OK;
+}
+
+/* The layer_forward service for the layer being initialised (installed by init_params). */
+typedef struct forward_user {
+    fanin_model *m;
+    int layer;
+} forward_user;
+
+static int layer_forward_service(void *user, const float **out, int64_t *rows, int64_t *cols,
+                                 char *err, size_t errlen) {
+    forward_user *u = user;
+    return fanin__model_layer_forward(u->m, u->layer, out, rows, cols, err, errlen);
+}
+
+/* rng philox: each tensor draws from its own stream (seed, layer, tensor), so adding a layer
+ * leaves the others' initial weights unchanged. rng numpy: np.random.seed(seed) once, then
+ * W0, b0, W1, b1, ... from that one stream, as the classic course code's
+ * `W[l] = np.random.randn(n_l, n_{l-1}) * 0.01` loop (a zeros bias draws nothing). */
+int fanin__model_init_params(fanin_model *m, char *err, size_t errlen) {
+    fanin__mt19937 mt;
+    fanin__init_env env = {.seed = m->x->seed, .forward = layer_forward_service};
+    if (m->x->rng == FANIN_RNG_NUMPY) {
+        if (m->x->seed > 0xFFFFFFFFu)
+            return fanin__errf(err, errlen, FANIN_ECONFIG, "rng: numpy takes a seed in "
+                               "[0, 4294967295], as np.random.seed does; got %llu",
+                               (unsigned long long)m->x->seed);
+        fanin__mt19937_seed(&mt, (uint32_t)m->x->seed);
+        env.mt = &mt;
+    }
+    for (int l = 0; l < m->n_layers; l++) {
+        fanin__layer *L = &m->layers[l];
+        forward_user u = {m, l};
+        double gain;
+        int rc = layer_gain(L, &gain, err, errlen);
+        if (rc < 0) return rc;
+        env.layer = l;
+        env.forward_user = &u;
+        rc = L->kind->init(L, &env, gain, err, errlen);
+        if (rc < 0) return rc;
+    }
+    return FANIN_OK;
+}
+
+void fanin__model_set_init_batch(fanin_model *m, const float *X, int64_t n) {
+    m->init_X = n > 0 ? X : NULL;
+    m->init_n = !X || n <= 0 ? 0 : n > m->cap ? m->cap : (int)n;
+}
+
+int fanin__model_forward(fanin_model *m, const float *X, int n, char *err, size_t errlen) {
+    const float *in = X;
+    for (int l = 0; l < m->n_layers; l++) {
+        fanin__layer *L = &m->layers[l];
+        int rc = L->kind->forward(L, in, n, false, err, errlen);
+        if (rc < 0) return rc;
+        in = L->A;
+    }
+    return FANIN_OK;
+}
+
+/* Layers 0..l-1 in full on the init batch, then layer l's pre-activation with a zero bias:
+ * what LSUV (Mishkin & Matas 2016, Alg. 1) measures while it rescales W_l. */
+int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t *rows,
+                               int64_t *cols, char *err, size_t errlen) {
+    if (l < 0 || l >= m->n_layers)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "layer_forward: no layer %d", l);
+    if (!m->init_X || m->init_n < 1)
+        return fanin__errf(err, errlen, FANIN_ENOTSUP, "layer_forward: this model has no data "
+                           "batch to run (the caller set none before initialising)");
+    const float *in = m->init_X;
+    for (int k = 0; k <= l; k++) {
+        fanin__layer *L = &m->layers[k];
+        int rc = L->kind->forward(L, in, m->init_n, k == l, err, errlen);
+        if (rc < 0) return rc;
+        in = L->A;
+    }
+    *out = m->layers[l].Z;
+    *rows = m->init_n;
+    *cols = m->layers[l].n_out;
+    return FANIN_OK;
+}
+
+int fanin__model_backward(fanin_model *m, const float *X, int n, char *err, size_t errlen) {
+    for (int l = m->n_layers - 1; l >= 0; l--) {
+        fanin__layer *L = &m->layers[l];
+        const float *in = l ? m->layers[l - 1].A : X;
+        float *d_in = l ? m->layers[l - 1].dA : NULL;
+        bool dz_ready = l == m->n_layers - 1 && m->fused_output;
+        int rc = L->kind->backward(L, in, d_in, n, dz_ready, err, errlen);
+        if (rc < 0) return rc;
+    }
+    return FANIN_OK;
+}

@@ -1,0 +1,274 @@
+/* The training loop: full-batch or shuffled minibatch gradient steps, logging, evaluation.
+ * Every buffer it touches is sized before the loop starts (train_bufs); the loop allocates
+ * nothing. Divergence (NaN/Inf loss) ends the run as a result, not an error. */
+#include "engine/train.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "config/experiment.h"
+#include "config/pref.h"
+#include "config/schedule.h"
+#include "data/data.h"
+#include "engine/checkpoint.h"
+#include "engine/diag.h"
+#include "engine/loss.h"
+#include "engine/model.h"
+#include "plugin/host.h"
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile sig_atomic_t fanin__interrupt_flag = 0;
+
+typedef struct train_bufs {
+    int64_t *order; /* row order of the current epoch */
+    float *xb, *yb; /* the gathered minibatch [cap, n_in], [cap, y_dim] */
+} train_bufs;
+
+int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
+                    double *acc, char *err, size_t errlen) {
+    const fanin_experiment *x = m->x;
+    int y_dim = x->loss == FANIN_LOSS_MSE ? m->layers[m->n_layers - 1].n_out : 1;
+    double sum = 0;
+    int64_t ok = 0;
+    for (int64_t r = 0; r < n; r += m->cap) {
+        int rows = (int)(n - r < m->cap ? n - r : m->cap);
+        int rc = fanin__model_forward(m, X + r * m->n_in, rows, err, errlen);
+        if (rc < 0) return rc;
+        sum += fanin__loss(m, Y + r * y_dim, rows, false) * rows;
+        ok += fanin__count_correct(m, Y + r * y_dim, rows);
+    }
+    *loss = n ? sum / (double)n : NAN;
+    *acc = n && x->loss != FANIN_LOSS_MSE ? (double)ok / (double)n : NAN;
+    return FANIN_OK;
+}
+
+static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d, bool full) {
+    memset(b, 0, sizeof *b);
+    if (full) return FANIN_OK;
+    b->order = malloc(sizeof(int64_t) * (size_t)d->n_train);
+    b->xb = malloc(sizeof(float) * (size_t)m->cap * (size_t)m->n_in);
+    b->yb = malloc(sizeof(float) * (size_t)m->cap * (size_t)d->y_dim);
+    if (!b->order || !b->xb || !b->yb) return FANIN_ENOMEM;
+    for (int64_t i = 0; i < d->n_train; i++) b->order[i] = i;
+    return FANIN_OK;
+}
+
+static void bufs_deinit(train_bufs *b) {
+    free(b->order);
+    free(b->xb);
+    free(b->yb);
+}
+
+/* Copy rows order[from .. from+n) into the minibatch buffers. */
+static void gather(train_bufs *b, const fanin_dataset *d, int64_t from, int n) {
+    for (int i = 0; i < n; i++) {
+        int64_t r = b->order[from + i];
+        memcpy(b->xb + (size_t)i * d->n_features, d->x_train + r * d->n_features,
+               sizeof(float) * (size_t)d->n_features);
+        memcpy(b->yb + (size_t)i * d->y_dim, d->y_train + r * d->y_dim,
+               sizeof(float) * (size_t)d->y_dim);
+    }
+}
+
+static int optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen) {
+    const fanin__pref *o = &m->x->optimizer;
+    const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, o->entry, 1.0);
+    int rc = vt->step(&ctx, m->opt_state, m->params, m->grads, m->n_params, lr, t, o->params);
+    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "optimizer step", err, errlen) : FANIN_OK;
+}
+
+/* Accuracies of the weights as they are before this iteration's update: the test set always,
+ * the train set by its own pass only for minibatches (full batch reuses the step's forward). */
+static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full,
+                            fanin__progress *p, char *err, size_t errlen) {
+    double loss;
+    p->train_acc = p->test_acc = NAN;
+    int rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &loss, &p->test_acc, err, errlen);
+    if (rc < 0 || full) return rc;
+    return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err, errlen);
+}
+
+/* One gradient step on rows [X, Y) of n rows; returns the forward loss through *loss. When dg
+ * is set (a statistics iteration) the layer statistics are taken between backward and update. */
+static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t, double lr,
+                double *loss, int64_t *correct, fanin__diag *dg, char *err, size_t errlen) {
+    int rc = fanin__model_forward(m, X, n, err, errlen);
+    if (rc < 0) return rc;
+    *loss = fanin__loss(m, Y, n, true);
+    if (!isfinite(*loss)) return FANIN_EDIVERGED;
+    if (correct) *correct = fanin__count_correct(m, Y, n);
+    if ((rc = fanin__model_backward(m, X, n, err, errlen)) < 0) return rc;
+    /* one pass over the gradients (as cheap as the update): a NaN stops the run before it
+     * reaches the weights */
+    if (!fanin__all_finite(m->grads, m->n_params)) return FANIN_EDIVERGED;
+    if (dg) fanin__diag_before_update(dg, m, n, t - 1);
+    rc = optimizer_step(m, t, lr, err, errlen);
+    if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
+    return rc;
+}
+
+static int64_t total_iterations(const fanin_experiment *x, int64_t steps_per_epoch) {
+    return x->epochs > 0 ? x->epochs * steps_per_epoch : x->iterations;
+}
+
+/* When resuming with a checkpoint on disk: load it, and return the step to continue from. */
+static int resume_from(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
+                       train_bufs *b, bool full, fanin_rng *shuffle, int64_t *start,
+                       fanin__result *res, char *err, size_t errlen) {
+    *start = 0;
+    const char *path = hooks ? hooks->checkpoint_path : NULL;
+    if (!path || !hooks->resume || access(path, F_OK) != 0) return FANIN_OK;
+    fanin__ckpt c = {.order = full ? NULL : b->order, .n_order = full ? 0 : d->n_train};
+    int rc = fanin__checkpoint_load(path, m, &c, err, errlen);
+    if (rc < 0) return rc;
+    if (!full) *shuffle = c.shuffle;
+    *start = res->resumed_from = c.iteration;
+    if (hooks->threads > 0 && c.threads > 0 && c.threads != hooks->threads && hooks->on_warning) {
+        char msg[FANIN_ERRLEN];
+        snprintf(msg, sizeof msg, "%s was written with %d BLAS threads and this run uses %d; "
+                 "OpenBLAS's sgemm gives other bits at another count, so the result will not be "
+                 "bit-identical to an uninterrupted run (use --threads %d)", path, c.threads,
+                 hooks->threads, c.threads);
+        hooks->on_warning(hooks->user, msg);
+    }
+    return FANIN_OK;
+}
+
+static int save_checkpoint(const fanin_model *m, const fanin_dataset *d,
+                           const fanin__train_hooks *hooks, const train_bufs *b, bool full,
+                           const fanin_rng *shuffle, int64_t done, char *err, size_t errlen) {
+    fanin__ckpt c = {.iteration = done, .threads = hooks->threads, .shuffle = *shuffle,
+                     .order = full ? NULL : b->order, .n_order = full ? 0 : d->n_train};
+    return fanin__checkpoint_save(hooks->checkpoint_path, m, &c, err, errlen);
+}
+
+static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
+                      train_bufs *b, fanin__result *res, char *err, size_t errlen) {
+    const fanin_experiment *x = m->x;
+    bool full = x->batch == 0 || x->batch >= d->n_train;
+    int64_t bs = full ? d->n_train : x->batch;
+    int64_t spe = (d->n_train + bs - 1) / bs;
+    int64_t iters = total_iterations(x, spe);
+    double t0 = fanin__now();
+    fanin_rng shuffle;
+    fanin__rng_init(&shuffle, x->seed, 0, FANIN_STREAM_SHUFFLE);
+    fanin__progress p = {.iterations = iters};
+    fanin__diag *dg = hooks ? hooks->diag : NULL;
+    int64_t start;
+    int rc0 = resume_from(m, d, hooks, b, full, &shuffle, &start, res, err, errlen);
+    if (rc0 < 0) return rc0;
+    const char *ckpt = hooks ? hooks->checkpoint_path : NULL;
+    for (int64_t it = start; it < iters; it++) {
+        int64_t pos = (it % spe) * bs;
+        int n = (int)(pos + bs <= d->n_train ? bs : d->n_train - pos);
+        const float *X = d->x_train, *Y = d->y_train;
+        if (!full) {
+            if (pos == 0) fanin__rng_shuffle(&shuffle, b->order, d->n_train);
+            gather(b, d, pos, n);
+            X = b->xb;
+            Y = b->yb;
+        }
+        bool logging = it % x->log_every == 0;
+        int rc = logging ? eval_before_step(m, d, full, &p, err, errlen) : FANIN_OK;
+        double loss = NAN;
+        int64_t correct = 0;
+        p.lr = fanin__schedule_lr(&x->schedule, x->lr, it, iters); /* this step's lr */
+        if (rc == FANIN_OK)
+            rc = step(m, X, Y, n, it + 1, p.lr, &loss, full && logging ? &correct : NULL,
+                      fanin__diag_due(dg, it, iters) ? dg : NULL, err, errlen);
+        res->iterations = it;
+        res->final_loss = loss;
+        if (rc == FANIN_EDIVERGED)
+            fanin__locate_nonfinite(m, n, &res->diverged_layer, &res->diverged_what);
+        if (rc < 0) return rc;
+        bool stop = fanin__interrupt_flag != 0;
+        if (logging) {
+            p.iteration = it;
+            p.epoch = it / spe;
+            p.loss = loss;
+            p.seconds = fanin__now() - t0;
+            if (full && x->loss != FANIN_LOSS_MSE) p.train_acc = (double)correct / n;
+            if (hooks && hooks->on_log && hooks->on_log(hooks->user, &p)) stop = true;
+        }
+        /* a checkpoint every checkpoint_every steps, and at an interrupt (after this step) */
+        int64_t done = it + 1;
+        bool due = x->checkpoint_every > 0 && done % x->checkpoint_every == 0 && done < iters;
+        if (ckpt && (due || stop) &&
+            (rc = save_checkpoint(m, d, hooks, b, full, &shuffle, done, err, errlen)) < 0)
+            return rc;
+        if (stop) {
+            res->iterations = done;
+            return FANIN_EINTR;
+        }
+    }
+    res->iterations = iters;
+    return FANIN_OK;
+}
+
+/* The figures after the last update: full passes over train and test. */
+static int final_figures(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
+                         fanin__result *res, double t0, char *err, size_t errlen) {
+    double test_loss;
+    int rc = fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &res->final_loss,
+                             &res->train_acc, err, errlen);
+    if (rc < 0) return rc;
+    rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &test_loss, &res->test_acc, err, errlen);
+    if (rc < 0) return rc;
+    res->seconds = fanin__now() - t0;
+    if (!isfinite(res->final_loss)) return FANIN_EDIVERGED;
+    fanin__progress p = {res->iterations, res->iterations, 0, res->final_loss, res->train_acc,
+                         res->test_acc,
+                         fanin__schedule_lr(&m->x->schedule, m->x->lr, res->iterations - 1,
+                                            res->iterations), res->seconds};
+    if (hooks && hooks->on_log) hooks->on_log(hooks->user, &p);
+    return FANIN_OK;
+}
+
+int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
+                 fanin__result *res, char *err, size_t errlen) {
+    memset(res, 0, sizeof *res);
+    res->train_acc = res->test_acc = res->final_loss = NAN;
+    res->diverged_layer = -1;
+    res->diverged_what = "loss";
+    int rc = fanin__loss_check(m, d, err, errlen);
+    if (rc < 0) return rc;
+    bool full = m->x->batch == 0 || m->x->batch >= d->n_train;
+    if ((full ? d->n_train : m->x->batch) > m->cap)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
+    train_bufs b;
+    double t0 = fanin__now();
+    rc = bufs_init(&b, m, d, full);
+    if (rc == FANIN_OK) rc = train_loop(m, d, hooks, &b, res, err, errlen);
+    bufs_deinit(&b);
+    if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, t0, err, errlen);
+    res->seconds = fanin__now() - t0;
+    if (rc == FANIN_EDIVERGED) {
+        res->status = rc;
+        if (res->diverged_layer >= 0)
+            fanin__errf(err, errlen, rc, "diverged at iteration %lld: NaN or Inf first in the %s "
+                        "of layer %d (layers.%d)", (long long)res->iterations,
+                        res->diverged_what, res->diverged_layer + 1, res->diverged_layer);
+        else
+            fanin__errf(err, errlen, rc, "diverged at iteration %lld: the loss became NaN or Inf",
+                        (long long)res->iterations);
+        return FANIN_OK;
+    }
+    if (rc == FANIN_EINTR) {
+        res->status = rc;
+        fanin__errf(err, errlen, rc, "interrupted after %lld iterations%s",
+                    (long long)res->iterations,
+                    hooks && hooks->checkpoint_path ? " (checkpoint written)" : "");
+        return FANIN_OK;
+    }
+    if (rc < 0 && rc == FANIN_ENOMEM) fanin__errf(err, errlen, rc, "training: out of memory");
+    return rc;
+}

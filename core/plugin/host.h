@@ -1,0 +1,49 @@
+/* The services table handed to plugins and the context of one plugin call (host.c).
+ * The host knows nothing of the engine: services that need it (layer_forward) are callbacks
+ * the caller installs in the context. */
+#ifndef FANIN_PLUGIN_HOST_H
+#define FANIN_PLUGIN_HOST_H
+
+#include "base/errors.h"
+#include "plugin/registry.h"
+#include <fanin/plugin.h>
+#include <stdint.h>
+
+/* The layer_forward service's implementation: see fanin_host.layer_forward. On failure writes
+ * why into err and returns a negative code. */
+typedef int (*fanin__layer_forward_fn)(void *user, const float **out, int64_t *rows,
+                                       int64_t *cols, char *err, size_t errlen);
+
+struct fanin_ctx {
+    const fanin__entry *entry; /* the plugin being called (NULL during the entry call) */
+    const char *path;          /* its file */
+    double gain;               /* the layer activation's gain (activation_gain service) */
+    /* layer_forward service, installed by whoever owns the layer being filled (the engine):
+     * NULL means there is no data here and the service answers FANIN_ENOTSUP */
+    fanin__layer_forward_fn layer_forward;
+    void *layer_forward_user;
+    int has_error;
+    int error_code;
+    char msg[FANIN_ERRLEN];    /* the plugin's own message */
+};
+
+const fanin_host *fanin__host(void);
+void fanin__ctx_init(fanin_ctx *ctx, const fanin__entry *e, double gain);
+/* After a plugin call returned rc < 0: "plugin NAME (PATH): its message" into err. */
+int fanin__ctx_fail(const fanin_ctx *ctx, int rc, const char *what, char *err, size_t errlen);
+/* Test hook: make the n-th host allocation from now fail (0 = never). */
+void fanin__host_fail_alloc_after(long n);
+/* Host allocations not yet freed (leak checks in tests and `fanin check`). */
+long fanin__host_live_allocs(void);
+/* Where plugin log lines go; NULL restores the default (WARN and above to stderr as
+ * "fanin: plugin NAME: message"). plugin is the plugin's name, or its file during the entry
+ * call. Set it before loading plugins, from one thread. */
+void fanin__host_set_log(void (*sink)(int level, const char *plugin, const char *msg));
+/* The loader calls begin_entry(path) before each fanin_plugin_entry call: it clears the
+ * message a plugin may leave with host->error(NULL, ...) and names `path` in the plugin's logs.
+ * entry_message is that message, or NULL when the plugin reported none; it stays until the next
+ * begin_entry (the loader calls begin_entry(NULL) once it has copied it). */
+void fanin__host_begin_entry(const char *path);
+const char *fanin__host_entry_message(void);
+
+#endif /* FANIN_PLUGIN_HOST_H */

@@ -1,0 +1,727 @@
+/* The plugin registry: finds plugin shared objects on the search path, refuses unsafe files,
+ * dlopens them, runs the ABI handshake and checks every descriptor and schema before any
+ * plugin is registered. Every rejection names the file, what is wrong and the fix (the
+ * reference's section 3.7). Calling plugins is the rest of the core's job, through host.c.
+ */
+#include "base/errors.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- ABI constants ---- */
+
+/* End of `field` in `type`: the smallest struct_size that contains it. */
+#define END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* 1.0 baselines (ABI rule 3): the end of each struct's last 1.0 field, never today's sizeof, so
+ * a 1.0 plugin keeps loading when later minors append fields. Fields appended after 1.0 must
+ * be read behind FANIN_HAS_FIELD(type, field, hdr.struct_size). */
+#define BASE_LIBRARY END_OF(fanin_library, teardown)
+#define BASE_PLUGIN END_OF(fanin_plugin, get_interface)
+#define BASE_INITIALIZER_VT END_OF(fanin_initializer_vt, moments)
+#define BASE_ACTIVATION_VT END_OF(fanin_activation_vt, gain)
+#define BASE_OPTIMIZER_VT END_OF(fanin_optimizer_vt, step)
+
+#define KNOWN_MUST_UNDERSTAND 0u  /* must-understand flag bits this host knows (none in 1.0) */
+#define MAX_PLUGINS 4096          /* per library: more means a corrupt plugin_count */
+#define MAX_SCHEMA_ROWS 256       /* more means a missing NULL-name terminator row */
+
+#define FIX_REBUILD "rebuild the plugin against fanin 1.x headers"
+
+struct fanin_registry {
+    fanin__entry *entries;
+    size_t n, cap;
+    char **files;   /* real paths of the loaded .so files (owned); entries point into them */
+    size_t n_files, cap_files;
+    char **searched; /* real paths of the files and folders searched (owned) */
+    size_t n_searched, cap_searched;
+    char *search;   /* files and folders searched, ':'-joined (owned) */
+};
+
+/* dlopen, the entry call and the host's entry message are process-wide: one loader at a time. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *fanin__kind_name(int kind) {
+    switch (kind) {
+    case FANIN_KIND_INITIALIZER: return "initializer";
+    case FANIN_KIND_ACTIVATION: return "activation";
+    case FANIN_KIND_OPTIMIZER: return "optimizer";
+    default: return "unknown kind";
+    }
+}
+
+/* ---- growable arrays ---- */
+
+/* arr (n elements of `size` bytes used, *cap allocated) with room for one more: the same or a
+ * realloc'd pointer, or NULL (arr untouched) when out of memory. */
+static void *reserve(void *arr, size_t n, size_t *cap, size_t size) {
+    if (n < *cap) return arr;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *p = realloc(arr, ncap * size);
+    if (p) *cap = ncap;
+    return p;
+}
+
+/* Append a copy of s to a string list. */
+static int push_string(char ***list, size_t *n, size_t *cap, const char *s) {
+    char *copy = strdup(s);
+    char **grown = copy ? reserve(*list, *n, cap, sizeof **list) : NULL;
+    if (!grown) {
+        free(copy);
+        return FANIN_ENOMEM;
+    }
+    grown[(*n)++] = copy;
+    *list = grown;
+    return FANIN_OK;
+}
+
+static int in_list(char *const *list, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0) return 1;
+    return 0;
+}
+
+/* Record a searched file or folder for fanin__registry_search_path. */
+static int search_add(fanin_registry *r, const char *path) {
+    size_t old = r->search ? strlen(r->search) : 0;
+    char *s = realloc(r->search, old + strlen(path) + 2);
+    if (!s) return FANIN_ENOMEM;
+    if (old) s[old++] = ':';
+    strcpy(s + old, path);
+    r->search = s;
+    return FANIN_OK;
+}
+
+static int oom(char *err, size_t errlen) {
+    return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory while loading plugins");
+}
+
+/* ---- file safety ---- */
+
+/* A file or folder others can write to lets them run code as us (pitfall 14; PAM's rule).
+ * A sticky folder (/tmp) is fine: others cannot replace our files in it. */
+static int check_not_writable(const char *path, const struct stat *st, const char *what,
+                              char *err, size_t errlen) {
+    if (!(st->st_mode & (S_IWGRP | S_IWOTH))) return FANIN_OK;
+    if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)) return FANIN_OK;
+    return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                       "refusing plugin %s %s: it is writable by group or others (mode %03o), "
+                       "so another user could make fanin run their code; run `chmod go-w %s`",
+                       what, path, (unsigned)(st->st_mode & 0777), path);
+}
+
+/* Only regular files, not writable by others, in a folder not writable by others. */
+static int check_file(const char *real, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(real, &st) != 0)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "cannot load plugin %s: %s", real,
+                           strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "refusing plugin %s: not a regular file; a plugin is a shared object "
+                           "(.so) built with FANIN_PLUGIN_DEFINE", real);
+    int rc = check_not_writable(real, &st, "file", err, errlen);
+    if (rc) return rc;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", real);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+    if (stat(dir, &st) != 0) return FANIN_OK; /* the file itself stat'ed: nothing to add */
+    return check_not_writable(dir, &st, "folder", err, errlen);
+}
+
+/* ---- dlopen and the entry call ---- */
+
+_Static_assert(sizeof(void *) == sizeof(fanin_plugin_entry_fn), "dlsym returns code as data");
+
+static int open_library(const char *path, void **handle, fanin_plugin_entry_fn *entry,
+                        char *err, size_t errlen) {
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror(); /* copied at once: the next dl call overwrites it */
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "cannot load plugin %s: %s; check that it is a shared object built "
+                           "for this machine and that its libraries are installed (ldd %s)",
+                           path, why ? why : "unknown dlopen error", path);
+    }
+    dlerror(); /* clear stale errors so a NULL symbol is judged on this dlsym alone */
+    void *sym = dlsym(h, FANIN_ENTRY_SYMBOL);
+    if (!sym) {
+        dlclose(h);
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s is not a fanin plugin (no symbol %s); a plugin must define its "
+                           "entry point with FANIN_PLUGIN_DEFINE(...) from <fanin/plugin.h> and "
+                           "export it", path, FANIN_ENTRY_SYMBOL);
+    }
+    memcpy(entry, &sym, sizeof *entry); /* POSIX: a data pointer from dlsym may hold code */
+    *handle = h;
+    return FANIN_OK;
+}
+
+/* Run the handshake; a NULL answer is reported with whatever the plugin said through
+ * host->error(NULL, ...). */
+static int call_entry(const char *path, fanin_plugin_entry_fn entry, const fanin_library **lib,
+                      char *err, size_t errlen) {
+    fanin__host_begin_entry(path);
+    *lib = entry(fanin__host());
+    const char *msg = fanin__host_entry_message();
+    int rc = FANIN_OK;
+    if (!*lib && msg)
+        rc = fanin__errf(err, errlen, FANIN_EPLUGIN,
+                         "%s: the plugin refused to load (%s returned NULL): %s", path,
+                         FANIN_ENTRY_SYMBOL, msg);
+    else if (!*lib)
+        rc = fanin__errf(err, errlen, FANIN_EPLUGIN,
+                         "%s: the plugin refused to load (%s returned NULL without a message); "
+                         "it may have been built for another fanin ABI: %s", path,
+                         FANIN_ENTRY_SYMBOL, FIX_REBUILD);
+    fanin__host_begin_entry(NULL);
+    return rc;
+}
+
+/* ---- header checks ---- */
+
+/* The frozen header of any ABI struct: magic, major, and at least the 1.0 size. `path` and
+ * `what` say which struct, e.g. ("/p/x.so", "library descriptor"). */
+static int check_header(const fanin_abi_header *h, size_t baseline, const char *path,
+                        const char *what, char *err, size_t errlen) {
+    if (h->magic != FANIN_MAGIC)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s is corrupt (bad magic 0x%08x, expected 0x%08x); %s", path,
+                           what, (unsigned)h->magic, FANIN_MAGIC, FIX_REBUILD);
+    if (h->abi_major != FANIN_ABI_MAJOR)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s was built for fanin plugin ABI %u.x; this fanin provides ABI "
+                           "%d.%d \u2014 rebuild against fanin %d.x headers", path, what,
+                           (unsigned)h->abi_major, FANIN_ABI_MAJOR, FANIN_ABI_MINOR,
+                           FANIN_ABI_MAJOR);
+    if (h->struct_size < baseline)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s is corrupt (struct_size %u < 1.0 baseline %zu); %s", path,
+                           what, (unsigned)h->struct_size, baseline, FIX_REBUILD);
+    return FANIN_OK;
+}
+
+static int check_library(const char *path, const fanin_library *lib, char *err,
+                         size_t errlen) {
+    int rc = check_header(&lib->hdr, BASE_LIBRARY, path, "library descriptor", err, errlen);
+    if (rc) return rc;
+    if (lib->min_host_minor > FANIN_ABI_MINOR)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s needs fanin plugin ABI >= %d.%u (this fanin provides %d.%d); "
+                           "upgrade fanin", path, FANIN_ABI_MAJOR,
+                           (unsigned)lib->min_host_minor, FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
+    if (lib->sizeof_real != sizeof(float))
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s was built with a %u-byte real; this fanin uses %zu-byte reals "
+                           "(float); %s", path, (unsigned)lib->sizeof_real, sizeof(float),
+                           FIX_REBUILD);
+    if (lib->plugin_count == 0 || !lib->plugins)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s lists no plugins (plugin_count %u, plugins %s); list its "
+                           "descriptors in FANIN_PLUGIN_DEFINE(&a, &b, ...)", path,
+                           (unsigned)lib->plugin_count, lib->plugins ? "set" : "NULL");
+    if (lib->plugin_count > MAX_PLUGINS)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: library descriptor is corrupt (plugin_count %u > %d); %s", path,
+                           (unsigned)lib->plugin_count, MAX_PLUGINS, FIX_REBUILD);
+    return FANIN_OK;
+}
+
+/* ---- descriptor checks ---- */
+
+/* [a-z][a-z0-9_]*: what YAML keys and the CLI can spell without quoting. */
+static int valid_name(const char *s) {
+    if (!s || !(*s >= 'a' && *s <= 'z')) return 0;
+    for (s++; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+    return 1;
+}
+
+static int empty(const char *s) { return !s || !*s; }
+
+/* "initializer 'he_normal'" for messages (the name is known to be valid by then). */
+static void plugin_label(const fanin_plugin *p, char *buf, size_t len) {
+    snprintf(buf, len, "%s '%s'", fanin__kind_name(p->kind), p->name);
+}
+
+/* Header, kind, name, version, doc and flags of plugins[i]. */
+static int check_identity(const char *path, uint32_t i, const fanin_plugin *p, char *err,
+                          size_t errlen) {
+    char what[64];
+    snprintf(what, sizeof what, "plugins[%u] descriptor", (unsigned)i);
+    if (!p)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s is NULL; %s", path, what,
+                           "list only valid descriptors in FANIN_PLUGIN_DEFINE");
+    int rc = check_header(&p->hdr, BASE_PLUGIN, path, what, err, errlen);
+    if (rc) return rc;
+    if (!valid_name(p->name))
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s has invalid name '%s'; names must match [a-z][a-z0-9_]* "
+                           "(they are what experiment files use)", path, what,
+                           p->name ? p->name : "(null)");
+    if (p->kind < FANIN_KIND_INITIALIZER || p->kind > FANIN_KIND_OPTIMIZER)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: plugin '%s' has unknown kind %d (this fanin knows 1 initializer, "
+                           "2 activation, 3 optimizer); upgrade fanin or fix the descriptor",
+                           path, p->name, (int)p->kind);
+    char label[128];
+    plugin_label(p, label, sizeof label);
+    if (empty(p->version))
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s has no version; set the "
+                           "descriptor's version string (semver, e.g. \"1.0.0\")", path, label);
+    if (empty(p->doc))
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s has no doc; give the descriptor "
+                           "a one-line description", path, label);
+    uint32_t unknown = p->flags & FANIN_FLAG_MUST_UNDERSTAND & ~KNOWN_MUST_UNDERSTAND;
+    if (unknown)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s sets must-understand flags 0x%08x this fanin does not know; "
+                           "upgrade fanin", path, label, (unsigned)unknown);
+    return FANIN_OK;
+}
+
+static int null_fn(const char *path, const char *label, const char *fn, char *err,
+                   size_t errlen) {
+    return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                       "%s: %s: vtable function '%s' is NULL but required; implement it", path,
+                       label, fn);
+}
+
+/* The per-kind vtable: header, then every function 1.0 requires. */
+static int check_vtable(const char *path, const fanin_plugin *p, char *err, size_t errlen) {
+    static const size_t baseline[] = {0, BASE_INITIALIZER_VT, BASE_ACTIVATION_VT,
+                                      BASE_OPTIMIZER_VT};
+    char label[128], what[160];
+    plugin_label(p, label, sizeof label);
+    if (!p->vtable)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s has no vtable; point the "
+                           "descriptor at its fanin_%s_vt", path, label,
+                           fanin__kind_name(p->kind));
+    snprintf(what, sizeof what, "%s: vtable", label);
+    int rc = check_header(p->vtable, baseline[p->kind], path, what, err, errlen);
+    if (rc) return rc;
+    if (p->kind == FANIN_KIND_INITIALIZER) {
+        const fanin_initializer_vt *vt = p->vtable;
+        if (!vt->fill) return null_fn(path, label, "fill", err, errlen);
+    } else if (p->kind == FANIN_KIND_ACTIVATION) {
+        const fanin_activation_vt *vt = p->vtable;
+        if (!vt->forward) return null_fn(path, label, "forward", err, errlen);
+        if (!vt->backward) return null_fn(path, label, "backward", err, errlen);
+        if (!vt->gain) return null_fn(path, label, "gain", err, errlen);
+    } else {
+        const fanin_optimizer_vt *vt = p->vtable;
+        if (!vt->state_size) return null_fn(path, label, "state_size", err, errlen);
+        if (!vt->init_state) return null_fn(path, label, "init_state", err, errlen);
+        if (!vt->step) return null_fn(path, label, "step", err, errlen);
+    }
+    return FANIN_OK;
+}
+
+/* ---- schema checks (lv2lint's "range invalid" and friends) ---- */
+
+/* Write into why[] what is wrong with the bounds of a F64/I64 row, or leave it empty. */
+static void check_bounds(const fanin_param_spec *s, char *why, size_t len) {
+    int has_min = !(s->flags & FANIN_PARAM_NO_MIN), has_max = !(s->flags & FANIN_PARAM_NO_MAX);
+    int excl = (s->flags & (FANIN_PARAM_MIN_EXCL | FANIN_PARAM_MAX_EXCL)) != 0;
+    if ((has_min && isnan(s->min)) || (has_max && isnan(s->max)))
+        snprintf(why, len, "min or max is NaN (use FANIN_PARAM_NO_MIN/NO_MAX for no bound)");
+    else if (has_min && has_max && s->min > s->max)
+        snprintf(why, len, "min %g > max %g", s->min, s->max);
+    else if (has_min && has_max && s->min == s->max && excl)
+        snprintf(why, len, "min == max == %g with an exclusive bound: no value fits", s->min);
+}
+
+/* Is v inside the row's bounds, honouring NO_MIN/NO_MAX and the exclusive flags? */
+static int in_bounds(const fanin_param_spec *s, double v) {
+    int above = (s->flags & FANIN_PARAM_NO_MIN) ||
+                ((s->flags & FANIN_PARAM_MIN_EXCL) ? v > s->min : v >= s->min);
+    int below = (s->flags & FANIN_PARAM_NO_MAX) ||
+                ((s->flags & FANIN_PARAM_MAX_EXCL) ? v < s->max : v <= s->max);
+    return above && below;
+}
+
+/* Number of ENUM choices, or -1 when a choice is empty or repeated. */
+static int count_choices(const char *const *choices) {
+    int n = 0;
+    for (; choices[n]; n++) {
+        if (!*choices[n]) return -1;
+        for (int j = 0; j < n; j++)
+            if (strcmp(choices[j], choices[n]) == 0) return -1;
+    }
+    return n;
+}
+
+/* The default of a row (unless REQUIRED) against its type and bounds. */
+static void check_default(const fanin_param_spec *s, char *why, size_t len) {
+    double d = s->def;
+    if ((s->flags & FANIN_PARAM_REQUIRED) || s->type == FANIN_PARAM_STRING) return;
+    if (s->type == FANIN_PARAM_F64 && isnan(d)) {
+        if (!(s->flags & FANIN_PARAM_AUTO))
+            snprintf(why, len, "default is NaN (auto) but FANIN_PARAM_AUTO is not set");
+    } else if (s->type == FANIN_PARAM_BOOL) {
+        if (d != 0.0 && d != 1.0) snprintf(why, len, "BOOL default %g is not 0 or 1", d);
+    } else if (s->type == FANIN_PARAM_I64 && !(isfinite(d) && d == floor(d))) {
+        snprintf(why, len, "I64 default %g is not an integer", d);
+    } else if (s->type != FANIN_PARAM_ENUM && !in_bounds(s, d)) {
+        snprintf(why, len, "default %g is outside [min %g, max %g] (bounds flags 0x%x)", d,
+                 s->min, s->max, (unsigned)(s->flags & 0xFu));
+    }
+}
+
+static void check_enum(const fanin_param_spec *s, char *why, size_t len) {
+    int n = s->choices ? count_choices(s->choices) : 0;
+    if (n <= 0)
+        snprintf(why, len, "ENUM needs a NULL-terminated list of distinct, non-empty choices");
+    else if (!(s->flags & FANIN_PARAM_REQUIRED) && !(s->def >= 0 && s->def < n &&
+                                                    s->def == floor(s->def)))
+        snprintf(why, len, "ENUM default index %g is not in [0, %d)", s->def, n);
+}
+
+/* Row k of the schema: name, uniqueness, type, doc, bounds, default. */
+static void check_param(const fanin_param_spec *rows, size_t k, char *why, size_t len) {
+    const fanin_param_spec *s = &rows[k];
+    why[0] = '\0';
+    if (!valid_name(s->name)) {
+        snprintf(why, len, "invalid name (must match [a-z][a-z0-9_]*)");
+        return;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (strcmp(rows[j].name, s->name) == 0) {
+            snprintf(why, len, "duplicate name (rows %zu and %zu)", j, k);
+            return;
+        }
+    if (s->type < FANIN_PARAM_F64 || s->type > FANIN_PARAM_STRING)
+        snprintf(why, len, "unknown type %d (1 F64, 2 I64, 3 BOOL, 4 ENUM, 5 STRING)",
+                 (int)s->type);
+    else if (empty(s->doc))
+        snprintf(why, len, "no doc; give it a one-line description");
+    else if (s->type == FANIN_PARAM_ENUM)
+        check_enum(s, why, len);
+    else if (s->type == FANIN_PARAM_F64 || s->type == FANIN_PARAM_I64)
+        check_bounds(s, why, len);
+    if (!why[0]) check_default(s, why, len);
+}
+
+/* Every row of p's schema, up to its NULL-name terminator. */
+static int check_schema(const char *path, const fanin_plugin *p, char *err, size_t errlen) {
+    char label[128], why[256];
+    plugin_label(p, label, sizeof label);
+    size_t k = 0;
+    for (; p->params && p->params[k].name; k++) {
+        if (k == MAX_SCHEMA_ROWS)
+            return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s: schema has more than %d "
+                               "rows; is its terminating {0} row missing?", path, label,
+                               MAX_SCHEMA_ROWS);
+        check_param(p->params, k, why, sizeof why);
+        if (why[0])
+            return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                               "%s: %s: parameter '%s' (schema row %zu): %s; fix the schema",
+                               path, label, p->params[k].name, k, why);
+    }
+    return FANIN_OK;
+}
+
+/* ---- registration ---- */
+
+static const fanin__entry *find_entry(const fanin_registry *r, int kind, const char *name) {
+    for (size_t i = 0; i < r->n; i++)
+        if (r->entries[i].plugin->kind == kind && strcmp(r->entries[i].plugin->name, name) == 0)
+            return &r->entries[i];
+    return NULL;
+}
+
+/* plugins[i] may not repeat a kind+name already registered or earlier in the same file. */
+static int check_unique(const fanin_registry *r, const char *path, const fanin_library *lib,
+                        uint32_t i, char *err, size_t errlen) {
+    const fanin_plugin *p = lib->plugins[i];
+    const fanin__entry *prev = find_entry(r, p->kind, p->name);
+    if (prev)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "duplicate %s '%s': defined in %s and "
+                           "in %s; remove one or rename it", fanin__kind_name(p->kind), p->name,
+                           prev->path, path);
+    for (uint32_t j = 0; j < i; j++) {
+        const fanin_plugin *q = lib->plugins[j];
+        if (q->kind == p->kind && strcmp(q->name, p->name) == 0)
+            return fanin__errf(err, errlen, FANIN_EPLUGIN, "duplicate %s '%s': defined twice "
+                               "in %s; remove one or rename it", fanin__kind_name(p->kind),
+                               p->name, path);
+    }
+    return FANIN_OK;
+}
+
+/* Every descriptor of lib, checked before any is registered: a library loads whole or not. */
+static int check_plugins(const fanin_registry *r, const char *path, const fanin_library *lib,
+                         char *err, size_t errlen) {
+    for (uint32_t i = 0; i < lib->plugin_count; i++) {
+        const fanin_plugin *p = lib->plugins[i];
+        int rc = check_identity(path, i, p, err, errlen);
+        if (!rc) rc = check_vtable(path, p, err, errlen);
+        if (!rc) rc = check_schema(path, p, err, errlen);
+        if (!rc) rc = check_unique(r, path, lib, i, err, errlen);
+        if (rc) return rc;
+    }
+    return FANIN_OK;
+}
+
+/* Add lib's plugins under the file name `real` (already checked). */
+static int register_library(fanin_registry *r, const char *real, const fanin_library *lib) {
+    if (push_string(&r->files, &r->n_files, &r->cap_files, real)) return FANIN_ENOMEM;
+    const char *path = r->files[r->n_files - 1];
+    for (uint32_t i = 0; i < lib->plugin_count; i++) {
+        fanin__entry *grown = reserve(r->entries, r->n, &r->cap, sizeof *r->entries);
+        if (!grown) return FANIN_ENOMEM;
+        r->entries = grown;
+        const fanin_plugin *p = lib->plugins[i];
+        size_t k = 0;
+        while (p->params && p->params[k].name) k++;
+        r->entries[r->n++] = (fanin__entry){p, path, k};
+    }
+    return FANIN_OK;
+}
+
+/* Safety checks, dlopen, handshake, validation, registration of one resolved file. The
+ * library is closed only when rejected; once registered it stays mapped until exit. */
+static int load_real(fanin_registry *r, const char *real, char *err, size_t errlen) {
+    void *h = NULL;
+    fanin_plugin_entry_fn entry = NULL;
+    const fanin_library *lib = NULL;
+    int rc = check_file(real, err, errlen);
+    if (!rc) rc = open_library(real, &h, &entry, err, errlen);
+    if (!rc) rc = call_entry(real, entry, &lib, err, errlen);
+    if (!rc) rc = check_library(real, lib, err, errlen);
+    if (!rc) rc = check_plugins(r, real, lib, err, errlen);
+    if (!rc && register_library(r, real, lib)) rc = oom(err, errlen);
+    if (rc && h) dlclose(h);
+    return rc;
+}
+
+int fanin__registry_load(fanin_registry *r, const char *path, char *err, size_t errlen) {
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "cannot load plugin %s: %s", path,
+                           strerror(errno));
+    if (in_list(r->files, r->n_files, real)) return FANIN_OK; /* reached twice: load once */
+    pthread_mutex_lock(&load_lock);
+    int rc = load_real(r, real, err, errlen);
+    pthread_mutex_unlock(&load_lock);
+    return rc;
+}
+
+/* ---- the search path ---- */
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int is_plugin_name(const char *name) {
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 3 && strcmp(name + n - 3, ".so") == 0;
+}
+
+/* The *.so names in dir, sorted so load order (and the first error) is reproducible. */
+static int list_plugins(const char *dir, char ***names, size_t *n, char *err, size_t errlen) {
+    size_t cap = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "cannot read plugin folder %s: %s", dir,
+                           strerror(errno));
+    struct dirent *de;
+    int rc = FANIN_OK;
+    while (!rc && (de = readdir(d)))
+        if (is_plugin_name(de->d_name)) rc = push_string(names, n, &cap, de->d_name);
+    closedir(d);
+    if (rc) return oom(err, errlen);
+    if (*n) qsort(*names, *n, sizeof **names, by_name);
+    return FANIN_OK;
+}
+
+static void free_strings(char **list, size_t n) {
+    for (size_t i = 0; i < n; i++) free(list[i]);
+    free(list);
+}
+
+/* Every *.so in the (resolved, checked) folder `dir`, in name order. */
+static int load_folder(fanin_registry *r, const char *dir, char *err, size_t errlen) {
+    char **names = NULL, path[PATH_MAX];
+    size_t n = 0;
+    int rc = list_plugins(dir, &names, &n, err, errlen);
+    for (size_t i = 0; !rc && i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        rc = fanin__registry_load(r, path, err, errlen);
+    }
+    free_strings(names, n);
+    return rc;
+}
+
+/* A file or folder of the search path. Missing ones are skipped unless `required` (the
+ * caller named it explicitly); folders are checked like files and searched once. */
+static int load_path(fanin_registry *r, const char *path, int required, char *err,
+                     size_t errlen) {
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(path, real) || stat(real, &st) != 0) {
+        if (!required && (errno == ENOENT || errno == ENOTDIR)) return FANIN_OK;
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "cannot use plugin path %s: %s", path,
+                           strerror(errno));
+    }
+    if (in_list(r->searched, r->n_searched, real)) return FANIN_OK;
+    int rc = S_ISDIR(st.st_mode) ? check_not_writable(real, &st, "folder", err, errlen) : 0;
+    if (rc) return rc;
+    if (push_string(&r->searched, &r->n_searched, &r->cap_searched, real) ||
+        search_add(r, real))
+        return oom(err, errlen);
+    return S_ISDIR(st.st_mode) ? load_folder(r, real, err, errlen)
+                               : fanin__registry_load(r, real, err, errlen);
+}
+
+/* $FANIN_PLUGIN_PATH, ':'-separated; secure_getenv ignores it in setuid processes. Empty
+ * parts are skipped: unlike $PATH they never mean the current directory. */
+static int load_env(fanin_registry *r, char *err, size_t errlen) {
+    const char *env = secure_getenv("FANIN_PLUGIN_PATH");
+    if (!env) return FANIN_OK;
+    char *copy = strdup(env), *save = NULL;
+    if (!copy) return oom(err, errlen);
+    int rc = FANIN_OK;
+    for (char *part = strtok_r(copy, ":", &save); !rc && part; part = strtok_r(NULL, ":", &save))
+        rc = load_path(r, part, 0, err, errlen);
+    free(copy);
+    return rc;
+}
+
+/* dirname of `file` + "/" + rel into out; 0 when it does not fit. */
+static int sibling(const char *file, const char *rel, char *out, size_t len) {
+    const char *slash = strrchr(file, '/');
+    if (!slash) return 0;
+    int n = snprintf(out, len, "%.*s/%s", (int)(slash - file), file, rel);
+    return n > 0 && (size_t)n < len;
+}
+
+/* load_path for an optional folder; *found is set when it exists. */
+static int load_builtin_dir(fanin_registry *r, const char *dir, int *found, char *err,
+                            size_t errlen) {
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return FANIN_OK;
+    *found = 1;
+    return load_path(r, dir, 0, err, errlen);
+}
+
+/* <exe dir>/../FANIN_INSTALL_PLUGIN_SUBDIR into dir (the subdir itself when CMAKE_INSTALL_LIBDIR
+ * was absolute); 0 when unknown. */
+static int exe_plugin_dir(char *dir, size_t len) {
+    char exe[PATH_MAX];
+    if (FANIN_INSTALL_PLUGIN_SUBDIR[0] == '/')
+        return snprintf(dir, len, "%s", FANIN_INSTALL_PLUGIN_SUBDIR) < (int)len;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 0;
+    exe[n] = '\0';
+    return sibling(exe, "../" FANIN_INSTALL_PLUGIN_SUBDIR, dir, len);
+}
+
+/* The built-in folders: <exe dir>/../lib/fanin/plugins (build tree and installed prefix alike)
+ * and <libfanin dir>/fanin/plugins; the build tree's folder only when neither exists, so an
+ * installed fanin never sees the build tree's copies as duplicates. */
+static int load_builtin(fanin_registry *r, char *err, size_t errlen) {
+    char dir[PATH_MAX];
+    int found = 0, rc = FANIN_OK;
+    if (exe_plugin_dir(dir, sizeof dir)) rc = load_builtin_dir(r, dir, &found, err, errlen);
+    Dl_info info;
+    /* dladdr names the main program by argv[0], which may be relative to a cwd: skip those */
+    if (!rc && dladdr(&load_lock, &info) && info.dli_fname && info.dli_fname[0] == '/' &&
+        sibling(info.dli_fname, "fanin/plugins", dir, sizeof dir))
+        rc = load_builtin_dir(r, dir, &found, err, errlen);
+    if (!rc && !found) rc = load_path(r, FANIN_BUILD_PLUGIN_DIR, 0, err, errlen);
+    return rc;
+}
+
+/* ---- the registry ---- */
+
+int fanin__registry_new_empty(fanin_registry **out) {
+    *out = calloc(1, sizeof **out);
+    return *out ? FANIN_OK : FANIN_ENOMEM;
+}
+
+int fanin__registry_new(fanin_registry **out, const char *const *extra, size_t n_extra,
+                        char *err, size_t errlen) {
+    fanin_registry *r;
+    *out = NULL;
+    if (fanin__registry_new_empty(&r)) return oom(err, errlen);
+    int rc = FANIN_OK;
+    for (size_t i = 0; !rc && i < n_extra; i++) rc = load_path(r, extra[i], 1, err, errlen);
+    if (!rc) rc = load_env(r, err, errlen);
+    if (!rc) rc = load_builtin(r, err, errlen);
+    if (rc) {
+        fanin__registry_free(r);
+        return rc;
+    }
+    *out = r;
+    return FANIN_OK;
+}
+
+void fanin__registry_free(fanin_registry *r) {
+    if (!r) return;
+    free_strings(r->files, r->n_files);
+    free_strings(r->searched, r->n_searched);
+    free(r->entries);
+    free(r->search);
+    free(r);
+}
+
+size_t fanin__registry_count(const fanin_registry *r) { return r->n; }
+
+const fanin__entry *fanin__registry_at(const fanin_registry *r, size_t i) {
+    return i < r->n ? &r->entries[i] : NULL;
+}
+
+const fanin__entry *fanin__registry_find(const fanin_registry *r, int kind, const char *name) {
+    return name ? find_entry(r, kind, name) : NULL;
+}
+
+const char *fanin__registry_suggest(const fanin_registry *r, int kind, const char *name) {
+    const char **names = malloc((r->n ? r->n : 1) * sizeof *names);
+    if (!names || !name) {
+        free(names);
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->entries[i].plugin->kind == kind) names[n++] = r->entries[i].plugin->name;
+    const char *best = fanin__nearest(name, names, n);
+    free(names);
+    return best;
+}
+
+const char *fanin__registry_search_path(const fanin_registry *r) {
+    return r->search ? r->search : "";
+}
+
+/* ---- parameter defaults ---- */
+
+static fanin_value default_value(const fanin_param_spec *s) {
+    fanin_value v;
+    memset(&v, 0, sizeof v);
+    switch (s->type) {
+    case FANIN_PARAM_F64: v.f = s->def; break;
+    case FANIN_PARAM_I64: v.i = (int64_t)s->def; break;
+    case FANIN_PARAM_BOOL: v.b = s->def != 0.0; break;
+    case FANIN_PARAM_ENUM: v.e = (int32_t)s->def; break;
+    default: v.s = s->def_str ? s->def_str : ""; break;
+    }
+    return v;
+}
+
+void fanin__params_defaults(const fanin__entry *e, fanin_value *out) {
+    for (size_t i = 0; i < e->n_params; i++) out[i] = default_value(&e->plugin->params[i]);
+}

@@ -1,0 +1,397 @@
+/* Running an experiment: every sweep member (or a shard of them) in turn, each into its own
+ * folder with config.yaml, metrics.csv, layers.csv, histograms.csv and model.safetensors, and
+ * summary.csv for all (summary.json and report.html: report.c). The
+ * caller sees progress through hooks; this file never prints. */
+#include "run/run.h"
+#include "base/errors.h"
+#include "base/fs.h"
+#include "config/experiment.h"
+#include "data/data.h"
+#include "engine/checkpoint.h"
+#include "engine/diag.h"
+#include "engine/model.h"
+#include "engine/train.h"
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int make_dirs(const char *path, char *err, size_t errlen) {
+    char failed[FANIN_PATHLEN];
+    if (fanin__make_dirs(path, failed) == 0) return FANIN_OK;
+    return fanin__errf(err, errlen, FANIN_EINVAL, "cannot create the output folder '%s': %s; "
+                       "choose another with --out", failed, strerror(errno));
+}
+
+/* "03-normal-std=0.01": the member's index and its swept values, safe as a folder name. */
+static void member_id(const fanin_experiment *x, int width, char *id, size_t len) {
+    size_t n = (size_t)snprintf(id, len, "%0*d", width, x->member);
+    for (int s = 0; s < x->n_swept && n + 2 < len; s++) {
+        id[n++] = '-';
+        for (const char *c = x->swept[s].value; *c && n + 1 < len && n < 72; c++) {
+            bool keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                        (*c >= '0' && *c <= '9') || *c == '.' || *c == '=' || *c == '_';
+            if (keep) id[n++] = *c;
+            else if (id[n - 1] != '-') id[n++] = '-';
+        }
+        while (n > 0 && id[n - 1] == '-') n--;
+    }
+    id[n] = 0;
+}
+
+static int write_config(const fanin_experiment *x, const char *dir, char **yaml, char *err,
+                        size_t errlen) {
+    char path[FANIN_PATHLEN];
+    fanin__path_join(path, dir, "config.yaml");
+    FILE *f = fopen(path, "w");
+    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    int rc = fanin__experiment_write_yaml(x, f);
+    if (fclose(f) != 0 && rc == FANIN_OK) rc = FANIN_EIO;
+    if (rc < 0) return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+    /* the same text goes into the model's metadata */
+    size_t len = 0;
+    FILE *m = open_memstream(yaml, &len);
+    if (!m) return FANIN_ENOMEM;
+    fanin__experiment_write_yaml(x, m);
+    fclose(m);
+    return FANIN_OK;
+}
+
+typedef struct member_run {
+    fanin__run_hooks hooks;
+    FILE *metrics;
+    bool resume;
+    int threads;
+    char ckpt[FANIN_PATHLEN]; /* the member's checkpoint.bin */
+} member_run;
+
+static void on_warning(void *user, const char *msg) {
+    member_run *mr = user;
+    if (mr->hooks.on_warning) mr->hooks.on_warning(mr->hooks.user, msg);
+}
+
+static int on_log(void *user, const fanin__progress *p) {
+    member_run *mr = user;
+    fprintf(mr->metrics, "%lld,%lld,%.9g,%.6g,%.6g,%.9g,%.4f\n", (long long)p->iteration,
+            (long long)p->epoch, p->loss, p->train_acc, p->test_acc, p->lr, p->seconds);
+    fflush(mr->metrics); /* a kill -9 keeps every row logged before it (resume trims the rest) */
+    return mr->hooks.on_progress ? mr->hooks.on_progress(mr->hooks.user, p) : 0;
+}
+
+/* Rows of the buffers: the whole training set for full batch, else the minibatch; evaluation
+ * reuses them in chunks. */
+static int model_cap(const fanin_experiment *x, const fanin_dataset *d) {
+    int64_t cap = x->batch == 0 || x->batch >= d->n_train ? d->n_train : x->batch;
+    return (int)(cap > 0 ? cap : 1);
+}
+
+/* Build, initialise, train and save one member into r->dir. */
+/* diverged.txt: where the NaN or Inf appeared, for the report and `fanin merge`. */
+static void write_divergence(const fanin__member_result *r) {
+    char path[FANIN_PATHLEN];
+    FILE *f = fanin__path_join(path, r->dir, "diverged.txt") == FANIN_OK ? fopen(path, "w") : NULL;
+    if (!f) return; /* the summary row still says diverged */
+    fprintf(f, "%s\n", r->message);
+    fclose(f);
+}
+
+static int train_member(const fanin_experiment *x, const fanin_dataset *d, const char *yaml,
+                        member_run *mr, fanin__member_result *r, char *err, size_t errlen) {
+    fanin_model *m;
+    int rc = fanin__model_new(x, d->n_features, model_cap(x, d), &m, err, errlen);
+    if (rc < 0) return rc;
+    fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
+    rc = fanin__model_init_params(m, err, errlen);
+    fanin__diag *dg = NULL;
+    if (rc == FANIN_OK) rc = fanin__diag_new(m, r->dir, x->layer_stats_every, &dg, err, errlen);
+    fanin__train_hooks hooks = {mr, on_log, dg, mr->ckpt, mr->resume, mr->threads, on_warning};
+    if (rc == FANIN_OK) {
+        rc = fanin__train(m, d, &hooks, &r->res, r->message, sizeof r->message);
+        if (rc < 0) snprintf(err, errlen, "%s", r->message);
+        int drc = fanin__diag_close(dg, rc < 0 ? NULL : err, errlen);
+        if (rc == FANIN_OK) rc = drc;
+    }
+    fanin__diag_free(dg);
+    if (rc == FANIN_OK && r->res.status == FANIN_EDIVERGED) write_divergence(r);
+    if (rc == FANIN_OK) {
+        char path[FANIN_PATHLEN];
+        fanin__path_join(path, r->dir, "model.safetensors");
+        rc = fanin__model_save(m, path, yaml, err, errlen);
+    }
+    /* a finished run (done or diverged) needs no checkpoint; an interrupted one keeps it */
+    if (rc == FANIN_OK && r->res.status != FANIN_EINTR) unlink(mr->ckpt);
+    fanin__model_free(m);
+    return rc;
+}
+
+/* The rows of an old metrics.csv logged before iteration `until` (a resumed run logs the rest
+ * again); caller frees. NULL when there are none. */
+static char *metrics_before(const char *path, int64_t until) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *kept = NULL, line[1024];
+    size_t len = 0;
+    FILE *out = open_memstream(&kept, &len);
+    for (bool header = true; out && fgets(line, sizeof line, f); header = false)
+        if (!header && strtoll(line, NULL, 10) < until) fputs(line, out);
+    if (out) fclose(out);
+    fclose(f);
+    return kept;
+}
+
+static int open_metrics(member_run *mr, const char *dir, char *err, size_t errlen) {
+    char path[FANIN_PATHLEN];
+    fanin__path_join(path, dir, "metrics.csv");
+    int64_t from = mr->resume ? fanin__checkpoint_iteration(mr->ckpt) : -1;
+    char *kept = from > 0 ? metrics_before(path, from) : NULL;
+    mr->metrics = fopen(path, "w");
+    if (!mr->metrics) {
+        free(kept);
+        return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    }
+    fprintf(mr->metrics, "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n");
+    if (kept) fputs(kept, mr->metrics);
+    free(kept);
+    return FANIN_OK;
+}
+
+static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
+                      char *err, size_t errlen) {
+    int rc = fanin__runner_data(rn, x, err, errlen);
+    if (rc < 0) return rc;
+    member_id(x, rn->n_members > 100 ? 3 : 2, r->id, sizeof r->id);
+    if (fanin__path_join(r->dir, rn->out_dir, r->id) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
+    if ((rc = make_dirs(r->dir, err, errlen)) < 0) return rc;
+    char *yaml = NULL;
+    if ((rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
+    member_run mr = {rn->hooks, NULL, rn->resume, x->threads, ""};
+    fanin__path_join(mr.ckpt, r->dir, "checkpoint.bin");
+    if ((rc = open_metrics(&mr, r->dir, err, errlen)) == FANIN_OK) {
+        if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
+        rc = train_member(x, rn->data, yaml, &mr, r, err, errlen);
+        fclose(mr.metrics);
+    }
+    free(yaml);
+    return rc;
+}
+
+int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen) {
+    if (rn->data && !memcmp(&rn->data_spec, &x->data, sizeof x->data) && rn->data_seed == x->seed)
+        return FANIN_OK;
+    fanin__data_free(rn->data);
+    rn->data = NULL;
+    int rc = fanin__data_load(&x->data, x->seed, &rn->data, err, errlen);
+    if (rc < 0) return rc;
+    rn->data_spec = x->data;
+    rn->data_seed = x->seed;
+    return FANIN_OK;
+}
+
+static const char *status_name(int status) {
+    return status == FANIN_EDIVERGED ? "diverged" : status == FANIN_EINTR ? "interrupted" : "done";
+}
+
+static void summary_row(FILE *f, const fanin__member_result *r, const fanin_experiment *x) {
+    fprintf(f, "%s,%s", r->id, status_name(r->res.status));
+    for (int s = 0; s < x->n_swept; s++) fprintf(f, ",\"%s\"", x->swept[s].value);
+    fprintf(f, ",%.9g,%.6g,%.6g,%lld,%.3f\n", r->res.final_loss, r->res.train_acc,
+            r->res.test_acc, (long long)r->res.iterations, r->res.seconds);
+}
+
+static void summary_header(FILE *f, const fanin_experiment *x) {
+    fprintf(f, "run,status");
+    for (int s = 0; s < x->n_swept; s++) fprintf(f, ",%s", x->swept[s].key);
+    fprintf(f, ",final_loss,train_acc,test_acc,iterations,seconds\n");
+}
+
+/* ---- resuming: the finished rows of the summary an earlier invocation wrote ---- */
+
+typedef struct old_rows {
+    char *header;  /* the header line (owned) */
+    char **line;   /* rows whose status is done or diverged (owned) */
+    int n;
+} old_rows;
+
+static void old_rows_read(old_rows *o, const char *path) {
+    char buf[8192];
+    FILE *f = fopen(path, "r");
+    memset(o, 0, sizeof *o);
+    while (f && fgets(buf, sizeof buf, f)) {
+        const char *c = strchr(buf, ',');
+        if (!o->header) {
+            o->header = strdup(buf);
+            continue;
+        }
+        if (!c || (strncmp(c + 1, "done,", 5) && strncmp(c + 1, "diverged,", 9))) continue;
+        char **l = realloc(o->line, (size_t)(o->n + 1) * sizeof *l);
+        if (!l) break;
+        o->line = l;
+        if ((l[o->n] = strdup(buf))) o->n++;
+    }
+    if (f) fclose(f);
+}
+
+static void old_rows_free(old_rows *o) {
+    for (int i = 0; i < o->n; i++) free(o->line[i]);
+    free(o->line);
+    free(o->header);
+}
+
+static const char *old_rows_find(const old_rows *o, const char *id) {
+    size_t n = strlen(id);
+    for (int i = 0; i < o->n; i++)
+        if (!strncmp(o->line[i], id, n) && o->line[i][n] == ',') return o->line[i];
+    return NULL;
+}
+
+/* Column `name` of a row, counted from the end by the header (swept values before it may hold
+ * commas inside quotes; the numeric columns after them never do). NAN when absent. */
+static double old_field(const char *header, const char *line, const char *name) {
+    char h[8192], l[8192];
+    snprintf(h, sizeof h, "%s", header);
+    snprintf(l, sizeof l, "%s", line);
+    h[strcspn(h, "\r\n")] = 0;
+    l[strcspn(l, "\r\n")] = 0;
+    for (;;) {
+        char *hc = strrchr(h, ','), *lc = strrchr(l, ',');
+        if (!hc || !lc) return NAN;
+        if (!strcmp(hc + 1, name)) return strtod(lc + 1, NULL);
+        *hc = *lc = 0;
+    }
+}
+
+static void set_label(fanin__member_result *r, const fanin_experiment *x) {
+    snprintf(r->label, sizeof r->label, "%s", x->n_swept ? x->swept[0].value : x->name);
+    for (int s = 1; s < x->n_swept; s++)
+        snprintf(r->label + strlen(r->label), sizeof r->label - strlen(r->label), " %s",
+                 x->swept[s].value);
+}
+
+/* A run an earlier invocation finished: its row is kept as it was, its result read back. */
+static void keep_finished(fanin__runner *rn, fanin__member_result *r, const fanin_experiment *x,
+                          const old_rows *o, const char *line, FILE *summary) {
+    if (ftell(summary) == 0) summary_header(summary, x);
+    fputs(line, summary);
+    fflush(summary);
+    const char *status = strchr(line, ',') + 1;
+    r->res.status = !strncmp(status, "diverged,", 9) ? FANIN_EDIVERGED : FANIN_OK;
+    r->res.final_loss = old_field(o->header, line, "final_loss");
+    r->res.train_acc = old_field(o->header, line, "train_acc");
+    r->res.test_acc = old_field(o->header, line, "test_acc");
+    r->res.iterations = (int64_t)old_field(o->header, line, "iterations");
+    r->res.seconds = old_field(o->header, line, "seconds");
+    r->res.diverged_layer = -1;
+    r->res.diverged_what = "loss";
+    snprintf(r->message, sizeof r->message, "kept from the earlier invocation");
+    set_label(r, x);
+    rn->n_results++;
+    if (rn->hooks.on_member_end) rn->hooks.on_member_end(rn->hooks.user, r);
+}
+
+/* One member: resolve, run, and append its row; a diverged run is a result. */
+static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, char *err,
+                  size_t errlen) {
+    fanin_experiment *x;
+    fanin__member_result *r = &rn->results[rn->n_results];
+    memset(r, 0, sizeof *r);
+    r->member = k;
+    int rc = fanin__config_resolve(rn->config, k, rn->reg, &x, err, errlen);
+    if (rc < 0) return rc;
+    if (rn->threads > 0) x->threads = rn->threads;
+    /* the count actually used goes into config.yaml: sgemm's bits depend on it */
+    if (x->threads <= 0) x->threads = openblas_get_num_threads();
+    openblas_set_num_threads(x->threads);
+    member_id(x, rn->n_members > 100 ? 3 : 2, r->id, sizeof r->id);
+    const char *done = old ? old_rows_find(old, r->id) : NULL;
+    if (done) {
+        keep_finished(rn, r, x, old, done, summary);
+        fanin__experiment_free(x);
+        return FANIN_OK;
+    }
+    rc = run_member(rn, x, r, err, errlen);
+    if (rc == FANIN_OK) {
+        if (ftell(summary) == 0) summary_header(summary, x);
+        summary_row(summary, r, x);
+        fflush(summary);
+        set_label(r, x);
+        rn->n_results++;
+        if (rn->hooks.on_member_end) rn->hooks.on_member_end(rn->hooks.user, r);
+    }
+    fanin__experiment_free(x);
+    return rc;
+}
+
+/* Two processes writing one summary would interleave their rows: hold an exclusive lock on
+ * DIR/.SUMMARY.lock for the whole run (the kernel releases it when the process ends). Shards
+ * write their own summaries, so they may share a folder. */
+static int lock_folder(const char *dir, const char *summary, char *err, size_t errlen) {
+    char path[FANIN_PATHLEN], name[96];
+    snprintf(name, sizeof name, ".%s.lock", summary);
+    if (fanin__path_join(path, dir, name) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: %s; choose another folder with --out",
+                           path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return fanin__errf(err, errlen, FANIN_EINVAL, "another fanin is writing to '%s'; wait "
+                           "for it to finish or choose another folder with --out", dir);
+    }
+    return FANIN_OK; /* fd stays open (and locked) until exit */
+}
+
+int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
+    rn->n_members = fanin__config_members(rn->config);
+    rn->results = calloc((size_t)rn->n_members, sizeof *rn->results);
+    if (!rn->results) return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory");
+    int rc = make_dirs(rn->out_dir, err, errlen);
+    if (rc < 0) return rc;
+    char name[64];
+    fanin__summary_name(rn, "csv", name, sizeof name);
+    if ((rc = lock_folder(rn->out_dir, name, err, errlen)) < 0) return rc;
+    char *path = rn->summary_path;
+    if (fanin__path_join(path, rn->out_dir, name) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
+    old_rows old = {0};
+    if (rn->resume) old_rows_read(&old, path);
+    FILE *summary = fopen(path, "w");
+    if (!summary) {
+        old_rows_free(&old);
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: %s; choose another folder with --out",
+                           path, strerror(errno));
+    }
+    for (int k = 0; k < rn->n_members && rc == FANIN_OK; k++) {
+        if (rn->shard_n > 1 && k % rn->shard_n != rn->shard_k - 1) continue;
+        rc = member(rn, k, summary, old.n ? &old : NULL, err, errlen);
+        if (rc == FANIN_OK && rn->n_results && rn->results[rn->n_results - 1].res.status == FANIN_EINTR)
+            rc = FANIN_EINTR;
+    }
+    fclose(summary);
+    old_rows_free(&old);
+    return rc;
+}
+
+/* Shards may share one folder, so each writes its own summary-K-of-N.EXT (`fanin merge`
+ * combines them into summary.EXT). */
+void fanin__summary_name(const fanin__runner *rn, const char *ext, char *buf, size_t len) {
+    if (rn->shard_n > 1) snprintf(buf, len, "summary-%d-of-%d.%s", rn->shard_k, rn->shard_n, ext);
+    else snprintf(buf, len, "summary.%s", ext);
+}
+
+void fanin__runner_deinit(fanin__runner *rn) {
+    fanin__data_free(rn->data);
+    free(rn->results);
+    rn->data = NULL;
+    rn->results = NULL;
+}

@@ -1,0 +1,361 @@
+/* Run folders read back: summary CSV rows plus each run's metrics.csv, layers.csv and
+ * histograms.csv, grouped and judged; and summary.json / a combined summary.csv written from
+ * them. `fanin run` and `fanin merge` both go through here, so a merged report is the same as
+ * one written by a single run. Not the training side (diag.c) nor the pictures (report.c).
+ */
+#include "run/runset.h"
+#include "base/errors.h"
+#include "base/json.h"
+#include "engine/diag.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reading CSV ---- */
+
+/* Split one line in place into at most max fields; "quoted, with commas" and "" escapes. */
+static int split_csv(char *line, char **fields, int max) {
+    int n = 0;
+    char *p = line;
+    line[strcspn(line, "\r\n")] = 0;
+    while (n < max) {
+        char *w = p;
+        fields[n++] = p;
+        if (*p == '"') {
+            for (p++; *p; p++) {
+                if (*p == '"' && p[1] == '"') *w++ = '"', p++;
+                else if (*p == '"') { p++; break; }
+                else *w++ = *p;
+            }
+        } else {
+            while (*p && *p != ',') *w++ = *p++;
+        }
+        bool more = *p == ',';
+        if (more) p++;
+        *w = 0;
+        if (!more) break;
+    }
+    return n;
+}
+
+static double num(const char *s) {
+    if (!s || !*s) return NAN;
+    char *end;
+    double v = strtod(s, &end);
+    return end == s ? NAN : v;
+}
+
+/* Read every line of path after the header; calls row(fields, n, user). Missing file: 0. */
+static int each_row(const char *path, int (*row)(char **f, int n, void *user), void *user,
+                    char **header, int *n_header) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    bool first = true;
+    int rc = 0;
+    static char hbuf[8192];
+    while (getline(&line, &cap, f) > 0 && rc == 0) {
+        if (first) {
+            first = false;
+            if (header) {
+                snprintf(hbuf, sizeof hbuf, "%s", line);
+                *n_header = split_csv(hbuf, header, 64);
+            }
+            continue;
+        }
+        char *fields[80];
+        int n = split_csv(line, fields, 80);
+        if (n > 1) rc = row(fields, n, user);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int metric_row(char **f, int n, void *user) {
+    fanin__run_view *r = user;
+    if (n < 5) return 0;
+    fanin__metric_row *m = realloc(r->metrics, sizeof *m * (size_t)(r->n_metrics + 1));
+    if (!m) return FANIN_ENOMEM;
+    r->metrics = m;
+    m[r->n_metrics++] = (fanin__metric_row){atoll(f[0]), num(f[2]), num(f[3]), num(f[4])};
+    return 0;
+}
+
+static int stats_row(char **f, int n, void *user) {
+    fanin__run_view *r = user;
+    if (n < 17) return 0;
+    fanin__layer_stats *s = realloc(r->stats, sizeof *s * (size_t)(r->n_stats + 1));
+    if (!s) return FANIN_ENOMEM;
+    r->stats = s;
+    s += r->n_stats++;
+    memset(s, 0, sizeof *s);
+    s->iteration = atoll(f[0]);
+    s->layer = atoi(f[1]);
+    s->units = atoi(f[2]);
+    s->fan_in = atoi(f[3]);
+    snprintf(s->activation, sizeof s->activation, "%s", f[4]);
+    double *v[] = {&s->preact_mean, &s->preact_std, &s->act_mean, &s->act_std,
+                   &s->saturated_frac, &s->dead_frac, &s->grad_norm, &s->grad_std, &s->dz_std,
+                   &s->weight_std, &s->update_ratio, &s->row_spread};
+    for (int i = 0; i < 12; i++) *v[i] = num(f[5 + i]);
+    if (s->layer > r->n_layers) r->n_layers = s->layer;
+    return 0;
+}
+
+static int hist_row(char **f, int n, void *user) {
+    fanin__run_view *r = user;
+    if (n < 4 + FANIN_HIST_BINS) return 0;
+    fanin__hist *h = realloc(r->hist, sizeof *h * (size_t)(r->n_hist + 1));
+    if (!h) return FANIN_ENOMEM;
+    r->hist = h;
+    h += r->n_hist++;
+    h->iteration = atoll(f[0]);
+    h->layer = atoi(f[1]);
+    h->lo = num(f[2]);
+    h->hi = num(f[3]);
+    for (int b = 0; b < FANIN_HIST_BINS; b++) h->count[b] = atoll(f[4 + b]);
+    return 0;
+}
+
+/* Read the run's own files; a missing one leaves its part empty (an interrupted run). */
+static int load_folder(fanin__run_view *r) {
+    char path[FANIN_PATHLEN + 32];
+    snprintf(path, sizeof path, "%s/metrics.csv", r->dir);
+    int rc = each_row(path, metric_row, r, NULL, NULL);
+    snprintf(path, sizeof path, "%s/layers.csv", r->dir);
+    if (rc >= 0) rc = each_row(path, stats_row, r, NULL, NULL);
+    snprintf(path, sizeof path, "%s/histograms.csv", r->dir);
+    if (rc >= 0) rc = each_row(path, hist_row, r, NULL, NULL);
+    snprintf(path, sizeof path, "%s/diverged.txt", r->dir);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(r->divergence, sizeof r->divergence, f))
+        r->divergence[strcspn(r->divergence, "\n")] = 0;
+    if (f) fclose(f);
+    return rc == FANIN_ENOMEM ? rc : FANIN_OK;
+}
+
+typedef struct summary_ctx {
+    fanin__runset *s;
+    char folder[FANIN_PATHLEN];
+    int col[FANIN_MAX_KEYS]; /* the set's key k is column col[k] of this file (-1: absent) */
+    int n_cols;
+} summary_ctx;
+
+static bool have_id(const fanin__runset *s, const char *id) {
+    for (int i = 0; i < s->n_runs; i++)
+        if (!strcmp(s->runs[i].id, id)) return true;
+    return false;
+}
+
+static int summary_row(char **f, int n, void *user) {
+    summary_ctx *c = user;
+    fanin__runset *s = c->s;
+    if (n < c->n_cols || have_id(s, f[0])) return 0;
+    if (s->n_runs == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        fanin__run_view *p = realloc(s->runs, sizeof *p * (size_t)cap);
+        if (!p) return FANIN_ENOMEM;
+        s->runs = p;
+        s->cap = cap;
+    }
+    fanin__run_view *r = &s->runs[s->n_runs++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->id, sizeof r->id, "%s", f[0]);
+    snprintf(r->status, sizeof r->status, "%s", f[1]);
+    if ((size_t)snprintf(r->dir, sizeof r->dir, "%s/%.95s", c->folder, f[0]) >= sizeof r->dir)
+        return FANIN_ENOMEM;
+    r->member = atoi(f[0]);
+    for (int k = 0; k < s->n_keys; k++)
+        snprintf(r->values[k], sizeof r->values[k], "%s", c->col[k] >= 0 ? f[c->col[k]] : "");
+    int t = n - 5; /* the last five: final_loss, train_acc, test_acc, iterations, seconds */
+    r->final_loss = num(f[t]);
+    r->train_acc = num(f[t + 1]);
+    r->test_acc = num(f[t + 2]);
+    r->iterations = atoll(f[t + 3]);
+    r->seconds = num(f[t + 4]);
+    return load_folder(r);
+}
+
+int fanin__runset_add_summary(fanin__runset *s, const char *csv_path, char *err, size_t errlen) {
+    summary_ctx c = {.s = s};
+    snprintf(c.folder, sizeof c.folder, "%s", csv_path);
+    char *slash = strrchr(c.folder, '/');
+    if (slash) *slash = 0;
+    else snprintf(c.folder, sizeof c.folder, ".");
+    FILE *f = fopen(csv_path, "r");
+    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", csv_path, strerror(errno));
+    char line[8192];
+    bool ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!ok) return FANIN_OK; /* empty: no run finished */
+    char *h[64];
+    int nh = split_csv(line, h, 64);
+    if (nh < 7 || strcmp(h[0], "run") || strcmp(h[1], "status"))
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: not a fanin summary (header '%s')",
+                           csv_path, h[0]);
+    c.n_cols = nh;
+    /* the swept keys are the columns between status and the five figures */
+    for (int i = 2; i < nh - 5; i++) {
+        int k = 0;
+        while (k < s->n_keys && strcmp(s->keys[k], h[i])) k++;
+        if (k == s->n_keys && k < FANIN_MAX_KEYS) {
+            snprintf(s->keys[k], sizeof s->keys[k], "%s", h[i]);
+            for (int j = 0; j < s->n_runs; j++) s->runs[j].values[k][0] = 0;
+            s->n_keys++;
+        }
+    }
+    for (int k = 0; k < s->n_keys; k++) {
+        c.col[k] = -1;
+        for (int i = 2; i < nh - 5; i++)
+            if (!strcmp(s->keys[k], h[i])) c.col[k] = i;
+    }
+    int rc = each_row(csv_path, summary_row, &c, NULL, NULL);
+    if (rc < 0) return fanin__errf(err, errlen, FANIN_ENOMEM, "%s: out of memory", csv_path);
+    return FANIN_OK;
+}
+
+static int by_member(const void *pa, const void *pb) {
+    const fanin__run_view *a = pa, *b = pb;
+    return a->member != b->member ? a->member - b->member : strcmp(a->id, b->id);
+}
+
+static void join_values(const fanin__runset *s, const fanin__run_view *r, int skip, char *out,
+                        size_t len) {
+    out[0] = 0;
+    for (int k = 0; k < s->n_keys; k++) {
+        if (k == skip) continue;
+        size_t u = strlen(out);
+        snprintf(out + u, len - u, "%s%s", u ? " " : "", r->values[k]);
+    }
+}
+
+void fanin__runset_finish(fanin__runset *s) {
+    qsort(s->runs, (size_t)s->n_runs, sizeof *s->runs, by_member);
+    s->seed_key = -1;
+    for (int k = 0; k < s->n_keys; k++)
+        if (!strcmp(s->keys[k], "seed")) s->seed_key = k;
+    for (int i = 0; i < s->n_runs; i++) {
+        fanin__run_view *r = &s->runs[i];
+        join_values(s, r, -1, r->label, sizeof r->label);
+        if (!r->label[0]) snprintf(r->label, sizeof r->label, "%s", s->name[0] ? s->name : r->id);
+        join_values(s, r, s->seed_key, r->group, sizeof r->group);
+        if (!r->group[0]) snprintf(r->group, sizeof r->group, "%s", s->name[0] ? s->name : "run");
+        fanin__verdict(r);
+    }
+}
+
+void fanin__runset_deinit(fanin__runset *s) {
+    for (int i = 0; i < s->n_runs; i++) {
+        free(s->runs[i].metrics);
+        free(s->runs[i].stats);
+        free(s->runs[i].hist);
+    }
+    free(s->runs);
+    s->runs = NULL;
+    s->n_runs = s->cap = 0;
+}
+
+/* ---- writing ---- */
+
+int fanin__runset_write_csv(const fanin__runset *s, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "w");
+    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    fprintf(f, "run,status");
+    for (int k = 0; k < s->n_keys; k++) fprintf(f, ",%s", s->keys[k]);
+    fprintf(f, ",final_loss,train_acc,test_acc,iterations,seconds\n");
+    for (int i = 0; i < s->n_runs; i++) {
+        const fanin__run_view *r = &s->runs[i];
+        fprintf(f, "%s,%s", r->id, r->status);
+        for (int k = 0; k < s->n_keys; k++) fprintf(f, ",\"%s\"", r->values[k]);
+        fprintf(f, ",%.9g,%.6g,%.6g,%lld,%.3f\n", r->final_loss, r->train_acc, r->test_acc,
+                (long long)r->iterations, r->seconds);
+    }
+    return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+}
+
+static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
+    const fanin__layer_stats *st = fanin__run_stats_at(r, last);
+    fprintf(f, "[");
+    for (int l = 0; st && l < r->n_layers; l++) {
+        const fanin__layer_stats *x = &st[l];
+        fprintf(f, "%s{\"layer\": %d, \"activation\": ", l ? ", " : "", x->layer);
+        fanin__json_str(f, x->activation);
+        const char *names[] = {"preact_std", "act_mean", "act_std", "saturated_frac",
+                               "dead_frac", "grad_norm", "dz_std", "weight_std", "update_ratio"};
+        double vals[] = {x->preact_std, x->act_mean, x->act_std, x->saturated_frac,
+                         x->dead_frac, x->grad_norm, x->dz_std, x->weight_std, x->update_ratio};
+        for (int i = 0; i < 9; i++) {
+            fprintf(f, ", \"%s\": ", names[i]);
+            fanin__json_num(f, "%.6g", vals[i]);
+        }
+        fputc('}', f);
+    }
+    fprintf(f, "]");
+}
+
+static void json_run(FILE *f, const fanin__runset *s, const fanin__run_view *r) {
+    fprintf(f, "    {\"run\": ");
+    fanin__json_str(f, r->id);
+    fprintf(f, ", \"member\": %d, \"status\": ", r->member);
+    fanin__json_str(f, r->status);
+    fprintf(f, ", \"label\": ");
+    fanin__json_str(f, r->label);
+    fprintf(f, ", \"group\": ");
+    fanin__json_str(f, r->group);
+    fprintf(f, ",\n     \"swept\": {");
+    for (int k = 0; k < s->n_keys; k++) {
+        fprintf(f, "%s", k ? ", " : "");
+        fanin__json_str(f, s->keys[k]);
+        fprintf(f, ": ");
+        fanin__json_str(f, r->values[k]);
+    }
+    const char *names[] = {"initial_loss", "final_loss", "train_acc", "test_acc", "seconds",
+                           "act_factor_per_layer", "act_ratio_last_first", "grad_ratio_first_out",
+                           "weight_scale", "max_saturated_frac", "max_dead_frac",
+                           "iters_to_1pct_loss"};
+    const fanin__verdict_figs *g = &r->figs;
+    double vals[] = {g->initial_loss, r->final_loss, r->train_acc, r->test_acc, r->seconds,
+                     g->act_factor0, g->act_ratio0, g->grad_ratio0, g->weight_scale0,
+                     g->max_saturated, g->max_dead, g->iters_to_1pct};
+    fprintf(f, "},\n     \"iterations\": %lld", (long long)r->iterations);
+    for (int i = 0; i < 12; i++) {
+        fprintf(f, ", \"%s\": ", names[i]);
+        fanin__json_num(f, "%.6g", vals[i]);
+    }
+    fprintf(f, ",\n     \"verdict\": ");
+    fanin__json_str(f, r->verdict);
+    fprintf(f, ", \"flags\": [");
+    int nf = 0;
+    for (unsigned b = 1; b <= FANIN_V_DIVERGED; b <<= 1)
+        if (r->flags & b) fprintf(f, "%s\"%s\"", nf++ ? ", " : "", fanin__verdict_flag_name(b));
+    fprintf(f, "],\n     \"layers_initial\": ");
+    json_layers(f, r, false);
+    fprintf(f, ",\n     \"layers_final\": ");
+    json_layers(f, r, true);
+    fprintf(f, "}");
+}
+
+int fanin__runset_write_json(const fanin__runset *s, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "w");
+    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    fprintf(f, "{\n  \"name\": ");
+    fanin__json_str(f, s->name);
+    fprintf(f, ",\n  \"swept_keys\": [");
+    for (int k = 0; k < s->n_keys; k++) {
+        fprintf(f, "%s", k ? ", " : "");
+        fanin__json_str(f, s->keys[k]);
+    }
+    fprintf(f, "],\n  \"runs\": [\n");
+    for (int i = 0; i < s->n_runs; i++) {
+        json_run(f, s, &s->runs[i]);
+        fprintf(f, "%s\n", i + 1 < s->n_runs ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+}
