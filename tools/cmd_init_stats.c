@@ -242,8 +242,8 @@ static int run_stats(const fanin_registry *reg, const stats_args *a) {
     return code;
 }
 
-int cmd_init_stats(int argc, char **argv) {
-    const char *params[argc + 1];
+/* cmd_init_stats with `params` holding up to argc + 1 entries */
+static int cmd_init_stats_with(int argc, char **argv, const char **params) {
     stats_args a = {.params = params, .rng = FANIN_RNG_PHILOX};
     int code = parse_args(argc, argv, &a);
     if (code != FANIN_EXIT_OK) return code;
@@ -251,5 +251,16 @@ int cmd_init_stats(int argc, char **argv) {
     if (!reg) return code;
     code = run_stats(reg, &a);
     fanin__registry_free(reg);
+    return code;
+}
+
+int cmd_init_stats(int argc, char **argv) {
+    const char **params = calloc((size_t)argc + 1, sizeof *params);
+    if (!params) {
+        fprintf(stderr, "fanin: out of memory\n");
+        return FANIN_EXIT_RUNTIME;
+    }
+    int code = cmd_init_stats_with(argc, argv, params);
+    free(params);
     return code;
 }

@@ -54,9 +54,9 @@ static int add_dir(fanin__runset *s, const char *dir, int *found, char *err, siz
     return rc;
 }
 
-int cmd_merge(int argc, char **argv) {
+/* cmd_merge with `dirs` holding up to argc + 1 entries */
+static int cmd_merge_with(int argc, char **argv, const char **dirs) {
     const char *out = NULL;
-    const char *dirs[argc + 1];
     int n = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
@@ -91,4 +91,15 @@ int cmd_merge(int argc, char **argv) {
     }
     fanin__runset_deinit(&s);
     return rc < 0 ? cli_fail(rc, err) : FANIN_EXIT_OK;
+}
+
+int cmd_merge(int argc, char **argv) {
+    const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+    if (!dirs) {
+        fprintf(stderr, "fanin: out of memory\n");
+        return FANIN_EXIT_RUNTIME;
+    }
+    int code = cmd_merge_with(argc, argv, dirs);
+    free(dirs);
+    return code;
 }

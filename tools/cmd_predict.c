@@ -116,8 +116,8 @@ static int predict(const predict_args *a, fanin_experiment *x, char *err, size_t
     return rc;
 }
 
-int cmd_predict(int argc, char **argv) {
-    char *sets[argc + 1];
+/* cmd_predict with `sets` holding up to argc + 1 entries */
+static int cmd_predict_with(int argc, char **argv, char **sets) {
     predict_args a = {.sets = sets};
     int code = parse_args(argc, argv, &a);
     if (code != FANIN_EXIT_OK) return code;
@@ -139,5 +139,16 @@ int cmd_predict(int argc, char **argv) {
     }
     fanin__config_free(c);
     fanin__registry_free(reg);
+    return code;
+}
+
+int cmd_predict(int argc, char **argv) {
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fanin: out of memory\n");
+        return FANIN_EXIT_RUNTIME;
+    }
+    int code = cmd_predict_with(argc, argv, sets);
+    free(sets);
     return code;
 }

@@ -285,8 +285,8 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     return run_members(&one, c, reg, out, name, hdr);
 }
 
-int cmd_run(int argc, char **argv) {
-    char *sets[argc + 64]; /* room for --resume's saved --set lines */
+/* cmd_run with `sets` holding up to argc + 64 entries */
+static int cmd_run_with(int argc, char **argv, char **sets) {
     run_args a = {.sets = sets};
     int code = parse_args(argc, argv, &a);
     fanin_registry *reg = code == FANIN_EXIT_OK ? cli_registry(&code) : NULL;
@@ -295,5 +295,16 @@ int cmd_run(int argc, char **argv) {
     fanin__config_free(c);
     fanin__registry_free(reg);
     while (n_saved > 0) free(saved[--n_saved]);
+    return code;
+}
+
+int cmd_run(int argc, char **argv) {
+    char **sets = calloc((size_t)argc + 64, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fanin: out of memory\n");
+        return FANIN_EXIT_RUNTIME;
+    }
+    int code = cmd_run_with(argc, argv, sets);
+    free(sets);
     return code;
 }

@@ -8,11 +8,12 @@
 #include <fanin/fanin.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-int cmd_validate(int argc, char **argv) {
+/* cmd_validate with `sets` holding up to argc + 1 entries */
+static int cmd_validate_with(int argc, char **argv, char **sets) {
     const char *path = NULL;
-    char *sets[argc + 1];
     int n_sets = 0, code = FANIN_EXIT_OK;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
@@ -34,5 +35,16 @@ int cmd_validate(int argc, char **argv) {
     }
     fanin__config_free(c);
     fanin__registry_free(reg);
+    return code;
+}
+
+int cmd_validate(int argc, char **argv) {
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fanin: out of memory\n");
+        return FANIN_EXIT_RUNTIME;
+    }
+    int code = cmd_validate_with(argc, argv, sets);
+    free(sets);
     return code;
 }

@@ -34,6 +34,7 @@ static int columns(void) {
 
 static void on_start(void *user, const fanin_experiment *x, const fanin_dataset *d,
                      const fanin__member_result *r) {
+    (void)x;
     cli_progress *p = user;
     p->started = fanin__now();
     p->last_draw = 0;

@@ -36,6 +36,7 @@ static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node
                           const char *path, void *base);
 static int read_nothing(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base) {
+    (void)base; (void)k; (void)path; (void)r; (void)val;
     return FANIN_OK; /* sweep: expanded by config.c before the tree gets here */
 }
 
@@ -88,6 +89,7 @@ const fanin__key fanin__top_keys[] = {
 
 static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                       const char *path, void *base) {
+    (void)base; (void)k;
     static const fanin_param_spec spec = {"batch", FANIN_PARAM_I64, NO_MAX, 0, 1, 0, 0, 0, 0};
     fanin_value v;
     char msg[FANIN_ERRLEN], got[120];
@@ -106,6 +108,7 @@ static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *va
 
 static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                      const char *path, void *base) {
+    (void)path;
     char *field = (char *)base + k->off;
     if (val->type != FANIN__SCALAR) {
         char got[120];
@@ -126,6 +129,7 @@ static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val
  * plugin's. */
 static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                           const char *path, void *base) {
+    (void)base; (void)k; (void)path;
     static const fanin_param_spec lr_spec = {"lr", FANIN_PARAM_F64,
                                              FANIN_PARAM_MIN_EXCL | NO_MAX, 0, 0, 0, 0, 0, 0};
     const fanin__node *lr = fanin__node_get(val, "lr", NULL);

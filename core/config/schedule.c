@@ -83,6 +83,7 @@ static bool kind_takes(int kind, const char *key) {
 
 static int read_t_max(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                       const char *path, void *base) {
+    (void)base; (void)k;
     static const fanin_param_spec spec = {"t_max", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 0, 1, 0,
                                           NULL, NULL, NULL};
     fanin_value v;
@@ -127,6 +128,7 @@ static int check_kind(fanin__rctx *r, const fanin__node *val, const char *path) 
 /* `lr_schedule: cosine` or `lr_schedule: {name: step, step_size: 100, gamma: 0.5, warmup: 10}` */
 int fanin__resolve_schedule(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                             const char *path, void *base) {
+    (void)k;
     int before = r->errs->total;
     r->x->schedule = (fanin__schedule){0};
     if (val->type == FANIN__SCALAR) {

@@ -32,6 +32,7 @@ const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "
 
 static int read_source(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
+    (void)base; (void)k; (void)path; (void)r; (void)val;
     return FANIN_OK; /* read first, by fanin__resolve_data */
 }
 static int read_classes(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
@@ -153,6 +154,7 @@ static int read_class_list(fanin__rctx *r, const fanin__node *val, const char *p
 
 static int read_classes(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base) {
+    (void)base; (void)k;
     return is_synthetic(r) ? read_class_count(r, val, path) : read_class_list(r, val, path);
 }
 
@@ -260,6 +262,7 @@ static void check_source(fanin__rctx *r, const fanin__node *map, unsigned bit) {
 
 int fanin__resolve_data(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base) {
+    (void)k;
     if (val->type != FANIN__MAP) {
         char got[120];
         fanin__node_describe(val, got, sizeof got);

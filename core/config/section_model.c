@@ -31,6 +31,7 @@ typedef struct layer_item {
 
 static int note_layers(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
+    (void)k; (void)path; (void)r;
     ((model_state *)base)->layers = val;
     return FANIN_OK;
 }
@@ -183,6 +184,7 @@ static int read_layers(fanin__rctx *r, model_state *m, const fanin__node *model)
 
 int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                          const char *path, void *base) {
+    (void)base; (void)k;
     model_state m;
     memset(&m, 0, sizeof m);
     int rc = fanin__apply_map(r, val, fanin__model_keys, &m, path, 0);

@@ -84,6 +84,7 @@ typedef struct h5_names {
 
 /* H5Literate callback: collect the top level's datasets. */
 static herr_t collect(hid_t g, const char *name, const H5L_info_t *info, void *op) {
+    (void)info;
     h5_names *nm = op;
     hid_t o = H5Oopen(g, name, H5P_DEFAULT);
     if (o < 0) return 0;

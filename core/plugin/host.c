@@ -122,9 +122,15 @@ static void counted_free(void *p) {
     atomic_fetch_sub(&live_allocs, 1);
 }
 
-static void *host_alloc(fanin_ctx *ctx, size_t size) { return counted_alloc(size); }
+static void *host_alloc(fanin_ctx *ctx, size_t size) {
+    (void)ctx;
+    return counted_alloc(size);
+}
 
-static void host_free(fanin_ctx *ctx, void *p) { counted_free(p); }
+static void host_free(fanin_ctx *ctx, void *p) {
+    (void)ctx;
+    counted_free(p);
+}
 
 /* ---- activation gain ---- */
 

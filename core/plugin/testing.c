@@ -46,6 +46,7 @@ void fanin_test_fail_alloc_after(long n) { atomic_store(&fail_countdown, n > 0 ?
 long fanin_test_live_allocs(void) { return atomic_load(&live); }
 
 static void *fake_alloc(fanin_ctx *ctx, size_t size) {
+    (void)ctx;
     long left = atomic_load(&fail_countdown);
     while (left > 0 && !atomic_compare_exchange_weak(&fail_countdown, &left, left - 1)) {}
     if (left == 1) return NULL;
@@ -56,6 +57,7 @@ static void *fake_alloc(fanin_ctx *ctx, size_t size) {
 }
 
 static void fake_free(fanin_ctx *ctx, void *p) {
+    (void)ctx;
     if (!p) return;
     atomic_fetch_sub(&live, 1);
     if (user_free) user_free(p, "plugin (host->free)", 0);
