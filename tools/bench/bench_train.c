@@ -149,6 +149,7 @@ typedef struct clock_hook {
 } clock_hook;
 
 static int on_log(void *user, const fanin__progress *p) {
+    (void)p;
     clock_hook *c = user;
     if (c->calls++ == 0) c->t_first = now();
     return 0;
