@@ -252,10 +252,9 @@ typedef const fanin_library *(*fanin_plugin_entry_fn)(const fanin_host *host);
 
 /* ---- helpers for plugin authors ---- */
 
-/* The host table a family's entry point received; set by FANIN_PLUGIN_DEFINE. A global of the
- * plugin shared by its files, hidden like every symbol but the entry; named apart from the
- * host's own fanin__ functions (before 0.2 it was `fanin__host`: no ABI change, it is never
- * exported or looked up by name). */
+/* The host table a family's entry point received; set by FANIN_PLUGIN_DEFINE. A global shared
+ * by the plugin's files, hidden like every symbol but the entry. Formerly `fanin__host`, also
+ * the name of a host function; the rename changes no ABI: it is never exported or looked up. */
 #define FANIN_HOST fanin_plugin__host_table
 
 /* Descriptors. Each plugin file ends with one of these; `sym` names the descriptor so the

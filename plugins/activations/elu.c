@@ -8,7 +8,9 @@
 
 #include "act_common.h"
 
-static double elu(double x, const fanin_value *p) { return x > 0.0 ? x : p[0].f * expm1(x); }
+enum { P_ALPHA };
+
+static double elu(double x, const fanin_value *p) { return x > 0.0 ? x : p[P_ALPHA].f * expm1(x); }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
     for (size_t i = 0; i < n; i++)
@@ -19,7 +21,7 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 /* forward: y = x > 0 ? x : alpha (exp(x) - 1); alpha >= 0 keeps y <= 0 exactly when x <= 0 */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    float a = (float)p[0].f;
+    float a = (float)p[P_ALPHA].f;
     for (size_t i = 0; i < n; i++)
         dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
     return FANIN_OK;
@@ -28,8 +30,8 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
 static int gain(const fanin_value *p, double *g) { return act_gain_second_moment(elu, p, g); }
 
 static const fanin_param_spec schema[] = {
-    {"alpha", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL, NULL,
-     "saturation value -alpha for x -> -inf (>= 0)"},
+    {.name = "alpha", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 1.0, .min = 0.0,
+     .doc = "saturation value -alpha for x -> -inf (>= 0)"},
     {0},
 };
 

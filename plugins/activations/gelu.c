@@ -13,11 +13,14 @@
 
 #include "act_common.h"
 
+enum { P_APPROXIMATE };
+enum { APPROX_NONE, APPROX_TANH }; /* index into approx[] */
+
 #define GELU_K 0.79788456080286535588 /* sqrt(2/pi) */
 #define GELU_C 0.044715
 
 static double gelu(double x, const fanin_value *p) {
-    if (p[0].e == 0)
+    if (p[P_APPROXIMATE].e == APPROX_NONE)
         return 0.5 * x * erfc(-x * ACT_SQRT1_2);
     return x * act_sigmoid(2.0 * GELU_K * (x + GELU_C * x * x * x));
 }
@@ -34,7 +37,7 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
     int rc = act_need_x(ctx, x, y, n, "gelu");
     for (size_t i = 0; rc == FANIN_OK && i < n; i++) {
         double v = x[i], d;
-        if (p[0].e == 0) {
+        if (p[P_APPROXIMATE].e == APPROX_NONE) {
             d = 0.5 * erfc(-v * ACT_SQRT1_2) + v * exp(-0.5 * v * v) * ACT_INV_SQRT_2PI;
         } else {
             double s = act_sigmoid(2.0 * GELU_K * (v + GELU_C * v * v * v));
@@ -50,8 +53,8 @@ static int gain(const fanin_value *p, double *g) { return act_gain_second_moment
 static const char *const approx[] = {"none", "tanh", NULL};
 
 static const fanin_param_spec schema[] = {
-    {"approximate", FANIN_PARAM_ENUM, 0, 0.0, 0.0, 0.0, approx, NULL,
-     "none: exact erf form; tanh: the tanh approximation (torch.nn.GELU)"},
+    {.name = "approximate", .type = FANIN_PARAM_ENUM, .def = APPROX_NONE, .choices = approx,
+     .doc = "none: exact erf form; tanh: the tanh approximation (torch.nn.GELU)"},
     {0},
 };
 

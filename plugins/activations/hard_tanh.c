@@ -9,14 +9,18 @@
 
 #include "act_common.h"
 
+enum { P_MIN_VAL, P_MAX_VAL };
+
 static int check(fanin_ctx *ctx, const fanin_value *p) {
-    if (p[0].f < p[1].f)
+    if (p[P_MIN_VAL].f < p[P_MAX_VAL].f)
         return FANIN_OK;
     return FANIN_HOST->error(ctx, FANIN_EINVAL, "min_val %g must be less than max_val %g",
-                             p[0].f, p[1].f);
+                             p[P_MIN_VAL].f, p[P_MAX_VAL].f);
 }
 
-static double hard_tanh(double x, const fanin_value *p) { return fmin(fmax(x, p[0].f), p[1].f); }
+static double hard_tanh(double x, const fanin_value *p) {
+    return fmin(fmax(x, p[P_MIN_VAL].f), p[P_MAX_VAL].f);
+}
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
     int rc = check(ctx, p);
@@ -28,21 +32,21 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 /* forward: y = min(max(x, lo), hi) */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    float lo = (float)p[0].f, hi = (float)p[1].f;
+    float lo = (float)p[P_MIN_VAL].f, hi = (float)p[P_MAX_VAL].f;
     for (size_t i = 0; i < n; i++)
         dx[i] = y[i] > lo && y[i] < hi ? dy[i] : 0.0f;
     return FANIN_OK;
 }
 
 static int gain(const fanin_value *p, double *g) {
-    return p[0].f < p[1].f ? act_gain_second_moment(hard_tanh, p, g) : FANIN_EINVAL;
+    return p[P_MIN_VAL].f < p[P_MAX_VAL].f ? act_gain_second_moment(hard_tanh, p, g) : FANIN_EINVAL;
 }
 
 static const fanin_param_spec schema[] = {
-    {"min_val", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, -1.0, 0.0, 0.0, NULL,
-     NULL, "lower clip (< max_val)"},
-    {"max_val", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL,
-     NULL, "upper clip"},
+    {.name = "min_val", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = -1.0, .doc = "lower clip (< max_val)"},
+    {.name = "max_val", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .doc = "upper clip"},
     {0},
 };
 

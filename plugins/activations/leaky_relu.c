@@ -9,8 +9,10 @@
 
 #include "act_common.h"
 
+enum { P_NEGATIVE_SLOPE };
+
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    float s = (float)p[0].f;
+    float s = (float)p[P_NEGATIVE_SLOPE].f;
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : s * x[i];
     return FANIN_OK;
@@ -19,7 +21,7 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 /* forward: y = x > 0 ? x : s x. With s >= 0, y > 0 exactly when x > 0, so y works as x. */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    float s = (float)p[0].f;
+    float s = (float)p[P_NEGATIVE_SLOPE].f;
     int rc = s < 0.0f ? act_need_x(ctx, x, y, n, "leaky_relu (negative slope)") : FANIN_OK;
     for (size_t i = 0; rc == FANIN_OK && i < n; i++)
         dx[i] = x[i] > 0.0f ? dy[i] : s * dy[i];
@@ -27,13 +29,14 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
 }
 
 static int gain(const fanin_value *p, double *g) {
-    *g = sqrt(2.0 / (1.0 + p[0].f * p[0].f));
+    *g = sqrt(2.0 / (1.0 + p[P_NEGATIVE_SLOPE].f * p[P_NEGATIVE_SLOPE].f));
     return FANIN_OK;
 }
 
 static const fanin_param_spec schema[] = {
-    {"negative_slope", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.01, 0.0, 0.0,
-     NULL, NULL, "slope for x <= 0 (PyTorch 0.01, Keras 0.2)"},
+    {.name = "negative_slope", .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, .def = 0.01,
+     .doc = "slope for x <= 0 (PyTorch 0.01, Keras 0.2)"},
     {0},
 };
 

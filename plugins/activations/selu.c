@@ -8,8 +8,6 @@
 #include <fanin/plugin.h>
 #include <math.h>
 
-#include "act_common.h"
-
 #define SELU_LAMBDA 1.0507009873554804934193349852946
 #define SELU_ALPHA 1.6732632423543772848170429916717
 

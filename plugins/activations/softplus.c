@@ -9,9 +9,11 @@
 
 #include "act_common.h"
 
+enum { P_BETA, P_THRESHOLD };
+
 static double softplus(double x, const fanin_value *p) {
-    double bx = p[0].f * x;
-    return bx > p[1].f ? x : log1p(exp(bx)) / p[0].f;
+    double bx = p[P_BETA].f * x;
+    return bx > p[P_THRESHOLD].f ? x : log1p(exp(bx)) / p[P_BETA].f;
 }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
@@ -25,8 +27,8 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
                     size_t n, const fanin_value *p) {
     int rc = act_need_x(ctx, x, y, n, "softplus");
     for (size_t i = 0; rc == FANIN_OK && i < n; i++) {
-        double bx = p[0].f * x[i];
-        dx[i] = bx > p[1].f ? dy[i] : (float)(dy[i] * act_sigmoid(bx));
+        double bx = p[P_BETA].f * x[i];
+        dx[i] = bx > p[P_THRESHOLD].f ? dy[i] : (float)(dy[i] * act_sigmoid(bx));
     }
     return rc;
 }
@@ -34,10 +36,10 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
 static int gain(const fanin_value *p, double *g) { return act_gain_second_moment(softplus, p, g); }
 
 static const fanin_param_spec schema[] = {
-    {"beta", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL, NULL,
-     "sharpness (> 0): larger beta is closer to relu"},
-    {"threshold", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN, 20.0, 0.0, 700.0, NULL, NULL,
-     "beta*x above it is treated as linear (<= 700 so exp cannot overflow)"},
+    {.name = "beta", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .min = 0.0, .doc = "sharpness (> 0): larger beta is closer to relu"},
+    {.name = "threshold", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN, .def = 20.0,
+     .max = 700.0, .doc = "beta*x above it is treated as linear (<= 700 so exp cannot overflow)"},
     {0},
 };
 

@@ -9,12 +9,16 @@
 
 #include "init_common.h"
 
+enum { P_VARIANCE_NORM };
+enum { NORM_FAN_IN, NORM_FAN_OUT, NORM_AVERAGE }; /* index into norms[] */
+
 static int caffe_n(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *n) {
     double fi, fo;
     int rc = init_fan(ctx, t, INIT_FAN_IN, &fi);
     if (rc != FANIN_OK || (rc = init_fan(ctx, t, INIT_FAN_OUT, &fo)) != FANIN_OK)
         return rc;
-    *n = p[0].e == 0 ? fi : p[0].e == 1 ? fo : 0.5 * (fi + fo);
+    int norm = p[P_VARIANCE_NORM].e;
+    *n = norm == NORM_FAN_IN ? fi : norm == NORM_FAN_OUT ? fo : 0.5 * (fi + fo);
     return FANIN_OK;
 }
 
@@ -42,8 +46,8 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const norms[] = {"fan_in", "fan_out", "average", NULL};
 
 static const fanin_param_spec schema[] = {
-    {"variance_norm", FANIN_PARAM_ENUM, 0, 0.0, 0.0, 0.0, norms, NULL,
-     "n = fan_in (Caffe's default), fan_out or average"},
+    {.name = "variance_norm", .type = FANIN_PARAM_ENUM, .def = NORM_FAN_IN, .choices = norms,
+     .doc = "n = fan_in (Caffe's default), fan_out or average"},
     {0},
 };
 

@@ -5,9 +5,11 @@
 
 #include "init_common.h"
 
+enum { P_VALUE };
+
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
-    float v = (float)p[0].f;
+    float v = (float)p[P_VALUE].f;
     for (size_t i = 0; i < n; i++)
         t->data[i] = v;
     return FANIN_OK;
@@ -15,14 +17,14 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    *mean = p[0].f;
+    *mean = p[P_VALUE].f;
     *std = 0.0;
     return FANIN_OK;
 }
 
 static const fanin_param_spec schema[] = {
-    {"value", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL,
-     NULL, "the value of every element"},
+    {.name = "value", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0, .doc = "the value of every element"},
     {0},
 };
 

@@ -9,6 +9,8 @@
 
 #include "init_common.h"
 
+enum { P_GAIN };
+
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t), cols = (size_t)t->cols;
     for (size_t i = 0; i < n; i++)
@@ -16,7 +18,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     if (t->is_bias)
         return FANIN_OK;
     for (size_t i = 0; n > 0 && i < (size_t)t->rows && i < cols; i++)
-        t->data[i * cols + i] = (float)p[0].f;
+        t->data[i * cols + i] = (float)p[P_GAIN].f;
     return FANIN_OK;
 }
 
@@ -26,14 +28,14 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     if (n == 0 || t->is_bias)
         return init_empty_moments(mean, std);
     double k = (double)(t->rows < t->cols ? t->rows : t->cols), f = k / (double)n;
-    *mean = p[0].f * f;
-    *std = fabs(p[0].f) * sqrt(f - f * f);
+    *mean = p[P_GAIN].f * f;
+    *std = fabs(p[P_GAIN].f) * sqrt(f - f * f);
     return FANIN_OK;
 }
 
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL, NULL,
-     "the diagonal's value (Keras Identity gain; PyTorch eye_ is 1)"},
+    {.name = "gain", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .doc = "the diagonal's value (Keras Identity gain; PyTorch eye_ is 1)"},
     {0},
 };
 

@@ -12,10 +12,12 @@
 
 #include "init_common.h"
 
+enum { P_GAIN, P_MODE, P_TRUNCATED, P_A, P_NONLINEARITY };
+
 static int he_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *std) {
     double gain, fan;
-    int rc = init_kaiming_gain(ctx, p[0].f, p[4].e, p[3].f, &gain);
-    if (rc == FANIN_OK && (rc = init_fan(ctx, t, p[1].e, &fan)) == FANIN_OK)
+    int rc = init_kaiming_gain(ctx, p[P_GAIN].f, p[P_NONLINEARITY].e, p[P_A].f, &gain);
+    if (rc == FANIN_OK && (rc = init_fan(ctx, t, p[P_MODE].e, &fan)) == FANIN_OK)
         *std = gain / sqrt(fan);
     return rc;
 }
@@ -26,7 +28,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
         return FANIN_OK;
     int rc = he_std(ctx, t, p, &std);
     if (rc == FANIN_OK)
-        init_normal0(rng, t, std, p[2].b);
+        init_normal0(rng, t, std, p[P_TRUNCATED].b);
     return rc;
 }
 
@@ -42,16 +44,19 @@ static const char *const modes[] = {"fan_in", "fan_out", NULL};
 static const char *const nonlinearities[] = INIT_NONLINEARITIES;
 
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, NAN,
-     0.0, 0.0, NULL, NULL, "multiplies the std; auto = the activation's gain (relu: sqrt 2)"},
-    {"mode", FANIN_PARAM_ENUM, 0, INIT_FAN_IN, 0.0, 1.0, modes, NULL,
-     "fan_in keeps the forward variance, fan_out the backward one"},
-    {"truncated", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays gain/sqrt(fan)"},
-    {"a", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "negative slope of leaky_relu, used only with nonlinearity: leaky_relu (PyTorch's a)"},
-    {"nonlinearity", FANIN_PARAM_ENUM, 0, INIT_NL_AUTO, 0.0, 0.0, nonlinearities, NULL,
-     "calculate_gain(nonlinearity, a) when gain is auto; auto = the layer's activation"},
+    {.name = "gain", .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = NAN, .min = 0.0,
+     .doc = "multiplies the std; auto = the activation's gain (relu: sqrt 2)"},
+    {.name = "mode", .type = FANIN_PARAM_ENUM, .def = INIT_FAN_IN, .max = 1.0, .choices = modes,
+     .doc = "fan_in keeps the forward variance, fan_out the backward one"},
+    {.name = "truncated", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays gain/sqrt(fan)"},
+    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .doc = "negative slope of leaky_relu, used only with nonlinearity: leaky_relu (PyTorch's a)"},
+    {.name = "nonlinearity", .type = FANIN_PARAM_ENUM, .def = INIT_NL_AUTO,
+     .choices = nonlinearities,
+     .doc = "calculate_gain(nonlinearity, a) when gain is auto; auto = the layer's activation"},
     {0},
 };
 

@@ -8,9 +8,11 @@
 
 #include "init_common.h"
 
+enum { P_GAIN };
+
 static int lecun_bound(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *b) {
     double gain, fan;
-    int rc = init_gain(ctx, p[0].f, &gain);
+    int rc = init_gain(ctx, p[P_GAIN].f, &gain);
     if (rc == FANIN_OK && (rc = init_fan(ctx, t, INIT_FAN_IN, &fan)) == FANIN_OK)
         *b = gain * sqrt(3.0 / fan);
     return rc;
@@ -38,8 +40,9 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, 1.0,
-     0.0, 0.0, NULL, NULL, "multiplies the bound; auto = the layer activation's gain"},
+    {.name = "gain", .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0, .min = 0.0,
+     .doc = "multiplies the bound; auto = the layer activation's gain"},
     {0},
 };
 

@@ -11,21 +11,17 @@
 #include <fanin/plugin.h>
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "init_common.h"
 
 enum { P_TOL, P_MAX_ITER, P_PRE };
-enum { PRE_ORTHOGONAL, PRE_NORMAL };
-
-static size_t tensor_size(const fanin_tensor *t) {
-    return t->rows > 0 && t->cols > 0 ? (size_t)t->rows * (size_t)t->cols : 0;
-}
+enum { PRE_ORTHOGONAL, PRE_NORMAL }; /* index into pre_choices[] */
 
 /* W [r, c] = Q of the QR of a N(0, 1) matrix (host qr: Haar-distributed, diag(R) >= 0). QR
  * needs rows >= cols, so a wide W factors its transpose, as torch.nn.init.orthogonal_ does:
  * its rows are then orthonormal. */
 static int orthogonal(fanin_ctx *ctx, const fanin_tensor *t, fanin_rng *rng) {
     int r = (int)t->rows, c = (int)t->cols;
-    size_t n = tensor_size(t);
+    size_t n = init_size(t);
     FANIN_HOST->rng_normal(rng, t->data, n, 0.0, 1.0);
     if (r >= c) return FANIN_HOST->qr(ctx, t->data, r, c);
     float *wt = FANIN_HOST->alloc(ctx, n * sizeof *wt); /* W^T [c, r] */
@@ -69,7 +65,7 @@ static int needs_data(fanin_ctx *ctx) {
 /* Algorithm 1's loop on a pre-initialised W: rescale until |Var - 1| < tol or max_iter
  * rescalings were made (then keep W and warn). */
 static int rescale(fanin_ctx *ctx, const fanin_tensor *t, double tol, int64_t max_iter) {
-    size_t n = tensor_size(t);
+    size_t n = init_size(t);
     for (int64_t it = 0;; it++) {
         const float *z;
         int64_t rows, cols;
@@ -95,7 +91,7 @@ static int rescale(fanin_ctx *ctx, const fanin_tensor *t, double tol, int64_t ma
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
-    size_t n = tensor_size(t);
+    size_t n = init_size(t);
     if (n == 0) return FANIN_OK;
     if (t->is_bias) {
         for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
@@ -113,12 +109,12 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 static const char *const pre_choices[] = {"orthogonal", "normal", NULL};
 
 static const fanin_param_spec schema[] = {
-    {"tol", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 0.1, 0.0, 0.0, NULL,
-     NULL, "stop when |Var(layer output) - 1| < tol (Tol_var)"},
-    {"max_iter", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 10, 0, 0, NULL, NULL,
-     "at most this many rescalings per layer (T_max)"},
-    {"pre", FANIN_PARAM_ENUM, 0, PRE_ORTHOGONAL, 0, 0, pre_choices, NULL,
-     "pre-initialisation: orthogonal (Saxe et al. 2014, the paper's) or normal N(0, 1)"},
+    {.name = "tol", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 0.1, .min = 0.0, .doc = "stop when |Var(layer output) - 1| < tol (Tol_var)"},
+    {.name = "max_iter", .type = FANIN_PARAM_I64, .flags = FANIN_PARAM_NO_MAX, .def = 10, .min = 0,
+     .doc = "at most this many rescalings per layer (T_max)"},
+    {.name = "pre", .type = FANIN_PARAM_ENUM, .def = PRE_ORTHOGONAL, .choices = pre_choices,
+     .doc = "pre-initialisation: orthogonal (Saxe et al. 2014, the paper's) or normal N(0, 1)"},
     {0},
 };
 

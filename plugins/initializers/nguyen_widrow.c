@@ -14,19 +14,20 @@
 
 #include "init_common.h"
 
-enum { NW_TEXTBOOK, NW_FANN };
+enum { P_VARIANT, P_INPUT_MIN, P_INPUT_MAX, P_HIDDEN };
+enum { NW_TEXTBOOK, NW_FANN }; /* index into variants[] */
 
 /* beta (textbook) or s (fann) for t's layer */
 static int nw_scale(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *b) {
-    double fi, fo, r = p[2].f - p[1].f;
+    double fi, fo, r = p[P_INPUT_MAX].f - p[P_INPUT_MIN].f;
     int rc = init_fan(ctx, t, INIT_FAN_IN, &fi);
     if (rc != FANIN_OK || (rc = init_fan(ctx, t, INIT_FAN_OUT, &fo)) != FANIN_OK)
         return rc;
     if (!(r > 0.0))
         return FANIN_HOST->error(ctx, FANIN_EINVAL, "input_min %g must be below input_max %g",
-                                 p[1].f, p[2].f);
-    double h = p[3].i > 0 ? (double)p[3].i : fo;
-    *b = p[0].e == NW_FANN ? pow(0.7 * h, 1.0 / fi) / r : 0.7 * pow(h, 1.0 / fi);
+                                 p[P_INPUT_MIN].f, p[P_INPUT_MAX].f);
+    double h = p[P_HIDDEN].i > 0 ? (double)p[P_HIDDEN].i : fo;
+    *b = p[P_VARIANT].e == NW_FANN ? pow(0.7 * h, 1.0 / fi) / r : 0.7 * pow(h, 1.0 / fi);
     return FANIN_OK;
 }
 
@@ -36,7 +37,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     int rc = n == 0 ? FANIN_OK : nw_scale(ctx, t, p, &b);
     if (n == 0 || rc != FANIN_OK)
         return rc;
-    if (t->is_bias || p[0].e == NW_FANN) {
+    if (t->is_bias || p[P_VARIANT].e == NW_FANN) {
         FANIN_HOST->rng_uniform(rng, t->data, n, t->is_bias ? -b : 0.0, b);
         return FANIN_OK;
     }
@@ -45,7 +46,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
         double ss = 0.0;
         for (size_t j = 0; j < cols; j++)
             ss += (double)row[j] * row[j];
-        double k = ss > 0.0 ? b * 2.0 / (p[2].f - p[1].f) / sqrt(ss) : 0.0;
+        double k = ss > 0.0 ? b * 2.0 / (p[P_INPUT_MAX].f - p[P_INPUT_MIN].f) / sqrt(ss) : 0.0;
         for (size_t j = 0; j < cols; j++)
             row[j] = (float)(row[j] * k);
     }
@@ -58,24 +59,25 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     if (init_size(t) == 0)
         return init_empty_moments(mean, std);
     int rc = nw_scale(ctx, t, p, &b);
-    int fann = p[0].e == NW_FANN;
+    int fann = p[P_VARIANT].e == NW_FANN;
     *mean = fann && !t->is_bias ? 0.5 * b : 0.0;
-    *std = t->is_bias ? b / sqrt(3.0) : fann ? b / sqrt(12.0)
-                                             : b * 2.0 / (p[2].f - p[1].f) / sqrt((double)t->cols);
+    *std = t->is_bias ? b / sqrt(3.0)
+         : fann       ? b / sqrt(12.0)
+                      : b * 2.0 / (p[P_INPUT_MAX].f - p[P_INPUT_MIN].f) / sqrt((double)t->cols);
     return rc;
 }
 
 static const char *const variants[] = {"textbook", "fann", NULL};
 
 static const fanin_param_spec schema[] = {
-    {"variant", FANIN_PARAM_ENUM, 0, NW_TEXTBOOK, 0.0, 0.0, variants, NULL,
-     "textbook (Nguyen & Widrow 1990) or fann (libfann's fann_init_weights)"},
-    {"input_min", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, -1.0, 0.0, 0.0, NULL,
-     NULL, "smallest input value the layer sees (FANN: of the training data)"},
-    {"input_max", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL,
-     NULL, "largest input value (> input_min)"},
-    {"hidden", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "H, hidden units; 0 = this layer's fan_out (FANN counts every hidden neuron)"},
+    {.name = "variant", .type = FANIN_PARAM_ENUM, .def = NW_TEXTBOOK, .choices = variants,
+     .doc = "textbook (Nguyen & Widrow 1990) or fann (libfann's fann_init_weights)"},
+    {.name = "input_min", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = -1.0, .doc = "smallest input value the layer sees (FANN: of the training data)"},
+    {.name = "input_max", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .doc = "largest input value (> input_min)"},
+    {.name = "hidden", .type = FANIN_PARAM_I64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0, .min = 0.0,
+     .doc = "H, hidden units; 0 = this layer's fan_out (FANN counts every hidden neuron)"},
     {0},
 };
 

@@ -7,24 +7,26 @@
 
 #include "init_common.h"
 
+enum { P_MEAN, P_STD };
+
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     if (init_size(t) > 0)
-        FANIN_HOST->rng_normal(rng, t->data, init_size(t), p[0].f, p[1].f);
+        FANIN_HOST->rng_normal(rng, t->data, init_size(t), p[P_MEAN].f, p[P_STD].f);
     return FANIN_OK;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    *mean = p[0].f;
-    *std = p[1].f;
+    *mean = p[P_MEAN].f;
+    *std = p[P_STD].f;
     return FANIN_OK;
 }
 
 static const fanin_param_spec schema[] = {
-    {"mean", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "mean of the normal"},
-    {"std", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL, NULL,
-     "standard deviation (>= 0; 0 gives every element = mean)"},
+    {.name = "mean", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0, .doc = "mean of the normal"},
+    {.name = "std", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 1.0, .min = 0.0,
+     .doc = "standard deviation (>= 0; 0 gives every element = mean)"},
     {0},
 };
 

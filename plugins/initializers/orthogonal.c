@@ -12,6 +12,8 @@
 
 #include "init_common.h"
 
+enum { P_GAIN };
+
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
     if (n == 0)
@@ -20,7 +22,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
         return FANIN_HOST->error(ctx, FANIN_EINVAL, "orthogonal: %lld x %lld is too large for "
                                  "the qr service", (long long)t->rows, (long long)t->cols);
     double g;
-    int rc = init_gain(ctx, p[0].f, &g);
+    int rc = init_gain(ctx, p[P_GAIN].f, &g);
     if (rc != FANIN_OK)
         return rc;
     int r = (int)t->rows, c = (int)t->cols, wide = r < c;
@@ -42,15 +44,16 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     if (init_size(t) == 0)
         return init_empty_moments(mean, std);
     double r = (double)t->rows, c = (double)t->cols, g = 1.0;
-    int rc = init_gain(ctx, p[0].f, &g);
+    int rc = init_gain(ctx, p[P_GAIN].f, &g);
     *mean = 0.0;
     *std = fabs(g) * sqrt(fmin(r, c) / (r * c));
     return rc;
 }
 
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, 1.0, 0.0,
-     0.0, NULL, NULL, "multiplies Q (PyTorch, Keras: 1); auto = the layer activation's gain"},
+    {.name = "gain", .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0,
+     .doc = "multiplies Q (PyTorch, Keras: 1); auto = the layer activation's gain"},
     {0},
 };
 

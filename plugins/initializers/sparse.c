@@ -9,8 +9,11 @@
 
 #include "init_common.h"
 
+enum { P_SPARSITY, P_STD };
+
 static size_t zeros_per_column(const fanin_tensor *t, const fanin_value *p) {
-    return (size_t)ceil(p[0].f * (double)t->rows); /* as PyTorch: int(math.ceil(s * rows)) */
+    /* as PyTorch: int(math.ceil(s * rows)) */
+    return (size_t)ceil(p[P_SPARSITY].f * (double)t->rows);
 }
 
 /* Each column: a partial Fisher-Yates shuffle of the row indices picks its zeros. */
@@ -21,7 +24,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     size_t *idx = FANIN_HOST->alloc(ctx, rows * sizeof *idx), k = zeros_per_column(t, p);
     if (!idx)
         return FANIN_HOST->error(ctx, FANIN_ENOMEM, "sparse: no memory for %zu indices", rows);
-    FANIN_HOST->rng_normal(rng, t->data, n, 0.0, p[1].f);
+    FANIN_HOST->rng_normal(rng, t->data, n, 0.0, p[P_STD].f);
     for (size_t j = 0; j < cols; j++) {
         for (size_t i = 0; i < rows; i++)
             idx[i] = i;
@@ -41,15 +44,16 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     if (init_size(t) == 0)
         return init_empty_moments(mean, std);
     *mean = 0.0;
-    *std = p[1].f * sqrt(1.0 - (double)zeros_per_column(t, p) / (double)t->rows);
+    *std = p[P_STD].f * sqrt(1.0 - (double)zeros_per_column(t, p) / (double)t->rows);
     return FANIN_OK;
 }
 
 static const fanin_param_spec schema[] = {
-    {"sparsity", FANIN_PARAM_F64, FANIN_PARAM_REQUIRED, 0.1, 0.0, 1.0, NULL, NULL,
-     "fraction of each column set to zero, in [0, 1] (required, as in PyTorch)"},
-    {"std", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.01, 0.0, 0.0, NULL, NULL,
-     "std of the non-zero entries (PyTorch default 0.01)"},
+    {.name = "sparsity", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_REQUIRED, .def = 0.1,
+     .min = 0.0, .max = 1.0,
+     .doc = "fraction of each column set to zero, in [0, 1] (required, as in PyTorch)"},
+    {.name = "std", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.01, .min = 0.0,
+     .doc = "std of the non-zero entries (PyTorch default 0.01)"},
     {0},
 };
 

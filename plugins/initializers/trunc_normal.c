@@ -11,6 +11,9 @@
 
 #include "init_common.h"
 
+enum { P_MEAN, P_STD, P_A, P_B, P_BOUNDS, P_CORRECT_VARIANCE };
+enum { BOUNDS_ABSOLUTE, BOUNDS_STD }; /* index into bounds[] */
+
 #define SQRT2 1.4142135623730950488
 #define INV_SQRT_2PI 0.39894228040143267794
 
@@ -27,12 +30,12 @@ static void tn_unit(double al, double be, double *shift, double *sd) {
 
 /* the s to draw with, and [lo, hi] in absolute units */
 static int resolve(fanin_ctx *ctx, const fanin_value *p, double *s, double *lo, double *hi) {
-    double mean = p[0].f, std = p[1].f, a = p[2].f, b = p[3].f, shift, sd;
+    double mean = p[P_MEAN].f, std = p[P_STD].f, a = p[P_A].f, b = p[P_B].f, shift, sd;
     if (!(a < b))
         return FANIN_HOST->error(ctx, FANIN_EINVAL, "a = %g must be less than b = %g", a, b);
     *s = std;
-    if (p[4].e == 1) { /* std units: the factor depends on a, b only */
-        if (p[5].b) {
+    if (p[P_BOUNDS].e == BOUNDS_STD) { /* std units: the factor depends on a, b only */
+        if (p[P_CORRECT_VARIANCE].b) {
             tn_unit(a, b, &shift, &sd);
             *s = std / sd;
         }
@@ -42,7 +45,7 @@ static int resolve(fanin_ctx *ctx, const fanin_value *p, double *s, double *lo, 
     }
     *lo = a;
     *hi = b;
-    if (!p[5].b) return FANIN_OK;
+    if (!p[P_CORRECT_VARIANCE].b) return FANIN_OK;
     double top = (b - a) / sqrt(12.0); /* s -> inf: the truncated std tends to the uniform's */
     if (std >= top)
         return FANIN_HOST->error(ctx, FANIN_EINVAL, "correct_variance: std %g is not reachable "
@@ -65,7 +68,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     double s, lo, hi;
     int rc = resolve(ctx, p, &s, &lo, &hi);
     if (rc == FANIN_OK && init_size(t) > 0)
-        FANIN_HOST->rng_trunc_normal(rng, t->data, init_size(t), p[0].f, s, lo, hi);
+        FANIN_HOST->rng_trunc_normal(rng, t->data, init_size(t), p[P_MEAN].f, s, lo, hi);
     return rc;
 }
 
@@ -73,8 +76,8 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
                    double *std) {
     double s = 0, lo = 0, hi = 0, shift, sd;
     int rc = resolve(ctx, p, &s, &lo, &hi);
-    tn_unit((lo - p[0].f) / s, (hi - p[0].f) / s, &shift, &sd);
-    *mean = p[0].f + s * shift;
+    tn_unit((lo - p[P_MEAN].f) / s, (hi - p[P_MEAN].f) / s, &shift, &sd);
+    *mean = p[P_MEAN].f + s * shift;
     *std = s * sd;
     return rc;
 }
@@ -82,18 +85,19 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const bounds[] = {"absolute", "std", NULL};
 
 static const fanin_param_spec schema[] = {
-    {"mean", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "mean of the normal before truncation"},
-    {"std", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL, NULL,
-     "std of the normal before truncation (PyTorch 1, Keras 0.05, JAX 0.01)"},
-    {"a", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, -2.0, 0.0, 0.0, NULL, NULL,
-     "lower cut, in the units `bounds` says"},
-    {"b", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 2.0, 0.0, 0.0, NULL, NULL,
-     "upper cut (> a)"},
-    {"bounds", FANIN_PARAM_ENUM, 0, 0.0, 0.0, 0.0, bounds, NULL,
-     "absolute values (PyTorch, Flux) or multiples of std around mean (Keras, JAX)"},
-    {"correct_variance", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "widen the normal so the truncated result has std `std` (off in every framework)"},
+    {.name = "mean", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0, .doc = "mean of the normal before truncation"},
+    {.name = "std", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .min = 0.0,
+     .doc = "std of the normal before truncation (PyTorch 1, Keras 0.05, JAX 0.01)"},
+    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = -2.0, .doc = "lower cut, in the units `bounds` says"},
+    {.name = "b", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 2.0, .doc = "upper cut (> a)"},
+    {.name = "bounds", .type = FANIN_PARAM_ENUM, .def = BOUNDS_ABSOLUTE, .choices = bounds,
+     .doc = "absolute values (PyTorch, Flux) or multiples of std around mean (Keras, JAX)"},
+    {.name = "correct_variance", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "widen the normal so the truncated result has std `std` (off in every framework)"},
     {0},
 };
 

@@ -8,31 +8,34 @@
 
 #include "init_common.h"
 
+enum { P_A, P_B };
+
 static int check(fanin_ctx *ctx, const fanin_value *p) {
-    if (p[0].f < p[1].f)
+    if (p[P_A].f < p[P_B].f)
         return FANIN_OK;
-    return FANIN_HOST->error(ctx, FANIN_EINVAL, "a = %g must be less than b = %g", p[0].f, p[1].f);
+    return FANIN_HOST->error(ctx, FANIN_EINVAL, "a = %g must be less than b = %g", p[P_A].f,
+                             p[P_B].f);
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     int rc = check(ctx, p);
     if (rc == FANIN_OK && init_size(t) > 0)
-        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), p[0].f, p[1].f);
+        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), p[P_A].f, p[P_B].f);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    *mean = 0.5 * (p[0].f + p[1].f);
-    *std = (p[1].f - p[0].f) / sqrt(12.0);
+    *mean = 0.5 * (p[P_A].f + p[P_B].f);
+    *std = (p[P_B].f - p[P_A].f) / sqrt(12.0);
     return check(ctx, p);
 }
 
 static const fanin_param_spec schema[] = {
-    {"a", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "lower bound (inclusive); must be less than b"},
-    {"b", FANIN_PARAM_F64, FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL, NULL,
-     "upper bound"},
+    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0, .doc = "lower bound (inclusive); must be less than b"},
+    {.name = "b", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .doc = "upper bound"},
     {0},
 };
 

@@ -11,24 +11,25 @@
 
 #include "init_common.h"
 
+enum { P_SCALE, P_MODE, P_DISTRIBUTION };
 enum { VS_FAN_IN, VS_FAN_OUT, VS_FAN_AVG };
 enum { VS_TRUNCATED, VS_UNTRUNCATED, VS_UNIFORM };
 
 /* the std Var W = scale / n gives (Keras floors n at 1, so an empty fan is no error) */
 static double vs_std(const fanin_tensor *t, const fanin_value *p) {
     double fi = (double)t->fan_in, fo = (double)t->fan_out;
-    double n = p[1].e == VS_FAN_IN ? fi : p[1].e == VS_FAN_OUT ? fo : 0.5 * (fi + fo);
-    return sqrt(p[0].f / fmax(1.0, n));
+    double n = p[P_MODE].e == VS_FAN_IN ? fi : p[P_MODE].e == VS_FAN_OUT ? fo : 0.5 * (fi + fo);
+    return sqrt(p[P_SCALE].f / fmax(1.0, n));
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double std = vs_std(t, p);
     if (init_size(t) == 0)
         return FANIN_OK;
-    if (p[2].e == VS_UNIFORM)
+    if (p[P_DISTRIBUTION].e == VS_UNIFORM)
         FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -sqrt(3.0) * std, sqrt(3.0) * std);
     else
-        init_normal0(rng, t, std, p[2].e == VS_TRUNCATED);
+        init_normal0(rng, t, std, p[P_DISTRIBUTION].e == VS_TRUNCATED);
     return FANIN_OK;
 }
 
@@ -43,12 +44,12 @@ static const char *const modes[] = {"fan_in", "fan_out", "fan_avg", NULL};
 static const char *const dists[] = {"truncated_normal", "untruncated_normal", "uniform", NULL};
 
 static const fanin_param_spec schema[] = {
-    {"scale", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL,
-     NULL, "variance multiplier (= gain^2): 1 Glorot/LeCun, 2 He"},
-    {"mode", FANIN_PARAM_ENUM, 0, VS_FAN_IN, 0.0, 0.0, modes, NULL,
-     "n = fan_in, fan_out or their average (floored at 1)"},
-    {"distribution", FANIN_PARAM_ENUM, 0, VS_TRUNCATED, 0.0, 0.0, dists, NULL,
-     "truncated_normal (2 sigma, std corrected), untruncated_normal or uniform"},
+    {.name = "scale", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .min = 0.0, .doc = "variance multiplier (= gain^2): 1 Glorot/LeCun, 2 He"},
+    {.name = "mode", .type = FANIN_PARAM_ENUM, .def = VS_FAN_IN, .choices = modes,
+     .doc = "n = fan_in, fan_out or their average (floored at 1)"},
+    {.name = "distribution", .type = FANIN_PARAM_ENUM, .def = VS_TRUNCATED, .choices = dists,
+     .doc = "truncated_normal (2 sigma, std corrected), untruncated_normal or uniform"},
     {0},
 };
 

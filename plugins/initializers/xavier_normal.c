@@ -10,9 +10,11 @@
 
 #include "init_common.h"
 
+enum { P_GAIN, P_TRUNCATED };
+
 static int xavier_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *std) {
     double gain, fan_in, fan_out;
-    int rc = init_gain(ctx, p[0].f, &gain);
+    int rc = init_gain(ctx, p[P_GAIN].f, &gain);
     if (rc == FANIN_OK && (rc = init_fan(ctx, t, INIT_FAN_IN, &fan_in)) == FANIN_OK &&
         (rc = init_fan(ctx, t, INIT_FAN_OUT, &fan_out)) == FANIN_OK)
         *std = gain * sqrt(2.0 / (fan_in + fan_out));
@@ -25,7 +27,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
         return FANIN_OK;
     int rc = xavier_std(ctx, t, p, &std);
     if (rc == FANIN_OK)
-        init_normal0(rng, t, std, p[1].b);
+        init_normal0(rng, t, std, p[P_TRUNCATED].b);
     return rc;
 }
 
@@ -38,10 +40,12 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, 1.0,
-     0.0, 0.0, NULL, NULL, "multiplies the std (PyTorch: 1); auto = the activation's gain"},
-    {"truncated", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it keeps the formula's value"},
+    {.name = "gain", .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0, .min = 0.0,
+     .doc = "multiplies the std (PyTorch: 1); auto = the activation's gain"},
+    {.name = "truncated", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it keeps the "
+            "formula's value"},
     {0},
 };
 

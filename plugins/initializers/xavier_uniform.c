@@ -9,9 +9,11 @@
 
 #include "init_common.h"
 
+enum { P_GAIN };
+
 static int xavier_bound(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *b) {
     double gain, fan_in, fan_out;
-    int rc = init_gain(ctx, p[0].f, &gain);
+    int rc = init_gain(ctx, p[P_GAIN].f, &gain);
     if (rc == FANIN_OK && (rc = init_fan(ctx, t, INIT_FAN_IN, &fan_in)) == FANIN_OK &&
         (rc = init_fan(ctx, t, INIT_FAN_OUT, &fan_out)) == FANIN_OK)
         *b = gain * sqrt(6.0 / (fan_in + fan_out));
@@ -40,8 +42,9 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, 1.0,
-     0.0, 0.0, NULL, NULL, "multiplies the bound (PyTorch: 1); auto = the activation's gain"},
+    {.name = "gain", .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0, .min = 0.0,
+     .doc = "multiplies the bound (PyTorch: 1); auto = the activation's gain"},
     {0},
 };
 

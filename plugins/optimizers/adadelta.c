@@ -15,30 +15,21 @@
 
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "opt_common.h"
 
-typedef struct adadelta_state {
-    uint64_t t; /* steps taken */
-    uint64_t reserved;
-    float buf[]; /* v, u */
-} adadelta_state;
+enum { P_RHO, P_EPS, P_WEIGHT_DECAY };
 
-/* p: rho, eps, weight_decay */
-static size_t state_size(size_t n, const fanin_value *p) {
-    return sizeof(adadelta_state) + 2 * n * sizeof(float);
-}
+static size_t state_size(size_t n, const fanin_value *p) { return opt_state_size(n, 2); }
 
 static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
-    unsigned char *s = state;
-    for (size_t i = 0, size = state_size(n, p); i < size; i++) s[i] = 0;
-    return FANIN_OK;
+    return opt_zero_state(state, state_size(n, p));
 }
 
 static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
                 int64_t t, const fanin_value *p) {
-    adadelta_state *s = state;
-    float rho = (float)p[0].f, c = (float)(1.0 - p[0].f), eps = (float)p[1].f;
-    float wd = (float)p[2].f, rate = (float)lr;
+    opt_state *s = state;
+    float rho = (float)p[P_RHO].f, c = (float)(1.0 - p[P_RHO].f), eps = (float)p[P_EPS].f;
+    float wd = (float)p[P_WEIGHT_DECAY].f, rate = (float)lr;
     float *v = s->buf, *u = v + n;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * w[i];
@@ -52,12 +43,13 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {"rho", FANIN_PARAM_F64, 0, 0.9, 0.0, 1.0, NULL, NULL,
-     "decay of the running means of g^2 and dx^2"},
-    {"eps", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1e-6, 0.0, 0.0, NULL,
-     NULL, "added inside both square roots; sets the size of the first steps"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "rho", .type = FANIN_PARAM_F64, .def = 0.9, .min = 0.0, .max = 1.0,
+     .doc = "decay of the running means of g^2 and dx^2"},
+    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-6, .min = 0.0,
+     .doc = "added inside both square roots; sets the size of the first steps"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
     {0},
 };
 

@@ -12,59 +12,53 @@
 
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "opt_common.h"
 
-typedef struct adagrad_state {
-    uint64_t t; /* steps taken: drives lr_decay, so a resumed run continues the decay */
-    uint64_t reserved;
-    float sum[];
-} adagrad_state;
+enum { P_LR_DECAY, P_WEIGHT_DECAY, P_INITIAL_ACCUMULATOR_VALUE, P_EPS };
 
-/* p: lr_decay, weight_decay, initial_accumulator_value, eps */
 static int check(fanin_ctx *ctx, const fanin_value *p) {
-    if (p[3].f == 0.0 && p[2].f == 0.0)
+    if (p[P_EPS].f == 0.0 && p[P_INITIAL_ACCUMULATOR_VALUE].f == 0.0)
         return FANIN_HOST->error(ctx, FANIN_EINVAL,
                                  "eps = 0 needs initial_accumulator_value > 0: otherwise a zero "
                                  "gradient divides 0 by 0");
     return FANIN_OK;
 }
 
-static size_t state_size(size_t n, const fanin_value *p) {
-    return sizeof(adagrad_state) + n * sizeof(float);
-}
+static size_t state_size(size_t n, const fanin_value *p) { return opt_state_size(n, 1); }
 
+/* t = 0; the sum s starts at initial_accumulator_value */
 static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
-    adagrad_state *s = state;
+    opt_state *s = state;
     s->t = s->reserved = 0;
-    for (size_t i = 0; i < n; i++) s->sum[i] = (float)p[2].f;
+    for (size_t i = 0; i < n; i++) s->buf[i] = (float)p[P_INITIAL_ACCUMULATOR_VALUE].f;
     return check(ctx, p);
 }
 
 static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
                 int64_t t, const fanin_value *p) {
-    adagrad_state *s = state;
+    opt_state *s = state;
     int rc = check(ctx, p);
     if (rc != FANIN_OK) return rc;
     s->t++;
-    float clr = (float)(lr / (1.0 + (double)(s->t - 1) * p[0].f));
-    float wd = (float)p[1].f, eps = (float)p[3].f;
+    float clr = (float)(lr / (1.0 + (double)(s->t - 1) * p[P_LR_DECAY].f));
+    float wd = (float)p[P_WEIGHT_DECAY].f, eps = (float)p[P_EPS].f, *sum = s->buf;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * w[i];
-        s->sum[i] += d * d;
-        w[i] -= clr * (d / (sqrtf(s->sum[i]) + eps));
+        sum[i] += d * d;
+        w[i] -= clr * (d / (sqrtf(sum[i]) + eps));
     }
     return FANIN_OK;
 }
 
 static const fanin_param_spec schema[] = {
-    {"lr_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "step t uses lr / (1 + (t-1)*lr_decay)"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w"},
-    {"initial_accumulator_value", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "starting value of the sum of squared gradients s"},
-    {"eps", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 1e-10, 0.0, 0.0, NULL, NULL,
-     "added to sqrt(s); 0 only with initial_accumulator_value > 0"},
+    {.name = "lr_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "step t uses lr / (1 + (t-1)*lr_decay)"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "initial_accumulator_value", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.0, .min = 0.0, .doc = "starting value of the sum of squared gradients s"},
+    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 1e-10, .min = 0.0,
+     .doc = "added to sqrt(s); 0 only with initial_accumulator_value > 0"},
     {0},
 };
 

@@ -15,35 +15,25 @@
 
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "adam.h"
 
-typedef struct adam_state {
-    uint64_t t; /* steps taken */
-    uint64_t reserved;
-    float buf[]; /* m, v, vmax */
-} adam_state;
-
-/* p: beta1, beta2, eps, weight_decay, amsgrad (the same rows in adam and adamw) */
 size_t fanin_adam__state_size(size_t n, const fanin_value *p) {
-    return sizeof(adam_state) + (p[4].b ? 3 : 2) * n * sizeof(float);
+    return opt_state_size(n, p[P_AMSGRAD].b ? 3 : 2);
 }
 
 int fanin_adam__init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
-    unsigned char *s = state;
-    for (size_t i = 0, size = fanin_adam__state_size(n, p); i < size; i++) s[i] = 0;
-    return FANIN_OK;
+    return opt_zero_state(state, fanin_adam__state_size(n, p));
 }
 
-/* One step; `decoupled` applies weight_decay as w *= 1 - lr * weight_decay (AdamW). */
 void fanin_adam__update(void *state, float *w, const float *g, size_t n, double lr,
                         const fanin_value *p, int decoupled) {
-    adam_state *s = state;
-    double b1 = p[0].f, b2 = p[1].f, wd = p[3].f, t = (double)++s->t;
+    opt_state *s = state;
+    double b1 = p[P_BETA1].f, b2 = p[P_BETA2].f, wd = p[P_WEIGHT_DECAY].f, t = (double)++s->t;
     float step = (float)(lr / (1.0 - pow(b1, t))), bc2 = (float)sqrt(1.0 - pow(b2, t));
     float fb1 = (float)b1, fb2 = (float)b2, c1 = (float)(1.0 - b1), c2 = (float)(1.0 - b2);
-    float eps = (float)p[2].f, l2 = decoupled ? 0.0f : (float)wd;
+    float eps = (float)p[P_EPS].f, l2 = decoupled ? 0.0f : (float)wd;
     float keep = decoupled ? (float)(1.0 - lr * wd) : 1.0f;
-    float *m = s->buf, *v = m + n, *vmax = p[4].b ? v + n : v;
+    float *m = s->buf, *v = m + n, *vmax = p[P_AMSGRAD].b ? v + n : v;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + l2 * w[i];
         w[i] *= keep;
@@ -61,16 +51,19 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {"beta1", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.9, 0.0, 1.0, NULL, NULL,
-     "decay of the gradient's running mean m (torch's betas[0])"},
-    {"beta2", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.999, 0.0, 1.0, NULL, NULL,
-     "decay of the squared gradient's running mean v (torch's betas[1])"},
-    {"eps", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1e-8, 0.0, 0.0, NULL,
-     NULL, "added to sqrt(v_hat): keeps a zero gradient from dividing 0 by 0"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w (use adamw to decouple it)"},
-    {"amsgrad", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "AMSGrad: divide by the largest v seen so far (Reddi et al. 2018)"},
+    {.name = "beta1", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.9,
+     .min = 0.0, .max = 1.0, .doc = "decay of the gradient's running mean m (torch's betas[0])"},
+    {.name = "beta2", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.999,
+     .min = 0.0, .max = 1.0,
+     .doc = "decay of the squared gradient's running mean v (torch's betas[1])"},
+    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-8, .min = 0.0,
+     .doc = "added to sqrt(v_hat): keeps a zero gradient from dividing 0 by 0"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0,
+     .doc = "L2 penalty added to the gradient: g + weight_decay*w (use adamw to decouple it)"},
+    {.name = "amsgrad", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "AMSGrad: divide by the largest v seen so far (Reddi et al. 2018)"},
     {0},
 };
 

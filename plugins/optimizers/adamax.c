@@ -13,32 +13,23 @@
 
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "opt_common.h"
 
-typedef struct adamax_state {
-    uint64_t t; /* steps taken: the bias correction's exponent */
-    uint64_t reserved;
-    float buf[]; /* m, u */
-} adamax_state;
+enum { P_BETA1, P_BETA2, P_EPS, P_WEIGHT_DECAY };
 
-/* p: beta1, beta2, eps, weight_decay */
-static size_t state_size(size_t n, const fanin_value *p) {
-    return sizeof(adamax_state) + 2 * n * sizeof(float);
-}
+static size_t state_size(size_t n, const fanin_value *p) { return opt_state_size(n, 2); }
 
 static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
-    unsigned char *s = state;
-    for (size_t i = 0, size = state_size(n, p); i < size; i++) s[i] = 0;
-    return FANIN_OK;
+    return opt_zero_state(state, state_size(n, p));
 }
 
 static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
                 int64_t t, const fanin_value *p) {
-    adamax_state *s = state;
+    opt_state *s = state;
     s->t++;
-    float clr = (float)(lr / (1.0 - pow(p[0].f, (double)s->t)));
-    float b1 = (float)p[0].f, c1 = (float)(1.0 - p[0].f), b2 = (float)p[1].f;
-    float eps = (float)p[2].f, wd = (float)p[3].f;
+    float clr = (float)(lr / (1.0 - pow(p[P_BETA1].f, (double)s->t)));
+    float b1 = (float)p[P_BETA1].f, c1 = (float)(1.0 - p[P_BETA1].f), b2 = (float)p[P_BETA2].f;
+    float eps = (float)p[P_EPS].f, wd = (float)p[P_WEIGHT_DECAY].f;
     float *m = s->buf, *u = m + n;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * w[i];
@@ -50,14 +41,14 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {"beta1", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.9, 0.0, 1.0, NULL, NULL,
-     "decay of the gradient's running mean m (torch's betas[0])"},
-    {"beta2", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.999, 0.0, 1.0, NULL, NULL,
-     "decay of the running max u of |g| (torch's betas[1])"},
-    {"eps", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1e-8, 0.0, 0.0, NULL,
-     NULL, "added to |g|: keeps a zero gradient from dividing 0 by 0"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "beta1", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.9,
+     .min = 0.0, .max = 1.0, .doc = "decay of the gradient's running mean m (torch's betas[0])"},
+    {.name = "beta2", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.999,
+     .min = 0.0, .max = 1.0, .doc = "decay of the running max u of |g| (torch's betas[1])"},
+    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-8, .min = 0.0, .doc = "added to |g|: keeps a zero gradient from dividing 0 by 0"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
     {0},
 };
 

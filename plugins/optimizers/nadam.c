@@ -18,37 +18,37 @@
 
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "opt_common.h"
+
+enum { P_BETA1, P_BETA2, P_EPS, P_WEIGHT_DECAY, P_MOMENTUM_DECAY };
 
 typedef struct nadam_state {
     uint64_t t;  /* steps taken */
     double prod; /* P = mu_1 * ... * mu_t (1 before the first step) */
     float buf[]; /* m, v */
 } nadam_state;
+_Static_assert(sizeof(nadam_state) == sizeof(opt_state), "nadam's header is 16 bytes");
 
-/* p: beta1, beta2, eps, weight_decay, momentum_decay */
-static size_t state_size(size_t n, const fanin_value *p) {
-    return sizeof(nadam_state) + 2 * n * sizeof(float);
-}
+static size_t state_size(size_t n, const fanin_value *p) { return opt_state_size(n, 2); }
 
 static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
     nadam_state *s = state;
-    s->t = 0;
+    opt_zero_state(s, state_size(n, p));
     s->prod = 1.0;
-    for (size_t i = 0; i < 2 * n; i++) s->buf[i] = 0.0f;
     return FANIN_OK;
 }
 
 static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
                 int64_t t, const fanin_value *p) {
     nadam_state *s = state;
-    double b1 = p[0].f, b2 = p[1].f, psi = p[4].f, k = (double)++s->t;
+    double b1 = p[P_BETA1].f, b2 = p[P_BETA2].f, psi = p[P_MOMENTUM_DECAY].f, k = (double)++s->t;
     double mu = b1 * (1.0 - 0.5 * pow(0.96, k * psi));
     double mu_next = b1 * (1.0 - 0.5 * pow(0.96, (k + 1.0) * psi));
     s->prod *= mu;
     float a_g = (float)(lr * (1.0 - mu) / (1.0 - s->prod));
     float a_m = (float)(lr * mu_next / (1.0 - s->prod * mu_next));
-    float bc2 = (float)sqrt(1.0 - pow(b2, k)), eps = (float)p[2].f, wd = (float)p[3].f;
+    float bc2 = (float)sqrt(1.0 - pow(b2, k)), eps = (float)p[P_EPS].f;
+    float wd = (float)p[P_WEIGHT_DECAY].f;
     float fb1 = (float)b1, c1 = (float)(1.0 - b1), fb2 = (float)b2, c2 = (float)(1.0 - b2);
     float *m = s->buf, *v = m + n;
     for (size_t i = 0; i < n; i++) {
@@ -63,16 +63,20 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {"beta1", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.9, 0.0, 1.0, NULL, NULL,
-     "decay of the gradient's running mean m; also scales mu_t (torch's betas[0])"},
-    {"beta2", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.999, 0.0, 1.0, NULL, NULL,
-     "decay of the squared gradient's running mean v (torch's betas[1])"},
-    {"eps", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1e-8, 0.0, 0.0, NULL,
-     NULL, "added to sqrt(v_hat): keeps a zero gradient from dividing 0 by 0"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w"},
-    {"momentum_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 4e-3, 0.0, 0.0, NULL, NULL,
-     "psi in mu_t = beta1*(1 - 0.5*0.96^(t*psi)): how fast the momentum warms up"},
+    {.name = "beta1", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.9,
+     .min = 0.0, .max = 1.0,
+     .doc = "decay of the gradient's running mean m; also scales mu_t (torch's betas[0])"},
+    {.name = "beta2", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.999,
+     .min = 0.0, .max = 1.0,
+     .doc = "decay of the squared gradient's running mean v (torch's betas[1])"},
+    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-8, .min = 0.0,
+     .doc = "added to sqrt(v_hat): keeps a zero gradient from dividing 0 by 0"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "momentum_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 4e-3,
+     .min = 0.0,
+     .doc = "psi in mu_t = beta1*(1 - 0.5*0.96^(t*psi)): how fast the momentum warms up"},
     {0},
 };
 

@@ -16,32 +16,24 @@
 
 #include <math.h>
 
-FANIN_USES_HOST;
+#include "opt_common.h"
 
-typedef struct rmsprop_state {
-    uint64_t t; /* steps taken */
-    uint64_t reserved;
-    float buf[]; /* v, gm, b */
-} rmsprop_state;
+enum { P_ALPHA, P_EPS, P_WEIGHT_DECAY, P_MOMENTUM, P_CENTERED };
 
-/* p: alpha, eps, weight_decay, momentum, centered */
 static size_t state_size(size_t n, const fanin_value *p) {
-    size_t bufs = 1 + (p[4].b ? 1 : 0) + (p[3].f > 0.0 ? 1 : 0);
-    return sizeof(rmsprop_state) + bufs * n * sizeof(float);
+    return opt_state_size(n, 1 + (p[P_CENTERED].b ? 1 : 0) + (p[P_MOMENTUM].f > 0.0 ? 1 : 0));
 }
 
 static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
-    unsigned char *s = state;
-    for (size_t i = 0, size = state_size(n, p); i < size; i++) s[i] = 0;
-    return FANIN_OK;
+    return opt_zero_state(state, state_size(n, p));
 }
 
 static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
                 int64_t t, const fanin_value *p) {
-    rmsprop_state *s = state;
-    float a = (float)p[0].f, c = (float)(1.0 - p[0].f), eps = (float)p[1].f;
-    float wd = (float)p[2].f, mu = (float)p[3].f, rate = (float)lr;
-    int centered = p[4].b, momentum = p[3].f > 0.0;
+    opt_state *s = state;
+    float a = (float)p[P_ALPHA].f, c = (float)(1.0 - p[P_ALPHA].f), eps = (float)p[P_EPS].f;
+    float wd = (float)p[P_WEIGHT_DECAY].f, mu = (float)p[P_MOMENTUM].f, rate = (float)lr;
+    int centered = p[P_CENTERED].b, momentum = p[P_MOMENTUM].f > 0.0;
     float *v = s->buf, *gm = v + n, *b = centered ? gm + n : gm;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * w[i], var;
@@ -64,16 +56,17 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {"alpha", FANIN_PARAM_F64, FANIN_PARAM_MAX_EXCL, 0.99, 0.0, 1.0, NULL, NULL,
-     "decay of the squared gradient's running mean v"},
-    {"eps", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1e-8, 0.0, 0.0, NULL,
-     NULL, "added to sqrt(v): keeps a zero gradient from dividing 0 by 0"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w"},
-    {"momentum", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "momentum factor: b = momentum*b + g/d, w -= lr*b (0 = none)"},
-    {"centered", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "divide by the gradient's estimated std (v - mean^2) instead of its RMS (Graves 2013)"},
+    {.name = "alpha", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.99,
+     .min = 0.0, .max = 1.0, .doc = "decay of the squared gradient's running mean v"},
+    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-8, .min = 0.0,
+     .doc = "added to sqrt(v): keeps a zero gradient from dividing 0 by 0"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "momentum", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "momentum factor: b = momentum*b + g/d, w -= lr*b (0 = none)"},
+    {.name = "centered", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "divide by the gradient's estimated std (v - mean^2) instead of its RMS (Graves 2013)"},
     {0},
 };
 

@@ -9,38 +9,40 @@
  */
 #include <fanin/plugin.h>
 
-FANIN_USES_HOST;
+#include "opt_common.h"
+
+enum { P_MOMENTUM, P_DAMPENING, P_NESTEROV, P_WEIGHT_DECAY };
 
 typedef struct sgd_state {
     uint64_t started; /* 1 once b holds a value: a resumed run continues, not restarts */
     uint64_t reserved;
     float b[];        /* momentum buffer; present only when momentum != 0 (16-byte aligned) */
 } sgd_state;
+_Static_assert(sizeof(sgd_state) == sizeof(opt_state), "sgd's header is 16 bytes");
 
 static int check(fanin_ctx *ctx, const fanin_value *p) {
-    if (p[2].b && (p[0].f <= 0.0 || p[1].f != 0.0))
+    if (p[P_NESTEROV].b && (p[P_MOMENTUM].f <= 0.0 || p[P_DAMPENING].f != 0.0))
         return FANIN_HOST->error(ctx, FANIN_EINVAL,
                                  "nesterov needs momentum > 0 and dampening 0 (got %g and %g)",
-                                 p[0].f, p[1].f);
+                                 p[P_MOMENTUM].f, p[P_DAMPENING].f);
     return FANIN_OK;
 }
 
 static size_t state_size(size_t n, const fanin_value *p) {
-    return sizeof(sgd_state) + (p[0].f != 0.0 ? n * sizeof(float) : 0);
+    return opt_state_size(n, p[P_MOMENTUM].f != 0.0 ? 1 : 0);
 }
 
 static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *p) {
-    unsigned char *s = state;
-    for (size_t i = 0, size = state_size(n, p); i < size; i++)
-        s[i] = 0;
+    opt_zero_state(state, state_size(n, p));
     return check(ctx, p);
 }
 
 static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n, double lr,
                 int64_t t, const fanin_value *p) {
     sgd_state *s = state;
-    float mu = (float)p[0].f, damp = 1.0f - (float)p[1].f, wd = (float)p[3].f, a = (float)lr;
-    int nesterov = p[2].b, first = !s->started, rc = check(ctx, p);
+    float mu = (float)p[P_MOMENTUM].f, damp = 1.0f - (float)p[P_DAMPENING].f;
+    float wd = (float)p[P_WEIGHT_DECAY].f, a = (float)lr;
+    int nesterov = p[P_NESTEROV].b, first = !s->started, rc = check(ctx, p);
     if (rc != FANIN_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -56,14 +58,14 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {"momentum", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "momentum factor mu (0 = plain SGD); b = mu*b + (1-dampening)*g"},
-    {"dampening", FANIN_PARAM_F64, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "scales the new gradient added to the momentum buffer by (1 - dampening)"},
-    {"nesterov", FANIN_PARAM_BOOL, 0, 0.0, 0.0, 1.0, NULL, NULL,
-     "Nesterov momentum: step along g + mu*b (needs momentum > 0, dampening 0)"},
-    {"weight_decay", FANIN_PARAM_F64, FANIN_PARAM_NO_MAX, 0.0, 0.0, 0.0, NULL, NULL,
-     "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "momentum", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "momentum factor mu (0 = plain SGD); b = mu*b + (1-dampening)*g"},
+    {.name = "dampening", .type = FANIN_PARAM_F64, .def = 0.0, .min = 0.0, .max = 1.0,
+     .doc = "scales the new gradient added to the momentum buffer by (1 - dampening)"},
+    {.name = "nesterov", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "Nesterov momentum: step along g + mu*b (needs momentum > 0, dampening 0)"},
+    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
+     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
     {0},
 };
 

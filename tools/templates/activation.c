@@ -6,9 +6,11 @@
 #include <fanin/plugin.h>
 #include <math.h>
 
+enum { P_SLOPE }; /* each parameter's index in p[]: its row in the schema below */
+
 /* y[i] = f(x[i]); x == y is allowed (FANIN_FLAG_IN_PLACE), so read x[i] before writing y[i]. */
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    float slope = (float)p[0].f;
+    float slope = (float)p[P_SLOPE].f;
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
     return FANIN_OK;
 }
@@ -16,19 +18,21 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 /* dx = dy * f'(x), differentiating `y = x > 0 ? x : slope * x`. */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    float slope = (float)p[0].f;
+    float slope = (float)p[P_SLOPE].f;
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : slope * dy[i];
     return FANIN_OK;
 }
 
 /* The gain variance-scaling initializers use with this activation (positive, finite). */
 static int gain(const fanin_value *p, double *g) {
-    *g = sqrt(2.0 / (1.0 + p[0].f * p[0].f));
+    *g = sqrt(2.0 / (1.0 + p[P_SLOPE].f * p[P_SLOPE].f));
     return FANIN_OK;
 }
 
+/* One row per parameter, in the enum's order; the host validates values against it. */
 static const fanin_param_spec schema[] = {
-    {"slope", FANIN_PARAM_F64, 0, 0.01, 0.0, 1.0, NULL, NULL, "slope for negative inputs"},
+    {.name = "slope", .type = FANIN_PARAM_F64, .def = 0.01, .min = 0.0, .max = 1.0,
+     .doc = "slope for negative inputs"},
     {0},
 };
 

@@ -8,11 +8,13 @@
 
 FANIN_USES_HOST; /* the host's services, set by FANIN_PLUGIN_DEFINE below */
 
+enum { P_GAIN }; /* each parameter's index in p[]: its row in the schema below */
+
 static int std_of(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *std) {
     if (t->fan_in <= 0)
         return FANIN_HOST->error(ctx, FANIN_EINVAL, "fan_in is %lld; it must be positive",
                                  (long long)t->fan_in);
-    *std = p[0].f / sqrt((double)t->fan_in); /* p[0] is the schema's first row: gain */
+    *std = p[P_GAIN].f / sqrt((double)t->fan_in);
     return FANIN_OK;
 }
 
@@ -34,9 +36,10 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     return t->rows > 0 && t->cols > 0 ? std_of(ctx, t, p, std) : FANIN_OK;
 }
 
+/* One row per parameter, in the enum's order; the host validates values against it. */
 static const fanin_param_spec schema[] = {
-    {"gain", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 1.0, 0.0, 0.0, NULL,
-     NULL, "multiplies the std"},
+    {.name = "gain", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0, .min = 0.0, .doc = "multiplies the std"},
     {0},
 };
 
