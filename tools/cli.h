@@ -62,8 +62,8 @@ void cli_progress_hooks(cli_progress *p, fanin__run_hooks *h);
 void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header);
 void cli_print_verdicts(FILE *f, const fanin__runset *s);
 /* cmd_merge.c: summary.json and report.html (and summary.csv when merging) for a run set
- * into dir; `stem` names the files ("summary" or "summary-1-of-4"). Prints nothing. */
-int cli_write_outputs(fanin__runset *s, const char *dir, const char *stem, bool csv, char *err,
-                      size_t errlen);
+ * into dir, named for shard k of n (n <= 1: unsharded; run/rundir.h). Prints nothing. */
+int cli_write_outputs(fanin__runset *s, const char *dir, int shard_k, int shard_n, bool csv,
+                      char *err, size_t errlen);
 
 #endif

@@ -5,6 +5,7 @@
 #include "base/errors.h"
 #include "base/fs.h"
 #include "run/report.h"
+#include "run/rundir.h"
 #include "run/runset.h"
 
 #include <stdbool.h>
@@ -14,27 +15,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_write_outputs(fanin__runset *s, const char *dir, const char *stem, bool csv, char *err,
-                      size_t errlen) {
-    char path[FANIN_PATHLEN + 64];
-    int rc = FANIN_OK;
-    if (csv) {
-        snprintf(path, sizeof path, "%s/%s.csv", dir, stem);
-        rc = fanin__runset_write_csv(s, path, err, errlen);
-    }
-    snprintf(path, sizeof path, "%s/%s.json", dir, stem);
-    if (rc == FANIN_OK) rc = fanin__runset_write_json(s, path, err, errlen);
-    /* report.html, or report-K-of-N.html beside summary-K-of-N */
-    snprintf(path, sizeof path, "%s/report%s.html", dir, stem + strlen("summary"));
-    if (rc == FANIN_OK) rc = fanin__report_write(s, path, err, errlen);
-    return rc;
+typedef int (*write_fn)(const fanin__runset *s, const char *path, char *err, size_t errlen);
+
+/* Write shard k of n's file f in dir with `write`. */
+static int write_one(fanin__runset *s, const char *dir, fanin__rundir_file f, int k, int n,
+                     write_fn write, char *err, size_t errlen) {
+    char path[FANIN_PATHLEN];
+    if (fanin__rundir_shard_path(path, dir, f, k, n) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", dir);
+    return write(s, path, err, errlen);
 }
 
-static bool is_summary(const char *name) {
-    int k, n;
-    char tail;
-    if (!strcmp(name, "summary.csv")) return true;
-    return sscanf(name, "summary-%d-of-%d.cs%c", &k, &n, &tail) == 3 && tail == 'v';
+int cli_write_outputs(fanin__runset *s, const char *dir, int shard_k, int shard_n, bool csv,
+                      char *err, size_t errlen) {
+    int k = shard_k, n = shard_n, rc = FANIN_OK;
+    if (csv) rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_CSV, k, n, fanin__runset_write_csv, err,
+                            errlen);
+    if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_JSON, k, n,
+                                       fanin__runset_write_json, err, errlen);
+    if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_REPORT, k, n, fanin__report_write, err,
+                                       errlen);
+    return rc;
 }
 
 /* Every summary CSV in dir into s; how many were found through *found. */
@@ -44,14 +45,26 @@ static int add_dir(fanin__runset *s, const char *dir, int *found, char *err, siz
     struct dirent *e;
     int rc = FANIN_OK;
     while (rc == FANIN_OK && (e = readdir(d))) {
-        if (!is_summary(e->d_name)) continue;
+        if (!fanin__rundir_is_summary(e->d_name, NULL, NULL)) continue;
         char path[FANIN_PATHLEN];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        rc = fanin__runset_add_summary(s, path, err, errlen);
+        if (fanin__path_join(path, dir, e->d_name) < 0)
+            rc = fanin__errf(err, errlen, FANIN_EINVAL, "%s: folder name too long", dir);
+        else rc = fanin__runset_add_summary(s, path, err, errlen);
         (*found)++;
     }
     closedir(d);
     return rc;
+}
+
+/* Every summary CSV in the n folders into s; an error when there is none. */
+static int add_dirs(fanin__runset *s, const char **dirs, int n, char *err, size_t errlen) {
+    int rc = FANIN_OK, found = 0;
+    for (int i = 0; i < n && rc == FANIN_OK; i++) rc = add_dir(s, dirs[i], &found, err, errlen);
+    if (rc < 0 || found) return rc;
+    char shard[64];
+    fanin__rundir_shard_name(shard, sizeof shard, FANIN_RUNDIR_SUMMARY_CSV, 0, 2);
+    return fanin__errf(err, errlen, FANIN_EINVAL, "no %s or %s in the folders given",
+                       fanin__rundir_name(FANIN_RUNDIR_SUMMARY_CSV), shard);
 }
 
 /* cmd_merge with `dirs` holding up to argc + 1 entries */
@@ -72,22 +85,21 @@ static int cmd_merge_with(int argc, char **argv, const char **dirs) {
     const char *base = strrchr(out, '/');
     snprintf(s.name, sizeof s.name, "%s", base && base[1] ? base + 1 : out);
     char err[FANIN_ERRLEN];
-    int rc = FANIN_OK, found = 0;
-    for (int i = 0; i < n && rc == FANIN_OK; i++) rc = add_dir(&s, dirs[i], &found, err, sizeof err);
-    if (rc == FANIN_OK && !found)
-        rc = fanin__errf(err, sizeof err, FANIN_EINVAL, "no summary.csv or summary-K-of-N.csv in "
-                         "the folders given");
+    int rc = add_dirs(&s, dirs, n, err, sizeof err);
     if (rc == FANIN_OK && fanin__make_dirs(out, NULL) != 0)
         rc = fanin__errf(err, sizeof err, FANIN_EIO, "cannot create the output folder '%s': %s",
                          out, strerror(errno));
     if (rc == FANIN_OK) {
         fanin__runset_finish(&s);
-        rc = cli_write_outputs(&s, out, "summary", true, err, sizeof err);
+        rc = cli_write_outputs(&s, out, 0, 0, true, err, sizeof err);
     }
     if (rc == FANIN_OK) {
         cli_print_table(stdout, &s, s.seed_key >= 0 || !s.n_keys ? "run" : s.keys[0]);
         cli_print_verdicts(stdout, &s);
-        printf("\nmerged %d runs into %s/ (summary.csv, summary.json, report.html)\n", s.n_runs, out);
+        printf("\nmerged %d runs into %s/ (%s, %s, %s)\n", s.n_runs, out,
+               fanin__rundir_name(FANIN_RUNDIR_SUMMARY_CSV),
+               fanin__rundir_name(FANIN_RUNDIR_SUMMARY_JSON),
+               fanin__rundir_name(FANIN_RUNDIR_REPORT));
     }
     fanin__runset_deinit(&s);
     return rc < 0 ? cli_fail(rc, err) : FANIN_EXIT_OK;

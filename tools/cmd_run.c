@@ -9,6 +9,7 @@
 #include "engine/train.h"
 #include "plugin/registry.h"
 #include "run/run.h"
+#include "run/rundir.h"
 #include "run/runset.h"
 #include "cli.h"
 
@@ -60,9 +61,9 @@ static void (*progress_member_start)(void *, const fanin_experiment *, const fan
                                      const fanin__member_result *);
 
 static void save_args(const char *dir) {
-    char path[FANIN_PATHLEN + 16], config[PATH_MAX];
-    snprintf(path, sizeof path, "%s/run.args", dir);
-    FILE *f = fopen(path, "w");
+    char path[FANIN_PATHLEN], config[PATH_MAX];
+    FILE *f = fanin__rundir_path(path, dir, FANIN_RUNDIR_ARGS) == FANIN_OK ? fopen(path, "w")
+                                                                         : NULL;
     if (!f) return;
     fprintf(f, "config %s\n", realpath(args_to_save->config, config) ? config : args_to_save->config);
     for (int i = 0; i < args_to_save->n_sets; i++) fprintf(f, "set %s\n", args_to_save->sets[i]);
@@ -96,12 +97,13 @@ static char *keep(const char *v) {
 
 /* Fill what the command line left out from DIR/run.args. */
 static int load_args(run_args *a) {
-    char path[FANIN_PATHLEN + 16], line[8192];
-    snprintf(path, sizeof path, "%s/run.args", a->resume);
-    FILE *f = fopen(path, "r");
+    char path[FANIN_PATHLEN], line[8192];
+    const char *name = fanin__rundir_name(FANIN_RUNDIR_ARGS);
+    FILE *f = fanin__rundir_path(path, a->resume, FANIN_RUNDIR_ARGS) == FANIN_OK ? fopen(path, "r")
+                                                                               : NULL;
     if (!f) {
-        fprintf(stderr, "fanin: --resume %s: no %s (not a run folder?); give the config too: "
-                "fanin run CONFIG.yaml --resume %s\n", a->resume, path, a->resume);
+        fprintf(stderr, "fanin: --resume %s: no %s/%s (not a run folder?); give the config too: "
+                "fanin run CONFIG.yaml --resume %s\n", a->resume, a->resume, name, a->resume);
         return FANIN_EXIT_USAGE;
     }
     while (fgets(line, sizeof line, f)) {
@@ -116,7 +118,9 @@ static int load_args(run_args *a) {
         else if (!strcmp(line, "jobs") && !a->jobs) a->jobs = atoi(v);
     }
     fclose(f);
-    return a->config ? FANIN_EXIT_OK : cli_fail(FANIN_EINVAL, "--resume: run.args names no config");
+    if (a->config) return FANIN_EXIT_OK;
+    snprintf(line, sizeof line, "--resume: %s names no config", name);
+    return cli_fail(FANIN_EINVAL, line);
 }
 
 static int parse_shard(const char *s, run_args *a) {
@@ -174,48 +178,56 @@ static int describe(const fanin_config *c, const fanin_registry *reg, char *name
     return FANIN_OK;
 }
 
+/* Where the results are: the run folder's files and each member folder's. */
+static void print_results(const char *out) {
+    printf("\nresults in %s/ (%s, %s, %s; per run: ", out, fanin__rundir_name(FANIN_RUNDIR_REPORT),
+           fanin__rundir_name(FANIN_RUNDIR_SUMMARY_CSV),
+           fanin__rundir_name(FANIN_RUNDIR_SUMMARY_JSON));
+    const fanin__rundir_file member[] = {FANIN_RUNDIR_CONFIG, FANIN_RUNDIR_METRICS,
+                                         FANIN_RUNDIR_LAYERS, FANIN_RUNDIR_HISTOGRAMS,
+                                         FANIN_RUNDIR_MODEL};
+    for (int i = 0; i < 5; i++) printf("%s%s", i ? ", " : "", fanin__rundir_name(member[i]));
+    printf(")\n");
+}
+
 /* Read back what the run wrote: the comparison table, the verdicts, summary.json and
  * report.html. A failure here is reported but loses nothing already written. */
 static void report(const fanin__runner *rn, const char *name, const char *hdr, const char *out,
                    bool print) {
     fanin__runset s = {0};
-    char err[FANIN_ERRLEN], stem[64];
+    char err[FANIN_ERRLEN];
     snprintf(s.name, sizeof s.name, "%s", name);
     int rc = fanin__runset_add_summary(&s, rn->summary_path, err, sizeof err);
     if (rc == FANIN_OK) {
         fanin__runset_finish(&s);
         if (print) cli_print_table(stdout, &s, s.seed_key >= 0 ? "run" : hdr);
         if (print) cli_print_verdicts(stdout, &s);
-        fanin__summary_name(rn, "x", stem, sizeof stem);
-        stem[strlen(stem) - 2] = 0; /* "summary" or "summary-K-of-N" */
-        rc = cli_write_outputs(&s, out, stem, false, err, sizeof err);
+        rc = cli_write_outputs(&s, out, rn->shard_k, rn->shard_n, false, err, sizeof err);
     }
     if (rc < 0) fprintf(stderr, "fanin: %s\n", err);
-    if (print) printf("\nresults in %s/ (report.html, summary.csv, summary.json; per run: "
-                      "config.yaml, metrics.csv, layers.csv, histograms.csv, "
-                      "model.safetensors)\n", out);
+    if (print) print_results(out);
     fanin__runset_deinit(&s);
 }
 
 /* The comparison of every job's runs: merge their summary-K-of-N files, as `fanin merge`. */
 static void report_jobs(int jobs, const char *name, const char *hdr, const char *out) {
     fanin__runset s = {0};
-    char err[FANIN_ERRLEN], path[FANIN_PATHLEN + 64];
+    char err[FANIN_ERRLEN], path[FANIN_PATHLEN];
     snprintf(s.name, sizeof s.name, "%s", name);
     int rc = FANIN_OK;
     for (int k = 1; k <= jobs && rc == FANIN_OK; k++) {
-        snprintf(path, sizeof path, "%s/summary-%d-of-%d.csv", out, k, jobs);
-        if (access(path, R_OK) == 0) rc = fanin__runset_add_summary(&s, path, err, sizeof err);
+        if (fanin__rundir_shard_path(path, out, FANIN_RUNDIR_SUMMARY_CSV, k, jobs) == FANIN_OK &&
+            access(path, R_OK) == 0)
+            rc = fanin__runset_add_summary(&s, path, err, sizeof err);
     }
     if (rc == FANIN_OK && s.n_runs) {
         fanin__runset_finish(&s);
         cli_print_table(stdout, &s, s.seed_key >= 0 ? "run" : hdr);
         cli_print_verdicts(stdout, &s);
-        rc = cli_write_outputs(&s, out, "summary", true, err, sizeof err);
+        rc = cli_write_outputs(&s, out, 0, 0, true, err, sizeof err);
     }
     if (rc < 0) fprintf(stderr, "fanin: %s\n", err);
-    printf("\nresults in %s/ (report.html, summary.csv, summary.json; per run: config.yaml, "
-           "metrics.csv, layers.csv, histograms.csv, model.safetensors)\n", out);
+    print_results(out);
     fanin__runset_deinit(&s);
 }
 

@@ -2,7 +2,9 @@
 #ifndef FANIN_BASE_FS_H
 #define FANIN_BASE_FS_H
 
-
+/* The size of every path buffer (char path[FANIN_PATHLEN]): a run folder, a member folder, a
+ * file in one. Functions taking char out[FANIN_PATHLEN] write at most this much, NUL included,
+ * and fail rather than truncate. */
 #define FANIN_PATHLEN 4096
 
 /* mkdir -p: 0, or -1 with errno set and the folder that could not be made in `failed`

@@ -5,6 +5,7 @@
  */
 #include "engine/diag.h"
 #include "base/errors.h"
+#include "base/fs.h"
 #include "engine/model.h"
 
 #include <stdint.h>
@@ -19,7 +20,7 @@ struct fanin__diag {
     int64_t every;
     int n_layers;
     FILE *csv;
-    char hist_path[4096];
+    char hist_path[FANIN_PATHLEN];
     fanin__layer_stats *rows;  /* [n_layers]: the rows of the pending iteration */
     float *w_before;           /* [n_params]: the parameters before the update */
     unsigned char *alive;      /* [max units]: scratch for the dead-unit count */
@@ -134,8 +135,8 @@ static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
     }
 }
 
-int fanin__diag_new(const fanin_model *m, const char *dir, int64_t every, fanin__diag **out,
-                    char *err, size_t errlen) {
+int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *hist_path,
+                    int64_t every, fanin__diag **out, char *err, size_t errlen) {
     *out = NULL;
     fanin__diag *dg = calloc(1, sizeof *dg);
     if (!dg) return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
@@ -153,11 +154,9 @@ int fanin__diag_new(const fanin_model *m, const char *dir, int64_t every, fanin_
         fanin__diag_free(dg);
         return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/layers.csv", dir);
-    snprintf(dg->hist_path, sizeof dg->hist_path, "%s/histograms.csv", dir);
-    if (!(dg->csv = fopen(path, "w"))) {
-        int rc = fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    snprintf(dg->hist_path, sizeof dg->hist_path, "%s", hist_path);
+    if (!(dg->csv = fopen(layers_path, "w"))) {
+        int rc = fanin__errf(err, errlen, FANIN_EIO, "%s: %s", layers_path, strerror(errno));
         fanin__diag_free(dg);
         return rc;
     }

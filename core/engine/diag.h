@@ -40,11 +40,13 @@ typedef struct fanin__hist {
 
 typedef struct fanin__diag fanin__diag;
 
-/* A recorder for model m writing dir/layers.csv (and dir/histograms.csv at close). Everything
- * it needs while training is allocated here. `every`: record every that many iterations (0 =
- * only the first and last). Caller owns; free with fanin__diag_free. */
-int fanin__diag_new(const fanin_model *m, const char *dir, int64_t every, fanin__diag **out,
-                    char *err, size_t errlen);
+/* A recorder for model m writing the statistics to layers_path (at once) and the histograms
+ * to hist_path (at close); the caller names the files (run/rundir.h: layers.csv,
+ * histograms.csv). Everything it needs while training is allocated here. `every`: record
+ * every that many iterations (0 = only the first and last). Caller owns; free with
+ * fanin__diag_free. */
+int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *hist_path,
+                    int64_t every, fanin__diag **out, char *err, size_t errlen);
 /* Does iteration it of `iterations` record statistics? (0, every `every`-th, the last one) */
 bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations);
 /* Called after the backward pass of a due iteration, before the update: Z, A, dW and dZ (in

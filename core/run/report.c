@@ -6,6 +6,7 @@
 #include "run/report.h"
 #include "base/errors.h"
 #include "engine/diag.h"
+#include "run/rundir.h"
 #include "run/runset.h"
 
 #include <fanin/fanin.h>
@@ -271,8 +272,9 @@ int fanin__report_write(const fanin__runset *s, const char *path, char *err, siz
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>", css);
     fanin__html_text(f, s->name);
     fprintf(f, "</h1><p class='note'>%d run%s. Written by fanin %s; every picture is drawn from "
-               "the run folders' metrics.csv, layers.csv and histograms.csv.</p>\n", s->n_runs,
-            s->n_runs == 1 ? "" : "s", fanin_version());
+               "the run folders' %s, %s and %s.</p>\n", s->n_runs, s->n_runs == 1 ? "" : "s",
+            fanin_version(), fanin__rundir_name(FANIN_RUNDIR_METRICS),
+            fanin__rundir_name(FANIN_RUNDIR_LAYERS), fanin__rundir_name(FANIN_RUNDIR_HISTOGRAMS));
     table(f, s);
     curves(f, s, &b);
     depth(f, s, &b);

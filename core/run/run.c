@@ -3,6 +3,7 @@
  * summary.csv for all (summary.json and report.html: report.c). The
  * caller sees progress through hooks; this file never prints. */
 #include "run/run.h"
+#include "run/rundir.h"
 #include "base/errors.h"
 #include "base/fs.h"
 #include "config/experiment.h"
@@ -17,12 +18,8 @@
 #include <stdio.h>
 #include <cblas.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static int make_dirs(const char *path, char *err, size_t errlen) {
@@ -32,26 +29,10 @@ static int make_dirs(const char *path, char *err, size_t errlen) {
                        "choose another with --out", failed, strerror(errno));
 }
 
-/* "03-normal-std=0.01": the member's index and its swept values, safe as a folder name. */
-static void member_id(const fanin_experiment *x, int width, char *id, size_t len) {
-    size_t n = (size_t)snprintf(id, len, "%0*d", width, x->member);
-    for (int s = 0; s < x->n_swept && n + 2 < len; s++) {
-        id[n++] = '-';
-        for (const char *c = x->swept[s].value; *c && n + 1 < len && n < 72; c++) {
-            bool keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                        (*c >= '0' && *c <= '9') || *c == '.' || *c == '=' || *c == '_';
-            if (keep) id[n++] = *c;
-            else if (id[n - 1] != '-') id[n++] = '-';
-        }
-        while (n > 0 && id[n - 1] == '-') n--;
-    }
-    id[n] = 0;
-}
-
 static int write_config(const fanin_experiment *x, const char *dir, char **yaml, char *err,
                         size_t errlen) {
     char path[FANIN_PATHLEN];
-    fanin__path_join(path, dir, "config.yaml");
+    fanin__rundir_path(path, dir, FANIN_RUNDIR_CONFIG);
     FILE *f = fopen(path, "w");
     if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
     int rc = fanin__experiment_write_yaml(x, f);
@@ -71,7 +52,7 @@ typedef struct member_run {
     FILE *metrics;
     bool resume;
     int threads;
-    char ckpt[FANIN_PATHLEN]; /* the member's checkpoint.bin */
+    char ckpt[FANIN_PATHLEN]; /* the member's checkpoint */
 } member_run;
 
 static void on_warning(void *user, const char *msg) {
@@ -94,16 +75,27 @@ static int model_cap(const fanin_experiment *x, const fanin_dataset *d) {
     return (int)(cap > 0 ? cap : 1);
 }
 
-/* Build, initialise, train and save one member into r->dir. */
 /* diverged.txt: where the NaN or Inf appeared, for the report and `fanin merge`. */
 static void write_divergence(const fanin__member_result *r) {
     char path[FANIN_PATHLEN];
-    FILE *f = fanin__path_join(path, r->dir, "diverged.txt") == FANIN_OK ? fopen(path, "w") : NULL;
+    FILE *f = fanin__rundir_path(path, r->dir, FANIN_RUNDIR_DIVERGED) == FANIN_OK ? fopen(path, "w")
+                                                                          : NULL;
     if (!f) return; /* the summary row still says diverged */
     fprintf(f, "%s\n", r->message);
     fclose(f);
 }
 
+/* The recorder of m's layers.csv and histograms.csv in dir. */
+static int open_diag(const fanin_model *m, const char *dir, int64_t every, fanin__diag **dg,
+                     char *err, size_t errlen) {
+    char layers[FANIN_PATHLEN], hist[FANIN_PATHLEN];
+    if (fanin__rundir_path(layers, dir, FANIN_RUNDIR_LAYERS) < 0 ||
+        fanin__rundir_path(hist, dir, FANIN_RUNDIR_HISTOGRAMS) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", dir);
+    return fanin__diag_new(m, layers, hist, every, dg, err, errlen);
+}
+
+/* Build, initialise, train and save one member into r->dir. */
 static int train_member(const fanin_experiment *x, const fanin_dataset *d, const char *yaml,
                         member_run *mr, fanin__member_result *r, char *err, size_t errlen) {
     fanin_model *m;
@@ -112,7 +104,7 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
     fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
     rc = fanin__model_init_params(m, err, errlen);
     fanin__diag *dg = NULL;
-    if (rc == FANIN_OK) rc = fanin__diag_new(m, r->dir, x->layer_stats_every, &dg, err, errlen);
+    if (rc == FANIN_OK) rc = open_diag(m, r->dir, x->layer_stats_every, &dg, err, errlen);
     fanin__train_hooks hooks = {mr, on_log, dg, mr->ckpt, mr->resume, mr->threads, on_warning};
     if (rc == FANIN_OK) {
         rc = fanin__train(m, d, &hooks, &r->res, r->message, sizeof r->message);
@@ -124,7 +116,7 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
     if (rc == FANIN_OK && r->res.status == FANIN_EDIVERGED) write_divergence(r);
     if (rc == FANIN_OK) {
         char path[FANIN_PATHLEN];
-        fanin__path_join(path, r->dir, "model.safetensors");
+        fanin__rundir_path(path, r->dir, FANIN_RUNDIR_MODEL);
         rc = fanin__model_save(m, path, yaml, err, errlen);
     }
     /* a finished run (done or diverged) needs no checkpoint; an interrupted one keeps it */
@@ -150,7 +142,7 @@ static char *metrics_before(const char *path, int64_t until) {
 
 static int open_metrics(member_run *mr, const char *dir, char *err, size_t errlen) {
     char path[FANIN_PATHLEN];
-    fanin__path_join(path, dir, "metrics.csv");
+    fanin__rundir_path(path, dir, FANIN_RUNDIR_METRICS);
     int64_t from = mr->resume ? fanin__checkpoint_iteration(mr->ckpt) : -1;
     char *kept = from > 0 ? metrics_before(path, from) : NULL;
     mr->metrics = fopen(path, "w");
@@ -168,14 +160,14 @@ static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__membe
                       char *err, size_t errlen) {
     int rc = fanin__runner_data(rn, x, err, errlen);
     if (rc < 0) return rc;
-    member_id(x, rn->n_members > 100 ? 3 : 2, r->id, sizeof r->id);
+    fanin__rundir_member_id(x, rn->n_members, r->id, sizeof r->id);
     if (fanin__path_join(r->dir, rn->out_dir, r->id) < 0)
         return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
     if ((rc = make_dirs(r->dir, err, errlen)) < 0) return rc;
     char *yaml = NULL;
     if ((rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
     member_run mr = {rn->hooks, NULL, rn->resume, x->threads, ""};
-    fanin__path_join(mr.ckpt, r->dir, "checkpoint.bin");
+    fanin__rundir_path(mr.ckpt, r->dir, FANIN_RUNDIR_CHECKPOINT);
     if ((rc = open_metrics(&mr, r->dir, err, errlen)) == FANIN_OK) {
         if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
         rc = train_member(x, rn->data, yaml, &mr, r, err, errlen);
@@ -186,7 +178,8 @@ static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__membe
 }
 
 int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen) {
-    if (rn->data && !memcmp(&rn->data_spec, &x->data, sizeof x->data) && rn->data_seed == x->seed)
+    if (rn->data && !memcmp(&rn->data_spec, &x->data, sizeof x->data) &&
+        rn->data_seed == x->seed)
         return FANIN_OK;
     fanin__data_free(rn->data);
     rn->data = NULL;
@@ -197,42 +190,57 @@ int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, 
     return FANIN_OK;
 }
 
-static const char *status_name(int status) {
-    return status == FANIN_EDIVERGED ? "diverged" : status == FANIN_EINTR ? "interrupted" : "done";
-}
-
-static void summary_row(FILE *f, const fanin__member_result *r, const fanin_experiment *x) {
-    fprintf(f, "%s,%s", r->id, status_name(r->res.status));
-    for (int s = 0; s < x->n_swept; s++) fprintf(f, ",\"%s\"", x->swept[s].value);
-    fprintf(f, ",%.9g,%.6g,%.6g,%lld,%.3f\n", r->res.final_loss, r->res.train_acc,
-            r->res.test_acc, (long long)r->res.iterations, r->res.seconds);
+/* The summary's columns for member x: its swept keys (or values); how many. */
+static int swept(const fanin_experiment *x, bool keys, const char **out) {
+    int n = x->n_swept < FANIN_SUMMARY_MAX_KEYS ? x->n_swept : FANIN_SUMMARY_MAX_KEYS;
+    for (int s = 0; s < n; s++) out[s] = keys ? x->swept[s].key : x->swept[s].value;
+    return n;
 }
 
 static void summary_header(FILE *f, const fanin_experiment *x) {
-    fprintf(f, "run,status");
-    for (int s = 0; s < x->n_swept; s++) fprintf(f, ",%s", x->swept[s].key);
-    fprintf(f, ",final_loss,train_acc,test_acc,iterations,seconds\n");
+    const char *keys[FANIN_SUMMARY_MAX_KEYS];
+    fanin__summary_write_header(f, keys, swept(x, true, keys));
+}
+
+static void summary_row(FILE *f, const fanin__member_result *r, const fanin_experiment *x) {
+    fanin__summary_row row = {.id = r->id, .status = fanin__summary_status(r->res.status),
+                              .final_loss = r->res.final_loss, .train_acc = r->res.train_acc,
+                              .test_acc = r->res.test_acc, .iterations = r->res.iterations,
+                              .seconds = r->res.seconds};
+    row.n_values = swept(x, false, row.values);
+    fanin__summary_write_row(f, &row);
 }
 
 /* ---- resuming: the finished rows of the summary an earlier invocation wrote ---- */
 
 typedef struct old_rows {
-    char *header;  /* the header line (owned) */
-    char **line;   /* rows whose status is done or diverged (owned) */
+    char **line;   /* rows whose status is done or diverged, as written (owned) */
     int n;
 } old_rows;
+
+/* Parse a copy of a summary line into row (its strings point into copy); false when it is
+ * not a row. */
+static bool parse_copy(const char *line, char *copy, size_t len, fanin__summary_row *row) {
+    char *f[FANIN_SUMMARY_MAX_COLS];
+    snprintf(copy, len, "%s", line);
+    return fanin__summary_parse_row(f, fanin__csv_split(copy, f, FANIN_SUMMARY_MAX_COLS), row)
+           == FANIN_OK;
+}
+
+static bool finished(const char *line) {
+    char copy[8192];
+    fanin__summary_row row;
+    if (!parse_copy(line, copy, sizeof copy, &row)) return false;
+    return !strcmp(row.status, fanin__summary_status(FANIN_OK)) ||
+           !strcmp(row.status, fanin__summary_status(FANIN_EDIVERGED));
+}
 
 static void old_rows_read(old_rows *o, const char *path) {
     char buf[8192];
     FILE *f = fopen(path, "r");
     memset(o, 0, sizeof *o);
-    while (f && fgets(buf, sizeof buf, f)) {
-        const char *c = strchr(buf, ',');
-        if (!o->header) {
-            o->header = strdup(buf);
-            continue;
-        }
-        if (!c || (strncmp(c + 1, "done,", 5) && strncmp(c + 1, "diverged,", 9))) continue;
+    for (bool header = true; f && fgets(buf, sizeof buf, f); header = false) {
+        if (header || !finished(buf)) continue;
         char **l = realloc(o->line, (size_t)(o->n + 1) * sizeof *l);
         if (!l) break;
         o->line = l;
@@ -244,7 +252,6 @@ static void old_rows_read(old_rows *o, const char *path) {
 static void old_rows_free(old_rows *o) {
     for (int i = 0; i < o->n; i++) free(o->line[i]);
     free(o->line);
-    free(o->header);
 }
 
 static const char *old_rows_find(const old_rows *o, const char *id) {
@@ -252,22 +259,6 @@ static const char *old_rows_find(const old_rows *o, const char *id) {
     for (int i = 0; i < o->n; i++)
         if (!strncmp(o->line[i], id, n) && o->line[i][n] == ',') return o->line[i];
     return NULL;
-}
-
-/* Column `name` of a row, counted from the end by the header (swept values before it may hold
- * commas inside quotes; the numeric columns after them never do). NAN when absent. */
-static double old_field(const char *header, const char *line, const char *name) {
-    char h[8192], l[8192];
-    snprintf(h, sizeof h, "%s", header);
-    snprintf(l, sizeof l, "%s", line);
-    h[strcspn(h, "\r\n")] = 0;
-    l[strcspn(l, "\r\n")] = 0;
-    for (;;) {
-        char *hc = strrchr(h, ','), *lc = strrchr(l, ',');
-        if (!hc || !lc) return NAN;
-        if (!strcmp(hc + 1, name)) return strtod(lc + 1, NULL);
-        *hc = *lc = 0;
-    }
 }
 
 static void set_label(fanin__member_result *r, const fanin_experiment *x) {
@@ -279,17 +270,19 @@ static void set_label(fanin__member_result *r, const fanin_experiment *x) {
 
 /* A run an earlier invocation finished: its row is kept as it was, its result read back. */
 static void keep_finished(fanin__runner *rn, fanin__member_result *r, const fanin_experiment *x,
-                          const old_rows *o, const char *line, FILE *summary) {
+                          const char *line, FILE *summary) {
     if (ftell(summary) == 0) summary_header(summary, x);
     fputs(line, summary);
     fflush(summary);
-    const char *status = strchr(line, ',') + 1;
-    r->res.status = !strncmp(status, "diverged,", 9) ? FANIN_EDIVERGED : FANIN_OK;
-    r->res.final_loss = old_field(o->header, line, "final_loss");
-    r->res.train_acc = old_field(o->header, line, "train_acc");
-    r->res.test_acc = old_field(o->header, line, "test_acc");
-    r->res.iterations = (int64_t)old_field(o->header, line, "iterations");
-    r->res.seconds = old_field(o->header, line, "seconds");
+    char copy[8192];
+    fanin__summary_row row;
+    parse_copy(line, copy, sizeof copy, &row); /* a row: old_rows_read kept only rows */
+    r->res.status = fanin__summary_status_code(row.status);
+    r->res.final_loss = row.final_loss;
+    r->res.train_acc = row.train_acc;
+    r->res.test_acc = row.test_acc;
+    r->res.iterations = row.iterations;
+    r->res.seconds = row.seconds;
     r->res.diverged_layer = -1;
     r->res.diverged_what = "loss";
     snprintf(r->message, sizeof r->message, "kept from the earlier invocation");
@@ -311,10 +304,10 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
     /* the count actually used goes into config.yaml: sgemm's bits depend on it */
     if (x->threads <= 0) x->threads = openblas_get_num_threads();
     openblas_set_num_threads(x->threads);
-    member_id(x, rn->n_members > 100 ? 3 : 2, r->id, sizeof r->id);
+    fanin__rundir_member_id(x, rn->n_members, r->id, sizeof r->id);
     const char *done = old ? old_rows_find(old, r->id) : NULL;
     if (done) {
-        keep_finished(rn, r, x, old, done, summary);
+        keep_finished(rn, r, x, done, summary);
         fanin__experiment_free(x);
         return FANIN_OK;
     }
@@ -331,38 +324,20 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
     return rc;
 }
 
-/* Two processes writing one summary would interleave their rows: hold an exclusive lock on
- * DIR/.SUMMARY.lock for the whole run (the kernel releases it when the process ends). Shards
- * write their own summaries, so they may share a folder. */
-static int lock_folder(const char *dir, const char *summary, char *err, size_t errlen) {
-    char path[FANIN_PATHLEN], name[96];
-    snprintf(name, sizeof name, ".%s.lock", summary);
-    if (fanin__path_join(path, dir, name) < 0)
-        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: %s; choose another folder with --out",
-                           path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        return fanin__errf(err, errlen, FANIN_EINVAL, "another fanin is writing to '%s'; wait "
-                           "for it to finish or choose another folder with --out", dir);
-    }
-    return FANIN_OK; /* fd stays open (and locked) until exit */
-}
-
 int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
     rn->n_members = fanin__config_members(rn->config);
     rn->results = calloc((size_t)rn->n_members, sizeof *rn->results);
     if (!rn->results) return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory");
     int rc = make_dirs(rn->out_dir, err, errlen);
     if (rc < 0) return rc;
-    char name[64];
-    fanin__summary_name(rn, "csv", name, sizeof name);
-    if ((rc = lock_folder(rn->out_dir, name, err, errlen)) < 0) return rc;
+    /* shards may share one folder: each writes (and locks) its own summary-K-of-N.csv */
+    if ((rc = fanin__rundir_lock(rn->out_dir, rn->shard_k, rn->shard_n, err, errlen)) < 0)
+        return rc;
     char *path = rn->summary_path;
-    if (fanin__path_join(path, rn->out_dir, name) < 0)
-        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
+    if (fanin__rundir_shard_path(path, rn->out_dir, FANIN_RUNDIR_SUMMARY_CSV, rn->shard_k,
+                                 rn->shard_n) < 0)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s",
+                           rn->out_dir);
     old_rows old = {0};
     if (rn->resume) old_rows_read(&old, path);
     FILE *summary = fopen(path, "w");
@@ -380,13 +355,6 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
     fclose(summary);
     old_rows_free(&old);
     return rc;
-}
-
-/* Shards may share one folder, so each writes its own summary-K-of-N.EXT (`fanin merge`
- * combines them into summary.EXT). */
-void fanin__summary_name(const fanin__runner *rn, const char *ext, char *buf, size_t len) {
-    if (rn->shard_n > 1) snprintf(buf, len, "summary-%d-of-%d.%s", rn->shard_k, rn->shard_n, ext);
-    else snprintf(buf, len, "summary.%s", ext);
 }
 
 void fanin__runner_deinit(fanin__runner *rn) {

@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define FANIN_PATHLEN 4096
-
 typedef struct fanin__member_result {
     int member;              /* index in the sweep */
     char id[96];             /* folder name: "01-he_normal" */
@@ -49,7 +47,7 @@ typedef struct fanin__runner {
     fanin_dataset *data;           /* cached between members with the same data spec */
     fanin__data_spec data_spec;
     uint64_t data_seed;
-    char summary_path[FANIN_PATHLEN]; /* the summary CSV written (summary.csv, or per shard) */
+    char summary_path[FANIN_PATHLEN]; /* the summary CSV written (rundir.h: one per shard) */
 } fanin__runner;
 
 /* Run every member (of the shard); stops at the first error (a diverged run is a result). */
@@ -57,10 +55,5 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen);
 /* Load (or reuse) the data x asks for into rn->data. */
 int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen);
 void fanin__runner_deinit(fanin__runner *rn);
-/* mkdir -p: 0, or -1 with errno set and the folder that could not be made in `failed`
- * (may be NULL). */
-int fanin__make_dirs(const char *path, char failed[FANIN_PATHLEN]);
-/* "summary.EXT", or "summary-K-of-N.EXT" for a shard. */
-void fanin__summary_name(const fanin__runner *rn, const char *ext, char *buf, size_t len);
 
 #endif /* FANIN_RUN_H */

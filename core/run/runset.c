@@ -4,6 +4,7 @@
  * one written by a single run. Not the training side (diag.c) nor the pictures (report.c).
  */
 #include "run/runset.h"
+#include "run/rundir.h"
 #include "base/errors.h"
 #include "base/json.h"
 #include "engine/diag.h"
@@ -17,31 +18,7 @@
 
 /* ---- reading CSV ---- */
 
-/* Split one line in place into at most max fields; "quoted, with commas" and "" escapes. */
-static int split_csv(char *line, char **fields, int max) {
-    int n = 0;
-    char *p = line;
-    line[strcspn(line, "\r\n")] = 0;
-    while (n < max) {
-        char *w = p;
-        fields[n++] = p;
-        if (*p == '"') {
-            for (p++; *p; p++) {
-                if (*p == '"' && p[1] == '"') *w++ = '"', p++;
-                else if (*p == '"') { p++; break; }
-                else *w++ = *p;
-            }
-        } else {
-            while (*p && *p != ',') *w++ = *p++;
-        }
-        bool more = *p == ',';
-        if (more) p++;
-        *w = 0;
-        if (!more) break;
-    }
-    return n;
-}
-
+/* A number: NaN when empty or not a number. */
 static double num(const char *s) {
     if (!s || !*s) return NAN;
     char *end;
@@ -50,26 +27,20 @@ static double num(const char *s) {
 }
 
 /* Read every line of path after the header; calls row(fields, n, user). Missing file: 0. */
-static int each_row(const char *path, int (*row)(char **f, int n, void *user), void *user,
-                    char **header, int *n_header) {
+static int each_row(const char *path, int (*row)(char **f, int n, void *user), void *user) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     char *line = NULL;
     size_t cap = 0;
     bool first = true;
     int rc = 0;
-    static char hbuf[8192];
     while (getline(&line, &cap, f) > 0 && rc == 0) {
         if (first) {
             first = false;
-            if (header) {
-                snprintf(hbuf, sizeof hbuf, "%s", line);
-                *n_header = split_csv(hbuf, header, 64);
-            }
             continue;
         }
         char *fields[80];
-        int n = split_csv(line, fields, 80);
+        int n = fanin__csv_split(line, fields, 80);
         if (n > 1) rc = row(fields, n, user);
     }
     free(line);
@@ -125,15 +96,16 @@ static int hist_row(char **f, int n, void *user) {
 
 /* Read the run's own files; a missing one leaves its part empty (an interrupted run). */
 static int load_folder(fanin__run_view *r) {
-    char path[FANIN_PATHLEN + 32];
-    snprintf(path, sizeof path, "%s/metrics.csv", r->dir);
-    int rc = each_row(path, metric_row, r, NULL, NULL);
-    snprintf(path, sizeof path, "%s/layers.csv", r->dir);
-    if (rc >= 0) rc = each_row(path, stats_row, r, NULL, NULL);
-    snprintf(path, sizeof path, "%s/histograms.csv", r->dir);
-    if (rc >= 0) rc = each_row(path, hist_row, r, NULL, NULL);
-    snprintf(path, sizeof path, "%s/diverged.txt", r->dir);
-    FILE *f = fopen(path, "r");
+    char path[FANIN_PATHLEN];
+    int rc = 0;
+    if (fanin__rundir_path(path, r->dir, FANIN_RUNDIR_METRICS) == FANIN_OK)
+        rc = each_row(path, metric_row, r);
+    if (rc >= 0 && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_LAYERS) == FANIN_OK)
+        rc = each_row(path, stats_row, r);
+    if (rc >= 0 && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_HISTOGRAMS) == FANIN_OK)
+        rc = each_row(path, hist_row, r);
+    FILE *f = fanin__rundir_path(path, r->dir, FANIN_RUNDIR_DIVERGED) == FANIN_OK
+                  ? fopen(path, "r") : NULL;
     if (f && fgets(r->divergence, sizeof r->divergence, f))
         r->divergence[strcspn(r->divergence, "\n")] = 0;
     if (f) fclose(f);
@@ -143,7 +115,7 @@ static int load_folder(fanin__run_view *r) {
 typedef struct summary_ctx {
     fanin__runset *s;
     char folder[FANIN_PATHLEN];
-    int col[FANIN_MAX_KEYS]; /* the set's key k is column col[k] of this file (-1: absent) */
+    int col[FANIN_MAX_KEYS]; /* the set's key k is this file's swept value col[k] (-1: absent) */
     int n_cols;
 } summary_ctx;
 
@@ -153,33 +125,61 @@ static bool have_id(const fanin__runset *s, const char *id) {
     return false;
 }
 
-static int summary_row(char **f, int n, void *user) {
-    summary_ctx *c = user;
-    fanin__runset *s = c->s;
-    if (n < c->n_cols || have_id(s, f[0])) return 0;
+/* A new, zeroed run at the end of s; NULL when out of memory. */
+static fanin__run_view *new_run(fanin__runset *s) {
     if (s->n_runs == s->cap) {
         int cap = s->cap ? 2 * s->cap : 16;
         fanin__run_view *p = realloc(s->runs, sizeof *p * (size_t)cap);
-        if (!p) return FANIN_ENOMEM;
+        if (!p) return NULL;
         s->runs = p;
         s->cap = cap;
     }
     fanin__run_view *r = &s->runs[s->n_runs++];
     memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s", f[0]);
-    snprintf(r->status, sizeof r->status, "%s", f[1]);
-    if ((size_t)snprintf(r->dir, sizeof r->dir, "%s/%.95s", c->folder, f[0]) >= sizeof r->dir)
-        return FANIN_ENOMEM;
-    r->member = atoi(f[0]);
-    for (int k = 0; k < s->n_keys; k++)
-        snprintf(r->values[k], sizeof r->values[k], "%s", c->col[k] >= 0 ? f[c->col[k]] : "");
-    int t = n - 5; /* the last five: final_loss, train_acc, test_acc, iterations, seconds */
-    r->final_loss = num(f[t]);
-    r->train_acc = num(f[t + 1]);
-    r->test_acc = num(f[t + 2]);
-    r->iterations = atoll(f[t + 3]);
-    r->seconds = num(f[t + 4]);
+    return r;
+}
+
+static int summary_row(char **f, int n, void *user) {
+    summary_ctx *c = user;
+    fanin__runset *s = c->s;
+    fanin__summary_row row;
+    if (n < c->n_cols || fanin__summary_parse_row(f, n, &row) < 0 || have_id(s, row.id))
+        return 0;
+    fanin__run_view *r = new_run(s);
+    if (!r) return FANIN_ENOMEM;
+    snprintf(r->id, sizeof r->id, "%s", row.id);
+    snprintf(r->status, sizeof r->status, "%s", row.status);
+    if (fanin__path_join(r->dir, c->folder, r->id) < 0) return FANIN_ENOMEM;
+    r->member = atoi(r->id);
+    for (int k = 0; k < s->n_keys; k++) {
+        const char *v = c->col[k] >= 0 ? row.values[c->col[k]] : "";
+        snprintf(r->values[k], sizeof r->values[k], "%s", v);
+    }
+    r->final_loss = row.final_loss;
+    r->train_acc = row.train_acc;
+    r->test_acc = row.test_acc;
+    r->iterations = row.iterations;
+    r->seconds = row.seconds;
     return load_folder(r);
+}
+
+/* Add this file's swept keys to the set's and map them (c->col). */
+static void merge_keys(summary_ctx *c, char *const *keys, int n_keys) {
+    fanin__runset *s = c->s;
+    for (int i = 0; i < n_keys; i++) {
+        int k = 0;
+        while (k < s->n_keys && strcmp(s->keys[k], keys[i])) k++;
+        if (k == s->n_keys && k < FANIN_MAX_KEYS) {
+            snprintf(s->keys[k], sizeof s->keys[k], "%s", keys[i]);
+            for (int j = 0; j < s->n_runs; j++) s->runs[j].values[k][0] = 0;
+            s->n_keys++;
+        }
+    }
+    for (int k = 0; k < s->n_keys; k++) {
+        c->col[k] = -1;
+        for (int i = 0; i < n_keys; i++)
+            if (!strcmp(s->keys[k], keys[i])) c->col[k] = i;
+    }
 }
 
 int fanin__runset_add_summary(fanin__runset *s, const char *csv_path, char *err, size_t errlen) {
@@ -194,28 +194,14 @@ int fanin__runset_add_summary(fanin__runset *s, const char *csv_path, char *err,
     bool ok = fgets(line, sizeof line, f) != NULL;
     fclose(f);
     if (!ok) return FANIN_OK; /* empty: no run finished */
-    char *h[64];
-    int nh = split_csv(line, h, 64);
-    if (nh < 7 || strcmp(h[0], "run") || strcmp(h[1], "status"))
+    char *h[FANIN_SUMMARY_MAX_COLS];
+    c.n_cols = fanin__csv_split(line, h, FANIN_SUMMARY_MAX_COLS);
+    int n_keys = fanin__summary_parse_header(h, c.n_cols);
+    if (n_keys < 0)
         return fanin__errf(err, errlen, FANIN_EINVAL, "%s: not a fanin summary (header '%s')",
                            csv_path, h[0]);
-    c.n_cols = nh;
-    /* the swept keys are the columns between status and the five figures */
-    for (int i = 2; i < nh - 5; i++) {
-        int k = 0;
-        while (k < s->n_keys && strcmp(s->keys[k], h[i])) k++;
-        if (k == s->n_keys && k < FANIN_MAX_KEYS) {
-            snprintf(s->keys[k], sizeof s->keys[k], "%s", h[i]);
-            for (int j = 0; j < s->n_runs; j++) s->runs[j].values[k][0] = 0;
-            s->n_keys++;
-        }
-    }
-    for (int k = 0; k < s->n_keys; k++) {
-        c.col[k] = -1;
-        for (int i = 2; i < nh - 5; i++)
-            if (!strcmp(s->keys[k], h[i])) c.col[k] = i;
-    }
-    int rc = each_row(csv_path, summary_row, &c, NULL, NULL);
+    merge_keys(&c, h + 2, n_keys);
+    int rc = each_row(csv_path, summary_row, &c);
     if (rc < 0) return fanin__errf(err, errlen, FANIN_ENOMEM, "%s: out of memory", csv_path);
     return FANIN_OK;
 }
@@ -266,15 +252,17 @@ void fanin__runset_deinit(fanin__runset *s) {
 int fanin__runset_write_csv(const fanin__runset *s, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "w");
     if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
-    fprintf(f, "run,status");
-    for (int k = 0; k < s->n_keys; k++) fprintf(f, ",%s", s->keys[k]);
-    fprintf(f, ",final_loss,train_acc,test_acc,iterations,seconds\n");
+    const char *keys[FANIN_MAX_KEYS];
+    for (int k = 0; k < s->n_keys; k++) keys[k] = s->keys[k];
+    fanin__summary_write_header(f, keys, s->n_keys);
     for (int i = 0; i < s->n_runs; i++) {
         const fanin__run_view *r = &s->runs[i];
-        fprintf(f, "%s,%s", r->id, r->status);
-        for (int k = 0; k < s->n_keys; k++) fprintf(f, ",\"%s\"", r->values[k]);
-        fprintf(f, ",%.9g,%.6g,%.6g,%lld,%.3f\n", r->final_loss, r->train_acc, r->test_acc,
-                (long long)r->iterations, r->seconds);
+        fanin__summary_row row = {.id = r->id, .status = r->status, .n_values = s->n_keys,
+                                  .final_loss = r->final_loss, .train_acc = r->train_acc,
+                                  .test_acc = r->test_acc, .iterations = r->iterations,
+                                  .seconds = r->seconds};
+        for (int k = 0; k < s->n_keys; k++) row.values[k] = r->values[k];
+        fanin__summary_write_row(f, &row);
     }
     return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
 }
