@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -287,7 +288,10 @@ static void test_yaml_syntax_error(void **state) {
     assert_int_equal(rc, FANIN_ECONFIG);
     assert_null(c);
     assert_string_equal(err, "/exp/t.yaml:3:12: YAML syntax error: mapping values are not "
-                             "allowed in this context");
+                             "allowed in this context; this usually means the indentation is "
+                             "inconsistent (or an unquoted value holds ': ': quote it): check "
+                             "that keys and '- ' items at the same level start in the same "
+                             "column; tabs are not allowed");
     text = "seed: 3\nseed: 4\n";
     rc = fanin__config_parse(&c, "/exp/t.yaml", text, strlen(text), err, sizeof err);
     assert_int_equal(rc, FANIN_ECONFIG);
@@ -296,6 +300,43 @@ static void test_yaml_syntax_error(void **state) {
     rc = fanin__config_parse(&c, "/exp/t.yaml", text, strlen(text), err, sizeof err);
     assert_int_equal(rc, FANIN_ECONFIG);
     assert_string_equal(err, "/exp/t.yaml:1:8: alias '*x' refers to a node that contains it");
+}
+
+/* Issue 16: libyaml's words for a misindented line get a hint saying so, and where the
+ * enclosing mapping or list starts; other syntax errors keep theirs alone. */
+static void test_yaml_indentation_hint(void **state) {
+    static const char *const cases[][2] = {
+        {"data:\n  source: csv\n path: x\n", "/exp/t.yaml:3:2: YAML syntax error: did not find "
+         "expected key (in the mapping that starts at line 1, column 1); this usually means the "
+         "indentation is inconsistent: check that keys and '- ' items at the same level start "
+         "in the same column; tabs are not allowed"},
+        {"model:\n  layers:\n    - {units: 4}\n   - {units: 1}\n", "/exp/t.yaml:4:4: YAML "
+         "syntax error: did not find expected key (in the mapping that starts at line 2, "
+         "column 3); this usually means"},
+        {"- a\nb: 1\n", "/exp/t.yaml:2:1: YAML syntax error: did not find expected '-' "
+         "indicator (in the list that starts at line 1, column 1); this usually means the "
+         "indentation is inconsistent"},
+        {"a: - 1\n", "/exp/t.yaml:1:4: YAML syntax error: block sequence entries are not allowed "
+         "in this context; this usually means the indentation is inconsistent (or a '- ' item "
+         "is on its key's line)"},
+        {"data:\n  source: csv\n   path: x\n", "/exp/t.yaml:3:8: YAML syntax error: mapping "
+         "values are not allowed in this context; this usually means the indentation"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fanin_config *c = NULL;
+        char err[FANIN_ERRLEN];
+        int rc = fanin__config_parse(&c, "/exp/t.yaml", cases[i][0], strlen(cases[i][0]), err,
+                                     sizeof err);
+        assert_int_equal(rc, FANIN_ECONFIG);
+        if (strncmp(err, cases[i][1], strlen(cases[i][1])))
+            fail_msg("case %zu:\n got %s\nwant %s", i, err, cases[i][1]);
+    }
+    char err[FANIN_ERRLEN];
+    fanin_config *c = NULL;
+    const char *flow = "name: [t\nx\n"; /* not about indentation: no hint */
+    assert_int_equal(fanin__config_parse(&c, "/exp/t.yaml", flow, strlen(flow), err, sizeof err),
+                     FANIN_ECONFIG);
+    assert_null(strstr(err, "indentation"));
 }
 
 static void test_data_keys_by_source(void **state) {
@@ -564,6 +605,120 @@ static void test_set_then_sweep(void **state) {
     fanin__config_free(c);
 }
 
+/* ---- data_seed (issue 16) ---- */
+
+/* data_seed defaults to seed (the old meaning), takes seed's type and range, and sweeps and
+ * --sets like any key. */
+static void test_data_seed_key(void **state) {
+    fanin_experiment *x = resolve(BASE);
+    assert_true(x->seed == 3 && x->data_seed == 3);
+    fanin__experiment_free(x);
+    x = resolve(base_with(2, "seed: 3\ndata_seed: 18446744073709551615\n"));
+    assert_true(x->seed == 3 && x->data_seed == UINT64_MAX);
+    fanin__experiment_free(x);
+    x = resolve(base_with(2, "seed: 5\ndata_seed: ~\n"));
+    assert_true(x->seed == 5 && x->data_seed == 5);
+    fanin__experiment_free(x);
+    expect_error(base_with(2, "seed: 3\ndata_seed: -1\n"),
+                 "/exp/t.yaml:3:12: 'data_seed' must be an integer >= 0, got '-1'");
+    char text[4096], err[FANIN_ERRLEN];
+    snprintf(text, sizeof text, "%s%s", BASE, "sweep: {data_seed: [1, 2]}\n");
+    fanin_config *c = parse(text);
+    assert_int_equal(fanin__config_members(c), 2);
+    assert_int_equal(fanin__config_set(c, "seed=9", err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__config_resolve(c, 1, reg, &x, err, sizeof err), FANIN_OK);
+    assert_true(x->seed == 9 && x->data_seed == 2);
+    assert_string_equal(x->swept[0].key, "data_seed");
+    fanin__experiment_free(x);
+    fanin__config_free(c);
+    const char *sets[] = {"data_seed=7"};
+    int rc;
+    x = resolve_set(sets, 1, err, &rc);
+    assert_int_equal(rc, FANIN_OK);
+    assert_true(x->seed == 3 && x->data_seed == 7);
+    fanin__experiment_free(x);
+}
+
+/* Write text to dir/NAME.yaml and `fanin run` it into dir/OUT with extra arguments. */
+static void run_cli(const char *dir, const char *name, const char *text, const char *out,
+                    const char *extra) {
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cd %s && %s run %s.yaml --quiet --out %s %s > %s/%s.log 2>&1",
+             dir, FANIN_TEST_BIN, name, out, extra, dir, out);
+    if (system(cmd) != 0) fail_msg("%s failed; see %s/%s.log", cmd, dir, out);
+}
+
+/* Do the model.safetensors dir/A and dir/B hold the same tensors? (Their headers differ: they
+ * carry the resolved config.) */
+static bool same_tensors(const char *dir, const char *a, const char *b) {
+    static unsigned char buf[2][1 << 16];
+    size_t n[2], off[2];
+    const char *names[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) fail_msg("%s: missing", path);
+        n[i] = fread(buf[i], 1, sizeof buf[i], f);
+        fclose(f);
+        off[i] = 8;
+        for (int k = 0; k < 8 && n[i] >= 8; k++) off[i] += (size_t)buf[i][k] << (8 * k);
+        if (n[i] < 8 || off[i] > n[i]) fail_msg("%s: not a small safetensors file", path);
+    }
+    size_t len = n[0] - off[0];
+    return len == n[1] - off[1] && !memcmp(buf[0] + off[0], buf[1] + off[1], len);
+}
+
+/* A small experiment: `head` after the seed line, then data and the train mapping. */
+static const char *run_yaml(const char *head, const char *data, const char *train) {
+    static char buf[2048];
+    snprintf(buf, sizeof buf, "name: t\nseed: 1\n%sdata: %s\nmodel:\n  layers: [{units: 4, "
+             "activation: tanh, init: xavier_normal}, {units: 1, activation: sigmoid}]\n"
+             "loss: bce\noptimizer: {name: sgd, lr: 0.1}\ntrain: %s\n", head, data, train);
+    return buf;
+}
+
+#define MODEL(dir) dir "/00/model.safetensors"
+
+/* The runs: synthetic data comes from data_seed (a sweep over it gives other data, and the
+ * runner's data cache knows it), the minibatch order too, the initial weights only from seed;
+ * data_seed equal to seed is what a file without it does. */
+static void test_data_seed_in_runs(void **state) {
+    char dir[64] = "/tmp/fanin-test-dataseed-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *moons = "{source: synthetic, kind: moons, n: 100}";
+    const char *full = "{iterations: 5, batch: full}";
+    run_cli(dir, "a", run_yaml("", moons, full), "a", "");
+    run_cli(dir, "b", run_yaml("data_seed: 1\n", moons, full), "b", "");
+    assert_true(same_tensors(dir, MODEL("a"), MODEL("b")));
+    run_cli(dir, "s", run_yaml("sweep: {data_seed: [1, 2]}\n", moons, full), "s", "");
+    assert_true(same_tensors(dir, MODEL("a"), "s/00-1/model.safetensors"));
+    assert_false(same_tensors(dir, "s/00-1/model.safetensors", "s/01-2/model.safetensors"));
+    char path[128];
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("u,v,y\n", f);
+    for (int i = 0; i < 40; i++) fprintf(f, "%d,%d,%d\n", i % 7, (i * 5) % 11, i % 2);
+    fclose(f);
+    const char *csv = "{source: csv, path: d.csv, target: y, train: 32, test: 8}";
+    const char *mini = "{iterations: 8, batch: 8}";
+    run_cli(dir, "c", run_yaml("", csv, mini), "c", "");
+    run_cli(dir, "c", run_yaml("", csv, mini), "d", "--set data_seed=2");
+    assert_false(same_tensors(dir, MODEL("c"), MODEL("d"))); /* another minibatch order */
+    run_cli(dir, "c", run_yaml("", csv, "{iterations: 0}"), "e", "--set data_seed=2");
+    run_cli(dir, "c", run_yaml("", csv, "{iterations: 0}"), "g", "");
+    assert_true(same_tensors(dir, MODEL("e"), MODEL("g"))); /* the same initial weights */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- validate ---- */
 
 static void test_validate_collects(void **state) {
@@ -612,6 +767,7 @@ static void assert_prefs_equal(const fanin__pref *a, const fanin__pref *b) {
 static void assert_experiments_equal(const fanin_experiment *a, const fanin_experiment *b) {
     assert_string_equal(a->name, b->name);
     assert_int_equal(a->seed, b->seed);
+    assert_int_equal(a->data_seed, b->data_seed);
     assert_int_equal(a->rng, b->rng);
     assert_int_equal(a->threads, b->threads);
     assert_memory_equal(&a->data, &b->data, sizeof a->data);
@@ -653,7 +809,8 @@ static void test_write_round_trip(void **state) {
     round_trip(BASE);
     round_trip(base_with(7, "  defaults: {init: {name: he_normal, gain: 1.5, mode: fan_out, "
                             "truncated: true}}\n"));
-    round_trip("name: \"odd: name\"\nseed: 18446744073709551615\nrng: numpy\nthreads: 2\n"
+    round_trip("name: \"odd: name\"\nseed: 18446744073709551615\ndata_seed: 4\nrng: numpy\n"
+               "threads: 2\n"
                "data: {source: idx, images: 'my dir/a.idx', labels: b.idx, test_images: c, "
                "test_labels: d, classes: [3, 1, 2], train: 10, normalize: standardize}\n"
                "model: {layers: [{units: 3, init: {name: uniform, a: -0.1, b: 0.3}}]}\n"
@@ -671,7 +828,7 @@ static void test_write_text(void **state) {
     FILE *f = open_memstream(&out, &len);
     fanin__experiment_write_yaml(x, f);
     fclose(f);
-    assert_non_null(strstr(out, "\nname: t\nseed: 3\nrng: philox\nthreads: 0\n"));
+    assert_non_null(strstr(out, "\nname: t\nseed: 3\ndata_seed: 3\nrng: philox\nthreads: 0\n"));
     assert_non_null(strstr(out, "    - units: 1\n      activation: {name: sigmoid}\n      init: "
                                 "{name: normal, mean: 0, std: 0.01}\n      bias_init: {name: "
                                 "constant, value: 0.5}\n"));
@@ -754,6 +911,7 @@ int main(void) {
         cmocka_unit_test(test_empty_layers),
         cmocka_unit_test(test_iterations_and_epochs),
         cmocka_unit_test(test_yaml_syntax_error),
+        cmocka_unit_test(test_yaml_indentation_hint),
         cmocka_unit_test(test_data_keys_by_source),
         cmocka_unit_test(test_data_hdf5_keys),
         cmocka_unit_test(test_data_values),
@@ -765,6 +923,8 @@ int main(void) {
         cmocka_unit_test(test_set_inside_named_plugin),
         cmocka_unit_test(test_set_errors),
         cmocka_unit_test(test_set_then_sweep),
+        cmocka_unit_test(test_data_seed_key),
+        cmocka_unit_test(test_data_seed_in_runs),
         cmocka_unit_test(test_validate_collects),
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_write_text),

@@ -238,7 +238,8 @@ static void test_idx_missing(void **state) {
     fixture *fx = *state;
     idx_spec(fx, 0);
     strcat(fx->spec.labels, ".nope");
-    expect_error(fx, FANIN_EDATA, "cannot open", "No such file or directory", "data.labels");
+    expect_error(fx, FANIN_EDATA, "data.labels: cannot read '", "No such file or directory",
+                 "relative paths start at the experiment file's folder");
 }
 
 static void test_idx_bad_magic(void **state) {
@@ -355,7 +356,8 @@ static void test_idx_label_out_of_range_fashion(void **state) {
     path_in(fx, "train-images-idx3-ubyte.gz", img, sizeof img);
     path_in(fx, "train-labels-idx1-ubyte.gz", lab, sizeof lab);
     write_pair(img, lab, 1, N_IMG, 1); /* labels 1..10 */
-    fx->spec.train = fx->spec.test = -1;
+    fx->spec.train = -1;
+    fx->spec.test = 0; /* no t10k files needed */
     expect_error(fx, FANIN_EDATA, lab, "byte 17: label 10 is not a Fashion-MNIST class", NULL);
 }
 
@@ -376,7 +378,7 @@ static void test_fashion_folder(void **state) {
     fx->spec.test = 2;
     fx->spec.normalize = FANIN_NORM_SCALE255;
     /* no t10k files yet: the message names the .gz path and the Debian package */
-    expect_error(fx, FANIN_EDATA, "cannot open", "t10k-labels-idx1-ubyte.gz",
+    expect_error(fx, FANIN_EDATA, "data.path: cannot read '", "t10k-images-idx3-ubyte.gz",
                  "install Debian's dataset-fashion-mnist or set data.path");
     path_in(fx, "t10k-images-idx3-ubyte", a, sizeof a);
     path_in(fx, "t10k-labels-idx1-ubyte", b, sizeof b);
@@ -489,7 +491,7 @@ static void test_csv_errors(void **state) {
     expect_error(fx, FANIN_EDATA, "asked for 2 training + 1 test rows", "has 2", NULL);
     csv_spec(fx, "a,label\n1,0\n", "label");
     strcat(fx->spec.path, ".missing");
-    expect_error(fx, FANIN_EDATA, "cannot open", "No such file or directory", "data.path");
+    expect_error(fx, FANIN_EDATA, "data.path: cannot read '", "No such file or directory", NULL);
 }
 
 /* ---- synthetic ---- */
@@ -769,13 +771,13 @@ static void test_hdf5_float_regression(void **state) {
 static void test_hdf5_missing(void **state) {
     fixture *fx = *state;
     h5_course(fx, "train.h5", "train", 10, 1, 0);
-    h5_spec(fx, "train.h5", "test.h5");
+    h5_spec(fx, "train.h5", NULL);
     strcpy(fx->spec.x, "train_set_z");
     expect_error(fx, FANIN_EDATA, "/train.h5: no dataset 'train_set_z' (data.x); did you mean "
                  "'train_set_x'? datasets: list_classes, train_set_x, train_set_y", NULL, NULL);
-    strcpy(fx->spec.x, "train_set_x");
-    expect_error(fx, FANIN_EDATA, "data: cannot open '", "/test.h5': No such file or directory; "
-                 "check data.test_path", NULL);
+    h5_spec(fx, "train.h5", "test.h5");
+    expect_error(fx, FANIN_EDATA, "data.test_path: cannot read '", "/test.h5': No such file or "
+                 "directory", NULL);
     h5_course(fx, "test.h5", "test", 6, 0, 0);
     strcpy(fx->spec.test_y, "labels");
     expect_error(fx, FANIN_EDATA, "/test.h5: no dataset 'labels' (data.test_y); datasets: "
@@ -790,8 +792,8 @@ static void test_hdf5_missing(void **state) {
     expect_error(fx, FANIN_EDATA, "/bad.h5: not an HDF5 file (no HDF5 signature); check "
                  "data.path", NULL, NULL);
     h5_spec(fx, "nope.h5", NULL);
-    expect_error(fx, FANIN_EDATA, "/nope.h5': No such file or directory; check data.path", NULL,
-                 NULL);
+    expect_error(fx, FANIN_EDATA, "data.path: cannot read '", "/nope.h5': No such file or "
+                 "directory", NULL);
 }
 
 static void test_hdf5_shapes(void **state) {
@@ -837,6 +839,99 @@ static void test_hdf5_shapes(void **state) {
     assert_int_equal(fx->d->n_train + fx->d->n_test, 9);
 }
 
+/* ---- the checks before loading (check.c, issue 16) ---- */
+
+/* fanin__data_check_files on an experiment holding fx->spec, data key k written at
+ * t.yaml:3:(10 + k); every message joined into out ("" when none). */
+static const char *check_files(fixture *fx) {
+    static fanin_experiment x;
+    static char out[4 * FANIN_ERRLEN];
+    memset(&x, 0, sizeof x);
+    x.data = fx->spec;
+    for (int k = 0; k < FANIN__DK_COUNT; k++) x.data_loc[k] = (fanin__loc){"t.yaml", 3, 10 + k};
+    fanin__errs errs = {0};
+    fanin__data_check_files(&x, &errs);
+    fanin__errs_join(&errs, out, sizeof out);
+    fanin__errs_deinit(&errs);
+    if (getenv("FANIN_TEST_VERBOSE")) print_message("%s\n", out);
+    return out;
+}
+
+/* The checks report "t.yaml:3:COL: " + want + path + then (each NULL-able), in that order. */
+static void want_check(fixture *fx, int col, const char *want, const char *path,
+                         const char *then) {
+    char head[FANIN_ERRLEN];
+    snprintf(head, sizeof head, "t.yaml:3:%d: %s%s%s", col, want, path ? path : "",
+             then ? then : "");
+    const char *out = check_files(fx);
+    if (!strstr(out, head)) fail_msg("got:\n%s\nwant:\n%s", out, head);
+}
+
+static void test_check_idx(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 1);
+    assert_string_equal(check_files(fx), "");
+    idx_spec(fx, 0);
+    assert_string_equal(check_files(fx), "");
+    strcat(fx->spec.labels, ".nope");
+    write_text(fx->spec.images, "PK\x03\x04 a zip file");
+    want_check(fx, 12, "data.images: '", fx->spec.images, "' is not an IDX file: it starts "
+                 "0x504B0304, not two zero bytes, a type byte and a dimension count");
+    want_check(fx, 13, "data.labels: cannot read '", fx->spec.labels, "': No such file or "
+                 "directory; relative paths start at the experiment file's folder");
+    write_bytes(fx->spec.test_images, "\0\0", 2, 0);
+    want_check(fx, 14, "data.test_images: '", fx->spec.test_images, "' is not an IDX file: "
+                 "it holds 2 bytes");
+    snprintf(fx->spec.test_labels, sizeof fx->spec.test_labels, "%s", fx->dir);
+    want_check(fx, 15, "data.test_labels: cannot read '", fx->dir, "': it is a folder, not a "
+                 "file");
+    fx->spec.test = 0; /* the test files are not read: not checked */
+    assert_null(strstr(check_files(fx), "data.test_"));
+}
+
+static void test_check_csv_hdf5(void **state) {
+    fixture *fx = *state;
+    csv_spec(fx, "\xEF\xBB\xBF\n a, label\n1,0\n", "label");
+    assert_string_equal(check_files(fx), "");
+    strcpy(fx->spec.target, "lable");
+    want_check(fx, 16, "", fx->spec.path, ":2: no column 'lable' (data.target) in the header; "
+                 "did you mean 'label'? columns: a, label");
+    csv_spec(fx, "1,2\n3,4\n", "label");
+    want_check(fx, 10, "", fx->spec.path, ":1: the first row is all numbers");
+    csv_spec(fx, "\n\n", "label");
+    want_check(fx, 10, "", fx->spec.path, ": empty file");
+    h5_course(fx, "train.h5", "train", 10, 1, 0);
+    h5_spec(fx, "train.h5", "test.h5");
+    want_check(fx, 11, "data.test_path: cannot read '", fx->spec.test_path, "': No such file");
+    h5_spec(fx, "train.h5", "d.csv");
+    want_check(fx, 11, "data.test_path: '", fx->spec.test_path, "' is not an HDF5 file (no "
+                 "HDF5 signature)");
+    h5_spec(fx, "train.h5", NULL);
+    assert_string_equal(check_files(fx), "");
+}
+
+static void test_check_fashion_folder(void **state) {
+    fixture *fx = *state;
+    memset(&fx->spec, 0, sizeof fx->spec);
+    strcpy(fx->spec.source, "fashion-mnist");
+    snprintf(fx->spec.path, sizeof fx->spec.path, "%s/nope", fx->dir);
+    fx->spec.train = fx->spec.test = -1;
+    want_check(fx, 10, "data.path: cannot read the folder '", fx->spec.path, "': No such file "
+                 "or directory; it must hold train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                 "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each .gz or not; install "
+                 "Debian's dataset-fashion-mnist or set data.path");
+    snprintf(fx->spec.path, sizeof fx->spec.path, "%s", fx->dir);
+    char a[512], b[512];
+    path_in(fx, "train-images-idx3-ubyte.gz", a, sizeof a);
+    path_in(fx, "train-labels-idx1-ubyte.gz", b, sizeof b);
+    write_pair(a, b, 1, N_IMG, 0);
+    path_in(fx, "t10k-labels-idx1-ubyte.gz", b, sizeof b);
+    want_check(fx, 10, "data.path: cannot read '", b, "': No such file or directory; the "
+                 "folder must hold");
+    fx->spec.test = 0;
+    assert_string_equal(check_files(fx), "");
+}
+
 static void test_free_null(void **state) {
     (void)state;
     fanin__data_free(NULL);
@@ -872,6 +967,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hdf5_float_regression, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hdf5_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hdf5_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_idx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_csv_hdf5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_fashion_folder, setup, teardown),
         cmocka_unit_test(test_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

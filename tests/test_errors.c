@@ -107,6 +107,15 @@ static void test_yaml_syntax(void **state) {
     expect2(fanin("validate bad.yaml"), "bad.yaml:3:1:", "YAML syntax error");
 }
 
+/* issue 16: libyaml's "did not find expected key" says it is about indentation */
+static void test_yaml_indentation(void **state) {
+    put_text("bad.yaml", "data:\n  source: csv\n path: x.csv\n");
+    expect2(fanin("validate bad.yaml"), "bad.yaml:3:2: YAML syntax error: did not find expected "
+            "key (in the mapping that starts at line 1, column 1); this usually means the "
+            "indentation is inconsistent: check that keys and '- ' items at the same level start "
+            "in the same column; tabs are not allowed", NULL);
+}
+
 static void test_unknown_key(void **state) {
     put_yaml("bad.yaml", NULL, NULL, "modle: {}\n");
     expect2(fanin("validate bad.yaml"), "bad.yaml:9:1: unknown key 'modle'", "did you mean 'model'?");
@@ -177,9 +186,24 @@ static void test_bad_command_line(void **state) {
 
 /* ---- data (docs/errors.md, "Data") ---- */
 
+/* validate says where the key is (issue 16); run, which reads the file later, names the key */
 static void test_data_file_missing(void **state) {
     put_yaml("bad.yaml", "data:", "data: {source: csv, path: nope.csv, target: y}", NULL);
-    expect2(fanin("run bad.yaml --quiet --out o"), "data: cannot open '", "nope.csv': No such file");
+    expect2(fanin("validate bad.yaml"), "bad.yaml:3:27: data.path: cannot read '",
+            "nope.csv': No such file or directory; relative paths start at the experiment file's "
+            "folder");
+    expect2(fanin("run bad.yaml --quiet --out o"), "fanin: data.path: cannot read '",
+            "nope.csv': No such file");
+}
+
+static void test_data_file_not_its_format(void **state) {
+    put_text("d.csv", "u,v,y\n1,2,0\n");
+    put_yaml("bad.yaml", "data:", "data: {source: idx, images: d.csv, labels: d.csv, test: 0}",
+             NULL);
+    expect2(fanin("validate bad.yaml"), "bad.yaml:3:29: data.images: '",
+            "d.csv' is not an IDX file: it starts 0x752C762C, not two zero bytes");
+    put_yaml("bad.yaml", "data:", "data: {source: csv, path: d.csv, target: z}", NULL);
+    expect2(fanin("validate bad.yaml"), "bad.yaml:3:42: ", "d.csv:1: no column 'z' (data.target)");
 }
 
 /* IDX: 20 images of 2x2 bytes and their labels. */
@@ -352,6 +376,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_yaml_syntax),
+        T(test_yaml_indentation),
         T(test_unknown_key),
         T(test_wrong_type),
         T(test_plugin_param_out_of_range),
@@ -365,6 +390,7 @@ int main(void) {
         T(test_config_file_missing),
         T(test_bad_command_line),
         T(test_data_file_missing),
+        T(test_data_file_not_its_format),
         T(test_idx_truncated),
         T(test_idx_gzip_corrupt),
         T(test_labels_out_of_range),

@@ -382,11 +382,18 @@ int fanin__config_resolve(const fanin_config *c, int member, const fanin_registr
 
 int fanin__config_validate(const fanin_config *c, const fanin_registry *reg, char *err,
                            size_t errlen) {
+    return fanin__config_validate_with(c, reg, NULL, NULL, err, errlen);
+}
+
+int fanin__config_validate_with(const fanin_config *c, const fanin_registry *reg,
+                                fanin__member_check check, void *user, char *err,
+                                size_t errlen) {
     fanin__errs errs = {0};
     int members = fanin__config_members(c);
     for (int m = 0; m < members && reg; m++) {
         fanin_experiment *x;
         resolve_member(c, m, reg, &x, &errs);
+        if (x && check) check(x, &errs, user);
         fanin__experiment_free(x);
     }
     if (!reg) fanin__errs_add(&errs, FANIN_EINVAL, NULL, "no plugin registry");

@@ -4,6 +4,8 @@
 #ifndef FANIN_CONFIG_EXPERIMENT_H
 #define FANIN_CONFIG_EXPERIMENT_H
 
+#include "config/errs.h"
+#include "config/loc.h"
 #include "config/pref.h"
 #include "config/schedule.h"
 #include "plugin/registry.h"
@@ -41,6 +43,15 @@ typedef struct fanin__data_spec {
     int normalize;         /* enum fanin__norm */
 } fanin__data_spec;
 
+/* The data keys that name files (and the csv target), whose places in the file the data
+ * checks report (data/data.h): indexes of fanin_experiment.data_loc, spelt as in
+ * fanin__data_key_names (section_data.c). */
+enum fanin__data_key {
+    FANIN__DK_PATH, FANIN__DK_TEST_PATH, FANIN__DK_IMAGES, FANIN__DK_LABELS,
+    FANIN__DK_TEST_IMAGES, FANIN__DK_TEST_LABELS, FANIN__DK_TARGET, FANIN__DK_COUNT
+};
+extern const char *const fanin__data_key_names[]; /* "path", ..., "target" */
+
 /* Layer kinds (engine/layer.h has a row for each). */
 enum fanin__layer_type { FANIN_LAYER_DENSE = 0 };
 
@@ -58,9 +69,13 @@ typedef struct fanin__swept {
 typedef struct fanin_experiment {
     char name[128];
     char *source_file;   /* the YAML file (owned); relative paths resolve against its folder */
-    uint64_t seed;
+    uint64_t seed;       /* the initial weights */
+    uint64_t data_seed;  /* minibatch order and synthetic data (default: seed) */
     int rng;             /* enum fanin__rng_kind */
     fanin__data_spec data;
+    /* where each enum fanin__data_key value was written (data.source's place for a default);
+     * loc.file is source_file or "--set", so valid as long as the experiment */
+    fanin__loc data_loc[FANIN__DK_COUNT];
     int n_layers;
     fanin__layer_spec *layers; /* n_layers, repeats expanded (owned) */
     int loss;            /* enum fanin__loss */
@@ -99,6 +114,12 @@ int fanin__config_resolve(const fanin_config *c, int member, const fanin_registr
  * Returns FANIN_OK or FANIN_ECONFIG. */
 int fanin__config_validate(const fanin_config *c, const fanin_registry *reg, char *err,
                            size_t errlen);
+/* A further check of one resolved member, adding its problems to errs (user: the caller's). */
+typedef void (*fanin__member_check)(const fanin_experiment *x, fanin__errs *errs, void *user);
+/* fanin__config_validate, also running check (may be NULL) on every member that resolves, so
+ * a higher layer's checks (data/'s files) join the same located, deduplicated list. */
+int fanin__config_validate_with(const fanin_config *c, const fanin_registry *reg,
+                                fanin__member_check check, void *user, char *err, size_t errlen);
 void fanin__config_free(fanin_config *c);
 void fanin__experiment_free(fanin_experiment *x);
 /* The fully resolved experiment as YAML (defaults filled in, no sweep), rerunnable as is. */

@@ -66,6 +66,8 @@ const fanin__key fanin__top_keys[] = {
     {.name = "name", .type = FANIN__KEY_STR, .off = OFF(name),
      .size = sizeof(((fanin_experiment *)0)->name), .fn = read_name},
     {.name = "seed", .type = FANIN__KEY_U64, .off = OFF(seed), .flags = NO_MAX, .min = 0},
+    {.name = "data_seed", .type = FANIN__KEY_U64, .off = OFF(data_seed), .flags = NO_MAX,
+     .min = 0},
     {.name = "rng", .type = FANIN__KEY_ENUM, .off = OFF(rng), .choices = fanin__rng_names},
     {.name = "threads", .type = FANIN__KEY_INT, .off = OFF(threads), .min = 0, .max = 4096},
     {.name = "data", .type = FANIN__KEY_MAP, .sub = fanin__data_keys, .fn = fanin__resolve_data,
@@ -168,6 +170,7 @@ static void default_name(const char *file, char *name, size_t len) {
 static void set_defaults(fanin_experiment *x) {
     default_name(x->source_file, x->name, sizeof x->name);
     x->seed = 0;
+    x->data_seed = 0; /* seed's, unless given: default_data_seed() */
     x->rng = FANIN_RNG_PHILOX;
     x->threads = 0;
     x->loss = -1;
@@ -191,6 +194,13 @@ static void check_train(fanin__rctx *r) {
     r->x->iterations = 0; /* the runner converts epochs once the data size is known */
 }
 
+/* Without `data_seed`, the data draws from `seed` as before the key existed (issue 16), so old
+ * files give the same minibatches and synthetic sets. */
+static void default_data_seed(fanin__rctx *r) {
+    if (fanin__node_is_null(fanin__node_get(r->root, "data_seed", NULL)))
+        r->x->data_seed = r->x->seed;
+}
+
 static void default_optimizer(fanin__rctx *r) {
     if (!fanin__node_is_null(fanin__node_get(r->root, "optimizer", NULL))) return;
     const fanin__entry *e = fanin__registry_find(r->reg, FANIN_KIND_OPTIMIZER, "sgd");
@@ -207,6 +217,7 @@ int fanin__resolve_tree(fanin__rctx *r) {
     int before = r->errs->total;
     set_defaults(r->x);
     fanin__apply_map(r, r->root, fanin__top_keys, r->x, NULL, 0);
+    default_data_seed(r);
     check_train(r);
     fanin__check_schedule(r);
     default_optimizer(r);

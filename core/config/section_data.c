@@ -30,6 +30,9 @@ const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic"
 const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
                                           "linear_teacher", NULL};
 
+const char *const fanin__data_key_names[] = {"path", "test_path", "images", "labels",
+                                             "test_images", "test_labels", "target", NULL};
+
 static int read_source(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
     (void)base; (void)k; (void)path; (void)r; (void)val;
@@ -260,6 +263,16 @@ static void check_source(fanin__rctx *r, const fanin__node *map, unsigned bit) {
     }
 }
 
+/* Where each enum fanin__data_key value was written, for the data checks' messages; a key
+ * left to its default (fashion-mnist's folder) points at data.source. */
+static void record_locs(fanin__rctx *r, const fanin__node *map) {
+    const fanin__node *src = fanin__node_get(map, "source", NULL);
+    for (int k = 0; k < FANIN__DK_COUNT; k++) {
+        const fanin__node *v = fanin__node_get(map, fanin__data_key_names[k], NULL);
+        r->x->data_loc[k] = !fanin__node_is_null(v) ? v->loc : src ? src->loc : map->loc;
+    }
+}
+
 int fanin__resolve_data(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base) {
     (void)k;
@@ -273,6 +286,7 @@ int fanin__resolve_data(fanin__rctx *r, const fanin__key *k, const fanin__node *
     source_defaults(&r->x->data, bit);
     fanin__apply_map(r, val, fanin__data_keys, base, path, bit);
     check_source(r, val, bit);
+    record_locs(r, val);
     return r->errs->total == before ? FANIN_OK : FANIN_ECONFIG;
 }
 

@@ -286,6 +286,33 @@ static yaml_mark_t offset_mark(const char *text, size_t len, size_t off) {
     return m;
 }
 
+/* libyaml's problems that, in a hand-written file, nearly always mean a line indented
+ * differently from its neighbours (issue 16), each with what else it may mean. */
+static const char *const indent_problems[][2] = {
+    {"did not find expected key", ""},
+    {"mapping values are not allowed", " (or an unquoted value holds ': ': quote it)"},
+    {"did not find expected '-' indicator", ""},
+    {"block sequence entries are not allowed", " (or a '- ' item is on its key's line)"},
+};
+
+/* "; this usually means ..." after an indentation problem, with where libyaml's enclosing
+ * mapping or list started; "" for other problems. */
+static void indent_hint(const builder *b, const yaml_parser_t *p, char *buf, size_t len) {
+    buf[0] = '\0';
+    for (size_t i = 0; p->problem && i < sizeof indent_problems / sizeof *indent_problems; i++) {
+        if (strncmp(p->problem, indent_problems[i][0], strlen(indent_problems[i][0]))) continue;
+        char ctx[160] = "";
+        fanin__loc at = mark_loc(b, p->context_mark);
+        if (p->context) /* "while parsing a block mapping" / "... a block collection" */
+            snprintf(ctx, sizeof ctx, " (in the %s that starts at line %d, column %d)",
+                     strstr(p->context, "mapping") ? "mapping" : "list", at.line, at.col);
+        snprintf(buf, len, "%s; this usually means the indentation is inconsistent%s: check that "
+                 "keys and '- ' items at the same level start in the same column; tabs are not "
+                 "allowed", ctx, indent_problems[i][1]);
+        return;
+    }
+}
+
 static int syntax_error(builder *b, const yaml_parser_t *p) {
     if (p->error == YAML_MEMORY_ERROR)
         return fanin__errf(b->err, b->errlen, FANIN_ENOMEM, "%s: out of memory", b->file);
@@ -294,10 +321,11 @@ static int syntax_error(builder *b, const yaml_parser_t *p) {
                                                   : p->problem_mark;
     if (m.index >= len) m = offset_mark(b->text, len, len); /* at the end: not on a line after it */
     bool tab = m.index < len && b->text[m.index] == '\t';
-    char msg[400];
-    snprintf(msg, sizeof msg, "YAML syntax error: %.300s%s",
+    char msg[512], hint[360];
+    indent_hint(b, p, hint, sizeof hint);
+    snprintf(msg, sizeof msg, "YAML syntax error: %.100s%s",
              p->problem ? p->problem : "unknown problem",
-             tab ? "; indent with spaces, not tabs" : "");
+             tab ? "; indent with spaces, not tabs" : hint);
     return fail_at(b, m, "%s", msg);
 }
 

@@ -130,7 +130,8 @@ static void put_header(FILE *f, const fanin_experiment *x) {
 int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
     put_header(f, x);
     put_key_str(f, "", "name", x->name);
-    fprintf(f, "seed: %llu\nrng: %s\nthreads: %d\n", (unsigned long long)x->seed,
+    fprintf(f, "seed: %llu\ndata_seed: %llu\nrng: %s\nthreads: %d\n",
+            (unsigned long long)x->seed, (unsigned long long)x->data_seed,
             fanin__rng_names[x->rng == FANIN_RNG_NUMPY], x->threads);
     put_data(f, &x->data);
     put_model(f, x);

@@ -22,6 +22,7 @@ typedef struct csv_table {
     char *text;        /* the whole file, split in place */
     char **names;      /* [n_cols] column names (into text) */
     int n_cols, target;
+    int64_t header_line; /* the header row's line (after blank lines) */
     double *v;         /* [n_rows, n_cols] */
     int64_t *line;     /* [n_rows] each row's line number */
     int64_t n_rows, cap;
@@ -37,8 +38,8 @@ static void table_free(csv_table *t) {
 static int slurp(csv_table *t, char *err, size_t errlen) {
     FILE *f = fopen(t->path, "rb");
     if (!f)
-        return fanin__errf(err, errlen, FANIN_EDATA, "data: cannot open '%s': %s; check data.path",
-                           t->path, strerror(errno));
+        return fanin__errf(err, errlen, FANIN_EDATA, "data.path: cannot read '%s': %s", t->path,
+                           strerror(errno));
     size_t len = 0, cap = 1 << 16, r;
     char *buf = malloc(cap);
     while (buf && (r = fread(buf + len, 1, cap - len - 1, f)) > 0) {
@@ -182,18 +183,20 @@ static int find_target(csv_table *t, const char *target, char *err, size_t errle
         if (!strcmp(t->names[i], target)) {
             t->target = i;
             if (t->n_cols < 2)
-                return fanin__errf(err, errlen, FANIN_EDATA, "%s:1: no feature columns besides "
-                                   "the target '%s'", t->path, target);
+                return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld: no feature columns "
+                                   "besides the target '%s'", t->path,
+                                   (long long)t->header_line, target);
             return FANIN_OK;
         }
     const char *near = fanin__nearest(target, (const char *const *)t->names, (size_t)t->n_cols);
     if (near)
         return fanin__errf(err, errlen, FANIN_ECONFIG,
-                           "%s:1: no column '%s' (data.target) in the header; did you mean '%s'? "
-                           "columns: %s", t->path, target, near, cols);
+                           "%s:%lld: no column '%s' (data.target) in the header; did you mean "
+                           "'%s'? columns: %s", t->path, (long long)t->header_line, target, near,
+                           cols);
     return fanin__errf(err, errlen, FANIN_ECONFIG,
-                       "%s:1: no column '%s' (data.target) in the header; columns: %s", t->path,
-                       target, cols);
+                       "%s:%lld: no column '%s' (data.target) in the header; columns: %s",
+                       t->path, (long long)t->header_line, target, cols);
 }
 
 static int read_header(csv_table *t, char **p, int64_t *line, char *err, size_t errlen) {
@@ -202,6 +205,7 @@ static int read_header(csv_table *t, char **p, int64_t *line, char *err, size_t 
     if (!s)
         return fanin__errf(err, errlen, FANIN_EDATA, "%s: empty file; csv needs a header row "
                            "naming the columns, then data rows", t->path);
+    t->header_line = *line;
     int bound = count_fields_bound(s), bad = 0, numeric = 0;
     t->names = malloc(sizeof(char *) * (size_t)bound);
     if (!t->names) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
@@ -265,6 +269,52 @@ static int read_table(csv_table *t, const char *target, char *err, size_t errlen
     free(fields);
     if (rc == FANIN_OK && t->n_rows == 0)
         rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: no data rows after the header", t->path);
+    return rc;
+}
+
+/* ---- the header alone (for the checks before loading) ---- */
+
+#define CSV_HEAD_MAX (16 << 20)
+
+/* Has buf[0..n) a line with something in it, ended by a newline? */
+static int has_header_line(const char *buf, size_t n) {
+    const char *nl = memchr(buf, '\n', n);
+    return nl && buf + strspn(buf, " \t\r\n") < nl;
+}
+
+/* The file's beginning up to its first non-blank line's end (at most CSV_HEAD_MAX bytes), into
+ * t->text. */
+static int slurp_head(csv_table *t, char *err, size_t errlen) {
+    FILE *f = fopen(t->path, "rb");
+    if (!f)
+        return fanin__errf(err, errlen, FANIN_EDATA, "data.path: cannot read '%s': %s", t->path,
+                           strerror(errno));
+    size_t len = 0, cap = 1 << 16, r;
+    char *buf = malloc(cap + 1);
+    while (buf && len < CSV_HEAD_MAX && (r = fread(buf + len, 1, cap - len, f)) > 0) {
+        buf[len += r] = '\0';
+        if (has_header_line(buf, len)) break;
+        char *nb = len == cap ? realloc(buf, (cap *= 2) + 1) : buf;
+        if (!nb) free(buf);
+        buf = nb;
+    }
+    fclose(f);
+    if (!buf)
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory reading '%s'", t->path);
+    buf[len] = '\0';
+    t->text = buf;
+    return FANIN_OK;
+}
+
+int fanin__csv_check_header(const char *path, const char *target, char *err, size_t errlen) {
+    csv_table t = {.path = path};
+    int64_t line = 0;
+    int rc = slurp_head(&t, err, errlen);
+    char *p = t.text;
+    if (rc == FANIN_OK && !strncmp(p, "\xEF\xBB\xBF", 3)) p += 3;
+    if (rc == FANIN_OK) rc = read_header(&t, &p, &line, err, errlen);
+    if (rc == FANIN_OK && target[0]) rc = find_target(&t, target, err, errlen);
+    table_free(&t);
     return rc;
 }
 

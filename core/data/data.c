@@ -1,6 +1,7 @@
 /* Datasets: dispatch on data.source, normalisation and the one-line description. The readers
  * live in idx.c (IDX files, fashion-mnist), csv.c, hdf5.c and synthetic.c, the rules they share
- * in dataset.c; this file opens no files itself.
+ * in dataset.c, the checks of the files before reading in check.c; this file opens no files
+ * itself.
  */
 #include "data/data.h"
 #include "base/errors.h"
@@ -148,6 +149,7 @@ int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset 
                      char *err, size_t errlen) {
     *out = NULL;
     int rc = check_classes(spec, err, errlen);
+    if (rc == FANIN_OK) rc = fanin__data_check_exist(spec, err, errlen);
     if (rc < 0) return rc;
     fanin_dataset *d = calloc(1, sizeof *d);
     if (!d) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");

@@ -1,5 +1,6 @@
-/* The rules every reader shares: class subset and relabelling, train/test split sizes, and the
- * dataset's allocation and release. Called by the readers, never calling them. */
+/* The rules every reader shares: class subset and relabelling, train/test split sizes, the
+ * dataset's allocation and release, and where Fashion-MNIST's files are. Called by the readers,
+ * never calling them. */
 #include "data/dataset.h"
 #include "base/errors.h"
 #include "config/experiment.h"
@@ -11,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int fanin__data_class_index(const fanin__data_spec *spec, long label) {
     if (spec->n_classes_listed == 0) return label >= 0 && label <= INT_MAX ? (int)label : -1;
@@ -103,4 +105,19 @@ void fanin__data_free(fanin_dataset *d) {
     free(d->x_test);
     free(d->y_test);
     free(d);
+}
+
+const char *const fanin__fmnist_names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+void fanin__fmnist_file(const char *dir, const char *name, char *out, size_t len) {
+    struct stat st;
+    snprintf(out, len, "%s/%s", dir, name);
+    if (stat(out, &st) == 0) {
+        char gz[1200];
+        if (snprintf(gz, sizeof gz, "%s.gz", out) < (int)sizeof gz && stat(gz, &st) == 0)
+            snprintf(out, len, "%s", gz);
+        return;
+    }
+    snprintf(out, len, "%s/%s.gz", dir, name);
 }

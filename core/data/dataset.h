@@ -32,4 +32,20 @@ int fanin__data_split_sizes(const fanin__data_spec *spec, int64_t avail, const c
 int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features,
                       int y_dim, char *err, size_t errlen);
 
+/* ---- the files a spec names (dataset.c, check.c, csv.c) ---- */
+
+#define FANIN__FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define FANIN__FMNIST_HINT "install Debian's dataset-fashion-mnist or set data.path"
+/* Fashion-MNIST's four files in reading order: train images and labels, test images and
+ * labels, each as NAME or NAME.gz in data.path. */
+extern const char *const fanin__fmnist_names[4];
+/* DIR/NAME.gz if it exists, else DIR/NAME if it exists, else DIR/NAME.gz (for the message). */
+void fanin__fmnist_file(const char *dir, const char *name, char *out, size_t len);
+/* Does every file spec will read exist and open for reading? Else the first problem, naming
+ * its key: "data.path: cannot read '/abs/x.csv': No such file or directory; hint". */
+int fanin__data_check_exist(const fanin__data_spec *spec, char *err, size_t errlen);
+/* The csv file's header row, read alone: present, not all numbers, and naming `target` (when
+ * not empty). FANIN_ECONFIG when only the target is wrong, else FANIN_EDATA. */
+int fanin__csv_check_header(const char *path, const char *target, char *err, size_t errlen);
+
 #endif /* FANIN_DATA_DATASET_H */

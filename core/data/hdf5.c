@@ -61,11 +61,11 @@ static void shape_text(const h5_set *s, char *buf, size_t len) {
 static int open_file(const h5_req *q, hid_t *f, char *err, size_t errlen) {
     struct stat st;
     if (stat(q->path, &st) != 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "data: cannot open '%s': %s; check %s",
-                           q->path, strerror(errno), q->path_key);
+        return fanin__errf(err, errlen, FANIN_EDATA, "%s: cannot read '%s': %s", q->path_key,
+                           q->path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return fanin__errf(err, errlen, FANIN_EDATA, "data: '%s' is a folder; %s names an "
-                           "HDF5 file (.h5)", q->path, q->path_key);
+        return fanin__errf(err, errlen, FANIN_EDATA, "%s: '%s' is a folder; it names an HDF5 "
+                           "file (.h5)", q->path_key, q->path);
     if (H5Fis_hdf5(q->path) <= 0)
         return fanin__errf(err, errlen, FANIN_EDATA, "%s: not an HDF5 file (no HDF5 signature); "
                            "check %s", q->path, q->path_key);

@@ -21,8 +21,6 @@
 #include <zlib.h>
 
 #define IDX_MAX_DIMS 8
-#define FMNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
-#define FMNIST_HINT "install Debian's dataset-fashion-mnist or set data.path"
 
 /* An open IDX file, raw or gzip. gzip is inflated here (not through gzread) so that an error
  * can name the exact byte of the compressed file where zlib stopped. */
@@ -106,8 +104,9 @@ static int sniff(idx_file *f, char *err, size_t errlen) {
     return FANIN_OK;
 }
 
-static int open_file(idx_file *f, const char *path, const char *hint, char *err,
-                     size_t errlen) {
+/* Open path (named by `key`, e.g. "data.images") and sniff gzip. */
+static int open_file(idx_file *f, const char *path, const char *key, const char *hint,
+                     char *err, size_t errlen) {
     struct stat st;
     memset(f, 0, sizeof *f);
     f->path = path;
@@ -120,7 +119,7 @@ static int open_file(idx_file *f, const char *path, const char *hint, char *err,
         errno = EISDIR;
     }
     if (f->fd < 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "data: cannot open '%s': %s; %s", path,
+        return fanin__errf(err, errlen, FANIN_EDATA, "%s: cannot read '%s': %s; %s", key, path,
                            strerror(errno), hint);
     f->size = (int64_t)st.st_size;
     return sniff(f, err, errlen);
@@ -294,7 +293,7 @@ static int check_raw_size(const idx_file *f, char *err, size_t errlen) {
 
 static int open_labels(idx_file *f, const idx_req *q, const char *hint, char *err,
                        size_t errlen) {
-    int rc = open_file(f, q->labels, hint, err, errlen);
+    int rc = open_file(f, q->labels, q->labels_key, hint, err, errlen);
     if (rc == FANIN_OK) rc = read_header(f, err, errlen);
     if (rc < 0) return rc;
     if (f->type != 0x08)
@@ -340,7 +339,7 @@ static int read_labels(const idx_req *q, const char *hint, unsigned char **out, 
 
 static int open_images(idx_file *f, const idx_req *q, const char *hint, int64_t n_labels,
                        char *err, size_t errlen) {
-    int rc = open_file(f, q->images, hint, err, errlen);
+    int rc = open_file(f, q->images, q->images_key, hint, err, errlen);
     if (rc == FANIN_OK) rc = read_header(f, err, errlen);
     if (rc < 0) return rc;
     if (f->type != 0x08 && f->type != 0x0D)
@@ -449,19 +448,6 @@ static int read_split(const idx_req *q, const fanin__data_spec *spec, const char
 
 /* ---- the two sources ---- */
 
-/* DIR/NAME.gz if it exists, else DIR/NAME if it exists, else DIR/NAME.gz (for the message). */
-static void fmnist_file(const char *dir, const char *name, char *out, size_t len) {
-    struct stat st;
-    snprintf(out, len, "%s/%s", dir, name);
-    if (stat(out, &st) == 0) {
-        char gz[1200];
-        if (snprintf(gz, sizeof gz, "%s.gz", out) < (int)sizeof gz && stat(gz, &st) == 0)
-            snprintf(out, len, "%s", gz);
-        return;
-    }
-    snprintf(out, len, "%s/%s.gz", dir, name);
-}
-
 static int check_fashion_classes(const fanin__data_spec *spec, char *err, size_t errlen) {
     for (int i = 0; i < spec->n_classes_listed; i++)
         if (spec->classes[i] > 9)
@@ -475,14 +461,13 @@ static int check_fashion_classes(const fanin__data_spec *spec, char *err, size_t
 /* The two requests (train, test) a spec makes; paths go to the caller's buffers. */
 static int make_requests(const fanin__data_spec *spec, idx_req q[2], char paths[4][1200],
                          char *hint, size_t hint_len, char *err, size_t errlen) {
-    static const char *const fm[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     int fashion = !strcmp(spec->source, "fashion-mnist");
     memset(q, 0, 2 * sizeof *q);
     if (fashion) {
-        const char *dir = spec->path[0] ? spec->path : FMNIST_DEFAULT_DIR;
-        for (int i = 0; i < 4; i++) fmnist_file(dir, fm[i], paths[i], sizeof paths[i]);
-        snprintf(hint, hint_len, FMNIST_HINT);
+        const char *dir = spec->path[0] ? spec->path : FANIN__FMNIST_DIR;
+        for (int i = 0; i < 4; i++)
+            fanin__fmnist_file(dir, fanin__fmnist_names[i], paths[i], sizeof paths[i]);
+        snprintf(hint, hint_len, FANIN__FMNIST_HINT);
     } else {
         if (!spec->images[0] || !spec->labels[0])
             return fanin__errf(err, errlen, FANIN_ECONFIG,

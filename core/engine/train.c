@@ -160,7 +160,7 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
     int64_t iters = total_iterations(x, spe);
     double t0 = fanin__now();
     fanin_rng shuffle;
-    fanin__rng_init(&shuffle, x->seed, 0, FANIN_STREAM_SHUFFLE);
+    fanin__rng_init(&shuffle, x->data_seed, 0, FANIN_STREAM_SHUFFLE);
     fanin__progress p = {.iterations = iters};
     fanin__diag *dg = hooks ? hooks->diag : NULL;
     int64_t start;

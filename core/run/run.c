@@ -179,14 +179,14 @@ static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__membe
 
 int fanin__runner_data(fanin__runner *rn, const fanin_experiment *x, char *err, size_t errlen) {
     if (rn->data && !memcmp(&rn->data_spec, &x->data, sizeof x->data) &&
-        rn->data_seed == x->seed)
+        rn->data_seed == x->data_seed)
         return FANIN_OK;
     fanin__data_free(rn->data);
     rn->data = NULL;
-    int rc = fanin__data_load(&x->data, x->seed, &rn->data, err, errlen);
+    int rc = fanin__data_load(&x->data, x->data_seed, &rn->data, err, errlen);
     if (rc < 0) return rc;
     rn->data_spec = x->data;
-    rn->data_seed = x->seed;
+    rn->data_seed = x->data_seed;
     return FANIN_OK;
 }
 
