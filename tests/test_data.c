@@ -860,7 +860,7 @@ static const char *check_files(fixture *fx) {
 /* The checks report "t.yaml:3:COL: " + want + path + then (each NULL-able), in that order. */
 static void want_check(fixture *fx, int col, const char *want, const char *path,
                          const char *then) {
-    char head[FANIN_ERRLEN];
+    char head[FANIN_ERRLEN + 1200];
     snprintf(head, sizeof head, "t.yaml:3:%d: %s%s%s", col, want, path ? path : "",
              then ? then : "");
     const char *out = check_files(fx);
