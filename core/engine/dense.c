@@ -12,20 +12,32 @@
 #include <stdio.h>
 #include <string.h>
 
-static void dense_shape(fanin__layer *L, int n_in, size_t *n_params, size_t *act_per_row) {
-    L->n_in = n_in;
+/* A dense layer takes a vector: an image must pass a flatten layer first. */
+static int dense_shape(fanin__layer *L, fanin__layer_size *sz, char *err, size_t errlen) {
+    if (L->in.h != 1 || L->in.w != 1) {
+        char in[64];
+        fanin__shape_text(L->in, in, sizeof in);
+        return fanin__errf(err, errlen, FANIN_ECONFIG, "a dense layer needs a vector, but its "
+                           "input is an image %s; add {type: flatten} before it", in);
+    }
+    L->n_in = L->in.c;
     L->n_out = L->spec->units;
-    *n_params = (size_t)L->n_out * (size_t)n_in + (size_t)L->n_out;
-    *act_per_row = 3 * (size_t)L->n_out;
+    L->out = (fanin__shape){L->n_out, 1, 1};
+    sz->params = (size_t)L->n_out * (size_t)L->n_in + (size_t)L->n_out;
+    sz->act_per_row = 3 * (size_t)L->n_out;
+    return FANIN_OK;
 }
 
-static void dense_carve(fanin__layer *L, float *p, float *g, float *a, int cap) {
+static void dense_carve(fanin__layer *L, float *p, float *g, float *b, float *a, int cap) {
+    (void)b;
     size_t nw = (size_t)L->n_out * (size_t)L->n_in, cells = (size_t)cap * L->n_out;
     L->P = L->W = p;
     L->b = p + nw;
     L->dP = L->dW = g;
     L->db = g + nw;
     L->n_p = nw + L->n_out;
+    L->w_rows = L->n_out;
+    L->w_cols = L->n_in;
     L->Z = a;
     L->A = a + cells;
     L->dA = a + 2 * cells;
@@ -45,8 +57,9 @@ static int dense_init(fanin__layer *L, const fanin__init_env *env, double gain, 
 
 /* Z = in . W^T + b, then A = f(Z); with `pre_only`, Z = in . W^T alone (zero bias, no
  * activation) for the layer_forward service. */
-static int dense_forward(fanin__layer *L, const float *in, int n, bool pre_only, char *err,
+static int dense_forward(fanin__layer *L, const float *in, int n, int pass, char *err,
                          size_t errlen) {
+    bool pre_only = pass == FANIN_PASS_PRE;
     if (!pre_only)
         for (int r = 0; r < n; r++)
             memcpy(L->Z + (size_t)r * L->n_out, L->b, sizeof(float) * L->n_out);
@@ -82,9 +95,9 @@ static int dense_backward(fanin__layer *L, const float *in, float *d_in, int n, 
 }
 
 /* torch's state_dict names: layers.N.weight [out, in], layers.N.bias [out]. */
-static int dense_tensors(const fanin__layer *L, int index, fanin__st_out *out, char (*names)[64]) {
-    snprintf(names[0], 64, "layers.%d.weight", index);
-    snprintf(names[1], 64, "layers.%d.bias", index);
+static int dense_tensors(const fanin__layer *L, fanin__st_out *out, char (*names)[64]) {
+    snprintf(names[0], 64, "layers.%d.weight", L->index);
+    snprintf(names[1], 64, "layers.%d.bias", L->index);
     out[0] = (fanin__st_out){names[0], 2, {L->n_out, L->n_in}, L->W};
     out[1] = (fanin__st_out){names[1], 1, {L->n_out}, L->b};
     return 2;

@@ -1,6 +1,8 @@
 /* The table of layer kinds, and what the kinds share: filling a tensor through an initializer
  * plugin with the right stream and context, and calling the layer's activation plugin. */
 #include "engine/layer.h"
+
+#include <stdio.h>
 #include "base/rng.h"
 #include "config/experiment.h"
 #include "config/pref.h"
@@ -17,6 +19,15 @@ const fanin__layer_kind *fanin__layer_kind_of(int type) {
     case FANIN_LAYER_DENSE: return &fanin__dense_kind;
     default: return NULL;
     }
+}
+
+size_t fanin__shape_size(fanin__shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
+
+void fanin__shape_text(fanin__shape s, char *buf, size_t len) {
+    if (s.h == 1 && s.w == 1)
+        snprintf(buf, len, "[%d]", s.c);
+    else
+        snprintf(buf, len, "[%d, %d, %d]", s.c, s.h, s.w);
 }
 
 /* The stream a tensor draws from: its own Philox (seed, layer, stream), or with rng numpy the

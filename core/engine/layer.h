@@ -30,35 +30,50 @@ typedef struct fanin__init_env {
     void *forward_user;
 } fanin__init_env;
 
+/* What a layer needs of the model's blocks, counted by its kind's shape(). */
+typedef struct fanin__layer_size {
+    size_t params;      /* trainable floats (and as many gradient floats) */
+    size_t buffers;     /* saved but untrained floats (running statistics) */
+    size_t act_per_row; /* floats per batch row: Z, A, dA and the kind's own aux buffers */
+    size_t scratch;     /* floats of scratch during one call (shared by every layer) */
+} fanin__layer_size;
+
 typedef struct fanin__layer_kind {
     const char *name; /* "dense" */
-    /* From the spec and the input width: set L->n_in and L->n_out, and say how many parameter
-     * floats the layer has and how many activation floats it needs per batch row. */
-    void (*shape)(fanin__layer *L, int n_in, size_t *n_params, size_t *act_per_row);
-    /* Point the layer's views at p (params), g (grads, same layout) and a (cap rows of
-     * activation buffers); sets P, dP, n_p and every view the kind uses. */
-    void (*carve)(fanin__layer *L, float *p, float *g, float *a, int cap);
-    /* Fill the parameters with the spec's initializers (activation gain `gain`). */
+    /* From L->spec and L->in (set by the model): set L->out, n_in, n_out and count what the
+     * layer needs. A shape that cannot work is FANIN_ECONFIG with the reason in err (the model
+     * adds the layer's location). */
+    int (*shape)(fanin__layer *L, fanin__layer_size *sz, char *err, size_t errlen);
+    /* Point the layer's views at p (params), g (grads, same layout), b (buffers) and a (cap
+     * rows of activation buffers); sets P, dP, n_p, B, n_b and every view the kind uses. */
+    void (*carve)(fanin__layer *L, float *p, float *g, float *b, float *a, int cap);
+    /* Fill the parameters (and reset the buffers) with the spec's initializers (activation
+     * gain `gain`). */
     int (*init)(fanin__layer *L, const fanin__init_env *env, double gain, char *err,
                 size_t errlen);
-    /* n rows of `in` [n, n_in] into Z and A; with pre_only, Z without bias or activation (what
-     * the layer_forward service shows an initializer). */
-    int (*forward)(fanin__layer *L, const float *in, int n, bool pre_only, char *err,
+    /* n rows of `in` [n, n_in] into Z and A, as `pass` (enum fanin__pass) asks; for
+     * FANIN_PASS_PRE, Z without bias or activation (what layer_forward shows an initializer). */
+    int (*forward)(fanin__layer *L, const float *in, int n, int pass, char *err,
                    size_t errlen);
     /* From dA (or dZ when dz_ready) to the parameter gradients, and to d_in [n, n_in] unless
      * d_in is NULL (the first layer). */
     int (*backward)(fanin__layer *L, const float *in, float *d_in, int n, bool dz_ready,
                     char *err, size_t errlen);
-    /* The layer's tensors as model.safetensors names them (index: the layer's position);
-     * returns how many (<= FANIN_LAYER_MAX_TENSORS) it wrote into out. Names live in `names`
-     * (FANIN_LAYER_MAX_TENSORS x 64 bytes). */
-    int (*tensors)(const fanin__layer *L, int index, fanin__st_out *out, char (*names)[64]);
+    /* The layer's tensors (parameters, then buffers) as model.safetensors names them: the
+     * names PyTorch gives the equivalent nn.Sequential. Returns how many (at most
+     * FANIN_LAYER_MAX_TENSORS) it wrote into out, names in `names`. */
+    int (*tensors)(const fanin__layer *L, fanin__st_out *out, char (*names)[64]);
 } fanin__layer_kind;
 
 /* The row of enum fanin__layer_type `type` (config/experiment.h), or NULL when unknown. */
 const fanin__layer_kind *fanin__layer_kind_of(int type);
 
 /* ---- helpers the kinds share (layer.c) ---- */
+
+/* c * h * w */
+size_t fanin__shape_size(fanin__shape s);
+/* "[c, h, w]" (or "[c]" for a vector), for messages. */
+void fanin__shape_text(fanin__shape s, char *buf, size_t len);
 
 /* Fill tensor t with initializer `init` from the stream (layer, stream) of env; `with_forward`
  * installs the layer_forward service in the call's context. `what` names the call in errors. */

@@ -19,39 +19,64 @@
 /* aligned_alloc needs a size that is a multiple of the alignment (C11 7.22.3.1) */
 static size_t round_up(size_t bytes, size_t align) { return (bytes + align - 1) / align * align; }
 
-/* Each layer's kind and shape; the sizes of the one block: params, grads, then activations. */
-static int shape_layers(fanin_model *m, size_t *act_floats, char *err, size_t errlen) {
-    int prev = m->n_in;
-    size_t np = 0, act = 0;
+/* "model.layers.3 (t.yaml:12:7)": where a layer was written, for shape errors. */
+static int layer_error(const fanin__layer *L, const char *why, char *err, size_t errlen) {
+    const fanin__loc *at = &L->spec->activation.loc;
+    char in[64];
+    fanin__shape_text(L->in, in, sizeof in);
+    if (at->file && at->line)
+        return fanin__errf(err, errlen, FANIN_ECONFIG, "%s:%d:%d: layer %d (%s, input %s): %s",
+                           at->file, at->line, at->col, L->index + 1, L->kind->name, in, why);
+    return fanin__errf(err, errlen, FANIN_ECONFIG, "layer %d (%s, input %s): %s", L->index + 1,
+                       L->kind->name, in, why);
+}
+
+/* One layer's kind and shape from its input's; adds what it needs to *total. */
+static int shape_layer(fanin__layer *L, fanin__layer_size *total, char *err, size_t errlen) {
+    L->kind = fanin__layer_kind_of(L->spec->type);
+    if (!L->kind)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "model: layer %d has unknown kind %d",
+                           L->index + 1, L->spec->type);
+    fanin__layer_size sz = {0};
+    char why[FANIN_ERRLEN];
+    if (L->kind->shape(L, &sz, why, sizeof why) < 0) return layer_error(L, why, err, errlen);
+    total->params += sz.params;
+    total->buffers += sz.buffers;
+    total->act_per_row += sz.act_per_row;
+    if (sz.scratch > total->scratch) total->scratch = sz.scratch;
+    return FANIN_OK;
+}
+
+/* Every layer's kind and shapes, input to output; the sizes of the one block. */
+static int shape_layers(fanin_model *m, fanin__layer_size *total, char *err, size_t errlen) {
+    fanin__shape prev = m->input;
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer *L = &m->layers[l];
-        L->spec = &m->x->layers[l];
-        L->kind = fanin__layer_kind_of(L->spec->type);
-        if (!L->kind)
-            return fanin__errf(err, errlen, FANIN_EINVAL, "model: layer %d has unknown kind %d",
-                               l + 1, L->spec->type);
-        size_t n_params, per_row;
-        L->kind->shape(L, prev, &n_params, &per_row);
-        np += n_params;
-        act += per_row * (size_t)m->cap;
-        prev = L->n_out;
+        *L = (fanin__layer){.spec = &m->x->layers[l], .model = m, .index = l, .in = prev};
+        int rc = shape_layer(L, total, err, errlen);
+        if (rc < 0) return rc;
+        prev = L->out;
     }
-    m->n_params = np;
-    *act_floats = act;
+    m->n_params = total->params;
+    m->n_bufs = total->buffers;
+    m->n_scratch = total->scratch;
     return FANIN_OK;
 }
 
 /* Point every layer's views into the block (llm.c's malloc_and_point_parameters). */
 static void carve(fanin_model *m) {
-    float *p = m->params, *g = m->grads, *a = m->grads + m->n_params;
+    float *p = m->params, *g = m->grads, *b = m->bufs, *a = m->bufs + m->n_bufs;
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer *L = &m->layers[l];
-        size_t n_params, per_row;
-        L->kind->shape(L, L->n_in, &n_params, &per_row);
-        L->kind->carve(L, p, g, a, m->cap);
-        p += n_params;
-        g += n_params;
-        a += per_row * (size_t)m->cap;
+        fanin__layer_size sz = {0};
+        char why[8];
+        L->kind->shape(L, &sz, why, sizeof why); /* succeeded in shape_layers */
+        L->kind->carve(L, p, g, b, a, m->cap);
+        L->scratch = m->scratch;
+        p += sz.params;
+        g += sz.params;
+        b += sz.buffers;
+        a += sz.act_per_row * (size_t)m->cap;
     }
 }
 
@@ -67,23 +92,33 @@ static int alloc_optimizer(fanin_model *m, char *err, size_t errlen) {
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, "init_state", err, errlen) : FANIN_OK;
 }
 
+/* Block layout: params, grads, buffers, activations (cap rows per layer), scratch. */
 static int alloc_block(fanin_model *m, char *err, size_t errlen) {
-    size_t act = 0;
-    int rc = shape_layers(m, &act, err, errlen);
+    fanin__layer_size total = {0};
+    int rc = shape_layers(m, &total, err, errlen);
     if (rc < 0) return rc;
-    size_t nf = 2 * m->n_params + act;
+    size_t act = total.act_per_row * (size_t)m->cap;
+    size_t nf = 2 * m->n_params + m->n_bufs + act + m->n_scratch;
     m->block = aligned_alloc(64, round_up(nf * sizeof(float), 64));
     if (!m->block) return fanin__errf(err, errlen, FANIN_ENOMEM, "model: cannot allocate %zu floats", nf);
     memset(m->block, 0, nf * sizeof(float));
     m->params = m->block;
     m->grads = m->block + m->n_params;
+    m->bufs = m->grads + m->n_params;
+    m->scratch = m->bufs + m->n_bufs + act;
     carve(m);
     return FANIN_OK;
 }
 
 int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out,
                      char *err, size_t errlen) {
+    return fanin__model_new_shaped(x, (fanin__shape){n_in, 1, 1}, cap, out, err, errlen);
+}
+
+int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int cap,
+                            fanin_model **out, char *err, size_t errlen) {
     *out = NULL;
+    int n_in = (int)fanin__shape_size(input);
     if (n_in < 1 || cap < 1 || x->n_layers < 1)
         return fanin__errf(err, errlen, FANIN_EINVAL, "model: empty input or layer list");
     fanin_model *m = calloc(1, sizeof *m);
@@ -91,6 +126,7 @@ int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model *
     m->x = x;
     m->n_layers = x->n_layers;
     m->n_in = n_in;
+    m->input = input;
     m->cap = cap;
     m->fused_output = fanin__loss_fuses(x);
     m->layers = calloc((size_t)x->n_layers, sizeof *m->layers);
@@ -175,7 +211,7 @@ int fanin__model_forward(fanin_model *m, const float *X, int n, char *err, size_
     const float *in = X;
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer *L = &m->layers[l];
-        int rc = L->kind->forward(L, in, n, false, err, errlen);
+        int rc = L->kind->forward(L, in, n, m->pass, err, errlen);
         if (rc < 0) return rc;
         in = L->A;
     }
@@ -194,7 +230,8 @@ int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t
     const float *in = m->init_X;
     for (int k = 0; k <= l; k++) {
         fanin__layer *L = &m->layers[k];
-        int rc = L->kind->forward(L, in, m->init_n, k == l, err, errlen);
+        int rc = L->kind->forward(L, in, m->init_n, k == l ? FANIN_PASS_PRE : FANIN_PASS_TRAIN,
+                                  err, errlen);
         if (rc < 0) return rc;
         in = L->A;
     }

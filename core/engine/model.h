@@ -10,25 +10,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One layer of the network. Every kind (layer.h) sets n_in, n_out, P/dP and Z, A, dA; W and b
- * (with dW, db) are the weight and bias the statistics describe (NULL when a kind has none). */
+/* The shape of one example as it flows between layers: c x h x w floats, row-major (PyTorch's
+ * [C, H, W] without the batch); a vector of n features is [n, 1, 1]. */
+typedef struct fanin__shape {
+    int c, h, w;
+} fanin__shape;
+
+/* What a forward pass is for: training (batch statistics, dropout), evaluation (running
+ * statistics, no dropout), or the layer_forward service (pre-activation, no bias). */
+enum fanin__pass { FANIN_PASS_TRAIN = 0, FANIN_PASS_EVAL = 1, FANIN_PASS_PRE = 2 };
+
+/* One layer of the network. Every kind (layer.h) sets in/out, n_in, n_out, P/dP and Z, A, dA;
+ * W and b (with dW, db) are the weight and bias the statistics describe, W seen as a
+ * [w_rows, w_cols] = [fan-out units, fan-in] matrix (NULL when a kind has none). */
 typedef struct fanin__layer {
     const struct fanin__layer_kind *kind;
-    int n_in, n_out;
     const fanin__layer_spec *spec; /* borrowed from the experiment */
+    struct fanin_model *model;     /* the model it belongs to (streams, pass, other layers) */
+    int index;                     /* its position in model->layers */
+    fanin__shape in, out;          /* per-example shapes */
+    int n_in, n_out;               /* in.c * in.h * in.w, out.c * out.h * out.w */
     float *P, *dP;  /* all of this layer's parameters and their gradients: views */
     size_t n_p;
-    float *W, *b;   /* [n_out, n_in], [n_out]: views into model->params */
-    float *dW, *db; /* same shapes: views into model->grads */
+    float *B;       /* saved state that is not trained (running statistics): a view */
+    size_t n_b;
+    float *W, *b;   /* the weight and bias: views into P */
+    float *dW, *db; /* their gradients: views into dP */
+    int w_rows, w_cols;
     float *Z, *A;   /* [cap, n_out] pre-activation and activation */
     float *dA;      /* [cap, n_out] gradient w.r.t. A, then reused for dZ */
+    float *aux;     /* a kind's own per-row buffers (masks, normalised inputs): a view */
+    float *scratch; /* the model's scratch, shared by all layers during one call */
 } fanin__layer;
 
 typedef struct fanin_model {
     int n_layers, n_in, cap;   /* cap: rows the buffers hold (batch or eval chunk) */
+    fanin__shape input;        /* one example's shape; n_in = its size */
     fanin__layer *layers;
-    float *params, *grads;     /* all W and b, contiguous, layer by layer (W then b) */
+    float *params, *grads;     /* every layer's parameters, contiguous, layer by layer */
     size_t n_params;
+    float *bufs;               /* every layer's saved untrained state (running statistics) */
+    size_t n_bufs;
+    float *scratch;            /* scratch shared by the layers during one call */
+    size_t n_scratch;
+    int pass;                  /* enum fanin__pass of the next forward: TRAIN unless evaluating */
+    int64_t step;              /* the optimizer step being computed (dropout's stream) */
     void *opt_state;           /* optimizer-owned bytes, host-allocated */
     size_t opt_state_size;
     float *block;              /* the one allocation the layers' buffers are carved from */
@@ -38,6 +64,12 @@ typedef struct fanin_model {
     int init_n;                /* 0 = no batch */
 } fanin_model;
 
+/* A model of x's layers for examples of `input` shape, with buffers for cap rows. A shape
+ * that cannot work (a kernel larger than its input, a dense layer on an image) is an error
+ * naming the layer's FILE:LINE:COL and the shapes so far (FANIN_ECONFIG). */
+int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int cap,
+                            fanin_model **out, char *err, size_t errlen);
+/* The same for flat examples of n_in features: input [n_in, 1, 1]. */
 int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out,
                      char *err, size_t errlen);
 void fanin__model_free(fanin_model *m);

@@ -26,7 +26,7 @@ static int list_tensors(const fanin_model *m, tensor_list *tl) {
     if (!tl->t || !tl->names) return FANIN_ENOMEM;
     for (int l = 0; l < m->n_layers; l++) {
         const fanin__layer *L = &m->layers[l];
-        tl->n += L->kind->tensors(L, l, tl->t + tl->n, tl->names + tl->n);
+        tl->n += L->kind->tensors(L, tl->t + tl->n, tl->names + tl->n);
     }
     return FANIN_OK;
 }
