@@ -9,6 +9,7 @@
 #include "config/pref.h"
 #include "config/schedule.h"
 #include "plugin/registry.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -52,13 +53,53 @@ enum fanin__data_key {
 };
 extern const char *const fanin__data_key_names[]; /* "path", ..., "target" */
 
-/* Layer kinds (engine/layer.h has a row for each). */
-enum fanin__layer_type { FANIN_LAYER_DENSE = 0 };
+/* Layer kinds (engine/layer.h has a row for each). A residual block is written as one layer
+ * with its own `layers:` and expands into RESIDUAL_OPEN, its branch's layers, RESIDUAL_CLOSE. */
+enum fanin__layer_type {
+    FANIN_LAYER_DENSE = 0,
+    FANIN_LAYER_CONV2D = 1,
+    FANIN_LAYER_MAXPOOL2D = 2,
+    FANIN_LAYER_AVGPOOL2D = 3,
+    FANIN_LAYER_GLOBAL_AVGPOOL = 4,
+    FANIN_LAYER_FLATTEN = 5,
+    FANIN_LAYER_BATCHNORM = 6,
+    FANIN_LAYER_LAYERNORM = 7,
+    FANIN_LAYER_DROPOUT = 8,
+    FANIN_LAYER_RESIDUAL_OPEN = 9,
+    FANIN_LAYER_RESIDUAL_CLOSE = 10,
+    FANIN_LAYER_TYPE_COUNT = 11,
+};
+/* residual `scale:`: y = x + alpha * F(x) with alpha 1, learnable from 0 (ReZero), learnable from
+ * `init` (SkipInit), or Fixup's scalar multiplier and biases (Zhang et al. 2019). */
+enum fanin__residual_scale {
+    FANIN_SCALE_ONE = 0, FANIN_SCALE_REZERO = 1, FANIN_SCALE_SKIPINIT = 2, FANIN_SCALE_FIXUP = 3
+};
+#define FANIN_PAD_SAME (-1)  /* conv2d/pool padding: output size ceil(in / stride) */
+#define FANIN_PAD_VALID (-2) /* no padding (0) */
 
 typedef struct fanin__layer_spec {
-    int type;  /* enum fanin__layer_type */
-    int units;
+    int type;          /* enum fanin__layer_type */
+    fanin__loc loc;    /* where the layer (or its residual block) was written */
+    char name[64];     /* the module path its tensors are saved under: "layers.3" or
+                        * "layers.2.1.branch.0"; "" = "layers.<index>" */
+    int units;         /* dense */
+    /* dense, conv2d; residual close: the activation after the sum ("linear" = none), its
+     * projection's init and bias_init; batchnorm/layernorm: init = gamma, bias_init = beta */
     fanin__pref activation, init, bias_init;
+    int channels;      /* conv2d: output channels */
+    int kernel, stride, padding; /* conv2d, pools: square kernel; padding >= 0 or FANIN_PAD_* */
+    bool bias;         /* conv2d: with a bias (dense always has one) */
+    double p;          /* dropout: the probability of zeroing */
+    double eps, momentum; /* batchnorm (1e-5, 0.1 as PyTorch), layernorm (eps) */
+    /* residual blocks: an open and its close link to each other (indices in the layer list) */
+    int link;
+    int scale;         /* close: enum fanin__residual_scale */
+    double scale_init; /* close: skipinit's initial alpha */
+    bool projection;   /* close: a dense x.P^T on the skip path (init: its init) */
+    /* the layer's place in a residual branch, for initializers (Fixup): block index from 0 and
+     * number of blocks of its residual stack, position in the branch from 0 and the branch's
+     * number of weight layers; block = -1 outside any branch */
+    int block, n_blocks, pos, branch_len;
 } fanin__layer_spec;
 
 typedef struct fanin__swept {
