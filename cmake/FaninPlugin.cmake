@@ -3,7 +3,8 @@
 # Builds NAME.so, a fanin plugin, as a MODULE in the current build folder: no "lib" prefix,
 # hidden visibility and the version script that exports only fanin_plugin_entry, every symbol
 # resolved at link time (-Wl,--no-undefined), the public headers (fanin::headers) and libm; it
-# links no fanin library (the host hands it its services). Each TEST file becomes a cmocka
+# links no fanin library (the host hands it its services). The .so and its folder are made go-w
+# after each build, as fanin refuses a plugin others could write. Each TEST file becomes a cmocka
 # test executable (libfanin for <fanin/testing.h>, cmocka through pkg-config) registered with
 # add_test, with PLUGIN_FILE defined to the plugin's path.
 #
@@ -26,6 +27,9 @@ function(_fanin_add_plugin NAME)
   set_target_properties(${NAME} PROPERTIES PREFIX "" SUFFIX ".so"
     C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON POSITION_INDEPENDENT_CODE ON
     LINK_DEPENDS ${FANIN_PLUGIN_MAP} LIBRARY_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  # fanin refuses a plugin file or folder others could write; umask 002 makes both 775
+  add_custom_command(TARGET ${NAME} POST_BUILD
+    COMMAND chmod go-w $<TARGET_FILE:${NAME}> $<TARGET_FILE_DIR:${NAME}> VERBATIM)
   if(NOT ARG_TEST)
     return()
   endif()

@@ -20,7 +20,7 @@
 #define MAX_ITEMS 512
 
 typedef struct seen {
-    char plugin[128], name[128], msg[FANIN_CHECK_MSGLEN];
+    char plugin[128], name[128], msg[FANIN_CHECK_MSGLEN], params[256];
     int status;
 } seen;
 
@@ -36,21 +36,29 @@ static void collect(void *user, const fanin__check_item *it) {
     snprintf(s->plugin, sizeof s->plugin, "%s", it->plugin ? it->plugin : "");
     snprintf(s->name, sizeof s->name, "%s", it->name);
     snprintf(s->msg, sizeof s->msg, "%s", it->msg);
+    snprintf(s->params, sizeof s->params, "%s", it->params ? it->params : "");
     s->status = it->status;
     c->failed += it->status == FANIN_CHECK_FAIL;
 }
 
-/* All checks of one fixture (or file), with a short timeout for the hanging one. */
-static collector *run(const char *file, double timeout) {
+/* All checks of one fixture (or file) with the given --param values and --sweep-params. */
+static collector *run_with(const char *file, double timeout, const char *const *params,
+                           size_t n_params, int sweep) {
     char path[1024];
     collector *c = calloc(1, sizeof *c);
     assert_non_null(c);
     if (file[0] == '/') snprintf(path, sizeof path, "%s", file);
     else snprintf(path, sizeof path, "%s/%s.so", FANIN_TEST_FIXTURE_DIR, file);
-    fanin__check_opts o = {timeout, c, collect};
+    fanin__check_opts o = {.timeout = timeout, .user = c, .report = collect, .params = params,
+                           .n_params = n_params, .sweep = sweep};
     int failed = fanin__check_file(path, &o);
     assert_int_equal(failed, c->failed);
     return c;
+}
+
+/* All checks of one fixture (or file), with a short timeout for the hanging one. */
+static collector *run(const char *file, double timeout) {
+    return run_with(file, timeout, NULL, 0, 0);
 }
 
 static void dump(const collector *c) {
@@ -197,18 +205,90 @@ static void test_check_no_entry(void **state) {
     free(c);
 }
 
+/* ---- parameter values: --param and --sweep-params (issue 16) ---- */
+
+/* The failures of c: each must be the gradient check of a set whose label has `label`;
+ * returns how many there were. */
+static int gradient_failures(const collector *c, const char *label) {
+    int n = 0;
+    for (int i = 0; i < c->n; i++) {
+        const seen *s = &c->items[i];
+        if (s->status != FANIN_CHECK_FAIL) continue;
+        if (!strstr(s->plugin, label) || !strstr(s->name, "backward matches")) {
+            dump(c);
+            fail_msg("unexpected failure: %s: %s: %s", s->plugin, s->name, s->msg);
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Right at the defaults: a plain check passes, and says which values it used. */
+static void test_check_params_defaults_pass(void **state) {
+    collector *c = run("param_bug", 10.0);
+    if (c->failed) dump(c);
+    assert_int_equal(c->failed, 0);
+    assert_string_equal(c->items[3].plugin, "activation 'param_act'");
+    assert_string_equal(c->items[3].params, "with defaults: alpha=1, beta=0.5, repeat=3");
+    free(c);
+}
+
+static void test_check_param_override_fails(void **state) {
+    const char *params[] = {"beta=2"};
+    collector *c = run_with("param_bug", 10.0, params, 1, 0);
+    assert_int_equal(gradient_failures(c, "param_act' [beta=2]"), 1);
+    assert_non_null(strstr(c->items[3].params, "beta=2 (--param)"));
+    free(c);
+}
+
+/* Each numeric parameter at its ends and between, one at a time: only beta's sets fail. */
+static void test_check_sweep_params_fails(void **state) {
+    collector *c = run_with("param_bug", 10.0, NULL, 0, 1);
+    assert_int_equal(gradient_failures(c, "param_act' [beta="), 3);
+    const char *sets[] = {"[alpha=0.001]", "[alpha=10]", "[beta=0]", "[beta=4]", "[beta=2]",
+                          "[repeat=1]", "[repeat=8]", "[repeat=4]"};
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        int found = 0;
+        for (int i = 0; i < c->n; i++) found |= strstr(c->items[i].plugin, sets[k]) != NULL;
+        if (!found) {
+            dump(c);
+            fail_msg("no set %s was checked", sets[k]);
+        }
+    }
+    free(c);
+}
+
+/* Values the plugin refuses (FANIN_EINVAL from forward) are one skip, not a row of failures. */
+static void test_check_refused_values_skip(void **state) {
+    const char *params[] = {"alpha=200"};
+    collector *c = run_with("param_bug", 10.0, params, 1, 0);
+    assert_int_equal(c->failed, 0);
+    int skipped = 0;
+    for (int i = 0; i < c->n; i++)
+        skipped += c->items[i].status == FANIN_CHECK_SKIP &&
+                   strstr(c->items[i].msg, "the plugin refuses these values (forward: alpha 200 "
+                                           "is above 100)") != NULL;
+    assert_int_equal(skipped, 1);
+    free(c);
+}
+
 /* ---- the command ---- */
 
-/* `fanin check ARGS`: its exit code, its stdout in out. */
-static int run_cli(const char *args, char *out, size_t len) {
+/* `fanin check ARGS`: its exit code, its stdout (and its stderr when `errors`) in out. */
+static int run_cli_to(const char *args, int errors, char *out, size_t len) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' check %s 2>/dev/null", FANIN_TEST_BIN, args);
+    snprintf(cmd, sizeof cmd, "'%s' check %s %s", FANIN_TEST_BIN, args,
+             errors ? "2>&1" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t got = fread(out, 1, len - 1, p);
     out[got] = '\0';
     int ws = pclose(p);
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+static int run_cli(const char *args, char *out, size_t len) {
+    return run_cli_to(args, 0, out, len);
 }
 
 static void test_check_cli_tap_and_exit_codes(void **state) {
@@ -235,6 +315,39 @@ static void test_check_cli_tap_and_exit_codes(void **state) {
 
     assert_int_equal(run_cli("", out, sizeof out), 2);
     assert_int_equal(run_cli("--timeout -1 x.so", out, sizeof out), 2);
+}
+
+/* `fanin check --param K=V` and `--sweep-params`: exit 1 on the fixture's bug, 2 for a --param
+ * no plugin has or a value out of range (nothing run), and the values used are printed. */
+static void test_check_cli_params(void **state) {
+    static char out[1 << 16];
+    char args[1024];
+    const char *f = FANIN_TEST_FIXTURE_DIR "/param_bug.so";
+    snprintf(args, sizeof args, "%s", f);
+    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "  activation 'param_act' with defaults: alpha=1, beta=0.5, "
+                                "repeat=3\n"));
+    snprintf(args, sizeof args, "%s --param beta=2", f);
+    assert_int_equal(run_cli(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "FAIL  activation 'param_act' [beta=2]: backward matches"));
+    snprintf(args, sizeof args, "--sweep-params %s", f);
+    assert_int_equal(run_cli(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "FAIL  activation 'param_act' [beta=4]: backward matches"));
+    snprintf(args, sizeof args, "--tap --sweep-params %s", f);
+    assert_int_equal(run_cli(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "# activation 'param_act' [beta=0] with alpha=1, beta=0 "
+                                "(sweep: min), repeat=3\n"));
+    snprintf(args, sizeof args, "%s --param gamma=1", f);
+    assert_int_equal(run_cli_to(args, 1, out, sizeof out), 2);
+    assert_non_null(strstr(out, "--param gamma=1: no plugin in "));
+    assert_non_null(strstr(out, "has a parameter 'gamma' (parameters: alpha, beta, repeat)"));
+    assert_null(strstr(out, "checks:"));
+    snprintf(args, sizeof args, "%s --param beta=9", f);
+    assert_int_equal(run_cli_to(args, 1, out, sizeof out), 2);
+    assert_non_null(strstr(out, "parameter 'beta' of activation 'param_act' must be a number "
+                                "in [0, 4], got '9'"));
+    snprintf(args, sizeof args, "%s --param beta", f);
+    assert_int_equal(run_cli(args, out, sizeof out), 2);
 }
 
 /* ---- <fanin/testing.h> ---- */
@@ -337,7 +450,12 @@ int main(void) {
         cmocka_unit_test(test_check_links_blas),
         cmocka_unit_test(test_check_schema_min_above_max),
         cmocka_unit_test(test_check_no_entry),
+        cmocka_unit_test(test_check_params_defaults_pass),
+        cmocka_unit_test(test_check_param_override_fails),
+        cmocka_unit_test(test_check_sweep_params_fails),
+        cmocka_unit_test(test_check_refused_values_skip),
         cmocka_unit_test(test_check_cli_tap_and_exit_codes),
+        cmocka_unit_test(test_check_cli_params),
         cmocka_unit_test(test_testing_helpers_pass),
         cmocka_unit_test(test_testing_failures_explained),
     };

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The plugin author's journey (issue 4), as a user does it: install fanin into a temporary
 # prefix; scaffold an initializer, an activation and an optimizer with `fanin new-plugin`;
-# build each out of tree with CMake (find_package) and with plain cc + pkg-config; run their
-# cmocka tests; `fanin check` them; list them with `fanin plugins` through FANIN_PLUGIN_PATH;
-# run a small synthetic-data experiment that uses all three.
+# build each out of tree with CMake (find_package, under umask 002) and with plain cc +
+# pkg-config; run their cmocka tests; `fanin check` them (with --sweep-params); list them with
+# `fanin plugins` through FANIN_PLUGIN_PATH; run a small synthetic-data experiment that uses
+# all three.
 # usage: tests/test_kit.sh BUILD_DIR   (registered with ctest as test_kit)
 set -eu
 
@@ -44,14 +45,20 @@ for kind in initializer activation optimizer; do
     "$FANIN" new-plugin "$kind" "$name" --dir "$src" >/dev/null
     [ "$(wc -l <"$src/CMakeLists.txt")" -le 4 ] || fail "CMakeLists.txt is more than four lines"
 
-    step "$name: CMake build against the prefix, its cmocka test, fanin check"
-    cmake -S "$src" -B "$src/build" -DCMAKE_PREFIX_PATH="$P" >"$T/cmake-$kind.log" 2>&1 ||
-        { cat "$T/cmake-$kind.log"; fail "configure $name"; }
-    cmake --build "$src/build" >>"$T/cmake-$kind.log" 2>&1 ||
+    step "$name: CMake build (umask 002) against the prefix, its cmocka test, fanin check"
+    # under umask 002 fanin_add_plugin still leaves the .so and its folder go-w (issue 16)
+    (umask 002 && cmake -S "$src" -B "$src/build" -DCMAKE_PREFIX_PATH="$P") \
+        >"$T/cmake-$kind.log" 2>&1 || { cat "$T/cmake-$kind.log"; fail "configure $name"; }
+    (umask 002 && cmake --build "$src/build") >>"$T/cmake-$kind.log" 2>&1 ||
         { cat "$T/cmake-$kind.log"; fail "build $name"; }
+    for f in "$src/build" "$src/build/$name.so"; do
+        mode=$(stat -c %a "$f")
+        [ $((0$mode & 022)) -eq 0 ] || fail "$f is mode $mode after a build under umask 002"
+    done
     ctest --test-dir "$src/build" --output-on-failure --no-tests=error || fail "$name's cmocka test"
-    "$FANIN" check "$src/build/$name.so" >"$T/check-$kind.txt" ||
-        { cat "$T/check-$kind.txt"; fail "fanin check $name.so"; }
+    # the scaffold is right at its range ends too, not only at its defaults
+    "$FANIN" check --sweep-params "$src/build/$name.so" >"$T/check-$kind.txt" ||
+        { cat "$T/check-$kind.txt"; fail "fanin check --sweep-params $name.so"; }
     tail -n 1 "$T/check-$kind.txt"
 
     step "$name: plain cc with pkg-config"

@@ -141,8 +141,37 @@ static void test_duplicate_names_both_files(void **state) {
     assert_int_equal(fanin__registry_load(r, FIX("dup_b.so"), err, sizeof err), FANIN_EPLUGIN);
     assert_err_has("duplicate initializer 'dupe': defined in ");
     assert_err_has("/dup_a.so and in ");
-    assert_err_has("/dup_b.so; remove one or rename it");
+    assert_err_has("/dup_b.so; rename it in the source of ");
+    assert_err_has("/dup_b.so (dup_b.c if `fanin new-plugin` wrote it: the 'dupe' in its "
+                   "FANIN_INITIALIZER line) and rebuild, or delete one of the two files");
     assert_int_equal(fanin__registry_count(r), 1);
+}
+
+/* Found through FANIN_PLUGIN_PATH: the message gives the value without the second file's
+ * folder, and the first file loads alone with it. */
+static void test_duplicate_names_plugin_path(void **state) {
+    char a[64], b[64], path[128], env[256], want[256];
+    make_temp_dir(a, sizeof a);
+    make_temp_dir(b, sizeof b);
+    snprintf(path, sizeof path, "%s/mine.so", a);
+    copy_file(FIX("dup_a.so"), path, 0755);
+    snprintf(path, sizeof path, "%s/theirs.so", b);
+    copy_file(FIX("dup_b.so"), path, 0755);
+    snprintf(env, sizeof env, "%s:%s", a, b);
+    setenv("FANIN_PLUGIN_PATH", env, 1);
+    fanin_registry *r = NULL;
+    assert_int_equal(fanin__registry_new(&r, NULL, 0, err, sizeof err), FANIN_EPLUGIN);
+    assert_err_has("the 'dupe' in its FANIN_INITIALIZER line) and rebuild");
+    snprintf(want, sizeof want, "or take it off the plugin path: FANIN_PLUGIN_PATH=%s", a);
+    assert_err_has(want);
+    assert_err_has("/theirs.so (theirs.c if `fanin new-plugin` wrote it");
+    setenv("FANIN_PLUGIN_PATH", a, 1);
+    int rc = fanin__registry_new(&r, NULL, 0, err, sizeof err);
+    unsetenv("FANIN_PLUGIN_PATH");
+    if (rc) fail_msg("with the suggested path: %s", err);
+    fanin__registry_free(r);
+    remove_temp_dir(a);
+    remove_temp_dir(b);
 }
 
 static void test_missing_file(void **state) {
@@ -161,7 +190,7 @@ static void test_world_writable_file_refused(void **state) {
     copy_file(FIX("good.so"), path, 0777);
     assert_int_equal(fanin__registry_load(*state, path, err, sizeof err), FANIN_EPLUGIN);
     assert_err_has("refusing plugin file ");
-    assert_err_has("/good.so: it is writable by group or others (mode 777)");
+    assert_err_has("/good.so: it is writable by others (mode 777)");
     assert_err_has("chmod go-w ");
     chmod(path, 0755); /* the fix works */
     assert_int_equal(fanin__registry_load(*state, path, err, sizeof err), FANIN_OK);
@@ -505,6 +534,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_rejected),
         WITH_REGISTRY(test_duplicate_names_both_files),
+        cmocka_unit_test(test_duplicate_names_plugin_path),
         WITH_REGISTRY(test_missing_file),
         WITH_REGISTRY(test_world_writable_file_refused),
         WITH_REGISTRY(test_writable_folder_refused),

@@ -26,9 +26,11 @@ if [ "${FANIN_DEPS_FUZZ:-0}" = 1 ]; then
     ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
         missing="$missing libclang-rt-14-dev"
 fi
-# only for .ci/run (FANIN_DEPS_CI=1): valgrind for the memcheck run
+# only for .ci/run (FANIN_DEPS_CI=1): valgrind for the memcheck run, clang-format for the
+# formatting check
 if [ "${FANIN_DEPS_CI:-0}" = 1 ]; then
     need_cmd valgrind valgrind
+    need_cmd clang-format clang-format
 fi
 
 if [ -z "$missing" ]; then

@@ -181,6 +181,16 @@ static int scenario(const fanin__check_subject *s, fanin_ctx *ctx, const char **
     return fanin__chk_opt_run(s, ctx, w, g, 8, 0.05, 3, NULL, NULL, what);
 }
 
+int fanin__check_probe(const fanin__check_subject *s, char *msg, size_t len) {
+    fanin_ctx ctx;
+    const char *what = "";
+    int rc = scenario(s, &ctx, &what);
+    if (rc == FANIN_EINVAL && ctx.has_error)
+        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len, "the plugin refuses these values "
+                                 "(%s: %s); nothing else was checked with them", what, ctx.msg);
+    return FANIN_CHECK_PASS;
+}
+
 static int alloc_failures(const fanin__check_subject *s, char *msg, size_t len) {
     const fanin__check_env *env = s->env;
     fanin_ctx ctx;
@@ -242,17 +252,17 @@ static int dispatch_finite(const fanin__check_subject *s, char *msg, size_t len)
 }
 
 static const fanin__check_def checks[] = {
-    {"schema sanity (names, docs, min <= default <= max)", 0, schema_check},
-    {"n = 0 calls are no-ops", 0, dispatch_empty},
-    {"writes stay inside the buffers (guard words)", 0, dispatch_guard},
-    {"same seed and input give the same output", 0, dispatch_same},
-    {"no NaN or Inf on normal input", 0, dispatch_finite},
-    {"sample moments match the declared moments", FANIN_KIND_INITIALIZER, fanin__chk_init_moments},
-    {"backward matches finite differences of forward", FANIN_KIND_ACTIVATION, fanin__chk_act_fd},
-    {"gain is positive and finite", FANIN_KIND_ACTIVATION, fanin__chk_act_gain},
-    {"in place gives the same result as out of place", FANIN_KIND_ACTIVATION, fanin__chk_act_in_place},
-    {"decreases a simple quadratic", FANIN_KIND_OPTIMIZER, fanin__chk_opt_quadratic},
-    {"host allocation failures end in a clean error without a leak", 0, alloc_failures},
+    {"schema sanity (names, docs, min <= default <= max)", 0, schema_check, 1},
+    {"n = 0 calls are no-ops", 0, dispatch_empty, 0},
+    {"writes stay inside the buffers (guard words)", 0, dispatch_guard, 0},
+    {"same seed and input give the same output", 0, dispatch_same, 0},
+    {"no NaN or Inf on normal input", 0, dispatch_finite, 0},
+    {"sample moments match the declared moments", FANIN_KIND_INITIALIZER, fanin__chk_init_moments, 0},
+    {"backward matches finite differences of forward", FANIN_KIND_ACTIVATION, fanin__chk_act_fd, 0},
+    {"gain is positive and finite", FANIN_KIND_ACTIVATION, fanin__chk_act_gain, 0},
+    {"in place gives the same result as out of place", FANIN_KIND_ACTIVATION, fanin__chk_act_in_place, 0},
+    {"decreases a simple quadratic", FANIN_KIND_OPTIMIZER, fanin__chk_opt_quadratic, 0},
+    {"host allocation failures end in a clean error without a leak", 0, alloc_failures, 0},
 };
 
 const fanin__check_def *fanin__check_list(size_t *n) {

@@ -44,10 +44,15 @@ typedef struct fanin__check_def {
     const char *name;  /* "writes stay inside the buffer" */
     int kind;          /* 0 = every kind, else enum fanin_kind */
     fanin__check_fn fn;
+    int once;          /* does not depend on the parameter values: run with set 0 only */
 } fanin__check_def;
 
 /* Every behaviour check, in order; *n is set to the count. */
 const fanin__check_def *fanin__check_list(size_t *n);
+/* One call sequence of the plugin's kind with s's values: SKIP when the plugin refuses them
+ * (FANIN_EINVAL with a message, e.g. "a = 10 must be less than b = 1" for a swept or --param
+ * set), else PASS (the checks judge the rest). */
+int fanin__check_probe(const fanin__check_subject *s, char *msg, size_t len);
 
 /* The schema's defaults as values (STRING defaults borrowed from the schema). p holds
  * e->n_params values. */
@@ -93,19 +98,54 @@ int fanin__check_elf_needed(const char *path, char *msg, size_t len);
 
 typedef struct fanin__check_item {
     const char *file;   /* the .so as given */
-    const char *plugin; /* "initializer 'he_normal'", or NULL for a file-level check */
+    const char *plugin; /* "initializer 'he_normal'", "activation 'elu' [alpha=10]" (a set other
+                         * than the defaults), or NULL for a file-level check */
     const char *name;   /* the check's name */
     int status;         /* enum fanin__check_status */
     const char *msg;    /* why it failed or was skipped ("" when passed) */
+    const char *params; /* the values used: "with defaults: alpha=1", "with alpha=10 (sweep:
+                         * ...)", "with no parameters"; NULL for a file-level check */
 } fanin__check_item;
 
 typedef struct fanin__check_opts {
     double timeout;     /* seconds per check; <= 0: 10 */
     void *user;
     void (*report)(void *user, const fanin__check_item *it); /* called once per check */
+    const char *const *params; /* "K=V" (--param): applied to every plugin with a parameter K */
+    size_t n_params;
+    int sweep;          /* --sweep-params: also each numeric parameter at its range ends and a
+                         * value between, one at a time (check_params.c) */
 } fanin__check_opts;
 
 /* Run every check on one file. Returns the number of failed checks (>= 0). */
 int fanin__check_file(const char *path, const fanin__check_opts *o);
+/* o->params against the schemas of the files' plugins, before any check runs (each file loaded
+ * in a child; files that do not load are left to fanin__check_file): FANIN_OK, or FANIN_EINVAL
+ * with err naming the --param: a value its plugin does not accept, or a key no plugin has. */
+int fanin__check_params_valid(const char *const *files, size_t n, const fanin__check_opts *o,
+                              char *err, size_t len);
+
+/* ---- check_params.c: the parameter values a plugin is checked with ---- */
+
+/* text as a value of schema row s, within its range: FANIN_OK, or FANIN_EINVAL with why
+ * ("must be a number in [0, 4], got '9'"). STRING values borrow text. */
+int fanin__check_param_parse(const fanin_param_spec *s, const char *text, fanin_value *v,
+                             char *why, size_t len);
+/* v as text: "0.5", "auto", "3", "true", an ENUM's choice, a STRING. */
+void fanin__check_param_format(const fanin_param_spec *s, fanin_value v, char *buf, size_t len);
+/* p (e->n_params values) = the defaults with o->params applied; used[k] (may be NULL) marks
+ * the overrides e has, set[i] (may be NULL) the rows they set. FANIN_OK, or FANIN_EINVAL with
+ * err naming the override, the plugin and what it accepts. */
+int fanin__check_overrides(const fanin__entry *e, const fanin__check_opts *o, fanin_value *p,
+                           unsigned char *used, unsigned char *set, char *err, size_t len);
+/* How many parameter sets e is checked with: 1, plus with o->sweep up to 3 per numeric
+ * parameter (its low end, its high end, a value between; unbounded sides: 10 x the default or
+ * the default +- 10; values equal to set 0's are left out). */
+size_t fanin__check_set_count(const fanin__entry *e, const fanin__check_opts *o);
+/* Set k's values into p, its tag ("" for the plain defaults, else the values that differ from
+ * them: "beta=2") and its description ("with defaults: alpha=1, beta=0.5"). FANIN_OK, or
+ * FANIN_EINVAL (why in desc). */
+int fanin__check_set(const fanin__entry *e, const fanin__check_opts *o, size_t k, fanin_value *p,
+                     char *tag, size_t tag_len, char *desc, size_t desc_len);
 
 #endif /* FANIN_CHECK_H */

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIST_LEN 8192 /* the plugin list a passing load check sends back */
+#define LIST_LEN (1 << 17) /* the plugin list a passing load check sends back */
 
 typedef int (*child_fn)(const void *arg, char *out, size_t len);
 
@@ -115,8 +115,15 @@ typedef struct plugin_arg {
     const char *path;
     int kind;
     const char *name;
-    const fanin__check_def *def;
+    const fanin__check_def *def; /* NULL: the probe (fanin__check_probe) */
+    const fanin__check_opts *o;
+    size_t set; /* which parameter set (check_params.c) */
 } plugin_arg;
+
+typedef struct file_arg {
+    const char *path;
+    const fanin__check_opts *o;
+} file_arg;
 
 static int do_exports(const void *arg, char *out, size_t len) {
     return fanin__check_elf_exports(arg, out, len);
@@ -126,31 +133,61 @@ static int do_needed(const void *arg, char *out, size_t len) {
     return fanin__check_elf_needed(arg, out, len);
 }
 
-/* The loader's verdict, the entry called twice, and on success the list "kind name\n...". */
+/* Append sep then s to out (used bytes of len), tabs and newlines in s made spaces: a field of
+ * the list. */
+static size_t put_field(char *out, size_t used, size_t len, char sep, const char *s) {
+    if (used + 1 < len) out[used++] = sep;
+    for (; *s && used + 1 < len; s++) out[used++] = *s == '\t' || *s == '\n' ? ' ' : *s;
+    out[used] = '\0';
+    return used;
+}
+
+/* The list do_load sends back: per plugin "KIND NAME\n", then per parameter set
+ * "\tTAG\tDESCRIPTION\n" (check_params.c names them). */
+static void list_plugins(const fanin_registry *r, const fanin__check_opts *o, char *out,
+                         size_t len) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < fanin__registry_count(r) && used + 1 < len; i++) {
+        const fanin__entry *e = fanin__registry_at(r, i);
+        fanin_value *p = calloc(e->n_params ? e->n_params : 1, sizeof *p);
+        used += (size_t)snprintf(out + used, len - used, "%d %s\n", (int)e->plugin->kind,
+                                 e->plugin->name);
+        size_t n = fanin__check_set_count(e, o);
+        for (size_t k = 0; p && k < n && used + 1 < len; k++) {
+            char tag[512], desc[FANIN_CHECK_MSGLEN];
+            if (fanin__check_set(e, o, k, p, tag, sizeof tag, desc, sizeof desc) != FANIN_OK)
+                snprintf(tag, sizeof tag, "?");
+            used = put_field(out, used, len, '\t', tag);
+            used = put_field(out, used, len, '\t', desc);
+            used = put_field(out, used, len, '\n', "");
+        }
+        free(p);
+    }
+}
+
+/* The loader's verdict, the entry called twice, and on success the list (list_plugins). */
 static int do_load(const void *arg, char *out, size_t len) {
+    const file_arg *a = arg;
     fanin_registry *r;
     char err[FANIN_ERRLEN];
     if (fanin__registry_new_empty(&r)) return snprintf(out, len, "out of memory"), FANIN_CHECK_FAIL;
-    if (fanin__registry_load(r, arg, err, sizeof err) != FANIN_OK)
+    if (fanin__registry_load(r, a->path, err, sizeof err) != FANIN_OK)
         return snprintf(out, len, "%s", err), FANIN_CHECK_FAIL;
     const fanin__entry *e0 = fanin__registry_at(r, 0);
     void *h = e0 ? dlopen(e0->path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) : NULL;
     void *sym = h ? dlsym(h, FANIN_ENTRY_SYMBOL) : NULL;
     fanin_plugin_entry_fn entry;
-    if (!sym) return snprintf(out, len, "cannot find %s again", FANIN_ENTRY_SYMBOL), FANIN_CHECK_FAIL;
+    if (!sym)
+        return snprintf(out, len, "cannot find %s again", FANIN_ENTRY_SYMBOL), FANIN_CHECK_FAIL;
     memcpy(&entry, &sym, sizeof entry);
     fanin__host_begin_entry(e0->path);
-    const fanin_library *a = entry(fanin__host()), *b = entry(fanin__host());
+    const fanin_library *a1 = entry(fanin__host()), *b1 = entry(fanin__host());
     fanin__host_begin_entry(NULL);
-    if (!a || a != b || a->plugins[0] != e0->plugin)
+    if (!a1 || a1 != b1 || a1->plugins[0] != e0->plugin)
         return snprintf(out, len, "calling %s again returned a different library descriptor",
                         FANIN_ENTRY_SYMBOL), FANIN_CHECK_FAIL;
-    out[0] = '\0';
-    for (size_t i = 0; i < fanin__registry_count(r); i++) {
-        const fanin_plugin *p = fanin__registry_at(r, i)->plugin;
-        size_t used = strlen(out);
-        snprintf(out + used, len - used, "%d %s\n", (int)p->kind, p->name);
-    }
+    list_plugins(r, a->o, out, len);
     return FANIN_CHECK_PASS;
 }
 
@@ -181,39 +218,106 @@ static int do_raw_schema(const void *arg, char *out, size_t len) {
 static int do_plugin_check(const void *arg, char *out, size_t len) {
     const plugin_arg *a = arg;
     fanin_registry *r;
-    char err[FANIN_ERRLEN];
+    char err[FANIN_ERRLEN], tag[512];
     if (fanin__registry_new_empty(&r) || fanin__registry_load(r, a->path, err, sizeof err))
         return snprintf(out, len, "cannot load: %s", err), FANIN_CHECK_FAIL;
     const fanin__entry *e = fanin__registry_find(r, a->kind, a->name);
     fanin_value *p = calloc(e && e->n_params ? e->n_params : 1, sizeof *p);
     if (!e || !p) return snprintf(out, len, "plugin vanished or out of memory"), FANIN_CHECK_FAIL;
-    fanin__params_defaults(e, p);
+    if (fanin__check_set(e, a->o, a->set, p, tag, sizeof tag, out, len) != FANIN_OK)
+        return FANIN_CHECK_FAIL; /* why is in out */
     fanin__check_env env = {fanin__host_fail_alloc_after, fanin__host_live_allocs, 1.0};
     fanin__check_subject s = {e, p, &env};
-    return a->def->fn(&s, out, len);
+    return a->def ? a->def->fn(&s, out, len) : fanin__check_probe(&s, out, len);
+}
+
+/* --param against every plugin of one file: "U" and one 0/1 per override (whether a plugin
+ * of the file has its key), then the file's parameter names, space-separated; on a value a
+ * plugin refuses, FAIL with why. SKIP when the file does not load. */
+static int do_params(const void *arg, char *out, size_t len) {
+    const file_arg *a = arg;
+    fanin_registry *r;
+    char err[FANIN_ERRLEN];
+    unsigned char *used = calloc(a->o->n_params + 1, 1);
+    if (!used || fanin__registry_new_empty(&r) || fanin__registry_load(r, a->path, err, sizeof err))
+        return snprintf(out, len, "does not load"), FANIN_CHECK_SKIP;
+    size_t n = snprintf(out, len, "U");
+    for (size_t i = 0; i < fanin__registry_count(r); i++) {
+        const fanin__entry *e = fanin__registry_at(r, i);
+        fanin_value *p = calloc(e->n_params ? e->n_params : 1, sizeof *p);
+        if (!p) return snprintf(out, len, "out of memory"), FANIN_CHECK_FAIL;
+        int rc = fanin__check_overrides(e, a->o, p, used, NULL, out, len);
+        free(p);
+        if (rc) return FANIN_CHECK_FAIL;
+    }
+    for (size_t k = 0; k < a->o->n_params && n + 1 < len; k++) out[n++] = used[k] ? '1' : '0';
+    for (size_t i = 0; i < fanin__registry_count(r); i++) {
+        const fanin__entry *e = fanin__registry_at(r, i);
+        for (size_t j = 0; j < e->n_params && n < len; j++)
+            n += (size_t)snprintf(out + n, len - n, " %s", e->plugin->params[j].name);
+    }
+    free(used);
+    return FANIN_CHECK_PASS;
 }
 
 /* ---- the driver ---- */
 
 static void report(const fanin__check_opts *o, const char *file, const char *plugin,
-                   const char *name, int status, const char *msg, int *failed) {
-    fanin__check_item it = {file, plugin, name, status, status == FANIN_CHECK_PASS ? "" : msg};
+                   const char *name, int status, const char *msg, const char *params,
+                   int *failed) {
+    fanin__check_item it = {file, plugin, name, status, status == FANIN_CHECK_PASS ? "" : msg,
+                            params};
     if (status == FANIN_CHECK_FAIL) (*failed)++;
     if (o->report) o->report(o->user, &it);
 }
 
-/* Every behaviour check of one plugin ("kind name" from the load check's list). */
-static void check_plugin(const char *path, int kind, const char *name, double timeout,
-                         const fanin__check_opts *o, int *failed) {
+typedef struct plugin_set {
+    int kind;
+    const char *name;
+    size_t k;               /* the set's number (check_params.c) */
+    const char *tag, *desc; /* from the load check's list */
+} plugin_set;
+
+/* Every behaviour check of one plugin with one parameter set; checks that do not depend on
+ * the values only with set 0. */
+static void check_set(const char *path, const plugin_set *ps, double timeout,
+                      const fanin__check_opts *o, int *failed) {
     size_t n;
     const fanin__check_def *defs = fanin__check_list(&n);
-    char label[160], msg[FANIN_CHECK_MSGLEN];
-    snprintf(label, sizeof label, "%s '%s'", fanin__kind_name(kind), name);
+    char label[768], msg[FANIN_CHECK_MSGLEN];
+    snprintf(label, sizeof label, "%s '%s'%s%s%s", fanin__kind_name(ps->kind), ps->name,
+             ps->tag[0] ? " [" : "", ps->tag, ps->tag[0] ? "]" : "");
+    if (ps->tag[0]) { /* values other than the defaults: does the plugin take them at all? */
+        plugin_arg a = {path, ps->kind, ps->name, NULL, o, ps->k};
+        if (run_forked(do_plugin_check, &a, timeout, msg, sizeof msg) == FANIN_CHECK_SKIP)
+            return report(o, path, label, "accepts these parameter values", FANIN_CHECK_SKIP, msg,
+                          ps->desc, failed);
+    }
     for (size_t i = 0; i < n; i++) {
-        if (defs[i].kind && defs[i].kind != kind) continue;
-        plugin_arg a = {path, kind, name, &defs[i]};
+        if ((defs[i].kind && defs[i].kind != ps->kind) || (defs[i].once && ps->k > 0)) continue;
+        plugin_arg a = {path, ps->kind, ps->name, &defs[i], o, ps->k};
         int st = run_forked(do_plugin_check, &a, timeout, msg, sizeof msg);
-        report(o, path, label, defs[i].name, st, msg, failed);
+        report(o, path, label, defs[i].name, st, msg, ps->desc, failed);
+    }
+}
+
+/* The load check's list: "KIND NAME" lines, each followed by its sets' "\tTAG\tDESC" lines. */
+static void check_plugins(const char *path, char *list, double timeout,
+                          const fanin__check_opts *o, int *failed) {
+    plugin_set ps = {0, NULL, 0, "", ""};
+    char *save = NULL;
+    for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] != '\t') {
+            const char *name = strchr(line, ' ');
+            ps = (plugin_set){atoi(line), name ? name + 1 : NULL, 0, "", ""};
+            continue;
+        }
+        char *desc = strchr(line + 1, '\t');
+        if (!ps.name || !desc) continue;
+        *desc = '\0';
+        ps.tag = line + 1, ps.desc = desc + 1;
+        check_set(path, &ps, timeout, o, failed);
+        ps.k++;
     }
 }
 
@@ -221,26 +325,73 @@ int fanin__check_file(const char *path, const fanin__check_opts *o) {
     double timeout = o->timeout > 0 ? o->timeout : 10.0;
     char msg[FANIN_CHECK_MSGLEN], *list = malloc(LIST_LEN);
     int failed = 0;
+    file_arg fa = {path, o};
     if (!list) return 1;
     int st = run_forked(do_exports, path, timeout, msg, sizeof msg);
-    report(o, path, NULL, "exports only " FANIN_ENTRY_SYMBOL, st, msg, &failed);
+    report(o, path, NULL, "exports only " FANIN_ENTRY_SYMBOL, st, msg, NULL, &failed);
     st = run_forked(do_needed, path, timeout, msg, sizeof msg);
-    report(o, path, NULL, "links no BLAS, LAPACK or OpenMP runtime", st, msg, &failed);
-    st = run_forked(do_load, path, timeout, list, LIST_LEN);
-    report(o, path, NULL, "handshake and descriptors (the loader's checks)", st, list, &failed);
-    if (st != FANIN_CHECK_PASS) {
+    report(o, path, NULL, "links no BLAS, LAPACK or OpenMP runtime", st, msg, NULL, &failed);
+    st = run_forked(do_load, &fa, timeout, list, LIST_LEN);
+    report(o, path, NULL, "handshake and descriptors (the loader's checks)", st, list, NULL,
+           &failed);
+    if (st == FANIN_CHECK_PASS) {
+        check_plugins(path, list, timeout, o, &failed);
+    } else {
         st = run_forked(do_raw_schema, path, timeout, msg, sizeof msg);
         report(o, path, NULL, "schema sanity (names, docs, min <= default <= max)", st, msg,
-               &failed);
-        free(list);
-        return failed;
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        int kind = atoi(line);
-        const char *name = strchr(line, ' ');
-        if (name) check_plugin(path, kind, name + 1, timeout, o, &failed);
+               NULL, &failed);
     }
     free(list);
     return failed;
+}
+
+/* ---- --param before any check ---- */
+
+/* "no plugin in FILE has a parameter 'K'" with the nearest name, or the names there are. */
+static int unknown_key(const char *kv, const char *file, size_t n_files, char *names, char *err,
+                       size_t len) {
+    const char *cand[512], *near;
+    size_t n = 0, klen = strcspn(kv, "=");
+    char key[128], list[512] = "", *save = NULL;
+    snprintf(key, sizeof key, "%.*s", (int)klen, kv);
+    for (char *w = strtok_r(names, " ", &save); w && n < 512; w = strtok_r(NULL, " ", &save)) {
+        int seen = 0;
+        for (size_t j = 0; j < n; j++) seen |= !strcmp(cand[j], w);
+        if (seen) continue;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", n ? ", " : "", w);
+        cand[n++] = w;
+    }
+    near = fanin__nearest(key, cand, n);
+    int k = snprintf(err, len, "--param %s: no plugin in %s has a parameter '%s'", kv,
+                     n_files == 1 ? file : "the files checked", key);
+    if (k < 0 || (size_t)k >= len) return FANIN_EINVAL;
+    if (near) snprintf(err + k, len - (size_t)k, "; did you mean '%s'?", near);
+    else if (!n) snprintf(err + k, len - (size_t)k, " (its plugins take no parameters)");
+    else snprintf(err + k, len - (size_t)k, " (parameters: %s)", list);
+    return FANIN_EINVAL;
+}
+
+int fanin__check_params_valid(const char *const *files, size_t n, const fanin__check_opts *o,
+                              char *err, size_t len) {
+    double timeout = o->timeout > 0 ? o->timeout : 10.0;
+    unsigned char *used = calloc(o->n_params + 1, 1);
+    char *names = calloc(1, LIST_LEN), *out = malloc(LIST_LEN);
+    int rc = used && names && out ? FANIN_OK : FANIN_ENOMEM, loaded = 0;
+    for (size_t i = 0; !rc && o->n_params && i < n; i++) {
+        file_arg a = {files[i], o};
+        int st = run_forked(do_params, &a, timeout, out, LIST_LEN);
+        if (st == FANIN_CHECK_FAIL && !strncmp(out, "--param ", 8))
+            rc = FANIN_EINVAL, snprintf(err, len, "%s", out);
+        if (st != FANIN_CHECK_PASS || out[0] != 'U') continue; /* left to fanin__check_file */
+        loaded = 1;
+        for (size_t k = 0; k < o->n_params; k++) used[k] |= out[1 + k] == '1';
+        size_t have = strlen(names);
+        snprintf(names + have, LIST_LEN - have, "%s", out + 1 + o->n_params);
+    }
+    for (size_t k = 0; !rc && loaded && k < o->n_params; k++)
+        if (!used[k]) rc = unknown_key(o->params[k], files[0], n, names, err, len);
+    if (rc == FANIN_ENOMEM) snprintf(err, len, "out of memory");
+    free(used), free(names), free(out);
+    return rc;
 }

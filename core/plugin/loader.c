@@ -6,6 +6,7 @@
 #include "base/errors.h"
 #include "plugin/host.h"
 #include "plugin/registry.h"
+#include "plugin/safety.h"
 #include "plugin/validate.h"
 
 #include <stdint.h>
@@ -91,16 +92,23 @@ static int oom(char *err, size_t errlen) {
 
 /* ---- file safety ---- */
 
-/* A file or folder others can write to lets them run code as us (pitfall 14; PAM's rule).
- * A sticky folder (/tmp) is fine: others cannot replace our files in it. */
+/* The folder of `file` (resolved) into dir. */
+static void folder_of(const char *file, char *dir, size_t len) {
+    snprintf(dir, len, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+}
+
+/* A file or folder others can write to lets them run code as us (pitfall 14; PAM's rule):
+ * refused, naming the path, who can write it and the fix. Group-write by the owner's private
+ * group and a sticky folder (/tmp) are fine (safety.c). */
 static int check_not_writable(const char *path, const struct stat *st, const char *what,
                               char *err, size_t errlen) {
-    if (!(st->st_mode & (S_IWGRP | S_IWOTH))) return FANIN_OK;
-    if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)) return FANIN_OK;
+    char why[FANIN_ERRLEN / 2];
+    if (!fanin__writable_by_others(st, why, sizeof why)) return FANIN_OK;
     return fanin__errf(err, errlen, FANIN_EPLUGIN,
-                       "refusing plugin %s %s: it is writable by group or others (mode %03o), "
-                       "so another user could make fanin run their code; run `chmod go-w %s`",
-                       what, path, (unsigned)(st->st_mode & 0777), path);
+                       "refusing plugin %s %s: it is %s, so another user could make fanin run "
+                       "their code; run `chmod go-w %s`", what, path, why, path);
 }
 
 /* Only regular files, not writable by others, in a folder not writable by others. */
@@ -116,9 +124,7 @@ static int check_file(const char *real, char *err, size_t errlen) {
     int rc = check_not_writable(real, &st, "file", err, errlen);
     if (rc) return rc;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", real);
-    char *slash = strrchr(dir, '/');
-    if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+    folder_of(real, dir, sizeof dir);
     if (stat(dir, &st) != 0) return FANIN_OK; /* the file itself stat'ed: nothing to add */
     return check_not_writable(dir, &st, "folder", err, errlen);
 }
@@ -181,21 +187,52 @@ static const fanin__entry *find_entry(const fanin_registry *r, int kind, const c
     return NULL;
 }
 
+static int is_builtin_file(const char *file);
+static int env_without(const char *file, char *out, size_t len);
+
+static const char *kind_macro(int kind) {
+    return kind == FANIN_KIND_INITIALIZER ? "FANIN_INITIALIZER"
+         : kind == FANIN_KIND_ACTIVATION ? "FANIN_ACTIVATION" : "FANIN_OPTIMIZER";
+}
+
+/* "duplicate KIND 'NAME'" naming both files and the two ways out: rename it in the source of
+ * the one that is not built in (the later one when neither is), or take that file off
+ * FANIN_PLUGIN_PATH (the value without the entry that reached it). */
+static int duplicate_error(const fanin_plugin *p, const char *a, const char *b, char *err,
+                           size_t errlen) {
+    int a_builtin = is_builtin_file(a), b_builtin = is_builtin_file(b);
+    const char *mine = a_builtin || !b_builtin ? b : a;
+    const char *base = strrchr(mine, '/') ? strrchr(mine, '/') + 1 : mine;
+    int stem = (int)strlen(base) - (int)(strlen(base) > 3 ? 3 : 0); /* without ".so" */
+    char env[FANIN_ERRLEN / 2], off[FANIN_ERRLEN / 2] = "", dir_a[PATH_MAX], dir_b[PATH_MAX];
+    folder_of(a, dir_a, sizeof dir_a);
+    folder_of(b, dir_b, sizeof dir_b);
+    if (strcmp(dir_a, dir_b) == 0)
+        snprintf(off, sizeof off, ", or delete one of the two files");
+    else if (env_without(mine, env, sizeof env))
+        snprintf(off, sizeof off, ", or take it off the plugin path: %s%s", env[0] ? "" : "unset ",
+                 env[0] ? env : "FANIN_PLUGIN_PATH");
+    return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                       "duplicate %s '%s': defined in %s%s and in %s%s; rename it in the source of "
+                       "%s (%.*s.c if `fanin new-plugin` wrote it: the '%s' in its %s line) and "
+                       "rebuild%s", fanin__kind_name(p->kind), p->name, a,
+                       a_builtin ? " (built in)" : "", b, b_builtin ? " (built in)" : "", mine,
+                       stem, base, p->name, kind_macro(p->kind), off);
+}
+
 /* plugins[i] may not repeat a kind+name already registered or earlier in the same file. */
 static int check_unique(const fanin_registry *r, const char *path, const fanin_library *lib,
                         uint32_t i, char *err, size_t errlen) {
     const fanin_plugin *p = lib->plugins[i];
     const fanin__entry *prev = find_entry(r, p->kind, p->name);
-    if (prev)
-        return fanin__errf(err, errlen, FANIN_EPLUGIN, "duplicate %s '%s': defined in %s and "
-                           "in %s; remove one or rename it", fanin__kind_name(p->kind), p->name,
-                           prev->path, path);
+    if (prev) return duplicate_error(p, prev->path, path, err, errlen);
     for (uint32_t j = 0; j < i; j++) {
         const fanin_plugin *q = lib->plugins[j];
         if (q->kind == p->kind && strcmp(q->name, p->name) == 0)
             return fanin__errf(err, errlen, FANIN_EPLUGIN, "duplicate %s '%s': defined twice "
-                               "in %s; remove one or rename it", fanin__kind_name(p->kind),
-                               p->name, path);
+                               "in %s; rename one of them in its source (the '%s' in a %s line) "
+                               "and rebuild", fanin__kind_name(p->kind), p->name, path, p->name,
+                               kind_macro(p->kind));
     }
     return FANIN_OK;
 }
@@ -366,20 +403,63 @@ static int exe_plugin_dir(char *dir, size_t len) {
     return sibling(exe, "../" FANIN_INSTALL_PLUGIN_SUBDIR, dir, len);
 }
 
-/* The built-in folders: <exe dir>/../lib/fanin/plugins (build tree and installed prefix alike)
- * and <libfanin dir>/fanin/plugins; the build tree's folder only when neither exists, so an
- * installed fanin never sees the build tree's copies as duplicates. */
-static int load_builtin(fanin_registry *r, char *err, size_t errlen) {
-    char dir[PATH_MAX];
-    int found = 0, rc = FANIN_OK;
-    if (exe_plugin_dir(dir, sizeof dir)) rc = load_builtin_dir(r, dir, &found, err, errlen);
+/* The built-in folders, in the order searched: <exe dir>/../lib/fanin/plugins (build tree and
+ * installed prefix alike), <libfanin dir>/fanin/plugins, and the build tree's folder; n set. */
+static void builtin_dirs(char dirs[3][PATH_MAX], size_t *n) {
     Dl_info info;
+    *n = 0;
+    if (exe_plugin_dir(dirs[*n], PATH_MAX)) (*n)++;
     /* dladdr names the main program by argv[0], which may be relative to a cwd: skip those */
-    if (!rc && dladdr(&load_lock, &info) && info.dli_fname && info.dli_fname[0] == '/' &&
-        sibling(info.dli_fname, "fanin/plugins", dir, sizeof dir))
-        rc = load_builtin_dir(r, dir, &found, err, errlen);
-    if (!rc && !found) rc = load_path(r, FANIN_BUILD_PLUGIN_DIR, 0, err, errlen);
+    if (dladdr(&load_lock, &info) && info.dli_fname && info.dli_fname[0] == '/' &&
+        sibling(info.dli_fname, "fanin/plugins", dirs[*n], PATH_MAX))
+        (*n)++;
+    snprintf(dirs[(*n)++], PATH_MAX, "%s", FANIN_BUILD_PLUGIN_DIR);
+}
+
+/* The build tree's folder only when neither of the others exists, so an installed fanin never
+ * sees the build tree's copies as duplicates. */
+static int load_builtin(fanin_registry *r, char *err, size_t errlen) {
+    char dirs[3][PATH_MAX];
+    size_t n;
+    int found = 0, rc = FANIN_OK;
+    builtin_dirs(dirs, &n);
+    for (size_t i = 0; !rc && i + 1 < n; i++)
+        rc = load_builtin_dir(r, dirs[i], &found, err, errlen);
+    if (!rc && !found) rc = load_path(r, dirs[n - 1], 0, err, errlen);
     return rc;
+}
+
+/* Whether `file` (a resolved path) lies in one of the built-in folders. */
+static int is_builtin_file(const char *file) {
+    char dirs[3][PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    size_t n;
+    builtin_dirs(dirs, &n);
+    folder_of(file, dir, sizeof dir);
+    for (size_t i = 0; i < n; i++)
+        if (realpath(dirs[i], real) && strcmp(real, dir) == 0) return 1;
+    return 0;
+}
+
+/* "FANIN_PLUGIN_PATH=..." without the entries that reach `file` (it or its folder) into out
+ * ("" when nothing is left); 0 when no entry reaches it. */
+static int env_without(const char *file, char *out, size_t len) {
+    const char *env = secure_getenv("FANIN_PLUGIN_PATH");
+    char dir[PATH_MAX], real[PATH_MAX], *copy = env ? strdup(env) : NULL, *save = NULL;
+    size_t used = 0;
+    int removed = 0;
+    if (!copy) return 0;
+    folder_of(file, dir, sizeof dir);
+    out[0] = '\0';
+    for (char *part = strtok_r(copy, ":", &save); part; part = strtok_r(NULL, ":", &save)) {
+        if (realpath(part, real) && (!strcmp(real, file) || !strcmp(real, dir))) {
+            removed = 1;
+            continue;
+        }
+        int k = snprintf(out + used, len - used, "%s%s", used ? ":" : "FANIN_PLUGIN_PATH=", part);
+        if (k > 0 && (size_t)k < len - used) used += (size_t)k;
+    }
+    free(copy);
+    return removed;
 }
 
 /* ---- the registry ---- */
