@@ -20,9 +20,12 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# the sweep's members run in $(JOBS) processes (seed.yaml gives each one BLAS thread)
+# the sweep's members run in $(JOBS) processes (seed.yaml gives each one BLAS thread); the
+# results stay in runs/NAME: --overwrite replaces the previous `make run`'s (RUN_FLAGS= keeps it,
+# writing runs/NAME-2, ...)
+RUN_FLAGS ?= --overwrite
 run: build
-	$(BUILD)/bin/fanin run $(CONFIG) --jobs $(JOBS)
+	$(BUILD)/bin/fanin run $(CONFIG) --jobs $(JOBS) $(RUN_FLAGS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -1,5 +1,6 @@
 /* End to end: a reduced seed experiment (the small init stalls, lecun_normal learns), and the
- * `fanin` command writing its run folder, including a run of zero iterations. */
+ * `fanin` command writing its run folder (including a run of zero iterations, a second run
+ * beside the first, the sweep's numbering under --jobs) and predicting with the right member. */
 #include "base/errors.h"
 #include "config/experiment.h"
 #include "data/data.h"
@@ -123,6 +124,16 @@ static int fanin(const char *dir, const char *cmd, const char *name, const char 
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Run `fanin ARGS` (ARGS may name DIR as %1$s) with stdout and stderr in DIR/stdout,
+ * DIR/stderr; the exit code. */
+static int fanin_args(const char *dir, const char *args) {
+    char line[2048], extra[1024];
+    snprintf(extra, sizeof extra, args, dir);
+    snprintf(line, sizeof line, "%s %s > %s/stdout 2> %s/stderr", FANIN_TEST_BIN, extra, dir, dir);
+    int status = system(line);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static const char tiny_yaml[] =
     "name: tiny\n"
     "seed: 1\n"
@@ -147,7 +158,7 @@ static void test_cli_run_writes_run_folder(void **state) {
     assert_non_null(strstr(summary, "00-1,done"));
     assert_non_null(strstr(summary, "01-2,done"));
     assert_non_null(strstr(in(dir, "out/01-2/metrics.csv"),
-                           "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n0,0,"));
+                           "iteration,epoch,loss,train_acc,test_acc,test_loss,lr,seconds\n0,0,"));
     char *resolved = strdup(in(dir, "out/01-2/config.yaml"));
     assert_int_equal(fanin(dir, "validate", "resolved", resolved, ""), 0);
     assert_int_equal(fanin(dir, "run", "resolved", resolved,
@@ -198,6 +209,116 @@ static void test_cli_jobs_merge_into_one_report(void **state) {
     assert_non_null(strstr(in(dir, "stdout"), "final loss"));
 }
 
+/* metrics.csv's last row (the figures after the last step) has its epoch, as the other rows
+ * do (50 steps of 5 per epoch: epoch 10), and every row has the test loss. */
+static void test_cli_metrics_final_row_and_test_loss(void **state) {
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--out %1$s/out --quiet"), 0);
+    char *metrics = in(dir, "out/00-1/metrics.csv");
+    char *last = strstr(metrics, "\n50,");
+    assert_non_null(last);
+    assert_int_equal(strtol(last + 4, NULL, 10), 10);
+    char *fields[16], *row = strchr(metrics, '\n') + 1; /* iteration 0 */
+    *strchr(row, '\n') = 0;
+    int n = 0;
+    for (char *f = strtok(row, ","); f && n < 16; f = strtok(NULL, ",")) fields[n++] = f;
+    assert_int_equal(n, 8);
+    double test_loss = atof(fields[5]); /* iteration,epoch,loss,train_acc,test_acc,test_loss */
+    assert_true(test_loss > 0.05 && test_loss < 2);
+}
+
+/* A second run never writes over the first: runs/NAME-2 (said on stderr), the first run's
+ * files untouched; --jobs children all write into the folder chosen; --overwrite replaces an
+ * earlier run's folder (only one fanin wrote). */
+static void test_cli_rerun_goes_beside_or_overwrites(void **state) {
+    const char *dir = *state;
+    char expect[512];
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--out %1$s/out --quiet"), 0);
+    char *first = strdup(in(dir, "out/summary.csv"));
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--out %1$s/out --quiet"), 0);
+    snprintf(expect, sizeof expect,
+             "%s/out exists: writing %s/out-2 (use --overwrite to replace it, --resume to "
+             "continue it)",
+             dir, dir);
+    assert_non_null(strstr(in(dir, "stderr"), expect));
+    assert_string_equal(in(dir, "out/summary.csv"), first);
+    free(first);
+    assert_non_null(strstr(in(dir, "out-2/summary.csv"), "01-2,done"));
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--jobs 2 --out %1$s/out --quiet"), 0);
+    assert_non_null(strstr(in(dir, "out-3/summary.csv"), "00-1,done"));
+    assert_non_null(strstr(in(dir, "out-3/summary.csv"), "01-2,done"));
+    assert_non_null(in(dir, "out-3/01-2/model.safetensors"));
+    assert_null(in(dir, "out/summary-2-of-2.csv"));
+    snprintf(expect, sizeof expect, "touch %s/out/00-1/stale.txt", dir);
+    assert_int_equal(system(expect), 0);
+    assert_int_equal(fanin_args(dir, "run %1$s/tiny.yaml --out %1$s/out --quiet --overwrite "
+                                     "--set train.iterations=5"),
+                     0);
+    assert_non_null(strstr(in(dir, "out/summary.csv"), ",5,"));
+    assert_null(in(dir, "out-4/summary.csv"));
+    assert_null(in(dir, "out/00-1/stale.txt"));
+    assert_non_null(strstr(in(dir, "stderr"), "replacing the earlier run"));
+    /* a folder fanin did not write is never deleted */
+    snprintf(expect, sizeof expect, "mkdir %s/mine && touch %s/mine/notes.txt", dir, dir);
+    assert_int_equal(system(expect), 0);
+    assert_int_equal(fanin_args(dir, "run %1$s/tiny.yaml --out %1$s/mine --quiet --overwrite"), 2);
+    assert_non_null(strstr(in(dir, "stderr"), "refusing to delete"));
+    assert_non_null(in(dir, "mine/notes.txt"));
+}
+
+static const char six_yaml[] =
+    "name: six\n"
+    "data: {source: synthetic, kind: moons, n: 100, noise: 0.1}\n"
+    "model: {defaults: {activation: tanh, init: xavier_normal}, layers: [{units: 4}, {units: 1, "
+    "activation: sigmoid}]}\n"
+    "loss: bce\n"
+    "optimizer: {name: sgd, lr: 0.1}\n"
+    "train: {iterations: 5, log_every: 1}\n"
+    "sweep: {seed: [1, 2, 3, 4, 5, 6]}\n";
+
+/* With --jobs each process runs a shard, yet the progress lines number the members in the
+ * whole sweep: [4/6], never [2/3]. */
+static void test_cli_jobs_progress_counts_the_sweep(void **state) {
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "run", "six", six_yaml, "--jobs 2 --out %1$s/out"), 0);
+    char *text = in(dir, "stderr");
+    assert_non_null(strstr(text, "[4/6] 03-4: started"));
+    assert_non_null(strstr(text, "[6/6] 05-6: done"));
+    assert_non_null(strstr(text, "[1/6] 00-1: iteration"));
+    assert_null(strstr(text, "/3]"));
+}
+
+/* `fanin predict MODEL` uses the config the model holds; given the sweep, the member the
+ * model was trained as (its test accuracy is the summary's), not member 0; a sweep without it
+ * is refused (exit 2) naming its members. */
+static void test_cli_predict_finds_the_member(void **state) {
+    const char *dir = *state;
+    assert_int_equal(fanin(dir, "run", "tiny", tiny_yaml, "--out %1$s/out --quiet"), 0);
+    char *row = strstr(in(dir, "out/summary.csv"), "01-2,done"), *fields[12];
+    assert_non_null(row);
+    int n = 0;
+    for (char *f = strtok(row, ",\n"); f && n < 12; f = strtok(NULL, ",\n")) fields[n++] = f;
+    assert_true(n >= 6);
+    double test_acc = atof(fields[5]); /* run,status,seed,final_loss,train_acc,test_acc */
+    const char *alone = "predict %1$s/out/01-2/model.safetensors";
+    const char *sweep = "predict %1$s/out/01-2/model.safetensors %1$s/tiny.yaml";
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(fanin_args(dir, i ? sweep : alone), 0);
+        char *acc = strstr(in(dir, "stdout"), "accuracy ");
+        assert_non_null(acc);
+        assert_true(fabs(atof(acc + 9) - test_acc) < 1e-4);
+    }
+    assert_non_null(strstr(in(dir, "stdout"), "sweep member 1 of"));
+    char other[sizeof tiny_yaml + 8];
+    snprintf(other, sizeof other, "%.*s  seed: [3, 4]\n",
+             (int)(strstr(tiny_yaml, "  seed:") - tiny_yaml), tiny_yaml);
+    assert_int_equal(fanin(dir, "validate", "other", other, ""), 0);
+    assert_int_equal(fanin_args(dir, "predict %1$s/out/01-2/model.safetensors %1$s/other.yaml"), 2);
+    char *text = in(dir, "stderr");
+    assert_non_null(strstr(text, "was trained as none of the members"));
+    assert_non_null(strstr(text, "0 (seed=3), 1 (seed=4)"));
+}
+
 /* A config error exits 2 with FILE:LINE:COL on stderr. */
 static void test_cli_config_error_exit_code(void **state) {
     const char *dir = *state;
@@ -215,6 +336,13 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cli_divergence_is_a_result, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_cli_jobs_merge_into_one_report, tmp_setup,
                                         tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_metrics_final_row_and_test_loss, tmp_setup,
+                                        tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_rerun_goes_beside_or_overwrites, tmp_setup,
+                                        tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_jobs_progress_counts_the_sweep, tmp_setup,
+                                        tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_predict_finds_the_member, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

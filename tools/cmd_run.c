@@ -1,6 +1,7 @@
 /* `fanin run CONFIG.yaml`: checks every sweep member first (so a typo never surfaces an hour
- * in), runs them, prints the comparison table and where the files are. SIGINT/SIGTERM finish
- * the current step, checkpoint and exit 130; `--resume DIR` continues (run.args in DIR
+ * in), runs them, prints the comparison table and where the files are. A new run never writes
+ * over an earlier one: it goes to runs/NAME-2 (-3, ...) unless --overwrite. SIGINT/SIGTERM
+ * finish the current step, checkpoint and exit 130; `--resume DIR` continues (run.args in DIR
  * remembers the config and options, so `fanin run --resume DIR` alone is enough). */
 #include "base/errors.h"
 #include "base/fs.h"
@@ -28,6 +29,7 @@ typedef struct run_args {
     const char *config, *out, *resume;
     char **sets;
     int n_sets, threads, quiet, shard_k, shard_n;
+    int overwrite; /* replace an earlier run in the folder instead of writing beside it */
     int jobs;  /* > 1: members run in that many processes, as shards merged at the end */
     int child; /* this process is one of those jobs: no table, the parent prints it */
 } run_args;
@@ -145,6 +147,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
             if (!v || (a->jobs = (int)cli_parse_count(argv[++i])) < 1)
                 return cli_fail(FANIN_EINVAL, "--jobs needs a positive integer");
         } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = 1;
+        else if (!strcmp(o, "--overwrite")) a->overwrite = 1;
         else if (o[0] == '-' || a->config) {
             fprintf(stderr, "fanin run: unexpected argument '%s'; see 'fanin help'\n", o);
             return FANIN_EXIT_USAGE;
@@ -152,6 +155,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
     }
     if (a->resume && a->out && strcmp(a->resume, a->out))
         return cli_fail(FANIN_EINVAL, "--resume DIR continues in DIR; leave out --out");
+    if (a->resume && a->overwrite)
+        return cli_fail(FANIN_EINVAL,
+                        "--resume DIR continues the run in DIR; leave out --overwrite");
     if (a->resume) a->out = a->resume;
     if (a->jobs > 1 && a->shard_n > 1)
         return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
@@ -245,8 +251,10 @@ static int run_members(const run_args *a, fanin_config *c, fanin_registry *reg, 
     rn.hooks.on_member_start = on_member_start;
     args_to_save = a;
     install_signals();
+    /* "[4/6]": the member's place in the whole sweep, whichever process runs it */
     prog.n_members = fanin__config_members(c);
-    if (rn.shard_n > 1) prog.n_members = (prog.n_members - rn.shard_k) / rn.shard_n + 1;
+    prog.n_todo = prog.n_members;
+    if (rn.shard_n > 1) prog.n_todo = (prog.n_members - rn.shard_k) / rn.shard_n + 1;
     int rc = fanin__run(&rn, err, sizeof err);
     if (rn.n_results) report(&rn, name, hdr, out, !a->child);
     fanin__runner_deinit(&rn);
@@ -282,6 +290,26 @@ static int run_jobs(const run_args *a, fanin_config *c, fanin_registry *reg, con
     return code;
 }
 
+/* The run folder into out: --out or runs/NAME, continued with --resume; for a new run, a
+ * folder holding an earlier run is replaced with --overwrite, else left alone for NAME-2, ...
+ * (said on stderr). The children of --jobs all write into the folder chosen here. */
+static int choose_folder(const run_args *a, const char *name, char out[FANIN_PATHLEN]) {
+    char want[FANIN_PATHLEN], err[FANIN_ERRLEN];
+    snprintf(want, sizeof want, "%s", a->out ? a->out : "runs/");
+    if (!a->out) snprintf(want + strlen(want), sizeof want - strlen(want), "%s", name);
+    if (a->resume) return snprintf(out, FANIN_PATHLEN, "%s", want), FANIN_EXIT_OK;
+    fanin__rundir_choice what;
+    int rc = fanin__rundir_choose(out, want, a->overwrite, a->shard_k, a->shard_n, &what, err,
+                                  sizeof err);
+    if (rc < 0) return cli_fail(rc, err);
+    if (what == FANIN_RUNDIR_BESIDE)
+        fprintf(stderr,
+                "%s exists: writing %s (use --overwrite to replace it, --resume to continue it)\n",
+                want, out);
+    if (what == FANIN_RUNDIR_REPLACED) fprintf(stderr, "%s: replacing the earlier run\n", want);
+    return FANIN_EXIT_OK;
+}
+
 static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     static char err[8 * FANIN_ERRLEN];
     int rc = fanin__config_validate(c, reg, err, sizeof err);
@@ -289,8 +317,7 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     char name[128], hdr[256], out[FANIN_PATHLEN];
     if ((rc = describe(c, reg, name, sizeof name, hdr, sizeof hdr, err, sizeof err)) < 0)
         return cli_fail(rc, err);
-    snprintf(out, sizeof out, "%s", a->out ? a->out : "runs/");
-    if (!a->out) snprintf(out + strlen(out), sizeof out - strlen(out), "%s", name);
+    if ((rc = choose_folder(a, name, out)) != FANIN_EXIT_OK) return rc;
     run_args one = *a;
     if (one.jobs > fanin__config_members(c)) one.jobs = fanin__config_members(c);
     if (one.jobs > 1) return run_jobs(&one, c, reg, out, name, hdr);

@@ -1,7 +1,8 @@
 /* Progress while a run works: on a terminal one bar per run redrawn in place, at most 10 times a
  * second (the sweep's position, iteration, loss, the run's ETA and the whole sweep's), and one
- * summary line per finished run; otherwise, or with --quiet, plain line logs. Updates come from
- * train.log_every, so a large log_every updates the bar rarely. */
+ * summary line per finished run; otherwise, or with --quiet, plain line logs. "[4/6]" is the
+ * member's place in the whole sweep, also in a --jobs process running a shard of it. Updates
+ * come from train.log_every, so a large log_every updates the bar rarely. */
 #include "cli.h"
 #include "base/clock.h"
 #include "config/experiment.h"
@@ -38,9 +39,10 @@ static void on_start(void *user, const fanin_experiment *x, const fanin_dataset 
     cli_progress *p = user;
     p->started = fanin__now();
     p->last_draw = 0;
+    p->member = r->member;
     if (p->done == 0) fprintf(stderr, "data: %s\n", d->desc);
     if (!p->quiet && !p->is_tty)
-        fprintf(stderr, "[%d/%d] %s: started\n", p->done + 1, p->n_members, r->id);
+        fprintf(stderr, "[%d/%d] %s: started\n", p->member + 1, p->n_members, r->id);
     p->label = r->id;
 }
 
@@ -62,14 +64,14 @@ static void draw(cli_progress *p, const fanin__progress *q, double frac, double 
     double elapsed = t - p->started;
     double eta = frac > 0 ? elapsed * (1 - frac) / frac : NAN;
     bar(b, 24, frac);
-    int n = snprintf(line, sizeof line, "[%d/%d] %s [%s] %lld/%lld loss %.4f ETA %s",
-                     p->done + 1, p->n_members, p->label, b, (long long)q->iteration,
-                     (long long)q->iterations, q->loss, frac > 0 ? duration(e1, 24, eta) : "?");
-    if (p->n_members > 1 && frac > 0 && n > 0 && (size_t)n < sizeof line) {
+    int n = snprintf(line, sizeof line, "[%d/%d] %s [%s] %lld/%lld loss %.4f ETA %s", p->member + 1,
+                     p->n_members, p->label, b, (long long)q->iteration, (long long)q->iterations,
+                     q->loss, frac > 0 ? duration(e1, 24, eta) : "?");
+    if (p->n_todo > 1 && frac > 0 && n > 0 && (size_t)n < sizeof line) {
         /* the members still to start take as long as the finished ones did on average (or
          * as this one will, before any finished) */
         double each = p->done ? p->done_seconds / p->done : elapsed / frac;
-        double sweep = eta + each * (p->n_members - p->done - 1);
+        double sweep = eta + each * (p->n_todo - p->done - 1);
         snprintf(line + n, sizeof line - (size_t)n, ", sweep %s", duration(e2, 24, sweep));
     }
     int cols = columns() - 1;
@@ -89,7 +91,7 @@ static int on_progress(void *user, const fanin__progress *q) {
         return 0;
     }
     char a[40], b[40];
-    fprintf(stderr, "[%d/%d] %s: iteration %lld/%lld loss %.6f%s%s\n", p->done + 1, p->n_members,
+    fprintf(stderr, "[%d/%d] %s: iteration %lld/%lld loss %.6f%s%s\n", p->member + 1, p->n_members,
             p->label, (long long)q->iteration, (long long)q->iterations, q->loss,
             acc_text(a, sizeof a, " train_acc", q->train_acc),
             acc_text(b, sizeof b, " test_acc", q->test_acc));
@@ -105,7 +107,7 @@ static void on_end(void *user, const fanin__member_result *r) {
                          : r->res.status == FANIN_EINTR   ? "interrupted"
                                                           : "done";
     char a[48], t[24];
-    fprintf(stderr, "[%d/%d] %s: %s, loss %.6f%s, %s\n", p->done, p->n_members, r->id, status,
+    fprintf(stderr, "[%d/%d] %s: %s, loss %.6f%s, %s\n", r->member + 1, p->n_members, r->id, status,
             r->res.final_loss, acc_text(a, sizeof a, ", test accuracy", r->res.test_acc),
             r->res.seconds < 60 ? (snprintf(t, sizeof t, "%.2fs", r->res.seconds), t)
                                 : duration(t, sizeof t, r->res.seconds));

@@ -1,10 +1,11 @@
 /* Checkpoints of a training run. A checkpoint holds everything the loop needs to continue bit-identically:
  * params, optimizer state (opaque bytes), the shuffle stream, the epoch's row order and the
  * iteration. Format (little-endian; docs/errors.md "Checkpoints"):
- *   "FANINCK1"  u32 version=1  u32 threads  i64 iteration  u64 n_params  u64 opt_state_size
- *   u64 n_order  rng{u32 key[2], ctr[4], buf[4]; i32 avail, has_spare; f64 spare}
+ *   "FANINCK1"  u32 version=2  u32 threads  i64 iteration  u64 n_params  u64 opt_state_size
+ *   u64 n_order  rng{u32 key[2], ctr[4], buf[4]; i32 avail, has_spare; f64 spare}  f64 seconds
  *   f32 params[n_params]  u8 opt_state[opt_state_size]  i64 order[n_order]  u32 crc32(all before)
- * Written atomically (atomic.c): a crash leaves the old checkpoint or the new one, never half.
+ * Version 1 (read too) lacks `seconds`. Written atomically (atomic.c): a crash leaves the old
+ * checkpoint or the new one, never half. Also: trimming a resumed run's logs to the checkpoint.
  */
 #include "engine/checkpoint.h"
 #include "base/atomic.h"
@@ -13,16 +14,19 @@
 #include "engine/model.h"
 
 #include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #define CKPT_MAGIC "FANINCK1"
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 
 #pragma pack(push, 1)
 typedef struct ckpt_head {
@@ -33,8 +37,12 @@ typedef struct ckpt_head {
     uint32_t key[2], ctr[4], buf[4];
     int32_t avail, has_spare;
     double spare;
+    double seconds; /* version 2 on */
 } ckpt_head;
 #pragma pack(pop)
+
+/* The header of a version 1 checkpoint: everything before `seconds`. */
+#define CKPT_HEAD_V1 offsetof(ckpt_head, seconds)
 
 /* ---- writing ---- */
 
@@ -73,6 +81,7 @@ static void fill_head(ckpt_head *h, const fanin_model *m, const fanin__ckpt *c) 
     h->avail = c->shuffle.avail;
     h->has_spare = c->shuffle.has_spare;
     h->spare = c->shuffle.spare;
+    h->seconds = c->seconds;
 }
 
 int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c,
@@ -128,9 +137,9 @@ static int mismatch(const char *path, const char *what, unsigned long long have,
 
 static int check_head(const char *path, const ckpt_head *h, const fanin_model *m,
                       const fanin__ckpt *c, char *err, size_t errlen) {
-    if (memcmp(h->magic, CKPT_MAGIC, 8) || h->version != CKPT_VERSION)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 0: not a fanin checkpoint "
-                           "(version 1)", path);
+    if (memcmp(h->magic, CKPT_MAGIC, 8) || h->version < 1 || h->version > CKPT_VERSION)
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: byte 0: not a fanin checkpoint (version 1 or 2)", path);
     if (h->n_params != m->n_params)
         return mismatch(path, "parameters", h->n_params, m->n_params, err, errlen);
     if (h->opt_state_size != m->opt_state_size)
@@ -150,7 +159,9 @@ int fanin__checkpoint_load(const char *path, fanin_model *m, fanin__ckpt *c, cha
     if (r.fd < 0)
         return fanin__errf(err, errlen, FANIN_EDATA, "%s: cannot open: %s", path, strerror(errno));
     ckpt_head h;
-    get(&r, &h, sizeof h);
+    get(&r, &h, CKPT_HEAD_V1);
+    h.seconds = 0; /* version 1 did not count them */
+    if (!r.short_read && h.version >= 2) get(&r, &h.seconds, sizeof h.seconds);
     int rc = r.short_read ? fanin__errf(err, errlen, FANIN_EDATA, "%s: truncated checkpoint", path)
                           : check_head(path, &h, m, c, err, errlen);
     if (rc == FANIN_OK) {
@@ -179,6 +190,7 @@ int fanin__checkpoint_load(const char *path, fanin_model *m, fanin__ckpt *c, cha
     c->shuffle.has_spare = h.has_spare;
     c->shuffle.spare = h.spare;
     c->shuffle.mt = NULL;
+    c->seconds = isfinite(h.seconds) && h.seconds > 0 ? h.seconds : 0;
     return FANIN_OK;
 }
 
@@ -186,8 +198,40 @@ int64_t fanin__checkpoint_iteration(const char *path) {
     rd r = {open(path, O_RDONLY | O_CLOEXEC), 0, 0};
     if (r.fd < 0) return -1;
     ckpt_head h;
-    get(&r, &h, sizeof h);
+    get(&r, &h, CKPT_HEAD_V1);
     close(r.fd);
     if (r.short_read || memcmp(h.magic, CKPT_MAGIC, 8) || h.iteration < 0) return -1;
     return h.iteration;
+}
+
+/* ---- the logs of a resumed run ---- */
+
+/* Copy the header and the rows of f whose first field is below `until` to out (a row without
+ * its newline, cut by a kill, is dropped); the number of rows copied. */
+static int64_t copy_rows_before(FILE *f, FILE *out, int64_t until) {
+    char *line = NULL;
+    size_t cap = 0;
+    int64_t kept = 0;
+    for (bool header = true; getline(&line, &cap, f) > 0; header = false) {
+        if (!header && (line[strcspn(line, "\n")] == 0 || strtoll(line, NULL, 10) >= until))
+            continue;
+        fputs(line, out);
+        kept += !header;
+    }
+    free(line);
+    return kept;
+}
+
+int64_t fanin__checkpoint_trim_log(const char *path, int64_t until) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    fanin__atomic a;
+    if (fanin__atomic_open(&a, path) != 0) {
+        fclose(f);
+        return -1;
+    }
+    int64_t kept = copy_rows_before(f, a.f, until);
+    int failed = ferror(f) ? EIO : 0;
+    fclose(f);
+    return fanin__atomic_commit(&a, path, failed) == 0 ? kept : -1;
 }

@@ -1,11 +1,14 @@
 /* Per-layer statistics during training (layers.csv) and activation histograms at the first
  * and last recorded iteration (histograms.csv). Computed only on recording iterations, from the
  * buffers the step already holds (Z, A, dW, dZ after backward; W before and after the update);
- * every buffer is allocated by fanin__diag_new, none in the loop. Rules: docs/diagnostics.md.
+ * every buffer is allocated by fanin__diag_new, none in the loop. Rows reach the files as they
+ * are recorded (the first histogram too), so a resumed run continues them. Rules:
+ * docs/diagnostics.md.
  */
 #include "engine/diag.h"
 #include "base/errors.h"
 #include "base/fs.h"
+#include "engine/checkpoint.h"
 #include "engine/model.h"
 
 #include <stdint.h>
@@ -25,7 +28,10 @@ struct fanin__diag {
     float *w_before;           /* [n_params]: the parameters before the update */
     unsigned char *alive;      /* [max units]: scratch for the dead-unit count */
     fanin__hist *first, *last; /* [n_layers] each */
-    bool have_first, pending;
+    bool have_first;           /* the first histogram is in hist_path (perhaps from an earlier
+                                  invocation of a resumed run) */
+    bool have_last, pending;   /* last: recorded after the first, written at close */
+    bool hist_failed;          /* writing the first histogram failed */
 };
 
 bool fanin__act_bounds(const char *name, double *lo, double *hi) {
@@ -135,8 +141,24 @@ static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
     }
 }
 
+static const char layers_header[] =
+    "iteration,layer,units,fan_in,activation,preact_mean,preact_std,act_mean,act_std,"
+    "saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,update_ratio,row_spread\n";
+
+/* Open layers.csv: fresh (resume_at 0), or trimmed to the rows before resume_at and continued;
+ * with a kept histograms.csv, the first histogram is already written. */
+static int open_files(fanin__diag *dg, const char *layers_path, int64_t resume_at, char *err,
+                      size_t errlen) {
+    int64_t kept = resume_at > 0 ? fanin__checkpoint_trim_log(layers_path, resume_at) : -1;
+    dg->have_first = resume_at > 0 && fanin__checkpoint_trim_log(dg->hist_path, resume_at) > 0;
+    if (!(dg->csv = fopen(layers_path, kept >= 0 ? "a" : "w")))
+        return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", layers_path, strerror(errno));
+    if (kept < 0) fputs(layers_header, dg->csv);
+    return FANIN_OK;
+}
+
 int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *hist_path,
-                    int64_t every, fanin__diag **out, char *err, size_t errlen) {
+                    int64_t every, int64_t resume_at, fanin__diag **out, char *err, size_t errlen) {
     *out = NULL;
     fanin__diag *dg = calloc(1, sizeof *dg);
     if (!dg) return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
@@ -155,14 +177,11 @@ int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *h
         return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
     }
     snprintf(dg->hist_path, sizeof dg->hist_path, "%s", hist_path);
-    if (!(dg->csv = fopen(layers_path, "w"))) {
-        int rc = fanin__errf(err, errlen, FANIN_EIO, "%s: %s", layers_path, strerror(errno));
+    int rc = open_files(dg, layers_path, resume_at, err, errlen);
+    if (rc < 0) {
         fanin__diag_free(dg);
         return rc;
     }
-    fprintf(dg->csv, "iteration,layer,units,fan_in,activation,preact_mean,preact_std,act_mean,"
-                     "act_std,saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,"
-                     "update_ratio,row_spread\n");
     *out = dg;
     return FANIN_OK;
 }
@@ -172,19 +191,41 @@ bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations) {
     return it == 0 || it == iterations - 1 || (dg->every > 0 && it % dg->every == 0);
 }
 
+/* One row of histograms.csv: iteration, layer, range, the bins' counts. */
+static void write_hist(FILE *f, const fanin__hist *h) {
+    fprintf(f, "%lld,%d,%.9g,%.9g", (long long)h->iteration, h->layer, h->lo, h->hi);
+    for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",%lld", (long long)h->count[b]);
+    fputc('\n', f);
+}
+
+/* Write the histograms h[0..n) to path: a new file with its header, or appended. */
+static bool write_hists(const char *path, bool append, const fanin__hist *h, int n) {
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (!f) return false;
+    if (!append) {
+        fprintf(f, "iteration,layer,lo,hi");
+        for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",c%d", b);
+        fputc('\n', f);
+    }
+    for (int l = 0; l < n; l++) write_hist(f, &h[l]);
+    return fclose(f) == 0;
+}
+
 void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int64_t it) {
     memcpy(dg->w_before, m->params, sizeof(float) * m->n_params);
+    fanin__hist *h = dg->have_first ? dg->last : dg->first;
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer_stats *s = &dg->rows[l];
         stats_with(&m->layers[l], n, s, dg->alive);
         s->iteration = it;
         s->layer = l + 1;
-        fanin__hist *h = it == 0 || !dg->have_first ? &dg->first[l] : &dg->last[l];
-        histogram(&m->layers[l], n, h);
-        h->iteration = it;
-        h->layer = l + 1;
-        if (h == &dg->first[l]) dg->last[l] = *h;
+        histogram(&m->layers[l], n, &h[l]);
+        h[l].iteration = it;
+        h[l].layer = l + 1;
     }
+    if (h == dg->first) /* on disk at once: an interrupted run's resume keeps it */
+        dg->hist_failed = !write_hists(dg->hist_path, false, dg->first, dg->n_layers);
+    dg->have_last = h == dg->last;
     dg->have_first = true;
     dg->pending = true;
 }
@@ -211,32 +252,20 @@ void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {
         dg->rows[l].update_ratio = w > 0 ? sqrt(d / w) : NAN;
         write_row(dg->csv, &dg->rows[l]);
     }
+    fflush(dg->csv); /* a kill keeps the rows before the checkpoint (resume trims the rest) */
     dg->pending = false;
 }
 
-static void write_hist(FILE *f, const fanin__hist *h) {
-    fprintf(f, "%lld,%d,%.9g,%.9g", (long long)h->iteration, h->layer, h->lo, h->hi);
-    for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",%lld", (long long)h->count[b]);
-    fputc('\n', f);
-}
-
-int fanin__diag_close(fanin__diag *dg, char *err, size_t errlen) {
+int fanin__diag_close(fanin__diag *dg, bool interrupted, char *err, size_t errlen) {
     if (!dg || !dg->csv) return FANIN_OK;
     /* a diverged step computed statistics but never reached its update: write them anyway */
     for (int l = 0; dg->pending && l < dg->n_layers; l++) write_row(dg->csv, &dg->rows[l]);
     dg->pending = false;
-    int rc = fclose(dg->csv) == 0 ? FANIN_OK : FANIN_EIO;
+    int rc = fclose(dg->csv) == 0 && !dg->hist_failed ? FANIN_OK : FANIN_EIO;
     dg->csv = NULL;
-    if (!dg->have_first) return rc;
-    FILE *f = fopen(dg->hist_path, "w");
-    if (!f) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", dg->hist_path, strerror(errno));
-    fprintf(f, "iteration,layer,lo,hi");
-    for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",c%d", b);
-    fputc('\n', f);
-    for (int l = 0; l < dg->n_layers; l++) write_hist(f, &dg->first[l]);
-    for (int l = 0; l < dg->n_layers; l++)
-        if (dg->last[l].iteration != dg->first[l].iteration) write_hist(f, &dg->last[l]);
-    if (fclose(f) != 0) rc = FANIN_EIO;
+    /* an interrupted run's latest histogram is not its last: the resumed run records that */
+    if (dg->have_last && !interrupted && !write_hists(dg->hist_path, true, dg->last, dg->n_layers))
+        rc = FANIN_EIO;
     return rc < 0 ? fanin__errf(err, errlen, rc, "diagnostics: cannot write the files") : rc;
 }
 

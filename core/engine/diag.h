@@ -40,13 +40,14 @@ typedef struct fanin__hist {
 
 typedef struct fanin__diag fanin__diag;
 
-/* A recorder for model m writing the statistics to layers_path (at once) and the histograms
- * to hist_path (at close); the caller names the files (run/rundir.h: layers.csv,
- * histograms.csv). Everything it needs while training is allocated here. `every`: record
- * every that many iterations (0 = only the first and last). Caller owns; free with
- * fanin__diag_free. */
+/* A recorder for model m writing the statistics to layers_path and the histograms to
+ * hist_path (the first at once, the last at close); the caller names the files
+ * (run/rundir.h: layers.csv, histograms.csv). Everything it needs while training is allocated
+ * here. `every`: record every that many iterations (0 = only the first and last). resume_at >
+ * 0 (a checkpoint's iteration): keep both files' rows before it and continue them, so a resumed
+ * run's files equal an uninterrupted run's. Caller owns; free with fanin__diag_free. */
 int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *hist_path,
-                    int64_t every, fanin__diag **out, char *err, size_t errlen);
+                    int64_t every, int64_t resume_at, fanin__diag **out, char *err, size_t errlen);
 /* Does iteration it of `iterations` record statistics? (0, every `every`-th, the last one) */
 bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations);
 /* Called after the backward pass of a due iteration, before the update: Z, A, dW and dZ (in
@@ -54,8 +55,9 @@ bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations);
 void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int64_t it);
 /* Called after the update of the same iteration: finishes the row (update ratio), writes it. */
 void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m);
-/* Write histograms.csv (first and last recorded iteration) and close the files. */
-int fanin__diag_close(fanin__diag *dg, char *err, size_t errlen);
+/* Append the last recorded iteration's histograms (unless `interrupted`: the resumed run
+ * records the last one) and close the files. */
+int fanin__diag_close(fanin__diag *dg, bool interrupted, char *err, size_t errlen);
 void fanin__diag_free(fanin__diag *dg); /* NULL is a no-op */
 
 /* Output range of an activation by name: [0,1] sigmoid-like, [-1,1] tanh-like; false when

@@ -26,9 +26,14 @@
 
 volatile sig_atomic_t fanin__interrupt_flag = 0;
 
+/* The loop's state besides the model: its buffers, the shuffle stream and the clock. */
 typedef struct train_bufs {
-    int64_t *order; /* row order of the current epoch */
-    float *xb, *yb; /* the gathered minibatch [cap, n_in], [cap, y_dim] */
+    int64_t *order;    /* row order of the current epoch */
+    float *xb, *yb;    /* the gathered minibatch [cap, n_in], [cap, y_dim] */
+    bool full;         /* full batch: no order, no minibatch buffers */
+    fanin_rng shuffle; /* the minibatch order stream */
+    double t0;         /* the run's clock: fanin__now() at the start, less the seconds of the
+                          invocations a resumed run continues */
 } train_bufs;
 
 int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
@@ -51,6 +56,9 @@ int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, d
 
 static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d, bool full) {
     memset(b, 0, sizeof *b);
+    b->full = full;
+    fanin__rng_init(&b->shuffle, m->x->data_seed, 0, FANIN_STREAM_SHUFFLE);
+    b->t0 = fanin__now();
     if (full) return FANIN_OK;
     b->order = malloc(sizeof(int64_t) * (size_t)d->n_train);
     b->xb = malloc(sizeof(float) * (size_t)m->cap * (size_t)m->n_in);
@@ -86,13 +94,15 @@ static int optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, "optimizer step", err, errlen) : FANIN_OK;
 }
 
-/* Accuracies of the weights as they are before this iteration's update: the test set always,
- * the train set by its own pass only for minibatches (full batch reuses the step's forward). */
+/* Loss and accuracies of the weights as they are before this iteration's update: the test set
+ * always, the train set by its own pass only for minibatches (full batch reuses the step's
+ * forward). */
 static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full,
                             fanin__progress *p, char *err, size_t errlen) {
     double loss;
     p->train_acc = p->test_acc = NAN;
-    int rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &loss, &p->test_acc, err, errlen);
+    int rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &p->test_loss, &p->test_acc, err,
+                             errlen);
     if (rc < 0 || full) return rc;
     return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err, errlen);
 }
@@ -120,18 +130,30 @@ static int64_t total_iterations(const fanin_experiment *x, int64_t steps_per_epo
     return x->epochs > 0 ? x->epochs * steps_per_epoch : x->iterations;
 }
 
+/* Rows per step: the whole training set for full batch, else the minibatch size. */
+static int64_t batch_rows(const fanin_experiment *x, const fanin_dataset *d) {
+    return x->batch == 0 || x->batch >= d->n_train ? d->n_train : x->batch;
+}
+
+/* Steps per pass over the training set (at least 1, so an empty set divides nothing by 0). */
+static int64_t steps_per_epoch(const fanin_experiment *x, const fanin_dataset *d) {
+    int64_t bs = batch_rows(x, d);
+    return bs > 0 ? (d->n_train + bs - 1) / bs : 1;
+}
+
 /* When resuming with a checkpoint on disk: load it, and return the step to continue from. */
 static int resume_from(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
-                       train_bufs *b, bool full, fanin_rng *shuffle, int64_t *start,
-                       fanin__result *res, char *err, size_t errlen) {
+                       train_bufs *b, int64_t *start, fanin__result *res, char *err,
+                       size_t errlen) {
     *start = 0;
     const char *path = hooks ? hooks->checkpoint_path : NULL;
     if (!path || !hooks->resume || access(path, F_OK) != 0) return FANIN_OK;
-    fanin__ckpt c = {.order = full ? NULL : b->order, .n_order = full ? 0 : d->n_train};
+    fanin__ckpt c = {.order = b->full ? NULL : b->order, .n_order = b->full ? 0 : d->n_train};
     int rc = fanin__checkpoint_load(path, m, &c, err, errlen);
     if (rc < 0) return rc;
-    if (!full) *shuffle = c.shuffle;
+    if (!b->full) b->shuffle = c.shuffle;
     *start = res->resumed_from = c.iteration;
+    b->t0 -= c.seconds; /* seconds count every invocation's training */
     if (hooks->threads > 0 && c.threads > 0 && c.threads != hooks->threads && hooks->on_warning) {
         char msg[FANIN_ERRLEN];
         snprintf(msg, sizeof msg, "%s was written with %d BLAS threads and this run uses %d; "
@@ -144,79 +166,97 @@ static int resume_from(fanin_model *m, const fanin_dataset *d, const fanin__trai
 }
 
 static int save_checkpoint(const fanin_model *m, const fanin_dataset *d,
-                           const fanin__train_hooks *hooks, const train_bufs *b, bool full,
-                           const fanin_rng *shuffle, int64_t done, char *err, size_t errlen) {
-    fanin__ckpt c = {.iteration = done, .threads = hooks->threads, .shuffle = *shuffle,
-                     .order = full ? NULL : b->order, .n_order = full ? 0 : d->n_train};
+                           const fanin__train_hooks *hooks, const train_bufs *b, int64_t done,
+                           char *err, size_t errlen) {
+    fanin__ckpt c = {.iteration = done,
+                     .threads = hooks->threads,
+                     .shuffle = b->shuffle,
+                     .order = b->full ? NULL : b->order,
+                     .n_order = b->full ? 0 : d->n_train,
+                     .seconds = fanin__now() - b->t0};
     return fanin__checkpoint_save(hooks->checkpoint_path, m, &c, err, errlen);
+}
+
+/* After `done` of `iters` steps: a checkpoint every checkpoint_every steps, and at a stop
+ * (interrupt), which then returns FANIN_EINTR; a stop after the last step changes nothing:
+ * the run is done. */
+static int checkpoint_or_stop(const fanin_model *m, const fanin_dataset *d,
+                              const fanin__train_hooks *hooks, const train_bufs *b, int64_t done,
+                              int64_t iters, bool stop, char *err, size_t errlen) {
+    int64_t every = m->x->checkpoint_every;
+    stop = stop && done < iters;
+    bool due = every > 0 && done % every == 0 && done < iters;
+    int rc = FANIN_OK;
+    if (hooks && hooks->checkpoint_path && (due || stop))
+        rc = save_checkpoint(m, d, hooks, b, done, err, errlen);
+    return rc == FANIN_OK && stop ? FANIN_EINTR : rc;
+}
+
+/* The row of a logged iteration: its step's loss and the figures eval_before_step took;
+ * nonzero when the hook asks to stop. */
+static int log_row(const fanin__train_hooks *hooks, fanin__progress *p, int64_t it, int64_t spe,
+                   double loss, double train_acc, const train_bufs *b) {
+    p->iteration = it;
+    p->epoch = it / spe;
+    p->loss = loss;
+    p->seconds = fanin__now() - b->t0;
+    if (!isnan(train_acc)) p->train_acc = train_acc;
+    return hooks && hooks->on_log ? hooks->on_log(hooks->user, p) : 0;
+}
+
+/* The step's rows: the training set for full batch, else minibatch `it` of the epoch's order
+ * (shuffled at the epoch's first step) gathered into b; their count through *n. */
+static void batch_of(const fanin_dataset *d, train_bufs *b, int64_t bs, int64_t pos,
+                     const float **X, const float **Y, int *n) {
+    *n = (int)(pos + bs <= d->n_train ? bs : d->n_train - pos);
+    *X = d->x_train;
+    *Y = d->y_train;
+    if (b->full) return;
+    if (pos == 0) fanin__rng_shuffle(&b->shuffle, b->order, d->n_train);
+    gather(b, d, pos, *n);
+    *X = b->xb;
+    *Y = b->yb;
 }
 
 static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
                       train_bufs *b, fanin__result *res, char *err, size_t errlen) {
     const fanin_experiment *x = m->x;
-    bool full = x->batch == 0 || x->batch >= d->n_train;
-    int64_t bs = full ? d->n_train : x->batch;
-    int64_t spe = (d->n_train + bs - 1) / bs;
-    int64_t iters = total_iterations(x, spe);
-    double t0 = fanin__now();
-    fanin_rng shuffle;
-    fanin__rng_init(&shuffle, x->data_seed, 0, FANIN_STREAM_SHUFFLE);
+    int64_t bs = batch_rows(x, d), spe = steps_per_epoch(x, d), iters = total_iterations(x, spe);
     fanin__progress p = {.iterations = iters};
     fanin__diag *dg = hooks ? hooks->diag : NULL;
     int64_t start;
-    int rc0 = resume_from(m, d, hooks, b, full, &shuffle, &start, res, err, errlen);
-    if (rc0 < 0) return rc0;
-    const char *ckpt = hooks ? hooks->checkpoint_path : NULL;
-    for (int64_t it = start; it < iters; it++) {
-        int64_t pos = (it % spe) * bs;
-        int n = (int)(pos + bs <= d->n_train ? bs : d->n_train - pos);
-        const float *X = d->x_train, *Y = d->y_train;
-        if (!full) {
-            if (pos == 0) fanin__rng_shuffle(&shuffle, b->order, d->n_train);
-            gather(b, d, pos, n);
-            X = b->xb;
-            Y = b->yb;
-        }
+    int rc = resume_from(m, d, hooks, b, &start, res, err, errlen);
+    for (int64_t it = start; rc == FANIN_OK && it < iters; it++) {
+        const float *X, *Y;
+        int n;
+        batch_of(d, b, bs, (it % spe) * bs, &X, &Y, &n);
         bool logging = it % x->log_every == 0;
-        int rc = logging ? eval_before_step(m, d, full, &p, err, errlen) : FANIN_OK;
+        rc = logging ? eval_before_step(m, d, b->full, &p, err, errlen) : FANIN_OK;
         double loss = NAN;
         int64_t correct = 0;
         p.lr = fanin__schedule_lr(&x->schedule, x->lr, it, iters); /* this step's lr */
         if (rc == FANIN_OK)
-            rc = step(m, X, Y, n, it + 1, p.lr, &loss, full && logging ? &correct : NULL,
+            rc = step(m, X, Y, n, it + 1, p.lr, &loss, b->full && logging ? &correct : NULL,
                       fanin__diag_due(dg, it, iters) ? dg : NULL, err, errlen);
         res->iterations = it;
         res->final_loss = loss;
         if (rc == FANIN_EDIVERGED)
             fanin__locate_nonfinite(m, n, &res->diverged_layer, &res->diverged_what);
         if (rc < 0) return rc;
+        double train_acc = b->full && x->loss != FANIN_LOSS_MSE ? (double)correct / n : NAN;
         bool stop = fanin__interrupt_flag != 0;
-        if (logging) {
-            p.iteration = it;
-            p.epoch = it / spe;
-            p.loss = loss;
-            p.seconds = fanin__now() - t0;
-            if (full && x->loss != FANIN_LOSS_MSE) p.train_acc = (double)correct / n;
-            if (hooks && hooks->on_log && hooks->on_log(hooks->user, &p)) stop = true;
-        }
-        /* a checkpoint every checkpoint_every steps, and at an interrupt (after this step) */
-        int64_t done = it + 1;
-        bool due = x->checkpoint_every > 0 && done % x->checkpoint_every == 0 && done < iters;
-        if (ckpt && (due || stop) &&
-            (rc = save_checkpoint(m, d, hooks, b, full, &shuffle, done, err, errlen)) < 0)
-            return rc;
-        if (stop) {
-            res->iterations = done;
-            return FANIN_EINTR;
-        }
+        if (logging && log_row(hooks, &p, it, spe, loss, train_acc, b)) stop = true;
+        rc = checkpoint_or_stop(m, d, hooks, b, it + 1, iters, stop, err, errlen);
+        if (rc == FANIN_EINTR) res->iterations = it + 1;
     }
-    res->iterations = iters;
-    return FANIN_OK;
+    if (rc == FANIN_OK) res->iterations = iters;
+    return rc;
 }
 
 /* The figures after the last update: full passes over train and test. */
 static int final_figures(fanin_model *m, const fanin_dataset *d, const fanin__train_hooks *hooks,
                          fanin__result *res, double t0, char *err, size_t errlen) {
+    const fanin_experiment *x = m->x;
     double test_loss;
     int rc = fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &res->final_loss,
                              &res->train_acc, err, errlen);
@@ -225,10 +265,17 @@ static int final_figures(fanin_model *m, const fanin_dataset *d, const fanin__tr
     if (rc < 0) return rc;
     res->seconds = fanin__now() - t0;
     if (!isfinite(res->final_loss)) return FANIN_EDIVERGED;
-    fanin__progress p = {res->iterations, res->iterations, 0, res->final_loss, res->train_acc,
-                         res->test_acc,
-                         fanin__schedule_lr(&m->x->schedule, m->x->lr, res->iterations - 1,
-                                            res->iterations), res->seconds};
+    /* the epoch as the loop's rows count it: iteration / steps per epoch */
+    fanin__progress p = {.iteration = res->iterations,
+                         .iterations = res->iterations,
+                         .epoch = res->iterations / steps_per_epoch(x, d),
+                         .loss = res->final_loss,
+                         .train_acc = res->train_acc,
+                         .test_acc = res->test_acc,
+                         .test_loss = test_loss,
+                         .lr = fanin__schedule_lr(&x->schedule, x->lr, res->iterations - 1,
+                                                  res->iterations),
+                         .seconds = res->seconds};
     if (hooks && hooks->on_log) hooks->on_log(hooks->user, &p);
     return FANIN_OK;
 }
@@ -245,12 +292,11 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     if ((full ? d->n_train : m->x->batch) > m->cap)
         return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
     train_bufs b;
-    double t0 = fanin__now();
     rc = bufs_init(&b, m, d, full);
     if (rc == FANIN_OK) rc = train_loop(m, d, hooks, &b, res, err, errlen);
     bufs_deinit(&b);
-    if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, t0, err, errlen);
-    res->seconds = fanin__now() - t0;
+    if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, b.t0, err, errlen);
+    res->seconds = fanin__now() - b.t0;
     if (rc == FANIN_EDIVERGED) {
         res->status = rc;
         if (res->diverged_layer >= 0)

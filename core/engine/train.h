@@ -13,6 +13,7 @@ typedef struct fanin__progress {
     int64_t iteration, iterations; /* iteration counts steps done so far */
     int64_t epoch;
     double loss, train_acc, test_acc, lr, seconds; /* acc NaN when not computed */
+    double test_loss; /* of the same weights as test_acc; NaN without a test set */
 } fanin__progress;
 
 typedef struct fanin__train_hooks {
@@ -24,7 +25,8 @@ typedef struct fanin__train_hooks {
      * this path (NULL: never); with `resume` an existing one is loaded before the first step */
     const char *checkpoint_path;
     bool resume;
-    int threads;    /* BLAS threads of this run, recorded in checkpoints */
+    int threads; /* BLAS threads of this run, recorded in checkpoints (as are the seconds
+                    trained, which a resumed run's seconds continue) */
     void (*on_warning)(void *user, const char *msg); /* e.g. a thread count differing on resume */
 } fanin__train_hooks;
 

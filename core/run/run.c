@@ -53,6 +53,7 @@ typedef struct member_run {
     bool resume;
     int threads;
     char ckpt[FANIN_PATHLEN]; /* the member's checkpoint */
+    int64_t resume_at;        /* resuming: its iteration (the logs keep the rows before it) */
 } member_run;
 
 static void on_warning(void *user, const char *msg) {
@@ -62,8 +63,9 @@ static void on_warning(void *user, const char *msg) {
 
 static int on_log(void *user, const fanin__progress *p) {
     member_run *mr = user;
-    fprintf(mr->metrics, "%lld,%lld,%.9g,%.6g,%.6g,%.9g,%.4f\n", (long long)p->iteration,
-            (long long)p->epoch, p->loss, p->train_acc, p->test_acc, p->lr, p->seconds);
+    fprintf(mr->metrics, "%lld,%lld,%.9g,%.6g,%.6g,%.9g,%.9g,%.4f\n", (long long)p->iteration,
+            (long long)p->epoch, p->loss, p->train_acc, p->test_acc, p->test_loss, p->lr,
+            p->seconds);
     fflush(mr->metrics); /* a kill -9 keeps every row logged before it (resume trims the rest) */
     return mr->hooks.on_progress ? mr->hooks.on_progress(mr->hooks.user, p) : 0;
 }
@@ -85,14 +87,14 @@ static void write_divergence(const fanin__member_result *r) {
     fclose(f);
 }
 
-/* The recorder of m's layers.csv and histograms.csv in dir. */
-static int open_diag(const fanin_model *m, const char *dir, int64_t every, fanin__diag **dg,
-                     char *err, size_t errlen) {
+/* The recorder of m's layers.csv and histograms.csv in dir (continued from resume_at > 0). */
+static int open_diag(const fanin_model *m, const char *dir, int64_t every, int64_t resume_at,
+                     fanin__diag **dg, char *err, size_t errlen) {
     char layers[FANIN_PATHLEN], hist[FANIN_PATHLEN];
     if (fanin__rundir_path(layers, dir, FANIN_RUNDIR_LAYERS) < 0 ||
         fanin__rundir_path(hist, dir, FANIN_RUNDIR_HISTOGRAMS) < 0)
         return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", dir);
-    return fanin__diag_new(m, layers, hist, every, dg, err, errlen);
+    return fanin__diag_new(m, layers, hist, every, resume_at, dg, err, errlen);
 }
 
 /* Build, initialise, train and save one member into r->dir. */
@@ -104,12 +106,13 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
     fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
     rc = fanin__model_init_params(m, err, errlen);
     fanin__diag *dg = NULL;
-    if (rc == FANIN_OK) rc = open_diag(m, r->dir, x->layer_stats_every, &dg, err, errlen);
+    if (rc == FANIN_OK)
+        rc = open_diag(m, r->dir, x->layer_stats_every, mr->resume_at, &dg, err, errlen);
     fanin__train_hooks hooks = {mr, on_log, dg, mr->ckpt, mr->resume, mr->threads, on_warning};
     if (rc == FANIN_OK) {
         rc = fanin__train(m, d, &hooks, &r->res, r->message, sizeof r->message);
         if (rc < 0) snprintf(err, errlen, "%s", r->message);
-        int drc = fanin__diag_close(dg, rc < 0 ? NULL : err, errlen);
+        int drc = fanin__diag_close(dg, r->res.status == FANIN_EINTR, rc < 0 ? NULL : err, errlen);
         if (rc == FANIN_OK) rc = drc;
     }
     fanin__diag_free(dg);
@@ -125,34 +128,16 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
     return rc;
 }
 
-/* The rows of an old metrics.csv logged before iteration `until` (a resumed run logs the rest
- * again); caller frees. NULL when there are none. */
-static char *metrics_before(const char *path, int64_t until) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char *kept = NULL, line[1024];
-    size_t len = 0;
-    FILE *out = open_memstream(&kept, &len);
-    for (bool header = true; out && fgets(line, sizeof line, f); header = false)
-        if (!header && strtoll(line, NULL, 10) < until) fputs(line, out);
-    if (out) fclose(out);
-    fclose(f);
-    return kept;
-}
-
+/* metrics.csv: new, or (resuming from a checkpoint) its rows before the checkpoint kept and
+ * continued. */
 static int open_metrics(member_run *mr, const char *dir, char *err, size_t errlen) {
     char path[FANIN_PATHLEN];
     fanin__rundir_path(path, dir, FANIN_RUNDIR_METRICS);
-    int64_t from = mr->resume ? fanin__checkpoint_iteration(mr->ckpt) : -1;
-    char *kept = from > 0 ? metrics_before(path, from) : NULL;
-    mr->metrics = fopen(path, "w");
-    if (!mr->metrics) {
-        free(kept);
-        return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
-    }
-    fprintf(mr->metrics, "iteration,epoch,loss,train_acc,test_acc,lr,seconds\n");
-    if (kept) fputs(kept, mr->metrics);
-    free(kept);
+    bool kept = mr->resume_at > 0 && fanin__checkpoint_trim_log(path, mr->resume_at) >= 0;
+    mr->metrics = fopen(path, kept ? "a" : "w");
+    if (!mr->metrics) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
+    if (!kept)
+        fprintf(mr->metrics, "iteration,epoch,loss,train_acc,test_acc,test_loss,lr,seconds\n");
     return FANIN_OK;
 }
 
@@ -166,8 +151,9 @@ static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__membe
     if ((rc = make_dirs(r->dir, err, errlen)) < 0) return rc;
     char *yaml = NULL;
     if ((rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
-    member_run mr = {rn->hooks, NULL, rn->resume, x->threads, ""};
+    member_run mr = {rn->hooks, NULL, rn->resume, x->threads, "", -1};
     fanin__rundir_path(mr.ckpt, r->dir, FANIN_RUNDIR_CHECKPOINT);
+    if (rn->resume) mr.resume_at = fanin__checkpoint_iteration(mr.ckpt);
     if ((rc = open_metrics(&mr, r->dir, err, errlen)) == FANIN_OK) {
         if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
         rc = train_member(x, rn->data, yaml, &mr, r, err, errlen);

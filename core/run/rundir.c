@@ -1,7 +1,8 @@
-/* The run folder's layout: the one place its file names, the shard naming rule, the lock and
- * the summary CSV's columns are written down. run.c, runset.c, report.c and the `fanin`
- * command call it; engine/diag.c (below run/) is handed its paths. Not the contents of
- * metrics.csv, layers.csv or histograms.csv: their writers and runset.c own those. */
+/* The run folder's layout: the one place its file names, the shard naming rule, the lock, the
+ * choice of a new run's folder (never over an earlier run's) and the summary CSV's columns are
+ * written down. run.c, runset.c, report.c and the `fanin` command call it; engine/diag.c
+ * (below run/) is handed its paths. Not the contents of metrics.csv, layers.csv or
+ * histograms.csv: their writers and runset.c own those. */
 #include "run/rundir.h"
 #include "base/errors.h"
 
@@ -11,8 +12,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- file names ---- */
@@ -30,6 +34,7 @@ static const char *const names[] = {
     [FANIN_RUNDIR_SUMMARY_JSON] = "summary.json",
     [FANIN_RUNDIR_REPORT] = "report.html",
     [FANIN_RUNDIR_LOCK] = ".summary.csv.lock",
+    [FANIN_RUNDIR_GROUPS_CSV] = "groups.csv",
 };
 
 const char *fanin__rundir_name(fanin__rundir_file f) {
@@ -98,6 +103,14 @@ void fanin__rundir_member_id(const fanin_experiment *x, int n_members, char *id,
 
 /* ---- the folder lock ---- */
 
+/* The message for a folder another process holds the lock of. */
+static int busy_error(const char *dir, char *err, size_t errlen) {
+    return fanin__errf(err, errlen, FANIN_EINVAL,
+                       "another fanin is writing to '%s'; wait for it to finish or choose "
+                       "another folder with --out",
+                       dir);
+}
+
 /* Two processes writing one summary would interleave their rows: the lock is flock()ed for
  * the whole run and the kernel releases it when the process ends. */
 int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen) {
@@ -110,10 +123,122 @@ int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen) 
                            path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        return fanin__errf(err, errlen, FANIN_EINVAL, "another fanin is writing to '%s'; wait "
-                           "for it to finish or choose another folder with --out", dir);
+        return busy_error(dir, err, errlen);
     }
     return FANIN_OK; /* fd stays open (and locked) until exit */
+}
+
+/* ---- choosing the folder of a new run ---- */
+
+/* Is `name` a summary's lock file: the lock's name around a summary's name
+ * (".summary-2-of-4.csv.lock")? */
+static bool is_lock(const char *name) {
+    const char *lock = names[FANIN_RUNDIR_LOCK], *csv = names[FANIN_RUNDIR_SUMMARY_CSV];
+    const char *at = strstr(lock, csv), *suffix = at + strlen(csv);
+    size_t pre = (size_t)(at - lock), len = strlen(name), suf = strlen(suffix);
+    char middle[128];
+    if (len <= pre + suf || len - pre - suf >= sizeof middle || strncmp(name, lock, pre) ||
+        strcmp(name + len - suf, suffix))
+        return false;
+    snprintf(middle, sizeof middle, "%.*s", (int)(len - pre - suf), name + pre);
+    return fanin__rundir_is_summary(middle, NULL, NULL);
+}
+
+/* Does another process hold the lock file dir/name? (Tried and let go at once.) */
+static bool lock_held(const char *dir, const char *name) {
+    char path[FANIN_PATHLEN];
+    int fd = fanin__path_join(path, dir, name) == FANIN_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) return false;
+    bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+/* What a folder holds: how many entries, whether fanin wrote it (run.args, a summary or a
+ * lock), whether a lock is held, whether shard k of n's summary is there. */
+typedef struct folder_scan {
+    int entries;
+    bool fanin, busy, own_summary;
+} folder_scan;
+
+/* Scan dir; false when it does not exist (or cannot be read). */
+static bool scan(const char *dir, int k, int n, folder_scan *sc) {
+    char own[128];
+    fanin__rundir_shard_name(own, sizeof own, FANIN_RUNDIR_SUMMARY_CSV, k, n);
+    memset(sc, 0, sizeof *sc);
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+        sc->entries++;
+        bool lock = is_lock(name);
+        sc->fanin |= lock || fanin__rundir_is_summary(name, NULL, NULL) ||
+                     !strcmp(name, names[FANIN_RUNDIR_ARGS]);
+        sc->busy |= lock && lock_held(dir, name);
+        sc->own_summary |= !strcmp(name, own);
+    }
+    closedir(d);
+    return true;
+}
+
+/* Does the scanned folder hold an earlier run a new one would overwrite? */
+static bool taken(const folder_scan *sc, int n) {
+    return n > 1 ? sc->own_summary : sc->entries > 0;
+}
+
+/* nftw: remove everything below the folder, not the folder itself. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *at) {
+    (void)st;
+    (void)flag;
+    if (at->level == 0) return 0;
+    return remove(path) == 0 ? 0 : errno ? errno : EIO;
+}
+
+/* Empty an earlier run's folder; refuse one fanin did not write. */
+static int empty_run_folder(const char *dir, const folder_scan *sc, char *err, size_t errlen) {
+    if (!sc->fanin)
+        return fanin__errf(err, errlen, FANIN_EINVAL,
+                           "--overwrite: '%s' holds no %s and no %s, so fanin did not write "
+                           "it; refusing to delete its files (choose another folder with --out)",
+                           dir, names[FANIN_RUNDIR_ARGS], names[FANIN_RUNDIR_SUMMARY_CSV]);
+    int e = nftw(dir, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+    if (e != 0)
+        return fanin__errf(err, errlen, FANIN_EIO, "--overwrite: cannot empty '%s': %s", dir,
+                           strerror(e > 0 ? e : errno));
+    return FANIN_OK;
+}
+
+/* The first of want-2, want-3, ... that holds no earlier run, into out. */
+static int next_free(char out[FANIN_PATHLEN], const char *want, int k, int n, char *err,
+                     size_t errlen) {
+    size_t len = strlen(want);
+    while (len > 1 && want[len - 1] == '/') len--;
+    for (int i = 2; i < 100000; i++) {
+        folder_scan sc;
+        int w = snprintf(out, FANIN_PATHLEN, "%.*s-%d", (int)len, want, i);
+        if (w < 0 || w >= FANIN_PATHLEN) break;
+        if (!scan(out, k, n, &sc) || (!taken(&sc, n) && !sc.busy)) return FANIN_OK;
+    }
+    return fanin__errf(err, errlen, FANIN_EINVAL,
+                       "no free folder name after '%s'; choose another with --out", want);
+}
+
+int fanin__rundir_choose(char out[FANIN_PATHLEN], const char *want, bool overwrite, int k, int n,
+                         fanin__rundir_choice *what, char *err, size_t errlen) {
+    folder_scan sc;
+    *what = FANIN_RUNDIR_AS_ASKED;
+    if (snprintf(out, FANIN_PATHLEN, "%s", want) >= FANIN_PATHLEN)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", want);
+    if (!scan(want, k, n, &sc)) return FANIN_OK;
+    if (sc.busy && n <= 1) return busy_error(want, err, errlen);
+    if (!taken(&sc, n) || (overwrite && n > 1)) return FANIN_OK;
+    if (overwrite) {
+        *what = FANIN_RUNDIR_REPLACED;
+        return empty_run_folder(want, &sc, err, errlen);
+    }
+    *what = FANIN_RUNDIR_BESIDE;
+    return next_free(out, want, k, n, err, errlen);
 }
 
 /* ---- the summary CSV ---- */

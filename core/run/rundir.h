@@ -1,6 +1,7 @@
 /* The run folder's layout (rundir.c): every file name in a run folder and in its member folders,
- * the shard naming (summary-K-of-N.csv), the folder lock, and the summary CSV's format (header,
- * rows, the one CSV splitter). Everything that writes or reads a run folder names its files
+ * the shard naming (summary-K-of-N.csv), the folder lock, the folder a new run goes to (never
+ * over an earlier run: NAME-2, ...), and the summary CSV's format (header, rows, the one CSV
+ * splitter). Everything that writes or reads a run folder names its files
  * here. Not what the files hold besides the summary (diag.c, report.c, runset.c do that). */
 #ifndef FANIN_RUN_RUNDIR_H
 #define FANIN_RUN_RUNDIR_H
@@ -17,20 +18,22 @@
 
 typedef enum fanin__rundir_file {
     /* in a member folder (out/03-normal-std=0.01/) */
-    FANIN_RUNDIR_CONFIG,       /* config.yaml: the resolved member, rerunnable as is */
-    FANIN_RUNDIR_METRICS,      /* metrics.csv: loss and accuracy per logged iteration */
-    FANIN_RUNDIR_LAYERS,       /* layers.csv: per-layer statistics (engine/diag.c) */
-    FANIN_RUNDIR_HISTOGRAMS,   /* histograms.csv: activation histograms (engine/diag.c) */
-    FANIN_RUNDIR_MODEL,        /* model.safetensors: the trained parameters */
-    FANIN_RUNDIR_CHECKPOINT,   /* checkpoint.bin: an unfinished member's state, for --resume */
-    FANIN_RUNDIR_DIVERGED,     /* diverged.txt: where the NaN or Inf appeared */
+    FANIN_RUNDIR_CONFIG,     /* config.yaml: the resolved member, rerunnable as is */
+    FANIN_RUNDIR_METRICS,    /* metrics.csv: loss and accuracy per logged iteration */
+    FANIN_RUNDIR_LAYERS,     /* layers.csv: per-layer statistics (engine/diag.c) */
+    FANIN_RUNDIR_HISTOGRAMS, /* histograms.csv: activation histograms (engine/diag.c) */
+    FANIN_RUNDIR_MODEL,      /* model.safetensors: the trained parameters */
+    FANIN_RUNDIR_CHECKPOINT, /* checkpoint.bin: an unfinished member's state, for --resume */
+    FANIN_RUNDIR_DIVERGED,   /* diverged.txt: where the NaN or Inf appeared */
     /* in the run folder */
-    FANIN_RUNDIR_ARGS,         /* run.args: how the run was started, for --resume DIR */
+    FANIN_RUNDIR_ARGS, /* run.args: how the run was started, for --resume DIR */
     /* in the run folder, one per shard: NAME, or NAME-K-of-N for shard K of N */
     FANIN_RUNDIR_SUMMARY_CSV,  /* summary.csv: one row per member */
     FANIN_RUNDIR_SUMMARY_JSON, /* summary.json: the rows with their figures and verdicts */
     FANIN_RUNDIR_REPORT,       /* report.html */
     FANIN_RUNDIR_LOCK,         /* .summary.csv.lock: held while a fanin writes the summary */
+    FANIN_RUNDIR_GROUPS_CSV,   /* groups.csv: one row per configuration, runs differing only by
+                                * a seed pooled: n, mean, std, 95% interval (run/groups.c) */
 } fanin__rundir_file;
 
 /* The file's name, unsharded ("summary.csv"). Static storage. */
@@ -58,6 +61,25 @@ void fanin__rundir_member_id(const fanin_experiment *x, int n_members, char *id,
  * until the process ends; shards write their own summaries, so they may share a folder.
  * FANIN_EINVAL (message in err) when the file cannot be made or another fanin holds it. */
 int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen);
+
+/* ---- choosing the folder of a new run ---- */
+
+/* What fanin__rundir_choose did with the folder asked for. */
+typedef enum fanin__rundir_choice {
+    FANIN_RUNDIR_AS_ASKED, /* it was free (missing or empty), or a shard joins or rewrites it */
+    FANIN_RUNDIR_BESIDE,   /* it holds an earlier run: the new one goes to want-2, -3, ... */
+    FANIN_RUNDIR_REPLACED, /* it held an earlier run, deleted for --overwrite */
+} fanin__rundir_choice;
+
+/* Where a new run (not a resume) asked to write into `want` goes, into out: `want` itself when
+ * it does not exist or is empty; when it holds an earlier run, the first of want-2, want-3, ...
+ * that does not, or with `overwrite` `want` emptied first. Shard k of n (n > 1) shares its
+ * folder with the other shards: only its own summary makes the folder an earlier run's, and
+ * `overwrite` deletes nothing (the shard rewrites its own files). FANIN_EINVAL (message in
+ * err) when another fanin is writing to `want`, or `overwrite` meets a folder fanin did not
+ * write (no run.args, no summary); FANIN_EIO when it cannot be emptied. */
+int fanin__rundir_choose(char out[FANIN_PATHLEN], const char *want, bool overwrite, int k, int n,
+                         fanin__rundir_choice *what, char *err, size_t errlen);
 
 /* ---- the summary CSV ---- */
 
