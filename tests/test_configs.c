@@ -1,7 +1,7 @@
 /* Every configs/NAME.yaml validates, and each experiment's promised outcome holds on a reduced
- * version: at initialisation (one step) for seed.yaml and depth.yaml (these need the
- * Fashion-MNIST package, tools/deps.sh, and are skipped without it); 250 steps at depth 32 for
- * orthogonal.yaml (synthetic data). */
+ * version: at initialisation (one step) for seed.yaml and depth.yaml, 100 steps for glorot.yaml
+ * (these need the Fashion-MNIST package, tools/deps.sh, and are skipped without it); 250 steps
+ * at depth 32 for orthogonal.yaml (synthetic data). */
 #include "base/errors.h"
 #include "config/experiment.h"
 #include "engine/diag.h"
@@ -58,7 +58,8 @@ static void run(fanin__runset *s, const char *name, const char *const *sets) {
     assert_non_null(mkdtemp(dir));
     fanin_config *c;
     assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_OK);
-    for (int i = 0; sets[i]; i++) assert_int_equal(fanin__config_set(c, sets[i], err, sizeof err), FANIN_OK);
+    for (int i = 0; sets[i]; i++)
+        assert_int_equal(fanin__config_set(c, sets[i], err, sizeof err), FANIN_OK);
     fanin__runner rn = {.config = c, .reg = reg, .out_dir = dir};
     int rc = fanin__run(&rn, err, sizeof err);
     if (rc) fprintf(stderr, "%s\n", err);
@@ -111,6 +112,36 @@ static void test_depth_at_init(void **state) {
     fanin__runset_deinit(&s);
 }
 
+/* The std of dL/dZ at layer `to` over layer `from` (1-based), iteration 0. */
+static double dz_growth(const fanin__run_view *r, int from, int to) {
+    const fanin__layer_stats *s0 = fanin__run_stats_at(r, false);
+    return s0[to - 1].dz_std / s0[from - 1].dz_std;
+}
+
+/* glorot.yaml on 1000 images (100 steps): tanh's activations shrink ~x0.58 per layer under
+ * torch_default, which is not healthy and blames the weights (tanh's gain 5/3), and stay
+ * level under xavier_uniform; the back-propagated gradient grows ~9x from layer 1 to 5 under
+ * torch_default and ~1.5x under xavier_uniform (PyTorch: 9.3-9.9x, 1.5-1.65x); sigmoid with
+ * xavier_uniform vanishes and the activation, not the weights, is blamed. */
+static void test_glorot_at_init(void **state) {
+    const char *sets[] = {"data.train=1000", "data.test=100", NULL};
+    fanin__runset s;
+    run(&s, "glorot.yaml", sets);
+    const fanin__run_view *td = find(&s, "tanh torch_default"),
+                          *tx = find(&s, "tanh xavier_uniform");
+    assert_true(fabs(td->figs.act_factor0 - 0.58) < 0.08);
+    assert_true(td->flags & FANIN_V_SHRINKING);
+    assert_non_null(strstr(td->verdict, "too small for their fan-in"));
+    assert_false(tx->flags & (FANIN_V_SHRINKING | FANIN_V_VANISHING));
+    assert_true(dz_growth(td, 1, 5) > 6 && dz_growth(td, 1, 5) < 14);
+    assert_true(dz_growth(tx, 1, 5) > 1.1 && dz_growth(tx, 1, 5) < 2.2);
+    const fanin__run_view *sx = find(&s, "sigmoid xavier_uniform");
+    assert_true(sx->flags & FANIN_V_VANISHING);
+    assert_non_null(strstr(sx->verdict, "not the weights"));
+    assert_null(strstr(sx->verdict, "too small for their fan-in"));
+    fanin__runset_deinit(&s);
+}
+
 /* orthogonal.yaml at depth 32 for 250 steps: orthogonal reaches 1% of its initial loss (at
  * ~200 in the full run), Gaussian N(0, 1/32) does not (it never does at this depth). */
 static void test_orthogonal_depth32(void **state) {
@@ -138,9 +169,8 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_config_validates),
-        cmocka_unit_test(test_seed_at_init),
-        cmocka_unit_test(test_depth_at_init),
+        cmocka_unit_test(test_every_config_validates), cmocka_unit_test(test_seed_at_init),
+        cmocka_unit_test(test_depth_at_init),          cmocka_unit_test(test_glorot_at_init),
         cmocka_unit_test(test_orthogonal_depth32),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,7 @@
 /* report.html and summary.json from a run set: two shards of a seed sweep run into one folder,
  * combined as `fanin merge` does; the page is self-contained; headless Chromium renders it
- * (skipped when chromium is not installed). */
+ * (skipped when chromium is not installed). The seeds pooled per configuration: groups.csv,
+ * summary.json's "groups", the report's "How sure?" and the command's table. */
 #include "base/errors.h"
 #include "config/experiment.h"
 #include "plugin/registry.h"
@@ -111,6 +112,67 @@ static void test_json_and_html(void **state) {
     fanin__runset_deinit(&s);
 }
 
+/* Seeds 1 and 2 pooled per init: groups.csv (the seed column left out), summary.json's
+ * "groups" with n, mean, std and the 95% interval, n_test from the runs' config.yaml. */
+static void test_groups_outputs(void **state) {
+    fanin__runset s;
+    merged(&s);
+    assert_int_equal(s.n_groups, 2);
+    assert_int_equal(s.groups[0].n_runs, 2);
+    assert_int_equal(s.groups[0].fig[FANIN_FIG_TEST].n, 2);
+    assert_true(s.groups[0].n_test == 100 && s.runs[0].n_test == 100);
+    double m = (s.runs[0].test_acc + s.runs[2].test_acc) / 2;
+    assert_true(fabs(s.groups[0].fig[FANIN_FIG_TEST].mean - m) < 1e-12);
+    assert_true(fabs(s.groups[0].test_se - sqrt(m * (1 - m) / 100)) < 1e-12);
+    char csv[512], json[512];
+    snprintf(csv, sizeof csv, "%s/groups.csv", dir);
+    snprintf(json, sizeof json, "%s/summary.json", dir);
+    assert_int_equal(fanin__groups_write_csv(&s, csv, err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__runset_write_json(&s, json, err, sizeof err), FANIN_OK);
+    const char *c = slurp(csv);
+    assert_non_null(strstr(c,
+                           "group,model.defaults.init,runs,diverged,final_loss_n,final_loss_mean,"
+                           "final_loss_std,final_loss_ci95_lo,final_loss_ci95_hi,train_acc_n,"));
+    assert_non_null(strstr(c, ",n_test,test_acc_se\n\"xavier_normal\",\"xavier_normal\",2,0,2,"));
+    const char *j = slurp(json);
+    assert_non_null(strstr(j, "\"groups\": [\n    {\"group\": \"xavier_normal\", \"swept\": "
+                              "{\"model.defaults.init\": \"xavier_normal\"}, \"runs\": 2"));
+    assert_non_null(strstr(j, "\"test_acc\": {\"n\": 2, \"mean\": "));
+    assert_non_null(strstr(j, "\"ci95\": ["));
+    assert_non_null(strstr(j, "\"comparisons\": ["));
+    assert_null(strstr(j, "nan"));
+    fanin__runset_deinit(&s);
+}
+
+/* The report's "How sure?" table, interval chart and sentences; the command's table (fanin
+ * merge prints it) with the ± legend, the test set's SE and the overlap sentences. */
+static void test_how_sure_shown(void **state) {
+    fanin__runset s;
+    merged(&s);
+    char html[512], cmd[2048], out[512];
+    snprintf(html, sizeof html, "%s/report.html", dir);
+    assert_int_equal(fanin__report_write(&s, html, err, sizeof err), FANIN_OK);
+    const char *h = slurp(html);
+    assert_non_null(strstr(h, "<h2>How sure?</h2>"));
+    assert_non_null(strstr(h, "Test accuracy with its 95% interval"));
+    assert_non_null(strstr(h, "<li>xavier_normal vs normal(std=0.01): the 95% intervals of "
+                              "test_acc"));
+    fanin__runset_deinit(&s);
+    snprintf(out, sizeof out, "%s/merge.txt", dir);
+    snprintf(cmd, sizeof cmd, "%s merge %s --out %s/merged > %s 2>&1", FANIN_TEST_BIN, dir, dir,
+             out);
+    assert_int_equal(system(cmd), 0);
+    const char *t = slurp(out);
+    assert_non_null(strstr(t, "runs  final loss ±95%"));
+    assert_non_null(strstr(t, "test SE"));
+    assert_non_null(strstr(t, "±: half-width of the 95% confidence interval"));
+    assert_non_null(strstr(t, "n_test = 100:"));
+    assert_non_null(strstr(t, "how sure:\n  xavier_normal vs normal(std=0.01): the 95% "
+                              "intervals of test_acc"));
+    snprintf(out, sizeof out, "%s/merged/groups.csv", dir);
+    assert_int_equal(access(out, R_OK), 0);
+}
+
 /* Headless Chromium draws the page to a PNG; a blank or failed page is tiny. */
 static void test_chromium_renders(void **state) {
     if (system("command -v chromium >/dev/null 2>&1") != 0) skip();
@@ -120,7 +182,8 @@ static void test_chromium_renders(void **state) {
              "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic "
              "--no-first-run --disable-background-networking --disable-component-update "
              "--disable-sync --user-data-dir=%s/chromium --screenshot=%s "
-             "--window-size=1200,3000 file://%s/report.html >/dev/null 2>&1", dir, png, dir);
+             "--window-size=1200,3000 file://%s/report.html >/dev/null 2>&1",
+             dir, png, dir);
     if (system(cmd) != 0) fprintf(stderr, "chromium exited non-zero; checking its output\n");
     struct stat st;
     assert_int_equal(stat(png, &st), 0);
@@ -130,8 +193,8 @@ static void test_chromium_renders(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge_groups_seeds),
-        cmocka_unit_test(test_json_and_html),
+        cmocka_unit_test(test_merge_groups_seeds), cmocka_unit_test(test_json_and_html),
+        cmocka_unit_test(test_groups_outputs),     cmocka_unit_test(test_how_sure_shown),
         cmocka_unit_test(test_chromium_renders),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,7 @@
 /* The verdict in words (verdict.c) on hand-made statistics: each rule fires on its pattern and
- * only then; thresholds as docs/diagnostics.md states them. */
+ * only then; thresholds as docs/diagnostics.md states them. And the groups' statistics
+ * (groups.c) on hand-made run sets: mean, std, Student-t intervals, the test set's standard
+ * error, the sentences on overlap, and data_seed as a seed axis. */
 #include "engine/diag.h"
 #include "run/runset.h"
 
@@ -100,6 +102,214 @@ static void test_symmetric_and_diverged(void **state) {
     assert_non_null(strstr(r.verdict, "layer 2"));
 }
 
+/* A net of H hidden layers of `act` (width 256, fan_in 256, weight std wstd) and a linear
+ * output of 10, two snapshots: activation std 0.6 f^l, dz std g^(H-l) at iteration 0. */
+static void net(fanin__run_view *r, fanin__layer_stats *st, int H, const char *act, double wstd,
+                double f, double g) {
+    int L = H + 1;
+    memset(r, 0, sizeof *r);
+    snprintf(r->status, sizeof r->status, "done");
+    r->n_layers = L;
+    r->n_stats = 2 * L;
+    r->stats = st;
+    for (int k = 0; k < 2 * L; k++) {
+        fanin__layer_stats *s = &st[k];
+        int l = k % L;
+        memset(s, 0, sizeof *s);
+        s->iteration = k < L ? 0 : 1000;
+        s->layer = l + 1;
+        s->units = l == H ? 10 : 256;
+        s->fan_in = 256;
+        snprintf(s->activation, sizeof s->activation, "%s", l == H ? "linear" : act);
+        s->act_std = s->preact_std = 0.6 * pow(f, l);
+        s->act_mean = !strcmp(act, "sigmoid") ? 0.5 : 0;
+        s->dz_std = pow(g, H - l);
+        s->grad_norm = 1;
+        s->weight_std = wstd;
+        s->row_spread = 1;
+        s->saturated_frac = NAN;
+    }
+    static fanin__metric_row m[2] = {{0, 2.30, NAN, NAN}, {1000, 0.5, NAN, NAN}};
+    r->metrics = m;
+    r->n_metrics = 2;
+    r->final_loss = 0.5;
+}
+
+/* The loss rose from 2.32 to 3142: not "barely moved" but rose, and diverged (issue 16). */
+static void test_loss_rose(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[8];
+    make(&r, st, 1.0, 0.5);
+    fanin__metric_row m[3] = {{0, 2.32, NAN, NAN}, {50, 1.9, NAN, NAN}, {100, 3142, NAN, NAN}};
+    r.metrics = m;
+    r.n_metrics = 3;
+    r.final_loss = 3142;
+    fanin__verdict(&r);
+    assert_true(r.flags & FANIN_V_ROSE);
+    assert_false(r.flags & (FANIN_V_STALLED | FANIN_V_HEALTHY));
+    assert_null(strstr(r.verdict, "barely moved"));
+    assert_non_null(strstr(r.verdict, "The cost rose: 2.32 -> 3142 (x1354"));
+    assert_non_null(strstr(r.verdict, "lowest 1.9 at iteration 50"));
+    assert_non_null(strstr(r.verdict, "diverged"));
+    m[2].loss = r.final_loss = 2.40; /* a small rise: rose, not diverged */
+    fanin__verdict(&r);
+    assert_true(r.flags & FANIN_V_ROSE);
+    assert_null(strstr(r.verdict, "diverged"));
+    m[2].loss = r.final_loss = 2.33; /* within 1%, after a dip to 1.9: fell and climbed back */
+    fanin__verdict(&r);
+    assert_int_equal(r.flags, FANIN_V_STALLED);
+    assert_non_null(strstr(r.verdict, "ended where it started, 2.3200 -> 2.3300, after falling "
+                                      "to 1.9 at iteration 50"));
+    m[1].loss = 2.31; /* no dip: barely moved */
+    fanin__verdict(&r);
+    assert_non_null(strstr(r.verdict, "The cost barely moved: 2.3200 -> 2.3300"));
+}
+
+/* glorot.yaml's sigmoid with xavier_uniform: weight std x sqrt(fan_in) = 1 is sigmoid's gain,
+ * so the vanishing gradient is the activation's (derivative <= 1/4, mean 0.5), not the
+ * weights'; with std 0.01 weights it is the weights'. */
+static void test_sigmoid_blames_activation(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[12];
+    net(&r, st, 5, "sigmoid", 1.0 / 16, 1.0, 0.1); /* gradient at layer 1: 1e-5 of the output's */
+    fanin__verdict(&r);
+    assert_true(r.flags & FANIN_V_VANISHING);
+    assert_true(fabs(r.figs.weight_gain0 - 1.0) < 1e-9);
+    assert_null(strstr(r.verdict, "too small for their fan-in"));
+    assert_non_null(strstr(r.verdict, "not the weights"));
+    assert_non_null(strstr(r.verdict, "at most 1/4"));
+    assert_non_null(strstr(r.verdict, "mean ~0.5"));
+    net(&r, st, 5, "sigmoid", 0.01, 1.0, 0.1);
+    fanin__verdict(&r);
+    assert_non_null(strstr(r.verdict, "too small for their fan-in"));
+}
+
+/* tanh shrinking x0.58 per layer (x0.11 over five layers) under torch_default's
+ * U(+-1/sqrt(fan_in)) is not healthy: the weights are small for tanh's gain 5/3. */
+static void test_tanh_shrinking_not_healthy(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[12];
+    net(&r, st, 5, "tanh", 1 / sqrt(3.0 * 256), 0.58, 0.6);
+    fanin__verdict(&r);
+    assert_false(r.flags & FANIN_V_HEALTHY);
+    assert_int_equal(r.flags, FANIN_V_SHRINKING);
+    assert_non_null(strstr(r.verdict, "shrink x0.58 per layer"));
+    assert_non_null(strstr(r.verdict, "too small for their fan-in"));
+    assert_non_null(strstr(r.verdict, "1.7 keeps the scale: tanh's gain"));
+    net(&r, st, 5, "tanh", 1 / sqrt(3.0 * 256), 1.3, 0.6); /* growing x1.3: not healthy either */
+    fanin__verdict(&r);
+    assert_int_equal(r.flags, FANIN_V_GROWING);
+    net(&r, st, 5, "tanh", 1.0 / 16, 0.85, 0.6); /* x0.85: inside [0.8, 1.25] */
+    fanin__verdict(&r);
+    assert_int_equal(r.flags, FANIN_V_HEALTHY);
+}
+
+/* depth.yaml's Xavier under ReLU: weight std x sqrt(fan_in) = 1 is small for relu's sqrt 2;
+ * He's sqrt 2 is right, so a shrink there is not blamed on the weights. */
+static void test_relu_gain(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[12];
+    net(&r, st, 5, "relu", 1.0 / 16, 0.71, 0.6);
+    fanin__verdict(&r);
+    assert_int_equal(r.flags, FANIN_V_SHRINKING);
+    assert_non_null(strstr(r.verdict, "too small for their fan-in"));
+    assert_non_null(strstr(r.verdict, "He et al. 2015"));
+    net(&r, st, 5, "relu", sqrt(2.0) / 16, 0.71, 0.6);
+    fanin__verdict(&r);
+    assert_non_null(strstr(r.verdict, "not the weights' scale"));
+    assert_true(fabs(fanin__act_gain("tanh") - 5.0 / 3) < 1e-12);
+    assert_true(isnan(fanin__act_gain("my_own")));
+}
+
+/* ---- groups ---- */
+
+static fanin__run_view runs[8];
+
+/* A hand-made set: keys {data_seed, init}, runs (init, data_seed, test_acc). */
+static void runset(fanin__runset *s, const char *const *init, const double *acc, int n) {
+    memset(s, 0, sizeof *s);
+    memset(runs, 0, sizeof runs);
+    s->runs = runs;
+    s->n_runs = s->cap = n;
+    s->n_keys = 2;
+    snprintf(s->keys[0], sizeof s->keys[0], "data_seed");
+    snprintf(s->keys[1], sizeof s->keys[1], "model.defaults.init");
+    for (int i = 0; i < n; i++) {
+        fanin__run_view *r = &runs[i];
+        r->member = i;
+        snprintf(r->id, sizeof r->id, "%02d", i);
+        snprintf(r->status, sizeof r->status, "done");
+        snprintf(r->values[0], sizeof r->values[0], "%d", i % 3 + 1);
+        snprintf(r->values[1], sizeof r->values[1], "%s", init[i]);
+        r->test_acc = acc[i];
+        r->train_acc = acc[i] + 0.05;
+        r->final_loss = 1 - acc[i];
+        r->n_test = 1000;
+    }
+    fanin__runset_finish(s);
+}
+
+static void test_t_quantiles(void **state) {
+    assert_true(fabs(fanin__t975(1) - 12.706) < 1e-9);
+    assert_true(fabs(fanin__t975(2) - 4.303) < 1e-9);
+    assert_true(fabs(fanin__t975(30) - 2.042) < 1e-9);
+    /* beyond the table: 2.0211 at 40, 1.9840 at 100, 1.9600 in the limit */
+    assert_true(fabs(fanin__t975(40) - 2.0211) < 5e-4);
+    assert_true(fabs(fanin__t975(100) - 1.9840) < 5e-4);
+    assert_true(fabs(fanin__t975(1000000) - 1.95996) < 1e-4);
+    assert_true(isnan(fanin__t975(0)));
+}
+
+/* Two configurations x three data seeds: n, mean, std and the t interval per group; the test
+ * set's binomial SE; data_seed is a seed axis; the intervals overlap, then they do not. */
+static void test_groups_stats(void **state) {
+    const char *init[] = {"he", "he", "he", "lecun", "lecun", "lecun"};
+    const double acc[] = {0.80, 0.82, 0.78, 0.81, 0.79, 0.83};
+    fanin__runset s;
+    runset(&s, init, acc, 6);
+    assert_int_equal(s.seed_key, 0);
+    assert_int_equal(s.n_groups, 2);
+    assert_string_equal(runs[0].group, "he");
+    const fanin__stat *t = &s.groups[0].fig[FANIN_FIG_TEST];
+    assert_int_equal(t->n, 3);
+    assert_true(fabs(t->mean - 0.80) < 1e-12);
+    assert_true(fabs(t->std - 0.02) < 1e-12);
+    double half = 4.303 * 0.02 / sqrt(3.0); /* t(0.975, 2) s / sqrt(n) = 0.04969 */
+    assert_true(fabs(t->lo - (0.80 - half)) < 1e-12 && fabs(t->hi - (0.80 + half)) < 1e-12);
+    assert_true(fabs(s.groups[0].test_se - sqrt(0.8 * 0.2 / 1000)) < 1e-12);
+    char text[1024];
+    int order[2];
+    fanin__groups_ranked(&s, order);
+    assert_int_equal(order[0], 1); /* lecun's mean 0.81 first */
+    assert_int_equal(fanin__groups_compare(&s, order[0], order[1], text, sizeof text), 1);
+    assert_non_null(strstr(text, "lecun vs he: the 95% intervals of test_acc overlap"));
+    assert_non_null(strstr(text, "within the noise"));
+    const double apart[] = {0.80, 0.81, 0.79, 0.60, 0.61, 0.59};
+    free(s.groups);
+    runset(&s, init, apart, 6);
+    assert_int_equal(fanin__groups_compare(&s, 0, 1, text, sizeof text), 0);
+    assert_non_null(strstr(text, "do not overlap"));
+    free(s.groups);
+}
+
+/* One run per configuration: the interval is the test set's, p +- 1.96 SE; no test size, none. */
+static void test_groups_single_runs(void **state) {
+    const char *init[] = {"he", "lecun"};
+    const double acc[] = {0.834, 0.837};
+    fanin__runset s;
+    runset(&s, init, acc, 2);
+    double lo, hi;
+    assert_int_equal(fanin__group_interval(&s.groups[0], FANIN_FIG_TEST, &lo, &hi), 1);
+    assert_true(fabs(hi - lo - 2 * 1.959964 * sqrt(0.834 * 0.166 / 1000)) < 1e-6);
+    char text[1024];
+    assert_int_equal(fanin__groups_compare(&s, 1, 0, text, sizeof text), 1);
+    assert_non_null(strstr(text, "test set only"));
+    for (int i = 0; i < 2; i++) runs[i].n_test = 0;
+    fanin__groups_make(&s);
+    assert_int_equal(fanin__groups_compare(&s, 1, 0, text, sizeof text), -1);
+    free(s.groups);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy),
@@ -107,6 +317,13 @@ int main(void) {
         cmocka_unit_test(test_exploding_and_saturated),
         cmocka_unit_test(test_dead),
         cmocka_unit_test(test_symmetric_and_diverged),
+        cmocka_unit_test(test_loss_rose),
+        cmocka_unit_test(test_sigmoid_blames_activation),
+        cmocka_unit_test(test_tanh_shrinking_not_healthy),
+        cmocka_unit_test(test_relu_gain),
+        cmocka_unit_test(test_t_quantiles),
+        cmocka_unit_test(test_groups_stats),
+        cmocka_unit_test(test_groups_single_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

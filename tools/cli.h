@@ -59,12 +59,13 @@ typedef struct cli_progress {
 } cli_progress;
 void cli_progress_hooks(cli_progress *p, fanin__run_hooks *h);
 
-/* table.c: the comparison table at the end of a run or merge (runs differing only by seed
- * grouped, mean ± std), and the verdicts */
+/* table.c: the comparison table at the end of a run or merge (runs differing only by a seed
+ * axis pooled: mean ± the half-width of the 95% interval; the test set's standard error; which
+ * differences are within the noise), and the verdicts */
 void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header);
 void cli_print_verdicts(FILE *f, const fanin__runset *s);
-/* cmd_merge.c: summary.json and report.html (and summary.csv when merging) for a run set
- * into dir, named for shard k of n (n <= 1: unsharded; run/rundir.h). Prints nothing. */
+/* cmd_merge.c: groups.csv, summary.json and report.html (and summary.csv when merging) for a
+ * run set into dir, named for shard k of n (n <= 1: unsharded; run/rundir.h). Prints nothing. */
 int cli_write_outputs(fanin__runset *s, const char *dir, int shard_k, int shard_n, bool csv,
                       char *err, size_t errlen);
 

@@ -31,6 +31,8 @@ int cli_write_outputs(fanin__runset *s, const char *dir, int shard_k, int shard_
     int k = shard_k, n = shard_n, rc = FANIN_OK;
     if (csv) rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_CSV, k, n, fanin__runset_write_csv, err,
                             errlen);
+    if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_GROUPS_CSV, k, n,
+                                       fanin__groups_write_csv, err, errlen);
     if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_JSON, k, n,
                                        fanin__runset_write_json, err, errlen);
     if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_REPORT, k, n, fanin__report_write, err,
@@ -96,8 +98,9 @@ static int cmd_merge_with(int argc, char **argv, const char **dirs) {
     if (rc == FANIN_OK) {
         cli_print_table(stdout, &s, s.seed_key >= 0 || !s.n_keys ? "run" : s.keys[0]);
         cli_print_verdicts(stdout, &s);
-        printf("\nmerged %d runs into %s/ (%s, %s, %s)\n", s.n_runs, out,
+        printf("\nmerged %d runs into %s/ (%s, %s, %s, %s)\n", s.n_runs, out,
                fanin__rundir_name(FANIN_RUNDIR_SUMMARY_CSV),
+               fanin__rundir_name(FANIN_RUNDIR_GROUPS_CSV),
                fanin__rundir_name(FANIN_RUNDIR_SUMMARY_JSON),
                fanin__rundir_name(FANIN_RUNDIR_REPORT));
     }

@@ -1,6 +1,9 @@
-/* The comparison table printed after a run (or a merge): one row per sweep member, or one per
- * group of members that differ only by `seed` with mean ± std, best test accuracy first; runs
- * that diverged last and marked. Then the verdicts in words. */
+/* The comparison table printed after a run (or a merge): one row per configuration, best
+ * first, runs that diverged last and marked. A configuration is a sweep member, or, when a
+ * seed axis (seed, data_seed) is swept, the members that differ only by it: then each figure
+ * is the mean with the half-width of its 95% confidence interval (run/groups.c). The test
+ * set's binomial standard error beside the accuracy; then which differences are within the
+ * noise, and the verdicts. */
 #include "cli.h"
 #include "run/runset.h"
 
@@ -10,126 +13,124 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct row {
-    const fanin__run_view *first; /* the group's first member (label, member index) */
-    int n, diverged;
-    double loss[2], train[2], test[2], seconds; /* mean, std over the group's finished runs */
-    double to1[2]; /* iterations to 1% of the initial loss (NaN: never) */
-} row;
-
-static int by_result(const void *pa, const void *pb) {
-    const row *a = pa, *b = pb;
-    if ((a->diverged == a->n) != (b->diverged == b->n)) return (a->diverged == a->n) - (b->diverged == b->n);
-    double ta = isnan(a->test[0]) ? -a->loss[0] : a->test[0];
-    double tb = isnan(b->test[0]) ? -b->loss[0] : b->test[0];
-    if (ta != tb && !(isnan(ta) && isnan(tb))) return isnan(ta) ? 1 : isnan(tb) ? -1 : ta < tb ? 1 : -1;
-    return a->first->member - b->first->member;
-}
-
-/* mean and sample std of field (offset into run_view) over the group's runs that finished */
-static void stat(const fanin__runset *s, const char *group, size_t off, double out[2]) {
-    double sum = 0, ss = 0;
-    int n = 0;
-    for (int i = 0; i < s->n_runs; i++) {
-        const fanin__run_view *r = &s->runs[i];
-        double v = *(const double *)((const char *)r + off);
-        if (strcmp(r->group, group) || !isfinite(v)) continue;
-        sum += v;
-        n++;
-    }
-    out[0] = n ? sum / n : NAN;
-    for (int i = 0; i < s->n_runs; i++) {
-        const fanin__run_view *r = &s->runs[i];
-        double v = *(const double *)((const char *)r + off);
-        if (!strcmp(r->group, group) && isfinite(v)) ss += (v - out[0]) * (v - out[0]);
-    }
-    out[1] = n > 1 ? sqrt(ss / (n - 1)) : NAN;
-}
-
-static int make_rows(const fanin__runset *s, bool grouped, row *rows) {
-    int n = 0;
-    for (int i = 0; i < s->n_runs; i++) {
-        const fanin__run_view *r = &s->runs[i];
-        int j = 0;
-        while (grouped && j < n && strcmp(rows[j].first->group, r->group)) j++;
-        if (!grouped || j == n) {
-            j = n++;
-            memset(&rows[j], 0, sizeof rows[j]);
-            rows[j].first = r;
-        }
-        rows[j].n++;
-        rows[j].diverged += !strcmp(r->status, "diverged");
-        rows[j].seconds += r->seconds;
-    }
-    for (int j = 0; j < n; j++) {
-        if (grouped) {
-            const char *g = rows[j].first->group;
-            stat(s, g, offsetof(fanin__run_view, final_loss), rows[j].loss);
-            stat(s, g, offsetof(fanin__run_view, train_acc), rows[j].train);
-            stat(s, g, offsetof(fanin__run_view, test_acc), rows[j].test);
-            stat(s, g, offsetof(fanin__run_view, figs.iters_to_1pct), rows[j].to1);
-        } else {
-            const fanin__run_view *r = rows[j].first;
-            rows[j].loss[0] = r->final_loss;
-            rows[j].train[0] = r->train_acc;
-            rows[j].test[0] = r->test_acc;
-            rows[j].to1[0] = r->figs.iters_to_1pct;
-            rows[j].loss[1] = rows[j].train[1] = rows[j].test[1] = rows[j].to1[1] = NAN;
-        }
-    }
-    return n;
-}
-
-static void cell(FILE *f, const double v[2], bool percent, int width) {
+/* "0.300939" or "87.60%" for one run; "0.3009 ±0.0059" or "87.60 ±1.49%" for the mean of
+ * several with the half-width of its 95% confidence interval. */
+static void cell(FILE *f, const fanin__stat *st, bool percent, int width) {
     char b[64];
-    double k = percent ? 100 : 1;
-    if (isnan(v[0])) snprintf(b, sizeof b, "-");
-    else if (isnan(v[1])) snprintf(b, sizeof b, percent ? "%.2f%%" : "%.6f", k * v[0]);
-    else snprintf(b, sizeof b, percent ? "%.2f±%.2f%%" : "%.4f±%.4f", k * v[0], k * v[1]);
+    double k = percent ? 100 : 1, h = fanin__t975(st->n - 1) * st->std / sqrt(st->n);
+    if (isnan(st->mean)) snprintf(b, sizeof b, "-");
+    else if (st->n < 2) snprintf(b, sizeof b, percent ? "%.2f%%" : "%.6f", k * st->mean);
+    else snprintf(b, sizeof b, percent ? "%.2f ±%.2f%%" : "%.4f ±%.4f", k * st->mean, k * h);
     fprintf(f, " %*s", width + (strstr(b, "±") ? 1 : 0), b); /* ± is two bytes, one column */
 }
 
 /* Iterations to 1% of the initial loss: "never" when the run (or every run of the group) did
- * not get there. */
-static void to1_cell(FILE *f, const double v[2], int width) {
+ * not get there; the mean and half-width over the runs that did. */
+static void to1_cell(FILE *f, const fanin__stat *st, int width) {
     char b[64];
-    if (isnan(v[0])) snprintf(b, sizeof b, "never");
-    else if (isnan(v[1])) snprintf(b, sizeof b, "%.0f", v[0]);
-    else snprintf(b, sizeof b, "%.0f±%.0f", v[0], v[1]);
+    if (isnan(st->mean)) snprintf(b, sizeof b, "never");
+    else if (st->n < 2) snprintf(b, sizeof b, "%.0f", st->mean);
+    else
+        snprintf(b, sizeof b, "%.0f ±%.0f", st->mean,
+                 fanin__t975(st->n - 1) * st->std / sqrt(st->n));
     fprintf(f, " %*s", width + (strstr(b, "±") ? 1 : 0), b);
 }
 
+/* The test set's standard error in percentage points, "-" when n_test is unknown. */
+static void se_cell(FILE *f, const fanin__group *g, int width) {
+    char b[32];
+    if (isfinite(g->test_se)) snprintf(b, sizeof b, "%.2f%%", 100 * g->test_se);
+    else snprintf(b, sizeof b, "-");
+    fprintf(f, " %*s", width, b);
+}
+
+/* Does some configuration have a test set's standard error (a test accuracy and n_test)? */
+static bool any_se(const fanin__runset *s) {
+    for (int i = 0; i < s->n_groups; i++)
+        if (isfinite(s->groups[i].test_se)) return true;
+    return false;
+}
+
+/* One configuration's row. */
+static void print_row(FILE *f, const fanin__runset *s, const fanin__group *g, bool grouped,
+                      bool to1, int w) {
+    const fanin__run_view *r = &s->runs[g->first];
+    int wl = grouped ? 16 : 12, wa = grouped ? 14 : 9;
+    fprintf(f, "%-4d %-*s", r->member, w, grouped ? r->group : r->label);
+    if (grouped) fprintf(f, " %4d", g->n_runs);
+    cell(f, &g->fig[FANIN_FIG_LOSS], false, wl);
+    cell(f, &g->fig[FANIN_FIG_TRAIN], true, wa);
+    cell(f, &g->fig[FANIN_FIG_TEST], true, wa);
+    if (any_se(s)) se_cell(f, g, 7);
+    if (to1) to1_cell(f, &g->to1, wl);
+    fprintf(f, " %8.2f  ", g->seconds);
+    if (g->n_diverged) fprintf(f, "DIVERGED%s\n", g->n_runs > 1 ? " (some)" : "");
+    else fprintf(f, "%s\n", r->status);
+}
+
+/* The test set size the configurations share, or -1 when they differ (0: unknown). */
+static int64_t common_n_test(const fanin__runset *s) {
+    int64_t n = s->n_groups ? s->groups[0].n_test : 0;
+    for (int i = 0; i < s->n_groups; i++)
+        if (s->groups[i].n_test != n) return -1;
+    return n;
+}
+
+/* What the ± and the test SE are, then a sentence per neighbouring pair of the ranking. */
+static void print_noise(FILE *f, const fanin__runset *s, const int *order, bool grouped) {
+    char text[1024];
+    if (grouped)
+        fprintf(f, "±: half-width of the 95%% confidence interval of the mean over the seeds "
+                   "(Student t); std per figure in groups.csv.\n");
+    bool single = false; /* a configuration with one finished run: no seed noise measured */
+    for (int i = 0; i < s->n_groups; i++)
+        single = single || s->groups[i].fig[FANIN_FIG_TEST].n == 1;
+    if (any_se(s)) {
+        int64_t n = common_n_test(s);
+        fprintf(f, "test SE: the test set's own standard error sqrt(p(1-p)/n_test), n_test = ");
+        if (n > 0) fprintf(f, "%lld", (long long)n);
+        else fprintf(f, "as in groups.csv");
+        fprintf(f, ": another test set of that size would move the accuracy about this much.\n");
+        if (single)
+            fprintf(f, "With one run, a test accuracy's 95%% interval is the test set's own, p ± "
+                       "1.96 SE: the noise between seeds is not measured (sweep seed: [1, 2, 3] "
+                       "for it).\n");
+    }
+    bool head = false;
+    for (int i = 0; i + 1 < s->n_groups; i++) {
+        if (fanin__groups_compare(s, order[i], order[i + 1], text, sizeof text) < 0) continue;
+        fprintf(f, "%s  %s\n", head ? "" : "\nhow sure:\n", text);
+        head = true;
+    }
+}
+
 void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header) {
-    bool grouped = s->seed_key >= 0;
-    row *rows = calloc((size_t)s->n_runs + 1, sizeof *rows);
-    if (!rows) return;
-    int n = make_rows(s, grouped, rows);
-    qsort(rows, (size_t)n, sizeof *rows, by_result);
+    bool grouped = s->seed_key >= 0, to1 = false; /* "to 1% loss" only when some run got there */
+    int *order = calloc((size_t)s->n_groups + 1, sizeof *order);
+    if (!order) return;
+    fanin__groups_ranked(s, order);
     int w = (int)strlen(label_header);
-    for (int i = 0; i < n; i++) {
-        const char *l = grouped ? rows[i].first->group : rows[i].first->label;
+    for (int i = 0; i < s->n_groups; i++) {
+        const fanin__run_view *r = &s->runs[s->groups[i].first];
+        const char *l = grouped ? r->group : r->label;
         if ((int)strlen(l) > w) w = (int)strlen(l);
+        to1 = to1 || isfinite(s->groups[i].to1.mean);
     }
     int wl = grouped ? 16 : 12, wa = grouped ? 14 : 9;
-    bool to1 = false; /* the "to 1% loss" column only when some run got there */
-    for (int i = 0; i < n; i++) to1 = to1 || isfinite(rows[i].to1[0]);
+    const char *pm = grouped ? " ±95%" : "";
+    char h_loss[32], h_train[32], h_test[32];
+    snprintf(h_loss, sizeof h_loss, "final loss%s", pm);
+    snprintf(h_train, sizeof h_train, "train%s", pm);
+    snprintf(h_test, sizeof h_test, "test%s", pm);
+    int extra = grouped ? 1 : 0; /* ± is two bytes, one column */
     fprintf(f, "\n%-4s %-*s%s %*s %*s %*s", "#", w, label_header, grouped ? " runs" : "",
-            wl, "final loss", wa, "train", wa, "test");
+            wl + extra, h_loss, wa + extra, h_train, wa + extra, h_test);
+    if (any_se(s)) fprintf(f, " %7s", "test SE");
     if (to1) fprintf(f, " %*s", wl, "to 1% loss");
     fprintf(f, " %8s  %s\n", "seconds", "status");
-    for (int i = 0; i < n; i++) {
-        const row *r = &rows[i];
-        fprintf(f, "%-4d %-*s", r->first->member, w, grouped ? r->first->group : r->first->label);
-        if (grouped) fprintf(f, " %4d", r->n);
-        cell(f, r->loss, false, wl);
-        cell(f, r->train, true, wa);
-        cell(f, r->test, true, wa);
-        if (to1) to1_cell(f, r->to1, wl);
-        fprintf(f, " %8.2f  ", r->seconds);
-        if (r->diverged) fprintf(f, "DIVERGED%s\n", r->n > 1 ? " (some)" : "");
-        else fprintf(f, "%s\n", r->first->status);
-    }
-    free(rows);
+    for (int i = 0; i < s->n_groups; i++) print_row(f, s, &s->groups[order[i]], grouped, to1, w);
+    print_noise(f, s, order, grouped);
+    free(order);
 }
 
 void cli_print_verdicts(FILE *f, const fanin__runset *s) {

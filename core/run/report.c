@@ -28,12 +28,13 @@ static const char css[] =
     ".verdict{margin:8px 0;font-size:14px;line-height:1.4}.flag{display:inline-block;padding:0 "
     "6px;margin-right:4px;border-radius:3px;font-size:12px;background:#eee}"
     ".flag.healthy{background:#d4f2dc}.flag.vanishing,.flag.exploding,.flag.diverged,"
-    ".flag.symmetric{background:#f8d0d0}.flag.saturated,.flag.dead,.flag.stalled{background:"
-    "#fbe8c0}.row{display:flex;flex-wrap:wrap;gap:8px}"
+    ".flag.symmetric,.flag.rose{background:#f8d0d0}.flag.saturated,.flag.dead,.flag.stalled,"
+    ".flag.shrinking,.flag.growing{background:#fbe8c0}.row{display:flex;flex-wrap:wrap;gap:8px}"
     "svg text{font-family:sans-serif}.title{font-size:15px;font-weight:bold}"
     ".tick{font-size:11px;fill:#444}.label{font-size:13px;fill:#222}.legend{font-size:12px}"
     ".grid{stroke:#e4e4e4}.frame{fill:none;stroke:#888}.axis{stroke:#888}"
-    ".htitle{font-size:12px}.hist{border:1px solid #eee}.runhist{margin:6px 0 14px}";
+    ".htitle{font-size:12px}.hist{border:1px solid #eee}.runhist{margin:6px 0 14px}"
+    "ul.sure{font-size:14px;line-height:1.4;padding-left:20px}";
 
 /* ---- series from the run files ---- */
 
@@ -133,7 +134,8 @@ static void depth(FILE *f, const fanin__runset *s, series_buf *b) {
                "back-propagated to its pre-activations dL/dZ. Falling towards layer 1: "
                "vanishing; rising: exploding.</p><div class='row'>\n");
     for (int i = 0; i < s->n_runs; i++) depth_series(b, &s->runs[i], 1, false, i);
-    chart(f, "Weight gradient norm, iteration 0", "layer", "||dL/dW||", 560, 330, -1, true, b, 0, 0);
+    chart(f, "Weight gradient norm, iteration 0", "layer", "||dL/dW||", 560, 330, -1, true, b, 0,
+          0);
     for (int i = 0; i < s->n_runs; i++) depth_series(b, &s->runs[i], 2, false, i);
     chart(f, "Back-propagated gradient, iteration 0", "layer", "std of dL/dZ", 560, 330, -1, true,
           b, 0, 0);
@@ -150,9 +152,9 @@ static int pick_layers(int n, int *out) {
 static const fanin__hist *find_hist(const fanin__run_view *r, int layer, bool last) {
     const fanin__hist *best = NULL;
     for (int i = 0; i < r->n_hist; i++)
-        if (r->hist[i].layer == layer + 1 && (!best || (last ? r->hist[i].iteration >
-                                                        best->iteration : r->hist[i].iteration <
-                                                        best->iteration)))
+        if (r->hist[i].layer == layer + 1 &&
+            (!best || (last ? r->hist[i].iteration > best->iteration
+                            : r->hist[i].iteration < best->iteration)))
             best = &r->hist[i];
     return best;
 }
@@ -169,8 +171,10 @@ static void histograms(FILE *f, const fanin__runset *s) {
         if (!r->n_hist) continue;
         int layers[8], k = pick_layers(r->n_layers, layers);
         /* <details>: the reader chooses runs without a script; the first one starts open */
-        fprintf(f, "<details class='runhist'%s><summary><b><span class='swatch' "
-                "style='background:%s'></span>", opened ? "" : " open", fanin__svg_color(i));
+        fprintf(f,
+                "<details class='runhist'%s><summary><b><span class='swatch' "
+                "style='background:%s'></span>",
+                opened ? "" : " open", fanin__svg_color(i));
         opened = true;
         fanin__html_text(f, r->label);
         fprintf(f, "</b></summary>");
@@ -205,6 +209,14 @@ static bool any_reached(const fanin__runset *s) {
     return false;
 }
 
+/* The verdict's flags as coloured labels. */
+static void flags(FILE *f, unsigned set) {
+    for (unsigned b = 1; b <= FANIN_V_LAST; b <<= 1)
+        if (set & b)
+            fprintf(f, "<span class='flag %s'>%s</span>", fanin__verdict_flag_name(b),
+                    fanin__verdict_flag_name(b));
+}
+
 static void table(FILE *f, const fanin__runset *s) {
     bool to1 = any_reached(s);
     fprintf(f, "<h2>Summary</h2><table><tr><th class='l'>run</th>");
@@ -213,10 +225,13 @@ static void table(FILE *f, const fanin__runset *s) {
         fanin__html_text(f, s->keys[k]);
         fprintf(f, "</th>");
     }
-    fprintf(f, "<th>initial loss</th><th>final loss</th><th>train</th><th>test</th>%s"
-               "<th>iterations</th><th>seconds</th><th class='l'>status</th><th class='l'>verdict"
-               "</th></tr>\n", to1 ? "<th title='first logged iteration with loss at most 1% "
-               "of the initial'>to 1% loss</th>" : "");
+    fprintf(f,
+            "<th>initial loss</th><th>final loss</th><th>train</th><th>test</th>%s"
+            "<th>iterations</th><th>seconds</th><th class='l'>status</th><th class='l'>verdict"
+            "</th></tr>\n",
+            to1 ? "<th title='first logged iteration with loss at most 1% "
+                  "of the initial'>to 1% loss</th>"
+                : "");
     for (int i = 0; i < s->n_runs; i++) {
         const fanin__run_view *r = &s->runs[i];
         bool bad = strcmp(r->status, "done") != 0;
@@ -234,17 +249,17 @@ static void table(FILE *f, const fanin__runset *s) {
         pct(f, r->test_acc);
         if (to1 && isfinite(r->figs.iters_to_1pct))
             fprintf(f, "<td>%.0f</td>", r->figs.iters_to_1pct);
-        else if (to1)
-            fprintf(f, "<td>never</td>");
+        else if (to1) fprintf(f, "<td>never</td>");
         fprintf(f, "<td>%lld</td><td>%.1f</td><td class='l'>%s</td><td class='l'>",
                 (long long)r->iterations, r->seconds, bad ? "DIVERGED" : r->status);
-        for (unsigned b = 1; b <= FANIN_V_DIVERGED; b <<= 1)
-            if (r->flags & b)
-                fprintf(f, "<span class='flag %s'>%s</span>", fanin__verdict_flag_name(b),
-                        fanin__verdict_flag_name(b));
+        flags(f, r->flags);
         fprintf(f, "</td></tr>\n");
     }
-    fprintf(f, "</table>\n<h2>Verdicts</h2>\n");
+    fprintf(f, "</table>\n");
+}
+
+static void verdicts(FILE *f, const fanin__runset *s) {
+    fprintf(f, "<h2>Verdicts</h2>\n");
     for (int i = 0; i < s->n_runs; i++) {
         fprintf(f, "<p class='verdict'><span class='swatch' style='background:%s'></span><b>",
                 fanin__svg_color(i));
@@ -253,6 +268,101 @@ static void table(FILE *f, const fanin__runset *s) {
         fanin__html_text(f, s->runs[i].verdict);
         fprintf(f, "</p>\n");
     }
+}
+
+/* ---- how sure: the configurations' statistics (run/groups.c) ---- */
+
+/* One figure's two cells: mean ± std (the mean alone for one run) and the 95% interval: the
+ * seeds', else for the test accuracy the test set's (in italics). */
+static void stat_cells(FILE *f, const fanin__group *g, int fig) {
+    const fanin__stat *st = &g->fig[fig];
+    double lo, hi, k = fig == FANIN_FIG_LOSS ? 1 : 100;
+    char a[48], b[64];
+    if (k > 1) snprintf(a, sizeof a, "%.2f%%", k * st->mean);
+    else snprintf(a, sizeof a, "%.4g", st->mean);
+    if (!isfinite(st->mean)) fprintf(f, "<td>-</td>");
+    else if (st->n < 2) fprintf(f, "<td>%s</td>", a);
+    else fprintf(f, "<td>%s ± %.2g</td>", a, k * st->std);
+    int kind = fanin__group_interval(g, fig, &lo, &hi);
+    if (k > 1) snprintf(b, sizeof b, "%.2f, %.2f", k * lo, k * hi);
+    else snprintf(b, sizeof b, "%.4g, %.4g", lo, hi);
+    if (kind == 2) fprintf(f, "<td>[%s]</td>", b);
+    else if (kind == 1)
+        fprintf(f,
+                "<td title='one run: the test set&apos;s interval, p ± 1.96 SE'><i>[%s]</i>"
+                "</td>",
+                b);
+    else fprintf(f, "<td>-</td>");
+}
+
+static void groups_table(FILE *f, const fanin__runset *s, const int *order) {
+    fprintf(f, "<table><tr><th class='l'>configuration</th><th>runs</th><th>final loss</th>"
+               "<th>95%% interval</th><th>train</th><th>95%% interval</th><th>test</th>"
+               "<th>95%% interval</th><th title='the test set&apos;s binomial standard error "
+               "sqrt(p(1-p)/n_test)'>test SE</th><th>n_test</th></tr>\n");
+    for (int i = 0; i < s->n_groups; i++) {
+        const fanin__group *g = &s->groups[order[i]];
+        fprintf(f, "<tr><td class='l'><span class='swatch' style='background:%s'></span>",
+                fanin__svg_color(g->first));
+        fanin__html_text(f, s->runs[g->first].group);
+        int done = g->fig[FANIN_FIG_LOSS].n;
+        if (done == g->n_runs) fprintf(f, "</td><td>%d</td>", done);
+        else fprintf(f, "</td><td>%d of %d finished</td>", done, g->n_runs);
+        for (int x = 0; x < FANIN_N_FIGS; x++) stat_cells(f, g, x);
+        if (isfinite(g->test_se)) fprintf(f, "<td>%.2f%%</td>", 100 * g->test_se);
+        else fprintf(f, "<td>-</td>");
+        if (g->n_test > 0) fprintf(f, "<td>%lld</td></tr>\n", (long long)g->n_test);
+        else fprintf(f, "<td>-</td></tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
+/* The compared figure's mean and interval per configuration, best at the top. */
+static void groups_chart(FILE *f, const fanin__runset *s, const int *order) {
+    int fig = fanin__groups_figure(s);
+    fanin__interval *v = calloc((size_t)s->n_groups, sizeof *v);
+    if (!v) return;
+    for (int i = 0; i < s->n_groups; i++) {
+        const fanin__group *g = &s->groups[order[i]];
+        v[i] =
+            (fanin__interval){s->runs[g->first].group, g->fig[fig].mean, NAN, NAN, g->first, false};
+        v[i].dashed = fanin__group_interval(g, fig, &v[i].lo, &v[i].hi) == 1;
+    }
+    fanin__svg_intervals(f,
+                         fig == FANIN_FIG_TEST ? "Test accuracy with its 95% interval"
+                                               : "Final loss with its 95% interval",
+                         fig == FANIN_FIG_TEST ? "test accuracy" : "final loss", v, s->n_groups,
+                         fig == FANIN_FIG_TEST);
+    free(v);
+}
+
+static void how_sure(FILE *f, const fanin__runset *s) {
+    int *order = calloc((size_t)s->n_groups + 1, sizeof *order);
+    if (!order || !s->n_groups) {
+        free(order);
+        return;
+    }
+    fanin__groups_ranked(s, order);
+    fprintf(f, "<h2>How sure?</h2><p class='note'>One row per configuration: runs that differ "
+               "only by a seed (<code>seed</code>, <code>data_seed</code>) are pooled. Each "
+               "figure: the mean ± the sample std over its finished runs, and the 95%% "
+               "confidence interval of the mean, mean ± t(0.975, n−1)·std/√n (Student t). Test "
+               "SE is the test set's own binomial standard error √(p(1−p)/n_test): another test "
+               "set of that size would move the accuracy about this much. A configuration with "
+               "one run has no seed interval; the chart then draws the test set's, p ± 1.96 SE, "
+               "dashed.</p>\n");
+    groups_table(f, s, order);
+    groups_chart(f, s, order);
+    char text[1024];
+    fprintf(f, "<ul class='sure'>");
+    for (int i = 0; i + 1 < s->n_groups; i++)
+        if (fanin__groups_compare(s, order[i], order[i + 1], text, sizeof text) >= 0) {
+            fprintf(f, "<li>");
+            fanin__html_text(f, text);
+            fprintf(f, "</li>\n");
+        }
+    fprintf(f, "</ul>\n");
+    free(order);
 }
 
 int fanin__report_write(const fanin__runset *s, const char *path, char *err, size_t errlen) {
@@ -271,15 +381,20 @@ int fanin__report_write(const fanin__runset *s, const char *path, char *err, siz
     fanin__html_text(f, s->name);
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>", css);
     fanin__html_text(f, s->name);
-    fprintf(f, "</h1><p class='note'>%d run%s. Written by fanin %s; every picture is drawn from "
-               "the run folders' %s, %s and %s.</p>\n", s->n_runs, s->n_runs == 1 ? "" : "s",
-            fanin_version(), fanin__rundir_name(FANIN_RUNDIR_METRICS),
-            fanin__rundir_name(FANIN_RUNDIR_LAYERS), fanin__rundir_name(FANIN_RUNDIR_HISTOGRAMS));
+    fprintf(f,
+            "</h1><p class='note'>%d run%s. Written by fanin %s; every picture is drawn from "
+            "the run folders' %s, %s, %s and %s.</p>\n",
+            s->n_runs, s->n_runs == 1 ? "" : "s", fanin_version(),
+            fanin__rundir_name(FANIN_RUNDIR_METRICS), fanin__rundir_name(FANIN_RUNDIR_LAYERS),
+            fanin__rundir_name(FANIN_RUNDIR_HISTOGRAMS), fanin__rundir_name(FANIN_RUNDIR_CONFIG));
     table(f, s);
+    how_sure(f, s);
+    verdicts(f, s);
     curves(f, s, &b);
     depth(f, s, &b);
     histograms(f, s);
     fprintf(f, "</body></html>\n");
     free(b.mem);
-    return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+    return fclose(f) == 0 ? FANIN_OK
+                          : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
 }

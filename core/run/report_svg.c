@@ -88,8 +88,9 @@ static void ticks_y(FILE *f, const axis *a, double x0, double x1) {
     for (double t = ceil(a->lo / step - 1e-9) * step; t <= a->hi + 1e-9 * step; t += step) {
         double y = a->p0 + (t - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
         fmt_tick(b, t, a->log);
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
-                   "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
+                "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
                 x0, y, x1, y, x0 - 5, y + 4, b);
     }
 }
@@ -101,8 +102,9 @@ static void ticks_x(FILE *f, const axis *a, double y0, double y1, bool integer) 
     for (double t = ceil(a->lo / step - 1e-9) * step; t <= a->hi + 1e-9 * step; t += step) {
         double x = a->p0 + (t - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
         fmt_tick(b, t, false);
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
-                   "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
+                "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
                 x, y0, x, y1, x, y0 + 16, b);
     }
 }
@@ -124,10 +126,11 @@ static void polyline(FILE *f, const fanin__series *s, const axis *ax, const axis
 static void legend(FILE *f, const fanin__series *s, int n, double x, double y) {
     for (int i = 0; i < n; i++) {
         double yy = y + 18 * i;
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='3'%s/>"
-                   "<text x='%.1f' y='%.1f' class='legend'>", x, yy, x + 22, yy,
-                fanin__svg_color(s[i].color), s[i].dashed ? " stroke-dasharray='6 4'" : "",
-                x + 28, yy + 4);
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='3'%s/>"
+                "<text x='%.1f' y='%.1f' class='legend'>",
+                x, yy, x + 22, yy, fanin__svg_color(s[i].color),
+                s[i].dashed ? " stroke-dasharray='6 4'" : "", x + 28, yy + 4);
         fanin__html_text(f, s[i].name);
         fprintf(f, "</text>\n");
     }
@@ -139,9 +142,9 @@ static bool same_points(const fanin__series *a, const fanin__series *b) {
     if (a->n != b->n || a->n == 0) return false;
     int close = 0;
     for (int j = 0; j < a->n; j++)
-        close += a->x[j] == b->x[j] && (fabs(a->y[j] - b->y[j]) <=
-                                        1e-3 * (fabs(a->y[j]) + fabs(b->y[j])) ||
-                                        (isnan(a->y[j]) && isnan(b->y[j])));
+        close += a->x[j] == b->x[j] &&
+                 (fabs(a->y[j] - b->y[j]) <= 1e-3 * (fabs(a->y[j]) + fabs(b->y[j])) ||
+                  (isnan(a->y[j]) && isnan(b->y[j])));
     return close >= 0.8 * a->n;
 }
 
@@ -190,13 +193,15 @@ void fanin__svg_chart(FILE *f, const fanin__chart *c, const fanin__series *serie
     }
     ticks_y(f, &ay, ax.p0, ax.p1);
     ticks_x(f, &ax, ay.p0, ay.p1, c->integer_x);
-    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='frame'/>\n", ax.p0,
-            ay.p1, ax.p1 - ax.p0, ay.p0 - ay.p1);
+    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='frame'/>\n", ax.p0, ay.p1,
+            ax.p1 - ax.p0, ay.p0 - ay.p1);
     fprintf(f, "<text x='%.1f' y='%.1f' class='label' text-anchor='middle'>", (ax.p0 + ax.p1) / 2,
             H - 8);
     fanin__html_text(f, c->xlabel);
-    fprintf(f, "</text>\n<text x='14' y='%.1f' class='label' text-anchor='middle' "
-               "transform='rotate(-90 14 %.1f)'>", (ay.p0 + ay.p1) / 2, (ay.p0 + ay.p1) / 2);
+    fprintf(f,
+            "</text>\n<text x='14' y='%.1f' class='label' text-anchor='middle' "
+            "transform='rotate(-90 14 %.1f)'>",
+            (ay.p0 + ay.p1) / 2, (ay.p0 + ay.p1) / 2);
     fanin__html_text(f, c->ylabel);
     if (ay.log) fputs(" (log scale)", f);
     fprintf(f, "</text>\n<g clip-path='none'>\n");
@@ -204,6 +209,70 @@ void fanin__svg_chart(FILE *f, const fanin__chart *c, const fanin__series *serie
     fprintf(f, "</g>\n");
     if (c->legend) legend(f, s, n, W - right + 14, top + 8);
     fprintf(f, "</svg>\n");
+}
+
+/* The x range over the intervals' ends and means, padded 5%; false when nothing is finite. */
+static bool interval_range(const fanin__interval *v, int n, double k, axis *ax) {
+    ax->lo = INFINITY;
+    ax->hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double x[3] = {v[i].mean, v[i].lo, v[i].hi};
+        for (int j = 0; j < 3; j++)
+            if (isfinite(x[j])) ax->lo = fmin(ax->lo, k * x[j]), ax->hi = fmax(ax->hi, k * x[j]);
+    }
+    if (ax->lo > ax->hi) return false;
+    double pad = ax->hi - ax->lo > 1e-12 ? 0.05 * (ax->hi - ax->lo) : 0.5;
+    ax->lo -= pad;
+    ax->hi += pad;
+    return true;
+}
+
+/* One row: the name at the left, the interval as a bar with end caps, the mean as a dot. */
+static void interval_row(FILE *f, const fanin__interval *v, const axis *ax, double k, double y) {
+    const char *col = fanin__svg_color(v->color);
+    fprintf(f, "<text x='%.1f' y='%.1f' class='legend' text-anchor='end'>", ax->p0 - 10, y + 4);
+    fanin__html_text(f, v->name);
+    fprintf(f, "</text>\n");
+    if (isfinite(v->lo) && isfinite(v->hi)) {
+        double x0 = to_px(ax, k * v->lo), x1 = to_px(ax, k * v->hi);
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='3'%s/>"
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='2'/>"
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='2'/>\n",
+                x0, y, x1, y, col, v->dashed ? " stroke-dasharray='5 3'" : "", x0, y - 6, x0, y + 6,
+                col, x1, y - 6, x1, y + 6, col);
+    }
+    if (isfinite(v->mean))
+        fprintf(f, "<circle cx='%.1f' cy='%.1f' r='5' fill='%s'/>\n", to_px(ax, k * v->mean), y,
+                col);
+}
+
+void fanin__svg_intervals(FILE *f, const char *title, const char *xlabel, const fanin__interval *v,
+                          int n, bool percent) {
+    size_t longest = 0;
+    for (int i = 0; i < n; i++) longest = strlen(v[i].name) > longest ? strlen(v[i].name) : longest;
+    double k = percent ? 100 : 1, left = fmin(fmax(30 + 6.8 * (double)longest, 110), 360);
+    double row = 26, top = 34, H = top + row * n + 46, W = 1000;
+    axis ax = {0, 1, false, left, W - 30};
+    fprintf(f,
+            "<svg class='chart' width='%.0f' height='%.0f' viewBox='0 0 %.0f %.0f'>\n<text "
+            "x='%.1f' y='18' class='title'>",
+            W, H, W, H, left);
+    fanin__html_text(f, title);
+    fprintf(f, "</text>\n");
+    if (!interval_range(v, n, k, &ax)) {
+        fprintf(f, "<text x='%.1f' y='%.1f' class='tick'>no data</text></svg>\n", left, H / 2);
+        return;
+    }
+    double y1 = top + row * n;
+    ticks_x(f, &ax, y1, top - 6, false);
+    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='frame'/>\n", ax.p0,
+            top - 6, ax.p1 - ax.p0, y1 - top + 6);
+    for (int i = 0; i < n; i++) interval_row(f, &v[i], &ax, k, top + row * i + row / 2 - 3);
+    fprintf(f, "<text x='%.1f' y='%.1f' class='label' text-anchor='middle'>", (ax.p0 + ax.p1) / 2,
+            H - 8);
+    fanin__html_text(f, xlabel);
+    fprintf(f, "%s</text>\n</svg>\n", percent ? " (%)" : "");
 }
 
 static void hist_path(FILE *f, const fanin__hist *h, double x0, double w, double y0, double hgt,
@@ -214,8 +283,8 @@ static void hist_path(FILE *f, const fanin__hist *h, double x0, double w, double
         fprintf(f, "%.1f,%.1f %.1f,%.1f ", x0 + w * b / FANIN_HIST_BINS, y,
                 x0 + w * (b + 1) / FANIN_HIST_BINS, y);
     }
-    fprintf(f, "%.1f,%.1f' fill='%s' fill-opacity='%s' stroke='%s' stroke-width='1.5'/>\n",
-            x0 + w, y0, fill ? col : "none", fill ? "0.35" : "0", col);
+    fprintf(f, "%.1f,%.1f' fill='%s' fill-opacity='%s' stroke='%s' stroke-width='1.5'/>\n", x0 + w,
+            y0, fill ? col : "none", fill ? "0.35" : "0", col);
 }
 
 void fanin__svg_hist(FILE *f, const char *title, const fanin__hist *a, const fanin__hist *b,
@@ -226,8 +295,10 @@ void fanin__svg_hist(FILE *f, const char *title, const fanin__hist *a, const fan
         if (a && a->count[i] > peak) peak = a->count[i];
         if (b && b->count[i] > peak) peak = b->count[i];
     }
-    fprintf(f, "<svg class='hist' width='%d' height='%d'>\n"
-               "<text x='%.0f' y='14' class='htitle'>", width, height, x0);
+    fprintf(f,
+            "<svg class='hist' width='%d' height='%d'>\n"
+            "<text x='%.0f' y='14' class='htitle'>",
+            width, height, x0);
     fanin__html_text(f, title);
     fprintf(f, "</text>\n<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='axis'/>\n", x0, y0,
             x0 + w, y0);
@@ -238,8 +309,9 @@ void fanin__svg_hist(FILE *f, const char *title, const fanin__hist *a, const fan
         char lo[24], hi[24];
         fmt_tick(lo, r->lo, false);
         fmt_tick(hi, r->hi, false);
-        fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='start'>%s</text>"
-                   "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
+        fprintf(f,
+                "<text x='%.1f' y='%.1f' class='tick' text-anchor='start'>%s</text>"
+                "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
                 x0, y0 + 14, lo, x0 + w, y0 + 14, hi);
     }
     fprintf(f, "</svg>\n");

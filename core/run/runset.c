@@ -71,9 +71,9 @@ static int stats_row(char **f, int n, void *user) {
     s->units = atoi(f[2]);
     s->fan_in = atoi(f[3]);
     snprintf(s->activation, sizeof s->activation, "%s", f[4]);
-    double *v[] = {&s->preact_mean, &s->preact_std, &s->act_mean, &s->act_std,
-                   &s->saturated_frac, &s->dead_frac, &s->grad_norm, &s->grad_std, &s->dz_std,
-                   &s->weight_std, &s->update_ratio, &s->row_spread};
+    double *v[] = {&s->preact_mean,    &s->preact_std, &s->act_mean,     &s->act_std,
+                   &s->saturated_frac, &s->dead_frac,  &s->grad_norm,    &s->grad_std,
+                   &s->dz_std,         &s->weight_std, &s->update_ratio, &s->row_spread};
     for (int i = 0; i < 12; i++) *v[i] = num(f[5 + i]);
     if (s->layer > r->n_layers) r->n_layers = s->layer;
     return 0;
@@ -94,6 +94,24 @@ static int hist_row(char **f, int n, void *user) {
     return 0;
 }
 
+/* The number of test examples from the run's config.yaml (data: ... test: N, as the resolved
+ * config writes it); 0 when absent or `all` (then the data reader chose, and the summary
+ * does not say). */
+static int64_t read_n_test(const char *dir) {
+    char path[FANIN_PATHLEN], line[512];
+    FILE *f = fanin__rundir_path(path, dir, FANIN_RUNDIR_CONFIG) == FANIN_OK ? fopen(path, "r")
+                                                                             : NULL;
+    bool in_data = false;
+    long long n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] != ' ' && line[0] != '#' && line[0] != '\n')
+            in_data = !strncmp(line, "data:", 5);
+        else if (in_data && sscanf(line, "  test: %lld", &n) == 1) break;
+    }
+    if (f) fclose(f);
+    return n > 0 ? (int64_t)n : 0;
+}
+
 /* Read the run's own files; a missing one leaves its part empty (an interrupted run). */
 static int load_folder(fanin__run_view *r) {
     char path[FANIN_PATHLEN];
@@ -104,11 +122,12 @@ static int load_folder(fanin__run_view *r) {
         rc = each_row(path, stats_row, r);
     if (rc >= 0 && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_HISTOGRAMS) == FANIN_OK)
         rc = each_row(path, hist_row, r);
-    FILE *f = fanin__rundir_path(path, r->dir, FANIN_RUNDIR_DIVERGED) == FANIN_OK
-                  ? fopen(path, "r") : NULL;
+    FILE *f = fanin__rundir_path(path, r->dir, FANIN_RUNDIR_DIVERGED) == FANIN_OK ? fopen(path, "r")
+                                                                                  : NULL;
     if (f && fgets(r->divergence, sizeof r->divergence, f))
         r->divergence[strcspn(r->divergence, "\n")] = 0;
     if (f) fclose(f);
+    r->n_test = read_n_test(r->dir);
     return rc == FANIN_ENOMEM ? rc : FANIN_OK;
 }
 
@@ -143,8 +162,7 @@ static int summary_row(char **f, int n, void *user) {
     summary_ctx *c = user;
     fanin__runset *s = c->s;
     fanin__summary_row row;
-    if (n < c->n_cols || fanin__summary_parse_row(f, n, &row) < 0 || have_id(s, row.id))
-        return 0;
+    if (n < c->n_cols || fanin__summary_parse_row(f, n, &row) < 0 || have_id(s, row.id)) return 0;
     fanin__run_view *r = new_run(s);
     if (!r) return FANIN_ENOMEM;
     snprintf(r->id, sizeof r->id, "%s", row.id);
@@ -211,29 +229,39 @@ static int by_member(const void *pa, const void *pb) {
     return a->member != b->member ? a->member - b->member : strcmp(a->id, b->id);
 }
 
-static void join_values(const fanin__runset *s, const fanin__run_view *r, int skip, char *out,
-                        size_t len) {
+/* The run's swept values, space separated, leaving out the keys skip marks (may be NULL). */
+static void join_values(const fanin__runset *s, const fanin__run_view *r, const bool *skip,
+                        char *out, size_t len) {
     out[0] = 0;
     for (int k = 0; k < s->n_keys; k++) {
-        if (k == skip) continue;
+        if (skip && skip[k]) continue;
         size_t u = strlen(out);
         snprintf(out + u, len - u, "%s%s", u ? " " : "", r->values[k]);
     }
 }
 
+/* Keys that only repeat a run: `seed` (the initial weights) and `data_seed` (the data's order
+ * and synthetic sets); runs differing only by them form a group. */
+static void find_seed_axes(fanin__runset *s) {
+    s->seed_key = -1;
+    for (int k = 0; k < s->n_keys; k++) {
+        s->seed_axis[k] = !strcmp(s->keys[k], "seed") || !strcmp(s->keys[k], "data_seed");
+        if (s->seed_axis[k] && s->seed_key < 0) s->seed_key = k;
+    }
+}
+
 void fanin__runset_finish(fanin__runset *s) {
     qsort(s->runs, (size_t)s->n_runs, sizeof *s->runs, by_member);
-    s->seed_key = -1;
-    for (int k = 0; k < s->n_keys; k++)
-        if (!strcmp(s->keys[k], "seed")) s->seed_key = k;
+    find_seed_axes(s);
     for (int i = 0; i < s->n_runs; i++) {
         fanin__run_view *r = &s->runs[i];
-        join_values(s, r, -1, r->label, sizeof r->label);
+        join_values(s, r, NULL, r->label, sizeof r->label);
         if (!r->label[0]) snprintf(r->label, sizeof r->label, "%s", s->name[0] ? s->name : r->id);
-        join_values(s, r, s->seed_key, r->group, sizeof r->group);
+        join_values(s, r, s->seed_axis, r->group, sizeof r->group);
         if (!r->group[0]) snprintf(r->group, sizeof r->group, "%s", s->name[0] ? s->name : "run");
         fanin__verdict(r);
     }
+    fanin__groups_make(s); /* out of memory: no groups, the runs stay */
 }
 
 void fanin__runset_deinit(fanin__runset *s) {
@@ -243,8 +271,10 @@ void fanin__runset_deinit(fanin__runset *s) {
         free(s->runs[i].hist);
     }
     free(s->runs);
+    free(s->groups);
     s->runs = NULL;
-    s->n_runs = s->cap = 0;
+    s->groups = NULL;
+    s->n_runs = s->cap = s->n_groups = 0;
 }
 
 /* ---- writing ---- */
@@ -257,14 +287,19 @@ int fanin__runset_write_csv(const fanin__runset *s, const char *path, char *err,
     fanin__summary_write_header(f, keys, s->n_keys);
     for (int i = 0; i < s->n_runs; i++) {
         const fanin__run_view *r = &s->runs[i];
-        fanin__summary_row row = {.id = r->id, .status = r->status, .n_values = s->n_keys,
-                                  .final_loss = r->final_loss, .train_acc = r->train_acc,
-                                  .test_acc = r->test_acc, .iterations = r->iterations,
+        fanin__summary_row row = {.id = r->id,
+                                  .status = r->status,
+                                  .n_values = s->n_keys,
+                                  .final_loss = r->final_loss,
+                                  .train_acc = r->train_acc,
+                                  .test_acc = r->test_acc,
+                                  .iterations = r->iterations,
                                   .seconds = r->seconds};
         for (int k = 0; k < s->n_keys; k++) row.values[k] = r->values[k];
         fanin__summary_write_row(f, &row);
     }
-    return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+    return fclose(f) == 0 ? FANIN_OK
+                          : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
 }
 
 static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
@@ -274,10 +309,11 @@ static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
         const fanin__layer_stats *x = &st[l];
         fprintf(f, "%s{\"layer\": %d, \"activation\": ", l ? ", " : "", x->layer);
         fanin__json_str(f, x->activation);
-        const char *names[] = {"preact_std", "act_mean", "act_std", "saturated_frac",
-                               "dead_frac", "grad_norm", "dz_std", "weight_std", "update_ratio"};
-        double vals[] = {x->preact_std, x->act_mean, x->act_std, x->saturated_frac,
-                         x->dead_frac, x->grad_norm, x->dz_std, x->weight_std, x->update_ratio};
+        const char *names[] = {"preact_std",     "act_mean",   "act_std",
+                               "saturated_frac", "dead_frac",  "grad_norm",
+                               "dz_std",         "weight_std", "update_ratio"};
+        double vals[] = {x->preact_std, x->act_mean, x->act_std,    x->saturated_frac, x->dead_frac,
+                         x->grad_norm,  x->dz_std,   x->weight_std, x->update_ratio};
         for (int i = 0; i < 9; i++) {
             fprintf(f, ", \"%s\": ", names[i]);
             fanin__json_num(f, "%.6g", vals[i]);
@@ -285,6 +321,52 @@ static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
         fputc('}', f);
     }
     fprintf(f, "]");
+}
+
+/* ,\n "swept": {"key": "value", ...  (closed by the caller) */
+static void json_swept(FILE *f, const fanin__runset *s, const fanin__run_view *r) {
+    fprintf(f, ",\n     \"swept\": {");
+    for (int k = 0; k < s->n_keys; k++) {
+        fprintf(f, "%s", k ? ", " : "");
+        fanin__json_str(f, s->keys[k]);
+        fprintf(f, ": ");
+        fanin__json_str(f, r->values[k]);
+    }
+}
+
+/* , "flags": ["vanishing", "stalled"] */
+static void json_flags(FILE *f, unsigned flags) {
+    fprintf(f, ", \"flags\": [");
+    int nf = 0;
+    for (unsigned b = 1; b <= FANIN_V_LAST; b <<= 1)
+        if (flags & b) fprintf(f, "%s\"%s\"", nf++ ? ", " : "", fanin__verdict_flag_name(b));
+    fprintf(f, "]");
+}
+
+/* , "initial_loss": 0.69, ... : the run's figures and the verdict's */
+static void json_figures(FILE *f, const fanin__run_view *r) {
+    const char *names[] = {"initial_loss",
+                           "final_loss",
+                           "train_acc",
+                           "test_acc",
+                           "seconds",
+                           "act_factor_per_layer",
+                           "act_ratio_last_first",
+                           "grad_ratio_first_out",
+                           "weight_scale",
+                           "weight_scale_per_gain",
+                           "max_saturated_frac",
+                           "max_dead_frac",
+                           "iters_to_1pct_loss"};
+    const fanin__verdict_figs *g = &r->figs;
+    double vals[] = {g->initial_loss,  r->final_loss,   r->train_acc,     r->test_acc,
+                     r->seconds,       g->act_factor0,  g->act_ratio0,    g->grad_ratio0,
+                     g->weight_scale0, g->weight_gain0, g->max_saturated, g->max_dead,
+                     g->iters_to_1pct};
+    for (int i = 0; i < 13; i++) {
+        fprintf(f, ", \"%s\": ", names[i]);
+        fanin__json_num(f, "%.6g", vals[i]);
+    }
 }
 
 static void json_run(FILE *f, const fanin__runset *s, const fanin__run_view *r) {
@@ -296,33 +378,15 @@ static void json_run(FILE *f, const fanin__runset *s, const fanin__run_view *r) 
     fanin__json_str(f, r->label);
     fprintf(f, ", \"group\": ");
     fanin__json_str(f, r->group);
-    fprintf(f, ",\n     \"swept\": {");
-    for (int k = 0; k < s->n_keys; k++) {
-        fprintf(f, "%s", k ? ", " : "");
-        fanin__json_str(f, s->keys[k]);
-        fprintf(f, ": ");
-        fanin__json_str(f, r->values[k]);
-    }
-    const char *names[] = {"initial_loss", "final_loss", "train_acc", "test_acc", "seconds",
-                           "act_factor_per_layer", "act_ratio_last_first", "grad_ratio_first_out",
-                           "weight_scale", "max_saturated_frac", "max_dead_frac",
-                           "iters_to_1pct_loss"};
-    const fanin__verdict_figs *g = &r->figs;
-    double vals[] = {g->initial_loss, r->final_loss, r->train_acc, r->test_acc, r->seconds,
-                     g->act_factor0, g->act_ratio0, g->grad_ratio0, g->weight_scale0,
-                     g->max_saturated, g->max_dead, g->iters_to_1pct};
-    fprintf(f, "},\n     \"iterations\": %lld", (long long)r->iterations);
-    for (int i = 0; i < 12; i++) {
-        fprintf(f, ", \"%s\": ", names[i]);
-        fanin__json_num(f, "%.6g", vals[i]);
-    }
+    json_swept(f, s, r);
+    fprintf(f, "},\n     \"iterations\": %lld, \"n_test\": ", (long long)r->iterations);
+    if (r->n_test > 0) fprintf(f, "%lld", (long long)r->n_test);
+    else fprintf(f, "null");
+    json_figures(f, r);
     fprintf(f, ",\n     \"verdict\": ");
     fanin__json_str(f, r->verdict);
-    fprintf(f, ", \"flags\": [");
-    int nf = 0;
-    for (unsigned b = 1; b <= FANIN_V_DIVERGED; b <<= 1)
-        if (r->flags & b) fprintf(f, "%s\"%s\"", nf++ ? ", " : "", fanin__verdict_flag_name(b));
-    fprintf(f, "],\n     \"layers_initial\": ");
+    json_flags(f, r->flags);
+    fprintf(f, ",\n     \"layers_initial\": ");
     json_layers(f, r, false);
     fprintf(f, ",\n     \"layers_final\": ");
     json_layers(f, r, true);
@@ -344,6 +408,9 @@ int fanin__runset_write_json(const fanin__runset *s, const char *path, char *err
         json_run(f, s, &s->runs[i]);
         fprintf(f, "%s\n", i + 1 < s->n_runs ? "," : "");
     }
-    fprintf(f, "  ]\n}\n");
-    return fclose(f) == 0 ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
+    fprintf(f, "  ],\n");
+    fanin__groups_write_json(f, s);
+    fprintf(f, "\n}\n");
+    return fclose(f) == 0 ? FANIN_OK
+                          : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FANIN_MAX_KEYS 16
 
@@ -27,6 +28,10 @@ enum {
     FANIN_V_SYMMETRIC = 1 << 5,
     FANIN_V_STALLED = 1 << 6,
     FANIN_V_DIVERGED = 1 << 7,
+    FANIN_V_SHRINKING = 1 << 8, /* activation std falls faster than the level band per layer */
+    FANIN_V_GROWING = 1 << 9,   /* ... or rises faster */
+    FANIN_V_ROSE = 1 << 10,     /* the cost ended above where it started */
+    FANIN_V_LAST = FANIN_V_ROSE,
 };
 
 /* The figures the verdict rests on (also written to summary.json). */
@@ -36,6 +41,8 @@ typedef struct fanin__verdict_figs {
     double act_ratio0;    /* act std of the last hidden layer / the first, iteration 0 */
     double grad_ratio0;   /* dL/dZ std at layer 1 / at the output layer, iteration 0 */
     double weight_scale0; /* mean over hidden layers of weight std * sqrt(fan_in), iteration 0 */
+    double weight_gain0;  /* the same, each layer's divided by its activation's gain: 1 keeps
+                           * the scale (NaN when an activation's gain is unknown) */
     double max_saturated; /* the largest saturated fraction of a bounded layer (0 or end) */
     double max_dead;      /* the largest dead fraction of a hidden layer at the end */
     double iters_to_1pct; /* first logged iteration with loss <= 1% of the initial; NaN: never */
@@ -44,32 +51,36 @@ typedef struct fanin__verdict_figs {
 typedef struct fanin__run_view {
     char id[96];
     char dir[FANIN_PATHLEN];
-    char status[16];          /* done | diverged | interrupted */
+    char status[16]; /* done | diverged | interrupted */
     int member;
     char values[FANIN_MAX_KEYS][128]; /* the swept values, in the set's key order */
-    char label[256];          /* the swept values, space separated */
-    char group[256];          /* the same without the seed: runs that repeat each other */
+    char label[256];                  /* the swept values, space separated */
+    char group[256];                  /* the same without the seed: runs that repeat each other */
     double final_loss, train_acc, test_acc, seconds;
     int64_t iterations;
+    int64_t n_test; /* test examples (config.yaml's data.test); 0: unknown */
     int n_metrics;
-    fanin__metric_row *metrics;  /* owned */
+    fanin__metric_row *metrics; /* owned */
     int n_stats, n_layers;
-    fanin__layer_stats *stats;   /* layers.csv rows, owned */
+    fanin__layer_stats *stats; /* layers.csv rows, owned */
     int n_hist;
-    fanin__hist *hist;           /* histograms.csv rows, owned */
-    unsigned flags;              /* FANIN_V_* */
+    fanin__hist *hist; /* histograms.csv rows, owned */
+    unsigned flags;    /* FANIN_V_* */
     fanin__verdict_figs figs;
     char verdict[2048];
-    char divergence[512];        /* diverged.txt: where the NaN or Inf appeared, or "" */
+    char divergence[512]; /* diverged.txt: where the NaN or Inf appeared, or "" */
 } fanin__run_view;
 
 typedef struct fanin__runset {
     char name[128];
     int n_keys;
     char keys[FANIN_MAX_KEYS][128]; /* swept keys, from the summary header */
-    int seed_key;                   /* index of the key "seed", or -1 */
+    int seed_key;                   /* index of the first seed axis, or -1 */
+    bool seed_axis[FANIN_MAX_KEYS]; /* keys that only repeat a run: seed, data_seed */
     int n_runs, cap;
-    fanin__run_view *runs;          /* owned */
+    fanin__run_view *runs; /* owned */
+    int n_groups;
+    struct fanin__group *groups; /* owned; made by fanin__runset_finish (groups.c) */
 } fanin__runset;
 
 /* Add the rows of a summary CSV (summary.csv or summary-K-of-N.csv) and read each run's folder
@@ -88,5 +99,53 @@ const fanin__layer_stats *fanin__run_stats_at(const fanin__run_view *r, bool las
 void fanin__verdict(fanin__run_view *r);
 /* A flag's one-word name ("vanishing"). */
 const char *fanin__verdict_flag_name(unsigned flag);
+/* The initialisation gain of an activation by its plugin's name (the built-in plugins' gain at
+ * default parameters: relu sqrt 2, tanh 5/3, sigmoid 1, ...); NaN when unknown. */
+double fanin__act_gain(const char *activation);
+
+/* ---- groups.c: how sure? runs that differ only by a seed, as one configuration ---- */
+
+enum { FANIN_FIG_LOSS, FANIN_FIG_TRAIN, FANIN_FIG_TEST, FANIN_N_FIGS };
+
+/* One figure over a group's finished runs (status done, value finite). */
+typedef struct fanin__stat {
+    int n;
+    double mean, std; /* std: sample (n - 1); NaN when n < 2 */
+    double lo, hi;    /* 95% confidence interval of the mean (Student t); NaN when n < 2 */
+} fanin__stat;
+
+typedef struct fanin__group {
+    int first; /* index in runs of its first member (label: its group) */
+    int n_runs, n_diverged;
+    fanin__stat fig[FANIN_N_FIGS]; /* final_loss, train_acc, test_acc */
+    fanin__stat to1;               /* iterations to 1% of the initial loss, runs that got there */
+    double seconds;                /* summed */
+    int64_t n_test;                /* the members' test set size; 0: unknown or they differ */
+    double test_se;                /* the test set's binomial standard error at the mean
+                                     * test accuracy, sqrt(p (1 - p) / n_test); NaN: unknown */
+} fanin__group;
+
+/* t such that P(|T| <= t) = 0.95 for Student's t with df degrees of freedom (df >= 1). */
+double fanin__t975(int df);
+/* Group the runs (s->groups, in member order); called by fanin__runset_finish. */
+int fanin__groups_make(fanin__runset *s);
+/* The group's 95% interval of figure fig into lo, hi: over its seeds when it has two or more
+ * finished runs (returns 2), else the test set's binomial interval p +- 1.96 SE for test_acc
+ * (returns 1); 0 when there is none. */
+int fanin__group_interval(const fanin__group *g, int fig, double *lo, double *hi);
+/* The figure groups are compared by: FANIN_FIG_TEST when every group has a test accuracy,
+ * else FANIN_FIG_LOSS. */
+int fanin__groups_figure(const fanin__runset *s);
+/* The group indices best first (test accuracy, else final loss; groups that only diverged
+ * last) into order[s->n_groups]. */
+void fanin__groups_ranked(const fanin__runset *s, int *order);
+/* One sentence comparing groups a and b on fanin__groups_figure's figure ("he_normal vs
+ * lecun_normal: the 95% intervals of test_acc overlap; the difference is within the noise.")
+ * into buf. Returns 1 when the intervals overlap, 0 when they do not, -1 (buf empty) when a
+ * group has no interval. */
+int fanin__groups_compare(const fanin__runset *s, int a, int b, char *buf, size_t len);
+/* groups.csv and summary.json's "groups" and "comparisons" (written by fanin__runset_*). */
+int fanin__groups_write_csv(const fanin__runset *s, const char *path, char *err, size_t errlen);
+void fanin__groups_write_json(FILE *f, const fanin__runset *s);
 
 #endif /* FANIN_RUN_RUNSET_H */

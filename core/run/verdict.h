@@ -1,0 +1,22 @@
+/* Private to the verdict's two files: verdict.c (the rules) and verdict_cause.c (who is to blame
+ * for a change of scale: the weights or the activation). Other callers use runset.h. */
+#ifndef FANIN_RUN_VERDICT_H
+#define FANIN_RUN_VERDICT_H
+
+#include "engine/diag.h"
+#include "run/runset.h"
+
+/* Per-layer factors (activation std, weight scale / gain) inside [0.8, 1.25] are level: over
+ * 10 layers that is at most x10 either way (docs/diagnostics.md, "The verdict"). */
+#define FANIN_LEVEL_LO 0.8
+#define FANIN_LEVEL_HI 1.25
+
+/* Append printf-style text to r->verdict, as far as it fits. */
+void fanin__verdict_say(fanin__run_view *r, const char *fmt, ...);
+/* "1e-07", "0.03", "2.4" into b (24 bytes), "n/a" when not finite: numbers for sentences. */
+const char *fanin__verdict_num(char *b, double v);
+/* Append the cause of a change of scale seen at iteration 0 (s0) to r->verdict: dir < 0 for
+ * shrinking or vanishing, > 0 for growing or exploding. */
+void fanin__verdict_cause(fanin__run_view *r, const fanin__layer_stats *s0, int dir);
+
+#endif /* FANIN_RUN_VERDICT_H */
