@@ -346,7 +346,7 @@ static void test_data_keys_by_source(void **state) {
     expect_error(base_with(4, "  source: hdf5\n  path: cat.h5\n"),
                  "/exp/t.yaml:6:3: 'data.kind' is not a key of data source 'hdf5' (its keys: "
                  "source, path, test_path, x, y, test_x, test_y, classes, train, test, "
-                 "normalize)");
+                 "normalize, layout)");
     expect_error(base_with(5, "  kind: spirl\n"),
                  "/exp/t.yaml:5:9: 'data.kind' must be one of spiral | moons | circles | xor | "
                  "blobs | linear_teacher, got 'spirl'; did you mean 'spiral'?");

@@ -1,6 +1,7 @@
 /* Tests of core/data.c, idx.c, csv.c, hdf5.c, synthetic.c: small IDX files (raw and gzip), CSV
  * files and HDF5 files (written with libhdf5 in the course's layout) in a mkdtemp folder, every
- * corruption's message, the synthetic generators, and the real Fashion-MNIST from Debian's
+ * corruption's message, the synthetic generators, each source's example shape (hdf5's
+ * layouts, the shape the model gets), and the real Fashion-MNIST from Debian's
  * dataset-fashion-mnist when it is installed.
  */
 #include <stdio.h>
@@ -598,6 +599,7 @@ static void test_fashion_real(void **state) {
     assert_int_equal(load(fx, 1), FANIN_OK);
     fanin_dataset *d = fx->d;
     assert_int_equal(d->n_features, 784);
+    assert_true(d->shape.c == 1 && d->shape.h == 28 && d->shape.w == 28);
     assert_int_equal(d->n_train, 2000);
     assert_int_equal(d->n_test, 1000);
     assert_int_equal(d->n_classes, 2);
@@ -932,6 +934,141 @@ static void test_check_fashion_folder(void **state) {
     assert_string_equal(check_files(fx), "");
 }
 
+/* ---- example shapes (issue 10) ---- */
+
+static void assert_shape(fanin__data_shape s, int c, int h, int w) {
+    if (s.c != c || s.h != h || s.w != w)
+        fail_msg("shape [%d, %d, %d], expected [%d, %d, %d]", s.c, s.h, s.w, c, h, w);
+}
+
+/* The loaded shape and the one read from the headers alone agree. */
+static void expect_shape(fixture *fx, int c, int h, int w) {
+    fanin__data_shape peek = {0, 0, 0};
+    assert_int_equal(load(fx, 1), FANIN_OK);
+    assert_shape(fx->d->shape, c, h, w);
+    assert_int_equal(fx->d->n_features, c * h * w);
+    assert_int_equal(fanin__data_peek_shape(&fx->spec, &peek, fx->err, sizeof fx->err), FANIN_OK);
+    assert_shape(peek, c, h, w);
+}
+
+/* idx [n, 2, 3] images are [1, 2, 3]; [n, f] vectors; [n, c, h, w] images; csv and synthetic
+ * vectors; fashion-mnist [1, 28, 28] from its name alone. */
+static void test_shapes_of_sources(void **state) {
+    fixture *fx = *state;
+    idx_spec(fx, 1);
+    expect_shape(fx, 1, 2, 3);
+    uint32_t d4[4] = {N_IMG, 2, 1, 3}, d2[2] = {N_IMG, 6};
+    unsigned char img[N_IMG * 6] = {0};
+    write_idx(fx->spec.images, 1, 0x08, 4, d4, img, sizeof img);
+    fx->spec.test = 0;
+    expect_shape(fx, 2, 1, 3);
+    write_idx(fx->spec.images, 1, 0x08, 2, d2, img, sizeof img);
+    expect_shape(fx, 6, 1, 1);
+    csv_spec(fx, "a,b,c,y\n1,2,3,0\n4,5,6,1\n7,8,9,0\n", "y");
+    expect_shape(fx, 3, 1, 1);
+    synth_spec(fx, "moons", 2, 0.1);
+    expect_shape(fx, 2, 1, 1);
+    synth_spec(fx, "linear_teacher", 0, 0.0);
+    fx->spec.features = 5;
+    fx->spec.outputs = 1;
+    expect_shape(fx, 5, 1, 1);
+    fanin__data_shape s;
+    strcpy(fx->spec.source, "fashion-mnist");
+    assert_int_equal(fanin__data_peek_shape(&fx->spec, &s, fx->err, sizeof fx->err), FANIN_OK);
+    assert_shape(s, 1, 28, 28);
+    idx_spec(fx, 0);
+    unlink(fx->spec.images);
+    assert_int_equal(fanin__data_peek_shape(&fx->spec, &s, fx->err, sizeof fx->err), FANIN_EDATA);
+    assert_non_null(strstr(fx->err, "data.images: cannot read"));
+}
+
+/* x [n, h=2, w=3, c=4] with value 100 * e + 10 * i + ... : under layout hwc a model that reads
+ * images gets each example as [c, h, w] (torch: x.permute(0, 3, 1, 2)); a dense net keeps the
+ * file's order (numpy's reshape(n, -1)); layout chw reads [n, c, h, w] as it is. */
+static void test_hdf5_layout(void **state) {
+    fixture *fx = *state;
+    enum { N = 5, H = 2, W = 3, C = 4, F = H * W * C };
+    float x[N * F];
+    int64_t y[N] = {0, 1, 0, 1, 0};
+    for (int e = 0; e < N; e++)
+        for (int j = 0; j < F; j++) x[e * F + j] = (float)(1000 * e + j); /* j = (i*W + k)*C + c */
+    hsize_t dx[4] = {N, H, W, C}, dy[1] = {N}, d3[3] = {N, 6, 4};
+    hid_t f = h5_create(fx, "f.h5");
+    h5_put(f, "train_set_x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, dx, x);
+    h5_put(f, "train_set_y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dy, y);
+    h5_put(f, "x3", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, d3, x);
+    H5Fclose(f);
+    h5_spec(fx, "f.h5", NULL);
+    fx->spec.test = 0;
+    fx->spec.normalize = FANIN_NORM_NONE;
+    fx->spec.model_images = 1;
+    expect_shape(fx, C, H, W);
+    for (int e = 0; e < N; e++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < H; i++)
+                for (int k = 0; k < W; k++)
+                    assert_float_equal(fx->d->x_train[e * F + (c * H + i) * W + k],
+                                       x[e * F + (i * W + k) * C + c], 0);
+    fx->spec.model_images = 0; /* a dense net: the course's order, as before */
+    expect_shape(fx, F, 1, 1);
+    for (int j = 0; j < N * F; j++) assert_float_equal(fx->d->x_train[j], x[j], 0);
+    fx->spec.model_images = 1;
+    fx->spec.layout = FANIN_LAYOUT_CHW;
+    expect_shape(fx, H, W, C);
+    for (int j = 0; j < N * F; j++) assert_float_equal(fx->d->x_train[j], x[j], 0);
+    strcpy(fx->spec.x, "x3"); /* [n, h, w]: one channel */
+    expect_shape(fx, 1, 6, 4);
+}
+
+/* A hand-built experiment: `types` (n of them) located at t.yaml:(10 + l):7, on `source`. */
+static fanin_experiment *shape_experiment(const char *source, const int *types, int n) {
+    static fanin_experiment x;
+    static fanin__layer_spec l[8];
+    memset(&x, 0, sizeof x);
+    memset(l, 0, sizeof l);
+    strcpy(x.data.source, source);
+    for (int i = 0; i < n; i++) l[i] = (fanin__layer_spec){.type = types[i],
+                                                           .loc = {"t.yaml", 10 + i, 7}};
+    x.layers = l;
+    x.n_layers = n;
+    x.input_loc = (fanin__loc){"t.yaml", 3, 10};
+    return &x;
+}
+
+static void test_model_input(void **state) {
+    fixture *fx = *state;
+    static const int mlp[] = {FANIN_LAYER_DENSE, FANIN_LAYER_DROPOUT, FANIN_LAYER_DENSE};
+    static const int cnn[] = {FANIN_LAYER_CONV2D, FANIN_LAYER_FLATTEN, FANIN_LAYER_DENSE};
+    fanin__data_shape img = {3, 4, 5}, vec = {60, 1, 1}, s;
+    fanin_experiment *x = shape_experiment("hdf5", mlp, 3);
+    assert_int_equal(fanin__data_model_input(x, img, &s, fx->err, sizeof fx->err), FANIN_OK);
+    assert_shape(s, 60, 1, 1); /* a dense net reads vectors */
+    x = shape_experiment("hdf5", cnn, 3);
+    assert_int_equal(fanin__data_model_input(x, img, &s, fx->err, sizeof fx->err), FANIN_OK);
+    assert_shape(s, 3, 4, 5);
+    x->input[0] = 3, x->input[1] = 5, x->input[2] = 4;
+    assert_int_equal(fanin__data_model_input(x, img, &s, fx->err, sizeof fx->err), FANIN_ECONFIG);
+    assert_string_equal(fx->err, "t.yaml:3:10: model.input [3, 5, 4] does not match the data's "
+                                 "example shape [3, 4, 5]; data.layout (hwc or chw) says how x "
+                                 "holds an image");
+    x->input[0] = 1;
+    assert_int_equal(fanin__data_model_input(x, img, &s, fx->err, sizeof fx->err), FANIN_ECONFIG);
+    assert_string_equal(fx->err, "t.yaml:3:10: model.input [1, 5, 4] (20 values) does not match "
+                                 "the data: its examples are [3, 4, 5] (60 values)");
+    x->input[0] = 0;
+    assert_int_equal(fanin__data_model_input(x, vec, &s, fx->err, sizeof fx->err), FANIN_ECONFIG);
+    assert_string_equal(fx->err, "t.yaml:10:7: a conv2d layer needs images [C, H, W], but the "
+                                 "examples of data source 'hdf5' are vectors of 60 values; give "
+                                 "model.input: [C, H, W] (C*H*W = 60) to shape them, or use "
+                                 "dense layers");
+    x->input[0] = 3, x->input[1] = 4, x->input[2] = 5; /* shapes a flat source */
+    assert_int_equal(fanin__data_model_input(x, vec, &s, fx->err, sizeof fx->err), FANIN_OK);
+    assert_shape(s, 3, 4, 5);
+    char t[32];
+    fanin__data_shape_text(vec, t, sizeof t);
+    assert_string_equal(t, "[60]");
+}
+
 static void test_free_null(void **state) {
     (void)state;
     fanin__data_free(NULL);
@@ -970,6 +1107,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_check_idx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_csv_hdf5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_fashion_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shapes_of_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hdf5_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_input, setup, teardown),
         cmocka_unit_test(test_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

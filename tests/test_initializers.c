@@ -2,11 +2,20 @@
  * exactly as a run loads them. Each scheme's sample mean and std on a 400 x 300 matrix at a
  * fixed seed must match its formula within 4 standard errors; moments() must give the formula.
  * Plus the exact properties: bounds, orthogonality, zeros per column, row sums, alias identity.
+ * The initializers that read a tensor's description (plugin ABI 1.2: shape, role, residual
+ * branch) are checked on hand-built descriptions: dirac against torch.nn.init.dirac_ bit for
+ * bit, delta_orthogonal's centre against torch.nn.init.orthogonal_ on the same draws
+ * (tests/ref/make_init_ref.py), fixup against the rule of Zhang et al. 2019.
  */
 #include "base/errors.h"
 #include "base/rng.h"
+#include "config/experiment.h"
+#include "engine/layer.h"
+#include "engine/model.h"
 #include "plugin/host.h"
 #include "plugin/registry.h"
+
+#include <dlfcn.h>
 
 #include <math.h>
 #include <setjmp.h>
@@ -16,9 +25,16 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+/* A tensor given by its 2-D view alone (the 1.0 fields; ndim 0: not described), as callers
+ * that know no layer pass it (fanin init-stats). */
+#define T2D(d, r, c, fi, fo, b)                                                              \
+    ((fanin_tensor){.data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo),   \
+                    .is_bias = (b)})
 #include <fanin/testing.h>
 
 #include "plugin_tests.h"
+#include "ref/init_ref.h"
 
 #define ROWS 400 /* fan_out */
 #define COLS 300 /* fan_in */
@@ -51,7 +67,7 @@ static fanin_test_plugin *load(const char *name) {
     } while (0)
 
 static fanin_tensor weight(float *data) {
-    return (fanin_tensor){data, ROWS, COLS, COLS, ROWS, 0};
+    return T2D(data, ROWS, COLS, COLS, ROWS, 0);
 }
 
 typedef struct stats {
@@ -121,7 +137,7 @@ static void test_zeros_exact(void **state) {
     const fanin__entry *e = find("zeros");
     float w[ROWS * 3];
     for (size_t i = 0; i < ROWS * 3; i++) w[i] = 7.0f;
-    fanin_tensor t = {w, ROWS, 3, 3, ROWS, 0};
+    fanin_tensor t = T2D(w, ROWS, 3, 3, ROWS, 0);
     fanin_ctx ctx;
     fanin_rng rng;
     fanin__ctx_init(&ctx, e, 1.0);
@@ -137,7 +153,7 @@ static void test_constant_exact(void **state) {
     const fanin__entry *e = find("constant");
     fanin_value p[MAX_PARAMS];
     float w[50];
-    fanin_tensor t = {w, 50, 1, 20, 50, 1};
+    fanin_tensor t = T2D(w, 50, 1, 20, 50, 1);
     fanin_ctx ctx;
     fanin_rng rng;
     fanin__ctx_init(&ctx, e, 1.0);
@@ -168,7 +184,7 @@ static void test_uniform_rejects_empty_interval(void **state) {
     const fanin__entry *e = find("uniform");
     fanin_value p[MAX_PARAMS];
     float w[4] = {0};
-    fanin_tensor t = {w, 2, 2, 2, 2, 0};
+    fanin_tensor t = T2D(w, 2, 2, 2, 2, 0);
     fanin_ctx ctx;
     fanin_rng rng;
     fanin__rng_init(&rng, SEED, 0, 0);
@@ -310,7 +326,7 @@ static double moments_std(const fanin__entry *e, const fanin_value *p, fanin_ten
 static void test_ones_exact(void **state) {
     const fanin__entry *e = find("ones");
     float w[ROWS];
-    fanin_tensor t = {w, ROWS, 1, 3, ROWS, 1};
+    fanin_tensor t = T2D(w, ROWS, 1, 3, ROWS, 1);
     assert_int_equal(fill_t(e, NULL, 1.0, &t), FANIN_OK);
     for (size_t i = 0; i < ROWS; i++) assert_true(w[i] == 1.0f);
     double mean;
@@ -358,7 +374,7 @@ static void test_trunc_normal_correct_absolute(void **state) {
     /* more than a uniform on [a, b] can give: refused */
     fanin_ctx ctx;
     float w[4];
-    fanin_tensor t = {w, 2, 2, 2, 2, 0};
+    fanin_tensor t = T2D(w, 2, 2, 2, 2, 0);
     params(e, p, "std", 1.2, "a", -2.0, "b", 2.0, "correct_variance", 1.0, NULL);
     fanin__ctx_init(&ctx, e, 1.0);
     fanin_rng rng;
@@ -380,7 +396,7 @@ static void test_eye_exact(void **state) {
         float w[15];
         for (int shape = 0; shape < 2; shape++) {
             int r = shape ? 5 : 3, c = shape ? 3 : 5;
-            fanin_tensor t = {w, r, c, c, r, 0};
+            fanin_tensor t = T2D(w, r, c, c, r, 0);
             assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
             for (int i = 0; i < r; i++)
                 for (int j = 0; j < c; j++) assert_true(w[i * c + j] == (i == j ? 2.0f : 0.0f));
@@ -388,7 +404,7 @@ static void test_eye_exact(void **state) {
             assert_close(mean, 2.0 * 3 / 15, 1e-15);
             assert_close(sd, 2.0 * sqrt(0.2 - 0.04), 1e-15);
         }
-        fanin_tensor b = {w, 15, 1, 4, 15, 1};
+        fanin_tensor b = T2D(w, 15, 1, 4, 15, 1);
         assert_int_equal(fill_t(e, p, 1.0, &b), FANIN_OK);
         for (int i = 0; i < 15; i++) assert_true(w[i] == 0.0f);
     }
@@ -447,7 +463,7 @@ static void test_variance_scaling(void **state) {
     params(e, p, "mode", 2.0, "distribution", 2.0, NULL); /* = glorot_uniform */
     double b = sqrt(3.0 / ((ROWS + COLS) / 2.0));
     check_bounds(check_fill(e, p, 1.0, 0.0, b / sqrt(3.0)), -b, b);
-    fanin_tensor t0 = {NULL, 4, 1, 0, 0, 1};
+    fanin_tensor t0 = T2D(NULL, 4, 1, 0, 0, 1);
     params(e, p, "scale", 3.0, NULL);
     assert_close(moments_std(e, p, t0, NULL), sqrt(3.0), 1e-15);
 }
@@ -493,7 +509,7 @@ static void test_sparse(void **state) {
     params(e, p, "sparsity", 0.1, NULL);
     check_fill(e, p, 1.0, 0.0, 0.01 * sqrt(1.0 - 40.0 / ROWS));
     params(e, p, "sparsity", 0.25, NULL); /* a bias is one column */
-    fanin_tensor b = {w, ROWS, 1, COLS, ROWS, 1};
+    fanin_tensor b = T2D(w, ROWS, 1, COLS, ROWS, 1);
     assert_int_equal(fill_t(e, p, 1.0, &b), FANIN_OK);
     size_t z = 0;
     for (int i = 0; i < ROWS; i++) z += w[i] == 0.0f;
@@ -519,11 +535,11 @@ static void test_positive_unitball(void **state) {
     assert_close(mean, 1.0 / COLS, 1e-18);
     assert_close(sd, 0.0019244951504353387, 1e-9 * sd);
     check_fill(e, NULL, 1.0, mean, sd);
-    fanin_tensor t3 = {NULL, ROWS * 100, 3, 3, ROWS * 100, 0};
+    fanin_tensor t3 = T2D(NULL, ROWS * 100, 3, 3, ROWS * 100, 0);
     sd = moments_std(e, NULL, t3, &mean);
     assert_close(sd, 0.17974262652843148, 1e-9 * sd);
     check_fill_t(e, NULL, 1.0, t3, 1.0 / 3.0, sd);
-    fanin_tensor b = {w, ROWS, 1, COLS, ROWS, 1}; /* one-element rows: all ones, as Caffe */
+    fanin_tensor b = T2D(w, ROWS, 1, COLS, ROWS, 1); /* one-element rows: all ones, as Caffe */
     assert_int_equal(fill_t(e, NULL, 1.0, &b), FANIN_OK);
     for (int i = 0; i < ROWS; i++) assert_true(w[i] == 1.0f);
 }
@@ -542,7 +558,7 @@ static void test_nguyen_widrow_textbook(void **state) {
         assert_close(sqrt(ss), beta, 1e-5 * beta);
     }
     check_fill(e, p, 1.0, 0.0, beta / sqrt(COLS));
-    fanin_tensor b = {NULL, ROWS * 100, 1, COLS, ROWS, 1};
+    fanin_tensor b = T2D(NULL, ROWS * 100, 1, COLS, ROWS, 1);
     check_bounds(check_fill_t(e, p, 1.0, b, 0.0, beta / sqrt(3.0)), -beta, beta);
     params(e, p, "input_min", 0.0, "input_max", 4.0, "hidden", 10.0, NULL); /* range 4: / 2 */
     beta = 0.7 * pow(10.0, 1.0 / COLS);
@@ -556,7 +572,7 @@ static void test_nguyen_widrow_fann(void **state) {
     params(e, p, "variant", 1.0, NULL);
     double s = pow(0.7 * ROWS, 1.0 / COLS) / 2.0;
     check_bounds(check_fill(e, p, 1.0, s / 2.0, s / sqrt(12.0)), 0.0, s);
-    fanin_tensor b = {NULL, ROWS * 100, 1, COLS, ROWS, 1};
+    fanin_tensor b = T2D(NULL, ROWS * 100, 1, COLS, ROWS, 1);
     check_bounds(check_fill_t(e, p, 1.0, b, 0.0, s / sqrt(3.0)), -s, s);
     params(e, p, "variant", 1.0, "input_min", 0.0, "input_max", 1.0, "hidden", 7.0, NULL);
     s = pow(0.7 * 7.0, 1.0 / COLS);
@@ -591,14 +607,14 @@ static void test_torch_default(void **state) {
     double torch_w = 0.05773502691896256; /* math.sqrt(3) * (sqrt(2/(1+sqrt(5)**2)) / sqrt(300)) */
     double torch_b = 0.05773502691896257; /* 1 / math.sqrt(300) */
     check_bounds(check_fill(e, NULL, 5.0 / 3.0, 0.0, torch_w / sqrt(3.0)), -torch_w, torch_w);
-    fanin_tensor b = {NULL, ROWS * 100, 1, COLS, ROWS, 1};
+    fanin_tensor b = T2D(NULL, ROWS * 100, 1, COLS, ROWS, 1);
     check_bounds(check_fill_t(e, NULL, 1.0, b, 0.0, torch_b / sqrt(3.0)), -torch_b, torch_b);
     const fanin__entry *k = find("kaiming_uniform");
     fanin_value p[MAX_PARAMS];
     params(k, p, "a", sqrt(5.0), "nonlinearity", 5.0, NULL);
     assert_same_draws("torch_default", "kaiming_uniform", p, 0);
     float z[3] = {1, 1, 1};
-    fanin_tensor b0 = {z, 3, 1, 0, 3, 1}; /* fan_in 0: bound 0, as PyTorch */
+    fanin_tensor b0 = T2D(z, 3, 1, 0, 3, 1); /* fan_in 0: bound 0, as PyTorch */
     assert_int_equal(fill_t(e, NULL, 1.0, &b0), FANIN_OK);
     assert_true(z[0] == 0.0f && z[2] == 0.0f);
 }
@@ -611,7 +627,7 @@ static void test_keras_default(void **state) {
     params(find("glorot_uniform"), p, NULL);
     assert_same_draws("keras_default", "glorot_uniform", p, 0);
     float w[ROWS];
-    fanin_tensor t = {w, ROWS, 1, COLS, ROWS, 1};
+    fanin_tensor t = T2D(w, ROWS, 1, COLS, ROWS, 1);
     assert_int_equal(fill_t(e, NULL, 1.0, &t), FANIN_OK);
     for (int i = 0; i < ROWS; i++) assert_true(w[i] == 0.0f);
 }
@@ -638,15 +654,311 @@ static void test_fann_default(void **state) {
 
 /* ---- every scheme ---- */
 
+/* ---- issue 10: initializers that read the tensor's description (ABI 1.2) ---- */
+
+static size_t init_size_of(const fanin_tensor *t) { return (size_t)t->rows * (size_t)t->cols; }
+
+/* A described tensor: PyTorch's shape in a role, the engine's view and fans (host.c). */
+static fanin_tensor shaped(float *data, int role, int ndim, const int64_t *shape) {
+    fanin_tensor t;
+    fanin__tensor_init(&t, data, role, ndim, shape, NULL);
+    return t;
+}
+
+/* ... of block `block` of L, position pos among the branch's m weight layers */
+static fanin_tensor in_branch(fanin_tensor t, int block, int L, int pos, int m) {
+    t.block = block, t.n_blocks = L, t.pos = pos, t.branch_len = m;
+    return t;
+}
+
+static void assert_all_equal(const float *w, size_t n, float v) {
+    for (size_t i = 0; i < n; i++)
+        if (w[i] != v) fail_msg("w[%zu] = %.9g, want %.9g", i, w[i], v);
+}
+
+/* dirac against torch.nn.init.dirac_ bit for bit: 4-D and 3-D, odd and even kernels, out < in,
+ * out > in, groups 2 (tests/ref/init_ref.h); and torch.nn.init.eye_ on a 2-D weight. */
+static void test_dirac_torch(void **state) {
+    const fanin__entry *e = find("dirac");
+    fanin_value p[MAX_PARAMS];
+    float w[256];
+    for (size_t k = 0; k < N_OF(dirac_refs); k++) {
+        const dirac_ref *r = &dirac_refs[k];
+        fanin_tensor t = shaped(w, FANIN_ROLE_CONV_WEIGHT, r->ndim, r->shape);
+        params(e, p, "groups", (double)r->groups, NULL);
+        memset(w, 0x7f, sizeof w);
+        assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+        assert_memory_equal(w, r->w, init_size_of(&t) * sizeof *w);
+        double m = (double)r->groups * (double)(r->shape[0] / r->groups < r->shape[1]
+                                                     ? r->shape[0] / r->groups : r->shape[1]);
+        double f = m / (double)init_size_of(&t), mean, std = moments_std(e, p, t, &mean);
+        assert_close(mean, f, 1e-15);
+        assert_close(std, sqrt(f - f * f), 1e-15);
+    }
+    params(e, p, NULL);
+    fanin_tensor d = shaped(w, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){5, 3});
+    assert_int_equal(fill_t(e, p, 1.0, &d), FANIN_OK);
+    assert_memory_equal(w, dirac_ref_dense_5x3, sizeof dirac_ref_dense_5x3);
+    fanin_tensor u = T2D(w, 5, 3, 3, 5, 0); /* not described: the 2-D rule, the same */
+    assert_int_equal(fill_t(e, p, 1.0, &u), FANIN_OK);
+    assert_memory_equal(w, dirac_ref_dense_5x3, sizeof dirac_ref_dense_5x3);
+    fanin_tensor b = shaped(w, FANIN_ROLE_BIAS, 1, (int64_t[]){6}); /* no offset */
+    assert_int_equal(fill_t(e, p, 1.0, &b), FANIN_OK);
+    assert_all_equal(w, 6, 0.0f);
+}
+
+/* torch: "dim 0 must be divisible by groups"; here an error naming both. */
+static void test_dirac_groups_must_divide(void **state) {
+    const fanin__entry *e = find("dirac");
+    fanin_value p[MAX_PARAMS];
+    float w[6 * 4 * 9];
+    fanin_ctx ctx;
+    fanin_rng rng;
+    params(e, p, "groups", 4.0, NULL);
+    fanin_tensor t = shaped(w, FANIN_ROLE_CONV_WEIGHT, 4, (int64_t[]){6, 4, 3, 3});
+    fanin__ctx_init(&ctx, e, 1.0);
+    fanin__rng_init(&rng, SEED, 1, FANIN_STREAM_WEIGHT);
+    assert_int_equal(vt(e)->fill(&ctx, &t, p, &rng), FANIN_EINVAL);
+    assert_non_null(strstr(ctx.msg, "6 output channels are not divisible by groups = 4"));
+}
+
+/* The centre [out, in] of W [out, in, kh, kw] and the largest value off the centre. */
+static double split_centre(const float *w, const int64_t *s, double *centre) {
+    int64_t kk = s[2] * s[3], c = (s[2] / 2) * s[3] + s[3] / 2;
+    double off = 0.0;
+    for (int64_t oi = 0; oi < s[0] * s[1]; oi++)
+        for (int64_t k = 0; k < kk; k++) {
+            double v = w[oi * kk + k];
+            if (k == c) centre[oi] = v;
+            else off = fmax(off, fabs(v));
+        }
+    return off;
+}
+
+/* The largest |(C^T C or C C^T) - gain^2 I| entry of C [r, c], the smaller Gram matrix. */
+static double gram_error(const double *C, int64_t r, int64_t c, double gain) {
+    int64_t m = r < c ? r : c, k = r < c ? c : r;
+    double worst = 0.0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < m; j++) {
+            double dot = 0.0;
+            for (int64_t l = 0; l < k; l++)
+                dot += r >= c ? C[l * c + i] * C[l * c + j] : C[i * c + l] * C[j * c + l];
+            worst = fmax(worst, fabs(dot - (i == j ? gain * gain : 0.0)));
+        }
+    return worst;
+}
+
+/* Zeros off the kernel centre; the centre gain * semi-orthogonal: C^T C = gain^2 I (out >= in,
+ * the paper's case), C C^T = gain^2 I (out < in); moments = the formula, sample within 4 SE. */
+static void test_delta_orthogonal_structure(void **state) {
+    const fanin__entry *e = find("delta_orthogonal");
+    fanin_value p[MAX_PARAMS];
+    static float w[64 * 32 * 9];
+    static double C[64 * 32];
+    const int64_t shapes[][4] = {{64, 32, 3, 3}, {32, 32, 3, 3}, {16, 64, 3, 3}, {8, 4, 5, 5}};
+    for (size_t k = 0; k < N_OF(shapes); k++) {
+        const int64_t *s = shapes[k];
+        double g = k == 1 ? 1.0 : 1.7;
+        params(e, p, "gain", g, NULL);
+        fanin_tensor t = shaped(w, FANIN_ROLE_CONV_WEIGHT, 4, s);
+        assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+        assert_close(split_centre(w, s, C), 0.0, 0.0);
+        assert_true(gram_error(C, s[0], s[1], g) < 1e-5 * g * g);
+        double k_min = (double)(s[0] < s[1] ? s[0] : s[1]);
+        check_fill_t(e, p, 1.0, t, 0.0, g * sqrt(k_min / (double)init_size_of(&t)));
+    }
+}
+
+/* A dense weight, an undescribed tensor and a bias are plain `orthogonal`, draw for draw. */
+static void test_delta_orthogonal_dense_is_orthogonal(void **state) {
+    const fanin__entry *e = find("delta_orthogonal"), *o = find("orthogonal");
+    fanin_value p[MAX_PARAMS], q[MAX_PARAMS];
+    static float a[ROWS * COLS], b[ROWS * COLS];
+    params(e, p, "gain", 1.3, NULL);
+    params(o, q, "gain", 1.3, NULL);
+    const fanin_tensor ts[] = {shaped(NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){ROWS, COLS}),
+                               shaped(NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){COLS, ROWS}),
+                               T2D(NULL, 40, 30, 30, 40, 0),
+                               shaped(NULL, FANIN_ROLE_BIAS, 1, (int64_t[]){ROWS})};
+    for (size_t k = 0; k < N_OF(ts); k++) {
+        fanin_tensor ta = ts[k], tb = ts[k];
+        ta.data = a, tb.data = b;
+        assert_int_equal(fill_t(e, p, 1.0, &ta), FANIN_OK);
+        assert_int_equal(fill_t(o, q, 1.0, &tb), FANIN_OK);
+        assert_memory_equal(a, b, init_size_of(&ta) * sizeof *a);
+        double ma, mb;
+        assert_close(moments_std(e, p, ta, &ma), moments_std(o, q, tb, &mb), 0.0);
+    }
+}
+
+/* ---- a host whose rng_normal replays given draws (for the PyTorch comparison) ---- */
+
+typedef struct replay {
+    const float *v;
+    size_t n, next;
+} replay;
+
+static void replay_normal(fanin_rng *rng, float *out, size_t n, double mean, double std) {
+    replay *r = (replay *)(void *)rng; /* the plugin passes the stream through unread */
+    for (size_t i = 0; i < n; i++)
+        out[i] = r->next < r->n ? (float)(mean + std * r->v[r->next++]) : NAN;
+}
+
+/* Run the family's entry point again with `host`, so its plugins call that table. */
+static void reenter_family(const fanin__entry *e, const fanin_host *host) {
+    void *h = dlopen(e->path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    assert_non_null(h);
+    void *sym = dlsym(h, FANIN_ENTRY_SYMBOL);
+    assert_non_null(sym);
+    fanin_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry);
+    assert_non_null(entry(host));
+    dlclose(h); /* drops only this extra reference */
+}
+
+/* delta_orthogonal [6, 4, 3, 3], gain 1.5, on fixed draws = torch.nn.init.orthogonal_ of the
+ * same draws at the kernel centre, zeros elsewhere (tests/ref/init_ref.h), within 1e-5. */
+static void test_delta_orthogonal_torch(void **state) {
+    const fanin__entry *e = find("delta_orthogonal");
+    fanin_value p[MAX_PARAMS];
+    float w[216];
+    static fanin_host host;
+    host = *fanin__host();
+    host.rng_normal = replay_normal;
+    replay r = {delta_ref_draws, N_OF(delta_ref_draws), 0};
+    params(e, p, "gain", DELTA_REF_GAIN, NULL);
+    fanin_tensor t = shaped(w, FANIN_ROLE_CONV_WEIGHT, 4, delta_ref_shape);
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, e, 1.0);
+    reenter_family(e, &host);
+    int rc = vt(e)->fill(&ctx, &t, p, (fanin_rng *)(void *)&r);
+    reenter_family(e, fanin__host());
+    assert_int_equal(rc, FANIN_OK);
+    assert_int_equal(r.next, r.n); /* every draw used, no more */
+    for (size_t i = 0; i < N_OF(delta_ref_w); i++)
+        if (!(fabs(w[i] - delta_ref_w[i]) <= 1e-5))
+            fail_msg("w[%zu] = %.9g, torch %.9g", i, w[i], delta_ref_w[i]);
+}
+
+/* ---- fixup ---- */
+
+/* Fill t with fixup (params p) and check every value is v. */
+static void fixup_constant(const fanin__entry *e, const fanin_value *p, fanin_tensor t, float v) {
+    static float w[ROWS * COLS];
+    t.data = w;
+    assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+    assert_all_equal(w, init_size_of(&t), v);
+    double mean, std = moments_std(e, p, t, &mean);
+    assert_close(mean, v, 0.0);
+    assert_close(std, 0.0, 0.0);
+}
+
+/* Zhang et al. 2019, Sec. 3: in a branch of m weight layers among L branches, the first m - 1
+ * layers are He normal times L^(-1/(2m-2)), the last is 0; sample std within 4 SE. */
+static void test_fixup_branch(void **state) {
+    const fanin__entry *e = find("fixup");
+    fanin_value p[MAX_PARAMS];
+    const int64_t s[4] = {64, 32, 3, 3}; /* fan_in 288, fan_out 576 */
+    fanin_tensor conv = shaped(NULL, FANIN_ROLE_CONV_WEIGHT, 4, s);
+    fanin_tensor dense = shaped(NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){ROWS, COLS});
+    params(e, p, NULL);
+    double he = sqrt(2.0) / sqrt(288.0);
+    check_fill_t(e, p, 1.0, in_branch(conv, 3, 16, 0, 2), 0.0, he * pow(16.0, -0.5));
+    check_fill_t(e, p, 1.0, in_branch(conv, 0, 16, 1, 3), 0.0, he * pow(16.0, -0.25));
+    check_fill_t(e, p, 1.0, in_branch(dense, 7, 8, 0, 2), 0.0, sqrt(2.0 / COLS) / sqrt(8.0));
+    fixup_constant(e, p, in_branch(conv, 3, 16, 1, 2), 0.0f);  /* the branch's last layer */
+    fixup_constant(e, p, in_branch(conv, 3, 16, 2, 3), 0.0f);
+    fixup_constant(e, p, in_branch(dense, 0, 4, 0, 1), 0.0f);  /* m = 1: it is the last */
+    params(e, p, "mode", 1.0, "gain", 1.0, NULL);              /* fan_out, as the authors' code */
+    check_fill_t(e, p, 1.0, in_branch(conv, 3, 16, 0, 2), 0.0, 1.0 / sqrt(576.0) / 4.0);
+}
+
+/* Outside the branches: He normal (skip projections too), the output layer 0 unless
+ * classifier_zero is off; biases and shifts 0, norm scales and residual multipliers 1. */
+static void test_fixup_outside_branches(void **state) {
+    const fanin__entry *e = find("fixup");
+    fanin_value p[MAX_PARAMS];
+    fanin_tensor w = shaped(NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){ROWS, COLS});
+    fanin_tensor out = w, proj = in_branch(w, 2, 8, -1, 2);
+    out.flags = FANIN_TENSOR_OUTPUT;
+    proj.role = FANIN_ROLE_SKIP_PROJECTION;
+    params(e, p, NULL);
+    double he = sqrt(2.0 / COLS);
+    check_fill_t(e, p, 1.0, w, 0.0, he);
+    check_fill_t(e, p, 1.0, proj, 0.0, he);
+    fixup_constant(e, p, out, 0.0f);
+    const int64_t n[1] = {ROWS};
+    fixup_constant(e, p, shaped(NULL, FANIN_ROLE_BIAS, 1, n), 0.0f);
+    fixup_constant(e, p, shaped(NULL, FANIN_ROLE_NORM_SHIFT, 1, n), 0.0f);
+    fixup_constant(e, p, shaped(NULL, FANIN_ROLE_RESIDUAL_BIAS, 1, (int64_t[]){1}), 0.0f);
+    fixup_constant(e, p, shaped(NULL, FANIN_ROLE_NORM_SCALE, 1, n), 1.0f);
+    fixup_constant(e, p, shaped(NULL, FANIN_ROLE_RESIDUAL_SCALE, 1, (int64_t[]){1}), 1.0f);
+    fixup_constant(e, p, T2D(NULL, ROWS, 1, COLS, ROWS, 1), 0.0f); /* an undescribed bias */
+    params(e, p, "classifier_zero", 0.0, NULL);
+    check_fill_t(e, p, 1.0, out, 0.0, he);
+    params(e, p, "gain", NAN, NULL); /* auto: the layer's activation (tanh here) */
+    check_fill_t(e, p, 5.0 / 3.0, w, 0.0, 5.0 / 3.0 / sqrt((double)COLS));
+}
+
+/* What the host cannot describe (fanin init-stats, a host before 1.2) is a weight outside the
+ * branches: the very draws of he_normal with the same gain. */
+static void test_fixup_undescribed_is_he_normal(void **state) {
+    const fanin__entry *e = find("fixup"), *h = find("he_normal");
+    fanin_value p[MAX_PARAMS], q[MAX_PARAMS];
+    static float a[ROWS * COLS], b[ROWS * COLS];
+    params(e, p, NULL);
+    params(h, q, "gain", sqrt(2.0), NULL);
+    fanin_tensor ta = weight(a), tb = weight(b);
+    assert_int_equal(fill_t(e, p, 1.0, &ta), FANIN_OK);
+    assert_int_equal(fill_t(h, q, 1.0, &tb), FANIN_OK);
+    assert_memory_equal(a, b, sizeof a);
+}
+
+/* fanin__layer_tensor (engine/layer.c): PyTorch's shape and fans, the spec's branch place, the
+ * output flag on the last dense or conv layer only when it is outside any branch. */
+static void test_layer_tensor_description(void **state) {
+    fanin__layer_spec specs[4] = {{.type = FANIN_LAYER_DENSE, .block = -1},
+                                  {.type = FANIN_LAYER_CONV2D, .block = 1, .n_blocks = 4,
+                                   .pos = 1, .branch_len = 2},
+                                  {.type = FANIN_LAYER_DENSE}, /* a spec left at zero */
+                                  {.type = FANIN_LAYER_FLATTEN, .block = -1}};
+    fanin__layer layers[4];
+    fanin_model m = {.n_layers = 4, .layers = layers};
+    for (int l = 0; l < 4; l++)
+        layers[l] = (fanin__layer){.spec = &specs[l], .model = &m, .index = l};
+    fanin_tensor w, b;
+    fanin__layer_tensor(&w, &layers[1], NULL, FANIN_ROLE_CONV_WEIGHT, 4,
+                        (int64_t[]){8, 3, 3, 3}, NULL);
+    fanin__layer_tensor(&b, &layers[1], NULL, FANIN_ROLE_BIAS, 1, (int64_t[]){8}, &w);
+    assert_true(w.rows == 8 && w.cols == 27 && w.fan_in == 27 && w.fan_out == 72);
+    assert_true(w.block == 1 && w.n_blocks == 4 && w.pos == 1 && w.branch_len == 2);
+    assert_true(b.block == 1 && b.fan_in == 27 && b.is_bias && w.flags == 0 && b.flags == 0);
+    fanin__layer_tensor(&w, &layers[2], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){10, 5},
+                        NULL);
+    fanin__layer_tensor(&b, &layers[2], NULL, FANIN_ROLE_BIAS, 1, (int64_t[]){10}, &w);
+    assert_true(w.block == -1 && w.n_blocks == -1 && w.pos == -1 && w.branch_len == -1);
+    assert_int_equal(w.flags, FANIN_TENSOR_OUTPUT); /* the last dense; a flatten follows */
+    assert_int_equal(b.flags, FANIN_TENSOR_OUTPUT);
+    fanin__layer_tensor(&w, &layers[0], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){5, 4},
+                        NULL);
+    assert_int_equal(w.flags, 0);
+    specs[2].type = FANIN_LAYER_BATCHNORM; /* now the last weight layer is in a branch: */
+    fanin__layer_tensor(&w, &layers[0], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){5, 4},
+                        NULL); /* no layer is the classifier */
+    assert_int_equal(w.flags, 0);
+}
+
 /* the constant schemes first, then the random ones (from index N_CONST) */
 static const char *const all_names[] = {
-    "zeros", "ones", "constant", "eye", "identity", "keras_default",
+    "zeros", "ones", "constant", "eye", "identity", "keras_default", "dirac",
     "uniform", "normal", "trunc_normal", "lecun_normal", "lecun_uniform", "xavier_normal",
     "xavier_uniform", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "kaiming_normal", "kaiming_uniform", "variance_scaling", "orthogonal", "sparse",
-    "positive_unitball", "nguyen_widrow", "torch_default", "caffe_xavier", "fann_default"};
+    "positive_unitball", "nguyen_widrow", "torch_default", "caffe_xavier", "fann_default",
+    "fixup", "delta_orthogonal"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
-#define N_CONST 6
+#define N_CONST 7
 
 /* These fill a bias (cols 1) by the weight's rule with the layer's fans from the view: same
  * moments as W. (eye, keras_default: zeros; orthogonal, sparse, positive_unitball: a rows x 1
@@ -672,7 +984,7 @@ static void test_all_bias_uses_layer_fans(void **state) {
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
         float w[1], b[ROWS];
-        fanin_tensor tw = weight(w), tb = {b, ROWS, 1, COLS, ROWS, 1};
+        fanin_tensor tw = weight(w), tb = T2D(b, ROWS, 1, COLS, ROWS, 1);
         double mw, sw, mb, sb;
         fanin_ctx ctx;
         fanin_rng rng;
@@ -693,7 +1005,7 @@ static void test_all_bias_finite(void **state) {
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
         float b[ROWS];
-        fanin_tensor tb = {b, ROWS, 1, COLS, ROWS, 1};
+        fanin_tensor tb = T2D(b, ROWS, 1, COLS, ROWS, 1);
         double mb = NAN, sb = NAN;
         fanin_ctx ctx;
         fanin_rng rng;
@@ -712,7 +1024,7 @@ static void test_all_empty_is_noop(void **state) {
         const fanin__entry *e = find(all_names[k]);
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
-        fanin_tensor t0 = {NULL, 0, COLS, COLS, 0, 0}, t1 = {NULL, ROWS, 0, 0, ROWS, 0};
+        fanin_tensor t0 = T2D(NULL, 0, COLS, COLS, 0, 0), t1 = T2D(NULL, ROWS, 0, 0, ROWS, 0);
         fanin_ctx ctx;
         fanin_rng rng;
         double mean, std;
@@ -732,7 +1044,7 @@ static void test_all_deterministic(void **state) {
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
         float a[64], b[64], c[64];
-        fanin_tensor ta = {a, 8, 8, 8, 8, 0}, tb = ta, tc = ta;
+        fanin_tensor ta = T2D(a, 8, 8, 8, 8, 0), tb = ta, tc = ta;
         tb.data = b;
         tc.data = c;
         fanin_ctx ctx;
@@ -756,7 +1068,7 @@ static void test_all_scaled_reject_zero_fan(void **state) {
         fanin_value p[MAX_PARAMS];
         params(e, p, NULL);
         float w[4] = {0};
-        fanin_tensor t = {w, 4, 1, 0, 0, 1};
+        fanin_tensor t = T2D(w, 4, 1, 0, 0, 1);
         fanin_ctx ctx;
         fanin_rng rng;
         fanin__ctx_init(&ctx, e, 1.0);
@@ -821,6 +1133,15 @@ int main(void) {
         cmocka_unit_test(test_keras_default),
         cmocka_unit_test(test_caffe_xavier),
         cmocka_unit_test(test_fann_default),
+        cmocka_unit_test(test_dirac_torch),
+        cmocka_unit_test(test_dirac_groups_must_divide),
+        cmocka_unit_test(test_delta_orthogonal_structure),
+        cmocka_unit_test(test_delta_orthogonal_dense_is_orthogonal),
+        cmocka_unit_test(test_delta_orthogonal_torch),
+        cmocka_unit_test(test_fixup_branch),
+        cmocka_unit_test(test_fixup_outside_branches),
+        cmocka_unit_test(test_fixup_undescribed_is_he_normal),
+        cmocka_unit_test(test_layer_tensor_description),
         cmocka_unit_test(test_all_bias_uses_layer_fans),
         cmocka_unit_test(test_all_bias_finite),
         cmocka_unit_test(test_all_empty_is_noop),

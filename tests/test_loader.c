@@ -1,6 +1,8 @@
 /* Tests for core/loader.c and core/host.c: every broken fixture plugin is refused with a message
  * naming its file and the problem, unsafe files are refused, the good fixture loads and runs
  * through its vtables, and the host services (qr, sgemm, alloc failures, errors, logs) work.
+ * ABI 1.2: tensors described with torch's fans, and a plugin built against the frozen 1.1
+ * header (tests/fixtures/abi-1.1) still sees the 2-D view.
  * The real plugins are checked when the build has produced them. */
 #include "base/errors.h"
 #include "base/rng.h"
@@ -22,7 +24,16 @@
 
 #include <cmocka.h>
 
+/* A tensor given by its 2-D view alone (the 1.0 fields; ndim 0: not described), as callers
+ * that know no layer pass it (fanin init-stats). */
+#define T2D(d, r, c, fi, fo, b)                                                              \
+    ((fanin_tensor){.data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo),   \
+                    .is_bias = (b)})
+
 #define FIX(name) FANIN_TEST_FIXTURE_DIR "/" name
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define MINOR STR(FANIN_ABI_MINOR) /* this host's ABI minor, as text for messages */
 
 static char err[FANIN_ERRLEN];
 
@@ -103,10 +114,11 @@ static const rejection rejections[] = {
     {"no_entry.so", "no_entry.so is not a fanin plugin (no symbol fanin_plugin_entry)"},
     {"entry_null.so", "returned NULL): needs a host with GPU support"},
     {"bad_magic.so", "library descriptor is corrupt (bad magic 0xdeadbeef, expected 0x4e494e46)"},
-    {"wrong_major.so", "built for fanin plugin ABI 2.x; this fanin provides ABI 1.1 \u2014 "
+    {"wrong_major.so", "built for fanin plugin ABI 2.x; this fanin provides ABI 1." MINOR " \u2014 "
                        "rebuild against fanin 1.x headers"},
     {"small_struct.so", "library descriptor is corrupt (struct_size 8 < 1.0 baseline"},
-    {"future_minor.so", "needs fanin plugin ABI >= 1.7 (this fanin provides 1.1); upgrade fanin"},
+    {"future_minor.so", "needs fanin plugin ABI >= 1.7 (this fanin provides 1." MINOR "); "
+                        "upgrade fanin"},
     {"wrong_real.so", "was built with a 8-byte real; this fanin uses 4-byte reals"},
     {"no_plugins.so", "lists no plugins (plugin_count 0"},
     {"bad_name.so", "has invalid name 'Bad-Name'; names must match [a-z][a-z0-9_]*"},
@@ -266,7 +278,7 @@ static void test_good_registers(void **state) {
 static int call_fill(const fanin__entry *e, fanin_ctx *ctx, float *w, int rows, int cols,
                      int mode, int fail) {
     const fanin_initializer_vt *vt = e->plugin->vtable;
-    fanin_tensor t = {w, rows, cols, cols, rows, 0};
+    fanin_tensor t = T2D(w, rows, cols, cols, rows, 0);
     fanin_value p[3] = {{.f = 0.25}, {.e = mode}, {.b = fail}};
     fanin_rng rng;
     fanin__rng_init(&rng, 1, 0, FANIN_STREAM_WEIGHT);
@@ -526,6 +538,101 @@ static void test_host_table(void **state) {
     assert_int_equal(h->sizeof_real, 4);
     assert_true(h->threads >= 1);
     assert_string_equal(h->fanin_version, FANIN_VERSION_STRING);
+    assert_true(FANIN_HAS_FIELD(fanin_host, tensor_size, h->hdr.struct_size)); /* 1.2 */
+    assert_int_equal(h->tensor_size, sizeof(fanin_tensor));
+    assert_true(FANIN_TENSOR_HAS(h, ndim) && FANIN_TENSOR_HAS(h, branch_len));
+}
+
+/* ---- ABI 1.2: described tensors ---- */
+
+/* The 1.0 fields never move (ABI rule 1): a 1.0 or 1.1 plugin reads them where it always did. */
+static void test_tensor_layout_frozen(void **state) {
+    assert_int_equal(offsetof(fanin_tensor, data), 0);
+    assert_int_equal(offsetof(fanin_tensor, rows), 8);
+    assert_int_equal(offsetof(fanin_tensor, cols), 16);
+    assert_int_equal(offsetof(fanin_tensor, fan_in), 24);
+    assert_int_equal(offsetof(fanin_tensor, fan_out), 32);
+    assert_int_equal(offsetof(fanin_tensor, is_bias), 40);
+    assert_true(offsetof(fanin_tensor, ndim) >= 44);
+}
+
+/* Views and fans as torch.nn.init._calculate_fan_in_and_fan_out gives them (torch 1.13):
+ * [8, 3, 3, 3] -> (27, 72), [10, 5] -> (5, 10), [4, 2, 5] -> (10, 20); a bias takes its
+ * weight's, a norm vector its length. */
+static void test_tensor_init_fans(void **state) {
+    fanin_tensor w, b, g, d, c1;
+    fanin__tensor_init(&w, NULL, FANIN_ROLE_CONV_WEIGHT, 4, (int64_t[]){8, 3, 3, 3}, NULL);
+    assert_int_equal(w.rows, 8);
+    assert_int_equal(w.cols, 27);
+    assert_int_equal(w.fan_in, 27);
+    assert_int_equal(w.fan_out, 72);
+    assert_int_equal(w.is_bias, 0);
+    assert_int_equal(w.ndim, 4);
+    assert_int_equal(w.block, -1);
+    assert_int_equal(w.pos, -1);
+    assert_int_equal(w.flags, 0);
+    fanin__tensor_init(&b, NULL, FANIN_ROLE_BIAS, 1, (int64_t[]){8}, &w);
+    assert_true(b.rows == 8 && b.cols == 1 && b.fan_in == 27 && b.fan_out == 72 && b.is_bias);
+    assert_true(b.shape[0] == 8 && b.shape[1] == 1 && b.ndim == 1);
+    fanin__tensor_init(&g, NULL, FANIN_ROLE_NORM_SCALE, 1, (int64_t[]){16}, NULL);
+    assert_true(g.rows == 16 && g.cols == 1 && g.fan_in == 16 && g.fan_out == 16 && !g.is_bias);
+    fanin__tensor_init(&g, NULL, FANIN_ROLE_NORM_SHIFT, 1, (int64_t[]){16}, NULL);
+    assert_true(g.is_bias);
+    fanin__tensor_init(&d, NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){10, 5}, NULL);
+    assert_true(d.rows == 10 && d.cols == 5 && d.fan_in == 5 && d.fan_out == 10);
+    fanin__tensor_init(&c1, NULL, FANIN_ROLE_CONV_WEIGHT, 3, (int64_t[]){4, 2, 5}, NULL);
+    assert_true(c1.rows == 4 && c1.cols == 10 && c1.fan_in == 10 && c1.fan_out == 20);
+}
+
+/* Fill a described conv weight [8, 3, 3, 3] of block 2 of 5 (position 1 of 3) with the view
+ * fixture `name` from `file`; out: what it wrote down (view.c). */
+static void view_fill(const char *file, const char *name, float *w) {
+    fanin_registry *r;
+    assert_int_equal(fanin__registry_new_empty(&r), FANIN_OK);
+    if (fanin__registry_load(r, file, err, sizeof err) != FANIN_OK) fail_msg("%s", err);
+    const fanin__entry *e = fanin__registry_find(r, FANIN_KIND_INITIALIZER, name);
+    assert_non_null(e);
+    fanin_tensor t;
+    fanin__tensor_init(&t, w, FANIN_ROLE_CONV_WEIGHT, 4, (int64_t[]){8, 3, 3, 3}, NULL);
+    t.block = 2, t.n_blocks = 5, t.pos = 1, t.branch_len = 3;
+    fanin_rng rng;
+    fanin__rng_init(&rng, 1, 0, 0);
+    fanin_ctx ctx;
+    fanin__ctx_init(&ctx, e, 1.0);
+    const fanin_initializer_vt *vt = e->plugin->vtable;
+    assert_int_equal(vt->fill(&ctx, &t, NULL, &rng), FANIN_OK);
+    fanin__registry_free(r);
+}
+
+/* view.c built against the frozen 1.1 header (tests/fixtures/abi-1.1) loads in this host and
+ * sees a conv weight as the 2-D [out, in*kh*kw] = [8, 27] tensor with torch's fans, and
+ * nothing of the description; built against today's header it reads the description. */
+static void test_abi_1_1_plugin_sees_2d_view(void **state) {
+    float w[216];
+    const float view[5] = {8, 27, 27, 72, 0};
+    view_fill(FIX("view_abi11.so"), "fixture_view11", w);
+    for (int i = 0; i < 5; i++) assert_float_equal(w[i], view[i], 0.0f);
+    assert_float_equal(w[5], -1.0f, 0.0f); /* no 1.2 field read */
+    for (int i = 6; i < 216; i++) assert_float_equal(w[i], 0.0f, 0.0f);
+
+    const float full[17] = {8, 27, 27, 72, 0, 1, 4, 8, 3, 3, 3, FANIN_ROLE_CONV_WEIGHT, 0,
+                            2, 5, 1, 3};
+    view_fill(FIX("view.so"), "fixture_view", w);
+    for (int i = 0; i < 17; i++)
+        if (w[i] != full[i]) fail_msg("data[%d] = %g, want %g", i, w[i], full[i]);
+}
+
+/* The 1.1 build's descriptors say 1.1; this host is newer and accepts it. */
+static void test_abi_1_1_plugin_descriptor(void **state) {
+    fanin_registry *r;
+    assert_int_equal(fanin__registry_new_empty(&r), FANIN_OK);
+    if (fanin__registry_load(r, FIX("view_abi11.so"), err, sizeof err) != FANIN_OK)
+        fail_msg("%s", err);
+    const fanin__entry *e = fanin__registry_find(r, FANIN_KIND_INITIALIZER, "fixture_view11");
+    assert_non_null(e);
+    assert_int_equal(e->plugin->hdr.abi_minor, 1);
+    assert_true(FANIN_ABI_MINOR >= 2);
+    fanin__registry_free(r);
 }
 
 #define WITH_REGISTRY(f) cmocka_unit_test_setup_teardown(f, setup_registry, teardown_registry)
@@ -556,6 +663,10 @@ int main(void) {
         WITH_REGISTRY(test_alloc_failure_in_plugin),
         WITH_REGISTRY(test_host_log_and_errors),
         cmocka_unit_test(test_host_table),
+        cmocka_unit_test(test_tensor_layout_frozen),
+        cmocka_unit_test(test_tensor_init_fans),
+        cmocka_unit_test(test_abi_1_1_plugin_sees_2d_view),
+        cmocka_unit_test(test_abi_1_1_plugin_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

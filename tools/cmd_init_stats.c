@@ -227,7 +227,8 @@ static int run_stats(const fanin_registry *reg, const stats_args *a) {
     int rc = fanin__pref_from_args(&init, e, a->params, a->n_params, err, sizeof err);
     if (rc < 0) return cli_fail(rc, err);
     float *W = malloc((size_t)(a->rows * a->cols) * sizeof *W);
-    fanin_tensor t = {W, a->rows, a->cols, a->cols, a->rows, 0};
+    fanin_tensor t;
+    fanin__tensor_init(&t, W, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){a->rows, a->cols}, NULL);
     if (!W) code = cli_fail(FANIN_ENOMEM, "out of memory for the matrix");
     if (code == FANIN_EXIT_OK) code = sample(&init, a, gain, &t);
     if (code == FANIN_EXIT_OK) print_stats(&init, a, gain, &t);

@@ -261,8 +261,11 @@ static int predict(const predict_args *a, fanin_experiment *x, char *err, size_t
     const float *X = test ? d->x_test : d->x_train, *Y = test ? d->y_test : d->y_train;
     int64_t n = test ? d->n_test : d->n_train;
     fanin_model *m = NULL;
-    rc = fanin__model_new(x, d->n_features, (int)(n < 1024 ? (n > 0 ? n : 1) : 1024), &m, err,
-                          errlen);
+    fanin__data_shape in;
+    rc = fanin__data_model_input(x, d->shape, &in, err, errlen);
+    if (rc == FANIN_OK)
+        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w},
+                                     (int)(n < 1024 ? (n > 0 ? n : 1) : 1024), &m, err, errlen);
     if (rc == FANIN_OK) rc = fanin__loss_check(m, d, err, errlen);
     if (rc == FANIN_OK) rc = fanin__model_load(m, a->model, err, errlen);
     double loss, acc;

@@ -186,8 +186,9 @@ static int describe(const fanin_config *c, const fanin_registry *reg, char *name
 
 /* Where the results are: the run folder's files and each member folder's. */
 static void print_results(const char *out) {
-    printf("\nresults in %s/ (%s, %s, %s; per run: ", out, fanin__rundir_name(FANIN_RUNDIR_REPORT),
-           fanin__rundir_name(FANIN_RUNDIR_SUMMARY_CSV),
+    printf("\nresults in %s/ (%s, %s, %s, %s; per run: ", out,
+           fanin__rundir_name(FANIN_RUNDIR_REPORT), fanin__rundir_name(FANIN_RUNDIR_SUMMARY_CSV),
+           fanin__rundir_name(FANIN_RUNDIR_GROUPS_CSV),
            fanin__rundir_name(FANIN_RUNDIR_SUMMARY_JSON));
     const fanin__rundir_file member[] = {FANIN_RUNDIR_CONFIG, FANIN_RUNDIR_METRICS,
                                          FANIN_RUNDIR_LAYERS, FANIN_RUNDIR_HISTOGRAMS,

@@ -1,10 +1,13 @@
 /* `fanin validate CONFIG.yaml...`: every sweep member checked against the schema and each
- * plugin's parameters, and the data files each names (present, readable, of their format);
- * prints "ok" or the errors as FILE:LINE:COL: message. */
+ * plugin's parameters, the data files each names (present, readable, of their format), and the
+ * model's shapes when the input's is known (model.input, or the files' headers); prints "ok"
+ * or the errors as FILE:LINE:COL: message. */
 #include "cli.h"
 #include "base/errors.h"
+#include "config/errs.h"
 #include "config/experiment.h"
 #include "data/data.h"
+#include "engine/model.h"
 #include "plugin/registry.h"
 
 #include <fanin/fanin.h>
@@ -15,13 +18,33 @@
 
 #define USAGE "usage: fanin validate CONFIG.yaml... [--set KEY=VALUE]..."
 
+/* A fanin__member_check: build x's model for one row of the input's shape, as `fanin run`
+ * would, so a shape that cannot work is reported with its layer's FILE:LINE:COL. Unknown when
+ * the files cannot tell (their check has said why) and model.input is not given. */
+static void check_shapes(const fanin_experiment *x, fanin__errs *errs, void *user) {
+    (void)user;
+    char err[FANIN_ERRLEN];
+    fanin__data_shape data, in;
+    if (fanin__data_peek_shape(&x->data, &data, err, sizeof err) < 0) {
+        if (!x->input[0]) return;
+        data = (fanin__data_shape){x->input[0], x->input[1], x->input[2]};
+    }
+    int rc = fanin__data_model_input(x, data, &in, err, sizeof err);
+    fanin_model *m = NULL;
+    if (rc == FANIN_OK)
+        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w}, 1, &m, err,
+                                     sizeof err);
+    fanin__model_free(m);
+    if (rc < 0) fanin__errs_add(errs, rc == FANIN_ENOMEM ? rc : FANIN_ECONFIG, NULL, "%s", err);
+}
+
 /* One file with the overrides; the exit code. */
 static int validate_one(const char *path, char **sets, int n_sets, fanin_registry *reg) {
     static char err[8 * FANIN_ERRLEN];
     int code = FANIN_EXIT_OK;
     fanin_config *c = cli_config(path, sets, n_sets, &code);
     if (!c) return code;
-    int rc = fanin__data_validate(c, reg, err, sizeof err);
+    int rc = fanin__data_validate_with(c, reg, check_shapes, NULL, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "%s\n", err);
         code = fanin_exit_code(rc);

@@ -21,7 +21,7 @@ static const char usage[] =
     "                       thread: threads: 1), --resume continues an interrupted run; a\n"
     "                       folder (runs/NAME or --out) holding an earlier run is kept: the\n"
     "                       new one goes to NAME-2, -3, ..., or replaces it with --overwrite\n"
-    "  validate CONFIG.yaml [--set KEY=VALUE]...\n"
+    "  validate CONFIG.yaml... [--set KEY=VALUE]...\n"
     "                       check the file against the schema and every plugin's parameters\n"
     "  plugins [--kind KIND] [--json] [-v]\n"
     "                       list every plugin found: kind, name, version, file, doc;\n"

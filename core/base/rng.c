@@ -64,6 +64,13 @@ void fanin__rng_init(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tenso
     r->mt = NULL;
 }
 
+void fanin__rng_init_at(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tensor,
+                        uint64_t block) {
+    fanin__rng_init(r, seed, layer, tensor);
+    r->ctr[0] = (uint32_t)block;
+    r->ctr[1] = (uint32_t)(block >> 32);
+}
+
 void fanin__rng_init_numpy(fanin_rng *r, fanin__mt19937 *mt) {
     fanin__rng_init(r, 0, 0, 0);
     r->kind = FANIN_RNG_NUMPY;

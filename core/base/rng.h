@@ -15,6 +15,7 @@ enum fanin__stream {
     FANIN_STREAM_BIAS = 1,
     FANIN_STREAM_SHUFFLE = 2, /* layer = 0: minibatch order */
     FANIN_STREAM_DATA = 3,    /* layer = 0: synthetic data, sampling */
+    FANIN_STREAM_DROPOUT = 4, /* layer = the dropout layer: its masks, step s from block s << 32 */
 };
 
 /* numpy's legacy stream (mt19937.c): MT19937 (Matsumoto & Nishimura 1998) with numpy's
@@ -48,6 +49,11 @@ struct fanin_rng {
 };
 
 void fanin__rng_init(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tensor);
+/* The same stream started at block `block` (its words 4 * block on) instead of block 0:
+ * fanin__rng_init_at(r, s, l, t, 0) is fanin__rng_init(r, s, l, t). Dropout gives each step
+ * its own range of the (seed, layer, FANIN_STREAM_DROPOUT) stream this way. */
+void fanin__rng_init_at(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tensor,
+                        uint64_t block);
 /* A handle of kind FANIN_RNG_NUMPY drawing from mt (borrowed; several handles may share one
  * mt, which is then one numpy RandomState drawn in call order). */
 void fanin__rng_init_numpy(fanin_rng *r, fanin__mt19937 *mt);

@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FANIN_MAX_LAYERS 256
+/* layers after repeats and residual blocks are expanded (a 64-block residual net of 4-layer
+ * branches has 384); the list is allocated to size, nothing is sized by this on the stack */
+#define FANIN_MAX_LAYERS 4096
 #define FANIN_MAX_CLASSES 64
 
 enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };
@@ -25,6 +27,11 @@ enum fanin__norm {
  * value and ending in NULL (config_resolve.c); the reader and the writer share them. */
 extern const char *const fanin__loss_names[], *const fanin__norm_names[],
     *const fanin__rng_names[];
+
+/* hdf5 `data.layout`: how a 4-D x [n, a, b, c] holds one example, [H, W, C] (the course's
+ * [64, 64, 3] images) or [C, H, W]; the dataset is stored [C, H, W] either way. */
+enum fanin__layout { FANIN_LAYOUT_HWC = 0, FANIN_LAYOUT_CHW = 1 };
+extern const char *const fanin__layout_names[]; /* "hwc", "chw", NULL (section_data.c) */
 
 typedef struct fanin__data_spec {
     char source[16];       /* fashion-mnist | idx | csv | synthetic | hdf5 */
@@ -42,6 +49,11 @@ typedef struct fanin__data_spec {
     int n_synth_classes;   /* synthetic: classes (spiral, blobs) */
     int features, outputs; /* synthetic linear_teacher: widths of x and y (0 before resolution) */
     int normalize;         /* enum fanin__norm */
+    int layout;            /* hdf5: enum fanin__layout (4-D x only) */
+    /* not a key: set from model.layers when a layer reads images (conv2d, pools, flatten,
+     * global_avgpool). Then an hdf5 x [n, h, w, c] is stored [c, h, w] per example; else its
+     * rows stay in the file's order (numpy's reshape(n, -1)), as before layer kinds existed. */
+    int model_images;
 } fanin__data_spec;
 
 /* The data keys that name files (and the csv target), whose places in the file the data
@@ -74,6 +86,10 @@ enum fanin__layer_type {
 enum fanin__residual_scale {
     FANIN_SCALE_ONE = 0, FANIN_SCALE_REZERO = 1, FANIN_SCALE_SKIPINIT = 2, FANIN_SCALE_FIXUP = 3
 };
+/* The names `type:` takes, by enum fanin__layer_type ("residual" is the open;
+ * "residual_close" is never written), and `scale:`'s by enum fanin__residual_scale ("1",
+ * "rezero", "skipinit", "fixup"); both end in NULL (section_layers.c). */
+extern const char *const fanin__layer_type_names[], *const fanin__scale_names[];
 #define FANIN_PAD_SAME (-1)  /* conv2d/pool padding: output size ceil(in / stride) */
 #define FANIN_PAD_VALID (-2) /* no padding (0) */
 
@@ -97,8 +113,10 @@ typedef struct fanin__layer_spec {
     double scale_init; /* close: skipinit's initial alpha */
     bool projection;   /* close: a dense x.P^T on the skip path (init: its init) */
     /* the layer's place in a residual branch, for initializers (Fixup): block index from 0 and
-     * number of blocks of its residual stack, position in the branch from 0 and the branch's
-     * number of weight layers; block = -1 outside any branch */
+     * number of blocks of its residual stack (the item's repeat), position in the branch from
+     * 0 and the branch's number of weight layers (dense, conv2d). pos of a layer without a
+     * weight is that of the last weight layer before it (-1: none), of an open or close -1.
+     * block = -1 (and n_blocks, pos, branch_len 0, -1, 0) outside any residual block. */
     int block, n_blocks, pos, branch_len;
 } fanin__layer_spec;
 
@@ -118,7 +136,9 @@ typedef struct fanin_experiment {
      * loc.file is source_file or "--set", so valid as long as the experiment */
     fanin__loc data_loc[FANIN__DK_COUNT];
     int n_layers;
-    fanin__layer_spec *layers; /* n_layers, repeats expanded (owned) */
+    fanin__layer_spec *layers; /* n_layers, repeats and residual blocks expanded (owned) */
+    int input[3];        /* model.input: one example's [C, H, W]; all 0 when not given */
+    fanin__loc input_loc; /* where model.input was written */
     int loss;            /* enum fanin__loss */
     fanin__pref optimizer;
     double lr;

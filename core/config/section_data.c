@@ -30,6 +30,8 @@ const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic"
 const char *const fanin__synth_kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
                                           "linear_teacher", NULL};
 
+const char *const fanin__layout_names[] = {"hwc", "chw", NULL};
+
 const char *const fanin__data_key_names[] = {"path", "test_path", "images", "labels",
                                              "test_images", "test_labels", "target", NULL};
 
@@ -80,6 +82,8 @@ const fanin__key fanin__data_keys[] = {
     {.name = "train", .type = FANIN__KEY_ANY, .off = D(train), .fn = read_count},
     {.name = "test", .type = FANIN__KEY_ANY, .off = D(test), .fn = read_count},
     {.name = "normalize", .type = FANIN__KEY_ENUM, .off = D(normalize), .choices = fanin__norm_names},
+    {.name = "layout", .type = FANIN__KEY_ENUM, .off = D(layout), .choices = fanin__layout_names,
+     .sources = SRC_HDF5},
     {0},
 };
 
@@ -199,6 +203,7 @@ static void source_defaults(fanin__data_spec *d, unsigned bit) {
     d->noise = bit & SRC_SYNTH ? 0.1 : 0.0;
     d->n_synth_classes = 0;
     d->features = d->outputs = 0;
+    d->layout = FANIN_LAYOUT_HWC; /* the course's [n, 64, 64, 3] */
 }
 
 static void require(fanin__rctx *r, const fanin__node *map, const char *key, const char *why) {

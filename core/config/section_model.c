@@ -1,17 +1,19 @@
-/* The `model:` section and the loss check: defaults for every layer, the layer list with
- * per-layer overrides and `repeat: N`, built-in defaults (relu, lecun_normal, zeros) found
- * only when some layer needs them, and whether the loss fits the last layer and the classes.
- * Building the network is model.c's business.
+/* The `model:` section and the checks after every key: model.defaults, model.input, the layer
+ * list (read by section_layers.c), whether the loss fits the last layer and the classes, and
+ * convolutions on a source of vectors. Building the network is the engine's business.
  */
+#include "base/errors.h"
 #include "config/errs.h"
 #include "config/experiment.h"
 #include "config/keys.h"
 #include "config/pref.h"
 #include "config/sections.h"
 #include "config/tree.h"
+#include "config/values.h"
 #include "plugin/registry.h"
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -23,12 +25,6 @@ typedef struct model_state {
     const fanin__node *layers;   /* the list, read once the defaults are known */
 } model_state;
 
-/* One item of model.layers. */
-typedef struct layer_item {
-    fanin__layer_spec s;
-    int64_t repeat;
-} layer_item;
-
 static int note_layers(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
     (void)k; (void)path; (void)r;
@@ -36,8 +32,32 @@ static int note_layers(fanin__rctx *r, const fanin__key *k, const fanin__node *v
     return FANIN_OK;
 }
 
+/* `input: [C, H, W]` (or `[n]` for vectors): one example's shape, checked against the data
+ * when it is loaded (data/data.h), or giving a flat source's vectors an image shape. */
+static int read_input(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
+                      const char *path, void *base) {
+    (void)k; (void)base;
+    static const fanin_param_spec spec = {"size", FANIN_PARAM_I64, 0, 0, 1, 1 << 24, 0, 0, 0};
+    char got[120], msg[FANIN_ERRLEN];
+    if (val->type != FANIN__SEQ || (val->n != 1 && val->n != 3)) {
+        fanin__node_describe(val, got, sizeof got);
+        return fanin__rerr(r, val, "'%s' must be one example's shape [C, H, W] (e.g. [1, 28, "
+                           "28]) or [features], got %s%s", path, got,
+                           val->type == FANIN__SEQ ? " of that length" : "");
+    }
+    int v[3] = {1, 1, 1};
+    for (size_t i = 0; i < val->n; i++) {
+        fanin_value x;
+        if (fanin__value_read(&spec, val->vals[i], &x, msg, sizeof msg) != FANIN_OK)
+            return fanin__rerr(r, val->vals[i], "'%s.%zu' %s", path, i, msg);
+        v[i] = (int)x.i;
+    }
+    memcpy(r->x->input, v, sizeof v);
+    r->x->input_loc = val->loc;
+    return FANIN_OK;
+}
+
 #define MS(field) offsetof(model_state, defaults.field)
-#define LI(field) offsetof(layer_item, field)
 
 static const fanin__key default_keys[] = {
     {.name = "activation", .type = FANIN__KEY_PREF, .off = MS(activation),
@@ -48,23 +68,11 @@ static const fanin__key default_keys[] = {
     {0},
 };
 
-static const fanin__key layer_keys[] = {
-    {.name = "units", .type = FANIN__KEY_INT, .off = LI(s.units), .min = 1, .max = 1 << 20,
-     .flags = FANIN__KEY_REQUIRED, .doc = "the layer's width"},
-    {.name = "activation", .type = FANIN__KEY_PREF, .off = LI(s.activation),
-     .kind = FANIN_KIND_ACTIVATION},
-    {.name = "init", .type = FANIN__KEY_PREF, .off = LI(s.init), .kind = FANIN_KIND_INITIALIZER},
-    {.name = "bias_init", .type = FANIN__KEY_PREF, .off = LI(s.bias_init),
-     .kind = FANIN_KIND_INITIALIZER},
-    {.name = "repeat", .type = FANIN__KEY_I64, .off = LI(repeat), .min = 1,
-     .max = FANIN_MAX_LAYERS},
-    {0},
-};
-
 const fanin__key fanin__model_keys[] = {
     {.name = "defaults", .type = FANIN__KEY_MAP, .sub = default_keys},
-    {.name = "layers", .type = FANIN__KEY_LIST, .sub = layer_keys, .fn = note_layers,
+    {.name = "layers", .type = FANIN__KEY_LIST, .sub = fanin__layer_keys, .fn = note_layers,
      .flags = FANIN__KEY_REQUIRED, .doc = "a list like [{units: 20}, {units: 1}]"},
+    {.name = "input", .type = FANIN__KEY_ANY, .fn = read_input},
     {0},
 };
 
@@ -74,121 +82,14 @@ static void spec_deinit(fanin__layer_spec *s) {
     fanin__pref_deinit(&s->bias_init);
 }
 
-/* ---- defaults ---- */
-
-typedef struct slot {
-    const char *key;     /* in model.defaults */
-    const char *builtin; /* used when model.defaults does not give it */
-    int kind;
-    size_t off;          /* of the pref in fanin__layer_spec */
-} slot;
-
-static const slot slots[] = {
-    {"activation", "relu", FANIN_KIND_ACTIVATION, offsetof(fanin__layer_spec, activation)},
-    {"init", "lecun_normal", FANIN_KIND_INITIALIZER, offsetof(fanin__layer_spec, init)},
-    {"bias_init", "zeros", FANIN_KIND_INITIALIZER, offsetof(fanin__layer_spec, bias_init)},
-};
-
-#define PREF_AT(spec, s) ((fanin__pref *)((char *)(spec) + (s)->off))
-
-/* The default for one slot; the built-in one is looked up on first use. NULL when it failed
- * (already reported). */
-static const fanin__pref *default_pref(fanin__rctx *r, model_state *m, const fanin__node *model,
-                                       const slot *s) {
-    fanin__pref *p = PREF_AT(&m->defaults, s);
-    if (p->entry) return p;
-    const fanin__node *defs = fanin__node_get(model, "defaults", NULL);
-    if (!fanin__node_is_null(fanin__node_get(defs, s->key, NULL))) return NULL; /* it failed */
-    const fanin__entry *e = fanin__registry_find(r->reg, s->kind, s->builtin);
-    if (!e) {
-        fanin__rerr(r, model, "the built-in default %s '%s' was not found (plugins searched in: "
-                    "%s); give model.defaults.%s", fanin__kind_name(s->kind), s->builtin,
-                    fanin__registry_search_path(r->reg), s->key);
-        return NULL;
-    }
-    return fanin__pref_from_entry(p, e, NULL, &model->loc, NULL, r->errs) == FANIN_OK ? p : NULL;
-}
-
-static int fill_defaults(fanin__rctx *r, model_state *m, const fanin__node *model,
-                         fanin__layer_spec *spec) {
-    int rc = FANIN_OK;
-    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
-        fanin__pref *p = PREF_AT(spec, &slots[i]);
-        if (p->entry) continue;
-        const fanin__pref *d = default_pref(r, m, model, &slots[i]);
-        if (!d) rc = FANIN_ECONFIG;
-        else if (fanin__pref_copy(p, d) != FANIN_OK)
-            rc = fanin__errs_add(r->errs, FANIN_ENOMEM, NULL, "out of memory");
-    }
-    return rc;
-}
-
-/* ---- layers ---- */
-
-static int add_layers(fanin__rctx *r, const fanin__node *item, layer_item *it) {
-    fanin_experiment *x = r->x;
-    if (x->n_layers + it->repeat > FANIN_MAX_LAYERS)
-        return fanin__rerr(r, item, "the model has more than %d layers after repeat",
-                           FANIN_MAX_LAYERS);
-    for (int64_t k = 0; k < it->repeat; k++) {
-        fanin__layer_spec *dst = &x->layers[x->n_layers];
-        if (k + 1 == it->repeat) { /* the last copy takes the item's own prefs */
-            *dst = it->s;
-            memset(&it->s, 0, sizeof it->s);
-        } else {
-            dst->units = it->s.units;
-            if (fanin__pref_copy(&dst->activation, &it->s.activation) ||
-                fanin__pref_copy(&dst->init, &it->s.init) ||
-                fanin__pref_copy(&dst->bias_init, &it->s.bias_init)) {
-                spec_deinit(dst);
-                return fanin__errs_add(r->errs, FANIN_ENOMEM, NULL, "out of memory");
-            }
-        }
-        x->n_layers++;
-    }
-    return FANIN_OK;
-}
-
-static int read_layer(fanin__rctx *r, model_state *m, const fanin__node *model, size_t i) {
-    const fanin__node *item = m->layers->vals[i];
-    char path[64], got[120];
-    snprintf(path, sizeof path, "model.layers.%zu", i);
-    if (item->type != FANIN__MAP) {
-        fanin__node_describe(item, got, sizeof got);
-        return fanin__rerr(r, item, "'%s' must be a mapping like {units: 20}, got %s", path, got);
-    }
-    layer_item it = {.repeat = 1};
-    int rc = fanin__apply_map(r, item, layer_keys, &it, path, 0);
-    if (rc == FANIN_OK) rc = fill_defaults(r, m, model, &it.s);
-    if (rc == FANIN_OK) rc = add_layers(r, item, &it);
-    spec_deinit(&it.s);
-    return rc;
-}
-
-static int read_layers(fanin__rctx *r, model_state *m, const fanin__node *model) {
-    const fanin__node *l = m->layers;
-    if (l->type != FANIN__SEQ || l->n == 0) {
-        char got[120];
-        fanin__node_describe(l, got, sizeof got);
-        return fanin__rerr(r, l, "'model.layers' must list at least one layer, e.g. "
-                           "[{units: 20}, {units: 1}], got %s", l->n == 0 && l->type == FANIN__SEQ
-                           ? "an empty list" : got);
-    }
-    if (!(r->x->layers = calloc(FANIN_MAX_LAYERS, sizeof *r->x->layers)))
-        return fanin__errs_add(r->errs, FANIN_ENOMEM, NULL, "out of memory");
-    int rc = FANIN_OK;
-    for (size_t i = 0; i < l->n; i++)
-        if (read_layer(r, m, model, i) != FANIN_OK) rc = FANIN_ECONFIG;
-    return rc;
-}
-
 int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                          const char *path, void *base) {
     (void)base; (void)k;
     model_state m;
     memset(&m, 0, sizeof m);
     int rc = fanin__apply_map(r, val, fanin__model_keys, &m, path, 0);
-    if (m.layers && read_layers(r, &m, val) != FANIN_OK) rc = FANIN_ECONFIG;
+    if (m.layers && fanin__read_layers(r, val, &m.defaults, m.layers) != FANIN_OK)
+        rc = FANIN_ECONFIG;
     spec_deinit(&m.defaults);
     if (rc != FANIN_OK) { /* no half-built model for the loss check to trip on */
         fanin_experiment *x = r->x;
@@ -198,16 +99,83 @@ int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node 
     return rc;
 }
 
+/* ---- the input against the data ---- */
+
+/* Does a layer read images (conv2d, pools, flatten)? Then the data keeps them (data.model_images). */
+static bool reads_images(const fanin_experiment *x) {
+    for (int l = 0; l < x->n_layers; l++) {
+        int t = x->layers[l].type;
+        if (t == FANIN_LAYER_CONV2D || t == FANIN_LAYER_MAXPOOL2D || t == FANIN_LAYER_AVGPOOL2D ||
+            t == FANIN_LAYER_GLOBAL_AVGPOOL || t == FANIN_LAYER_FLATTEN)
+            return true;
+    }
+    return false;
+}
+
+/* Convolutions and pools on a source whose examples are vectors, without model.input to shape
+ * them: an error at the first such layer (idx and hdf5 shapes are checked once read). */
+static void check_input(fanin__rctx *r) {
+    fanin_experiment *x = r->x;
+    x->data.model_images = reads_images(x);
+    const char *src = x->data.source;
+    bool synth = !strcmp(src, "synthetic");
+    if (x->input[0] || (!synth && strcmp(src, "csv"))) return;
+    for (int l = 0; l < x->n_layers; l++) {
+        const fanin__layer_spec *s = &x->layers[l];
+        if (s->type != FANIN_LAYER_CONV2D && s->type != FANIN_LAYER_MAXPOOL2D &&
+            s->type != FANIN_LAYER_AVGPOOL2D)
+            continue;
+        char what[80] = "one value per feature column";
+        if (synth)
+            snprintf(what, sizeof what, "%d features", x->data.features ? x->data.features : 2);
+        fanin__errs_add(r->errs, FANIN_ECONFIG, &s->loc, "a %s layer needs images [C, H, W], "
+                        "but data source '%s' gives vectors (%s); give model.input: [C, H, W] "
+                        "(C*H*W values per example) to shape them, or use dense layers",
+                        fanin__layer_type_names[s->type], src, what);
+        return;
+    }
+}
+
 /* ---- the loss against the last layer and the data ---- */
+
+/* The output's width when the file fixes it: the last dense layer's, when only layers that
+ * keep the width (dropout, norms) follow it; `item` gets its index in model.layers. -1 when a
+ * residual block, a convolution or a pool decides it (the engine checks it with the shapes). */
+static int output_units(const fanin__rctx *r, const fanin__node *layers, size_t *item) {
+    const fanin_experiment *x = r->x;
+    int l = x->n_layers - 1;
+    size_t i = layers->n;
+    while (l >= 0) {
+        int t = x->layers[l].type;
+        if (t == FANIN_LAYER_DENSE) break;
+        if (t != FANIN_LAYER_DROPOUT && t != FANIN_LAYER_BATCHNORM && t != FANIN_LAYER_LAYERNORM)
+            return -1;
+        l--;
+    }
+    if (l < 0) return -1;
+    /* the same walk over the items: each kind skipped above is one item per `repeat` */
+    while (i > 0) {
+        const fanin__node *t = fanin__node_get(layers->vals[i - 1], "type", NULL);
+        if (fanin__node_is_null(t) || t->type != FANIN__SCALAR || !strcmp(t->text, "dense"))
+            break;
+        i--;
+    }
+    *item = i ? i - 1 : 0;
+    return x->layers[l].units;
+}
 
 void fanin__check_loss(fanin__rctx *r) {
     const fanin__node *key, *model = fanin__node_get(r->root, "model", NULL);
     fanin__node_get(r->root, "loss", &key);
     const fanin__node *layers = fanin__node_get(model, "layers", NULL);
     const fanin_experiment *x = r->x;
-    int units = x->layers[x->n_layers - 1].units, classes = fanin__data_class_count(&x->data);
+    check_input(r);
+    size_t item = 0;
+    int units = layers ? output_units(r, layers, &item) : -1;
+    int classes = fanin__data_class_count(&x->data);
     char last[64];
-    snprintf(last, sizeof last, "model.layers.%zu", layers && layers->n ? layers->n - 1 : 0);
+    snprintf(last, sizeof last, "model.layers.%zu", item);
+    if (units < 0) return;
     if (x->loss == FANIN_LOSS_BCE && units != 1)
         fanin__rerr(r, key, "loss 'bce' needs a last layer of 1 unit (a probability), but '%s' "
                     "has %d units; use cross_entropy for %d classes", last, units, units);

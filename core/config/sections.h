@@ -28,9 +28,18 @@ int fanin__resolve_data(fanin__rctx *r, const fanin__key *k, const fanin__node *
                         const char *path, void *base);
 int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                          const char *path, void *base);
+/* ---- section_layers.c: model.layers ---- */
+
+/* Every key some layer kind takes (sweep and --set paths; `layers` nests it). */
+extern const fanin__key fanin__layer_keys[];
+/* The list `layers` (model: mapping `model`, model.defaults in `defaults`: entry NULL where not
+ * given) expanded into r->x->layers: repeats, residual blocks, names, places. */
+int fanin__read_layers(fanin__rctx *r, const fanin__node *model,
+                       const fanin__layer_spec *defaults, const fanin__node *layers);
 /* The number of classes the file fixes (listed, synthetic, fashion-mnist's 10), else 0. */
 int fanin__data_class_count(const fanin__data_spec *d);
-/* After every key: does the loss fit the last layer and the classes? */
+/* After every key: does the loss fit the last layer and the classes? Do convolutions get
+ * images (a vector source needs model.input)? */
 void fanin__check_loss(fanin__rctx *r);
 
 /* ---- schedule.c: the lr_schedule section ---- */

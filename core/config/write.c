@@ -100,19 +100,106 @@ static void put_data(FILE *f, const fanin__data_spec *d) {
     put_count(f, "test", d->test);
     if (d->normalize >= 0 && d->normalize <= FANIN_NORM_AUTO)
         fprintf(f, "  normalize: %s\n", fanin__norm_names[d->normalize]);
+    if (!strcmp(d->source, "hdf5") && d->layout >= 0 && d->layout <= FANIN_LAYOUT_CHW)
+        fprintf(f, "  layout: %s\n", fanin__layout_names[d->layout]);
 }
 
+/* "  key: {name: ...}\n" at `ind` */
+static void put_pref_key(FILE *f, const char *ind, const char *key, const fanin__pref *p) {
+    fprintf(f, "%s%s: ", ind, key);
+    put_pref(f, p, NULL);
+    fputc('\n', f);
+}
+
+static void put_padding(FILE *f, const char *ind, int padding) {
+    if (padding == FANIN_PAD_SAME) fprintf(f, "%spadding: same\n", ind);
+    else if (padding == FANIN_PAD_VALID) fprintf(f, "%spadding: valid\n", ind);
+    else fprintf(f, "%spadding: %d\n", ind, padding);
+}
+
+static void put_weight_prefs(FILE *f, const fanin__layer_spec *s, const char *ind) {
+    put_pref_key(f, ind, "activation", &s->activation);
+    put_pref_key(f, ind, "init", &s->init);
+    put_pref_key(f, ind, "bias_init", &s->bias_init);
+}
+
+/* The keys of one layer of a kind other than residual; `ind` indents all but the first line,
+ * which follows "- ". Dense is written without `type:`, as before kinds existed. */
+static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind) {
+    char v[64];
+    if (s->type == FANIN_LAYER_DENSE) {
+        fprintf(f, "units: %d\n", s->units);
+    } else {
+        fprintf(f, "type: %s\n", fanin__layer_type_names[s->type]);
+    }
+    switch (s->type) {
+    case FANIN_LAYER_CONV2D:
+        fprintf(f, "%schannels: %d\n%skernel: %d\n%sstride: %d\n", ind, s->channels, ind,
+                s->kernel, ind, s->stride);
+        put_padding(f, ind, s->padding);
+        fprintf(f, "%sbias: %s\n", ind, s->bias ? "true" : "false");
+        put_weight_prefs(f, s, ind);
+        break;
+    case FANIN_LAYER_DENSE: put_weight_prefs(f, s, ind); break;
+    case FANIN_LAYER_MAXPOOL2D:
+    case FANIN_LAYER_AVGPOOL2D:
+        fprintf(f, "%skernel: %d\n%sstride: %d\n%spadding: %d\n", ind, s->kernel, ind,
+                s->stride, ind, s->padding);
+        break;
+    case FANIN_LAYER_BATCHNORM:
+    case FANIN_LAYER_LAYERNORM:
+        fanin__format_double(s->eps, v, sizeof v);
+        fprintf(f, "%seps: %s\n", ind, v);
+        fanin__format_double(s->momentum, v, sizeof v);
+        if (s->type == FANIN_LAYER_BATCHNORM) fprintf(f, "%smomentum: %s\n", ind, v);
+        put_pref_key(f, ind, "init", &s->init);
+        put_pref_key(f, ind, "bias_init", &s->bias_init);
+        break;
+    case FANIN_LAYER_DROPOUT:
+        fanin__format_double(s->p, v, sizeof v);
+        fprintf(f, "%sp: %s\n", ind, v);
+        break;
+    default: break; /* global_avgpool, flatten: nothing but the type */
+    }
+}
+
+/* A residual item from its first block: open at layers[o], its close at layers[o].link. */
+static void put_residual(FILE *f, const fanin_experiment *x, int o) {
+    const fanin__layer_spec *c = &x->layers[x->layers[o].link];
+    char v[64];
+    fprintf(f, "type: residual\n      repeat: %d\n      scale: %s\n", c->n_blocks,
+            fanin__scale_names[c->scale]);
+    fanin__format_double(c->scale_init, v, sizeof v);
+    if (c->scale == FANIN_SCALE_SKIPINIT) fprintf(f, "      scale_init: %s\n", v);
+    put_pref_key(f, "      ", "activation", &c->activation);
+    fprintf(f, "      projection: %s\n", c->projection ? "true" : "false");
+    if (c->projection) {
+        put_pref_key(f, "      ", "init", &c->init);
+        put_pref_key(f, "      ", "bias_init", &c->bias_init);
+    }
+    fputs("      layers:\n", f);
+    for (int l = o + 1; l < x->layers[o].link; l++) {
+        fputs("        - ", f);
+        put_layer_keys(f, &x->layers[l], "          ");
+    }
+}
+
+/* Layers as expanded, but each residual item once, with its repeat: its blocks are copies. */
 static void put_model(FILE *f, const fanin_experiment *x) {
-    fputs("model:\n  layers:\n", f);
-    for (int l = 0; l < x->n_layers; l++) {
+    fputs("model:\n", f);
+    if (x->input[0])
+        fprintf(f, "  input: [%d, %d, %d]\n", x->input[0], x->input[1], x->input[2]);
+    fputs("  layers:\n", f);
+    for (int l = 0; l < x->n_layers;) {
         const fanin__layer_spec *s = &x->layers[l];
-        fprintf(f, "    - units: %d\n      activation: ", s->units);
-        put_pref(f, &s->activation, NULL);
-        fputs("\n      init: ", f);
-        put_pref(f, &s->init, NULL);
-        fputs("\n      bias_init: ", f);
-        put_pref(f, &s->bias_init, NULL);
-        fputc('\n', f);
+        fputs("    - ", f);
+        if (s->type == FANIN_LAYER_RESIDUAL_OPEN && s->link > l) {
+            put_residual(f, x, l);
+            l += s->n_blocks * (s->link - l + 1);
+            continue;
+        }
+        put_layer_keys(f, s, "      ");
+        l++;
     }
 }
 

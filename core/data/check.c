@@ -159,7 +159,7 @@ static void check_header(const fanin__data_spec *s, const data_file *f, const fa
         report(errs, locs, f->key, FANIN_EDATA, "data.%s: '%s' is %s", key, f->path, why);
     if (f->format != FMT_CSV) return;
     /* FANIN_ECONFIG: only the target is wrong, so the place of data.target */
-    int rc = fanin__csv_check_header(f->path, s->target, why, sizeof why);
+    int rc = fanin__csv_check_header(f->path, s->target, NULL, why, sizeof why);
     if (rc < 0) report(errs, locs, rc == FANIN_ECONFIG ? FANIN__DK_TARGET : f->key, rc, "%s", why);
 }
 
@@ -204,22 +204,34 @@ int fanin__data_check_exist(const fanin__data_spec *spec, char *err, size_t errl
 typedef struct check_memo {
     fanin__data_spec last;
     bool have;
+    fanin__member_check extra; /* the caller's further check, or NULL */
+    void *user;
 } check_memo;
 
-/* A fanin__member_check: the files of a member whose data section differs from the last. */
+/* A fanin__member_check: the files of a member whose data section differs from the last, then
+ * the caller's check. */
 static void check_member(const fanin_experiment *x, fanin__errs *errs, void *user) {
     check_memo *m = user;
-    if (m->have && !memcmp(&m->last, &x->data, sizeof x->data)) return;
-    m->last = x->data;
-    m->have = true;
-    fanin__data_check_files(x, errs);
+    if (!m->have || memcmp(&m->last, &x->data, sizeof x->data)) {
+        m->last = x->data;
+        m->have = true;
+        fanin__data_check_files(x, errs);
+    }
+    if (m->extra) m->extra(x, errs, m->user);
+}
+
+int fanin__data_validate_with(const fanin_config *c, const fanin_registry *reg,
+                              fanin__member_check extra, void *user, char *err, size_t errlen) {
+    check_memo *m = calloc(1, sizeof *m);
+    if (!m) return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory");
+    m->extra = extra;
+    m->user = user;
+    int rc = fanin__config_validate_with(c, reg, check_member, m, err, errlen);
+    free(m);
+    return rc;
 }
 
 int fanin__data_validate(const fanin_config *c, const fanin_registry *reg, char *err,
                          size_t errlen) {
-    check_memo *m = calloc(1, sizeof *m);
-    if (!m) return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory");
-    int rc = fanin__config_validate_with(c, reg, check_member, m, err, errlen);
-    free(m);
-    return rc;
+    return fanin__data_validate_with(c, reg, NULL, NULL, err, errlen);
 }

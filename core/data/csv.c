@@ -306,7 +306,8 @@ static int slurp_head(csv_table *t, char *err, size_t errlen) {
     return FANIN_OK;
 }
 
-int fanin__csv_check_header(const char *path, const char *target, char *err, size_t errlen) {
+int fanin__csv_check_header(const char *path, const char *target, int *n_cols, char *err,
+                            size_t errlen) {
     csv_table t = {.path = path};
     int64_t line = 0;
     int rc = slurp_head(&t, err, errlen);
@@ -314,6 +315,7 @@ int fanin__csv_check_header(const char *path, const char *target, char *err, siz
     if (rc == FANIN_OK && !strncmp(p, "\xEF\xBB\xBF", 3)) p += 3;
     if (rc == FANIN_OK) rc = read_header(&t, &p, &line, err, errlen);
     if (rc == FANIN_OK && target[0]) rc = find_target(&t, target, err, errlen);
+    if (n_cols) *n_cols = t.n_cols;
     table_free(&t);
     return rc;
 }

@@ -155,6 +155,8 @@ int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset 
     if (!d) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
     int norm = spec->normalize;
     rc = dispatch(spec, seed, d, &norm, err, errlen);
+    if (rc == FANIN_OK && d->shape.c == 0) /* csv, synthetic: vectors */
+        d->shape = (fanin__data_shape){d->n_features, 1, 1};
     if (rc == FANIN_OK) rc = normalize(norm, d, err, errlen);
     if (rc < 0) {
         fanin__data_free(d);

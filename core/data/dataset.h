@@ -15,6 +15,10 @@ int fanin__csv_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, s
 /* *norm (in: spec->normalize) becomes what FANIN_NORM_AUTO means for this file's x. */
 int fanin__hdf5_load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, char *err,
                      size_t errlen);
+/* One example's shape from the headers alone (shape.c's fanin__data_peek_shape). */
+int fanin__idx_peek_shape(const char *images, fanin__data_shape *out, char *err, size_t errlen);
+int fanin__hdf5_peek_shape(const fanin__data_spec *spec, fanin__data_shape *out, char *err,
+                           size_t errlen);
 int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
                           char *err, size_t errlen);
 /* Shared by the readers (dataset.c). The position of `label` in data.classes (its new label),
@@ -45,7 +49,9 @@ void fanin__fmnist_file(const char *dir, const char *name, char *out, size_t len
  * its key: "data.path: cannot read '/abs/x.csv': No such file or directory; hint". */
 int fanin__data_check_exist(const fanin__data_spec *spec, char *err, size_t errlen);
 /* The csv file's header row, read alone: present, not all numbers, and naming `target` (when
- * not empty). FANIN_ECONFIG when only the target is wrong, else FANIN_EDATA. */
-int fanin__csv_check_header(const char *path, const char *target, char *err, size_t errlen);
+ * not empty); *n_cols (may be NULL) gets its column count. FANIN_ECONFIG when only the target
+ * is wrong, else FANIN_EDATA. */
+int fanin__csv_check_header(const char *path, const char *target, int *n_cols, char *err,
+                            size_t errlen);
 
 #endif /* FANIN_DATA_DATASET_H */

@@ -1,5 +1,7 @@
 /* HDF5 files: the `hdf5` source, laid out as the classic course's train_catvnoncat.h5 and
- * test_catvnoncat.h5. x is [n, ...] of any numeric type, flattened row-major to [n, features];
+ * test_catvnoncat.h5. x is [n, ...] of any numeric type, flattened row-major to [n, features],
+ * a 4-D x's images [h, w, c] (data.layout: hwc, the course's) transposed to [c, h, w] for a
+ * model that reads images (spec->model_images);
  * y is [n], [1, n] or [n, 1]: integer labels are classes, float values regression targets
  * ([n, k] float too). Test datasets come from data.test_path (else data.path); a file with
  * neither test dataset is split like csv. Read through libhdf5 with its own error printing off,
@@ -10,6 +12,7 @@
 #include "data/data.h"
 #include "data/dataset.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <errno.h>
 #include <hdf5.h>
@@ -27,11 +30,14 @@ typedef struct h5_req {
     const char *x, *y, *x_key, *y_key;
     const char *split, *limit_key; /* "training", "data.train" */
     int64_t want;                  /* examples asked for; -1 = all */
+    int layout;                    /* enum fanin__layout: a 4-D x's */
+    int images;                    /* the model reads images: a 4-D x as [c, h, w] */
 } h5_req;
 
 /* One split as read: every row of the file, in order. */
 typedef struct h5_split {
     int64_t n, features;
+    fanin__data_shape shape; /* one example, as stored in x (CHW) */
     int y_dim;
     int u8;          /* x is unsigned 8-bit (images): what normalize auto scales */
     int int_labels;  /* y has an integer type */
@@ -147,6 +153,38 @@ static int read_set(const h5_set *s, hid_t mem, void *buf, int64_t count, const 
     return FANIN_OK;
 }
 
+/* Is x [n, h, w, c] to be stored [c, h, w]? Only for a model that reads images: a dense net
+ * reads the rows in the file's order (numpy's reshape(n, -1)), as before layer kinds. */
+static bool transposed(const h5_set *s, int layout, int images) {
+    return s->rank == 4 && layout == FANIN_LAYOUT_HWC && images;
+}
+
+/* One example's shape from x's dimensions: [n, f] vectors, [n, h, w] one-channel images,
+ * [n, h, w, c] (layout hwc, for a model that reads images) or [n, c, h, w] (chw) images; more
+ * dimensions, or hwc rows kept in the file's order, read as vectors. */
+static fanin__data_shape example_shape(const h5_set *s, int layout, int images,
+                                       int64_t features) {
+    const hsize_t *d = s->dims;
+    if (s->rank == 3) return (fanin__data_shape){1, (int)d[1], (int)d[2]};
+    if (transposed(s, layout, images))
+        return (fanin__data_shape){(int)d[3], (int)d[1], (int)d[2]};
+    if (s->rank == 4 && layout == FANIN_LAYOUT_HWC) return (fanin__data_shape){(int)features, 1, 1};
+    if (s->rank == 4) return (fanin__data_shape){(int)d[1], (int)d[2], (int)d[3]};
+    return (fanin__data_shape){(int)features, 1, 1};
+}
+
+/* Each example [h, w, c] -> [c, h, w] in place (PyTorch's order; tmp holds one example):
+ *   out[ch][i][j] = in[i][j][ch]   (torch: x.permute(0, 3, 1, 2)) */
+static void hwc_to_chw(float *x, int64_t n, fanin__data_shape s, float *tmp) {
+    size_t hw = (size_t)s.h * (size_t)s.w, per = hw * (size_t)s.c;
+    for (int64_t e = 0; e < n; e++) {
+        float *ex = x + (size_t)e * per;
+        for (size_t p = 0; p < hw; p++)
+            for (int ch = 0; ch < s.c; ch++) tmp[(size_t)ch * hw + p] = ex[p * (size_t)s.c + ch];
+        memcpy(ex, tmp, per * sizeof *tmp);
+    }
+}
+
 /* x [n, ...] -> [n, features] floats. */
 static int read_x(hid_t f, const h5_req *q, h5_split *sp, char *err, size_t errlen) {
     h5_set s = {.id = -1};
@@ -160,6 +198,7 @@ static int read_x(hid_t f, const h5_req *q, h5_split *sp, char *err, size_t errl
         for (int i = 1; i < s.rank; i++) features *= (double)s.dims[i];
         sp->n = (int64_t)s.dims[0];
         sp->features = features <= INT32_MAX ? (int64_t)features : 0;
+        sp->shape = example_shape(&s, q->layout, q->images, sp->features);
         sp->u8 = s.u8;
         shape_text(&s, shape, sizeof shape);
         if (features < 1 || features > INT32_MAX)
@@ -175,6 +214,12 @@ static int read_x(hid_t f, const h5_req *q, h5_split *sp, char *err, size_t errl
         rc = fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory for '%s' %s", q->x, shape);
     if (rc == FANIN_OK)
         rc = read_set(&s, H5T_NATIVE_FLOAT, sp->x, sp->n, q->path, q->x, err, errlen);
+    if (rc == FANIN_OK && transposed(&s, q->layout, q->images) && sp->n > 0) {
+        float *tmp = malloc((size_t)sp->features * sizeof *tmp);
+        if (!tmp) rc = fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
+        else hwc_to_chw(sp->x, sp->n, sp->shape, tmp);
+        free(tmp);
+    }
     if (s.id >= 0) H5Dclose(s.id);
     return rc;
 }
@@ -333,10 +378,11 @@ static int fill(const h5_req q[2], const fanin__data_spec *spec, h5_split s[2], 
 
 static void make_requests(const fanin__data_spec *spec, h5_req q[2]) {
     q[0] = (h5_req){spec->path, "data.path", spec->x, spec->y, "data.x", "data.y", "training",
-                    "data.train", spec->train};
+                    "data.train", spec->train, spec->layout, spec->model_images};
     q[1] = (h5_req){spec->test_path[0] ? spec->test_path : spec->path,
                     spec->test_path[0] ? "data.test_path" : "data.path", spec->test_x,
-                    spec->test_y, "data.test_x", "data.test_y", "test", "data.test", spec->test};
+                    spec->test_y, "data.test_x", "data.test_y", "test", "data.test", spec->test,
+                    spec->layout, spec->model_images};
 }
 
 /* 1: the test datasets are to be read; 0: split the training datasets (no data.test_path and
@@ -376,6 +422,7 @@ static int load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, h5_sp
         rc = to_classes(&q[1], spec, &s[1], &max_label, err, errlen);
     if (rc == FANIN_OK) rc = fill(q, spec, s, !test, classes, d, err, errlen);
     d->n_classes = !classes ? 0 : spec->n_classes_listed ? spec->n_classes_listed : max_label + 1;
+    d->shape = s[0].shape;
     if (*norm == FANIN_NORM_AUTO) *norm = s[0].u8 ? FANIN_NORM_SCALE255 : FANIN_NORM_NONE;
     return rc;
 }
@@ -398,5 +445,38 @@ int fanin__hdf5_load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, 
         free(s[k].x);
         free(s[k].y);
     }
+    return rc;
+}
+
+/* x's dimensions alone: open the file and the dataset, read no data. */
+static int peek(const fanin__data_spec *spec, fanin__data_shape *out, char *err, size_t errlen) {
+    h5_req q[2];
+    hid_t f = -1;
+    h5_set s = {.id = -1};
+    make_requests(spec, q);
+    int rc = open_file(&q[0], &f, err, errlen);
+    if (rc == FANIN_OK) rc = open_set(f, q[0].path, q[0].x, q[0].x_key, &s, err, errlen);
+    if (rc == FANIN_OK && s.rank == 0)
+        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' is a scalar", q[0].path,
+                         q[0].x);
+    double features = 1;
+    for (int i = 1; rc == FANIN_OK && i < s.rank; i++) features *= (double)s.dims[i];
+    if (rc == FANIN_OK && (features < 1 || features > INT32_MAX))
+        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s': %s features per example",
+                         q[0].path, q[0].x, features < 1 ? "no" : "too many");
+    if (rc == FANIN_OK) *out = example_shape(&s, spec->layout, spec->model_images, (int64_t)features);
+    if (s.id >= 0) H5Dclose(s.id);
+    if (f >= 0) H5Fclose(f);
+    return rc;
+}
+
+int fanin__hdf5_peek_shape(const fanin__data_spec *spec, fanin__data_shape *out, char *err,
+                           size_t errlen) {
+    H5E_auto2_t func = NULL;
+    void *data = NULL;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = peek(spec, out, err, errlen);
+    H5Eset_auto2(H5E_DEFAULT, func, data);
     return rc;
 }

@@ -35,6 +35,7 @@ typedef struct idx_file {
     int type, ndims, esize;
     int64_t count;     /* dims[0]: records */
     int64_t rec;       /* elements per record: the product of dims[1..] */
+    uint32_t dims[IDX_MAX_DIMS];
 } idx_file;
 
 /* One split: a pair of files and how many matching examples to take. */
@@ -50,6 +51,7 @@ typedef struct idx_req {
 typedef struct idx_split {
     int64_t n;
     int n_features;
+    fanin__data_shape shape; /* one image */
     int max_label;   /* over the whole labels file */
     float *x, *y;    /* malloc'ed [n, n_features], [n] */
 } idx_split;
@@ -255,8 +257,18 @@ static int read_header(idx_file *f, char *err, size_t errlen) {
                                "%s: byte %d: dimension %d is %u; records must hold 1 to %d "
                                "values", f->path, 4 + 4 * i, i, dim, INT_MAX);
         f->rec *= dim;
+        f->dims[i] = dim;
     }
     return FANIN_OK;
+}
+
+/* One record's shape from the dimensions after the count: [n, f] vectors, [n, rows, cols]
+ * one-channel images (MNIST's), [n, c, rows, cols] images; more dimensions read as vectors. */
+static fanin__data_shape record_shape(const idx_file *f) {
+    const uint32_t *d = f->dims;
+    if (f->ndims == 3) return (fanin__data_shape){1, (int)d[1], (int)d[2]};
+    if (f->ndims == 4) return (fanin__data_shape){(int)d[1], (int)d[2], (int)d[3]};
+    return (fanin__data_shape){(int)f->rec, 1, 1};
 }
 
 /* "file ends after 9216 of 47040016 data bytes", from the size on disk for a raw file. */
@@ -432,6 +444,7 @@ static int read_split(const idx_req *q, const fanin__data_spec *spec, const char
     if (rc == FANIN_OK) rc = pick(q, spec, lab, n_lab, &s->n, &last, err, errlen);
     if (rc == FANIN_OK) {
         s->n_features = (int)f.rec;
+        s->shape = record_shape(&f);
         for (int64_t i = 0; i < n_lab; i++)
             if (lab[i] > s->max_label) s->max_label = lab[i];
         if (s->n > 0) {
@@ -530,7 +543,20 @@ int fanin__idx_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, s
     d->x_test = s[1].x;
     d->y_test = s[1].y;
     d->n_features = s[0].n_features;
+    d->shape = s[0].shape;
     d->y_dim = 1;
     d->n_classes = n_classes(spec, s);
+    return rc;
+}
+
+int fanin__idx_peek_shape(const char *images, fanin__data_shape *out, char *err, size_t errlen) {
+    idx_file f;
+    int rc = open_file(&f, images, "data.images", "check data.images", err, errlen);
+    if (rc == FANIN_OK) rc = read_header(&f, err, errlen);
+    if (rc == FANIN_OK && f.ndims < 2)
+        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 3: images need 2 or more "
+                         "dimensions, not 1", images);
+    if (rc == FANIN_OK) *out = record_shape(&f);
+    close_file(&f);
     return rc;
 }

@@ -1,10 +1,12 @@
-/* Checkpoints of a training run. A checkpoint holds everything the loop needs to continue bit-identically:
- * params, optimizer state (opaque bytes), the shuffle stream, the epoch's row order and the
- * iteration. Format (little-endian; docs/errors.md "Checkpoints"):
- *   "FANINCK1"  u32 version=2  u32 threads  i64 iteration  u64 n_params  u64 opt_state_size
+/* Checkpoints of a training run. A checkpoint holds everything the loop needs to continue
+ * bit-identically: params, saved untrained state (running statistics), optimizer state (opaque
+ * bytes), the shuffle stream, the epoch's row order and the iteration. Format (little-endian;
+ * docs/errors.md "Checkpoints"):
+ *   "FANINCK1"  u32 version=3  u32 threads  i64 iteration  u64 n_params  u64 opt_state_size
  *   u64 n_order  rng{u32 key[2], ctr[4], buf[4]; i32 avail, has_spare; f64 spare}  f64 seconds
- *   f32 params[n_params]  u8 opt_state[opt_state_size]  i64 order[n_order]  u32 crc32(all before)
- * Version 1 (read too) lacks `seconds`. Written atomically (atomic.c): a crash leaves the old
+ *   u64 n_bufs  f32 params[n_params]  f32 bufs[n_bufs]  u8 opt_state[opt_state_size]
+ *   i64 order[n_order]  u32 crc32(all before)
+ * Versions 1 (no `seconds`) and 2 (no `n_bufs`, no bufs) are read too. Written atomically (atomic.c): a crash leaves the old
  * checkpoint or the new one, never half. Also: trimming a resumed run's logs to the checkpoint.
  */
 #include "engine/checkpoint.h"
@@ -26,7 +28,7 @@
 #include <zlib.h>
 
 #define CKPT_MAGIC "FANINCK1"
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
 
 #pragma pack(push, 1)
 typedef struct ckpt_head {
@@ -38,6 +40,7 @@ typedef struct ckpt_head {
     int32_t avail, has_spare;
     double spare;
     double seconds; /* version 2 on */
+    uint64_t n_bufs; /* version 3 on */
 } ckpt_head;
 #pragma pack(pop)
 
@@ -82,6 +85,7 @@ static void fill_head(ckpt_head *h, const fanin_model *m, const fanin__ckpt *c) 
     h->has_spare = c->shuffle.has_spare;
     h->spare = c->shuffle.spare;
     h->seconds = c->seconds;
+    h->n_bufs = m->n_bufs;
 }
 
 int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c,
@@ -96,6 +100,7 @@ int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__
     fill_head(&h, m, c);
     put(&w, &h, sizeof h);
     put(&w, m->params, m->n_params * sizeof(float));
+    if (m->n_bufs) put(&w, m->bufs, m->n_bufs * sizeof(float));
     if (m->opt_state_size) put(&w, m->opt_state, m->opt_state_size);
     if (h.n_order) put(&w, c->order, (size_t)h.n_order * sizeof(int64_t));
     uint32_t crc = (uint32_t)w.crc;
@@ -139,9 +144,11 @@ static int check_head(const char *path, const ckpt_head *h, const fanin_model *m
                       const fanin__ckpt *c, char *err, size_t errlen) {
     if (memcmp(h->magic, CKPT_MAGIC, 8) || h->version < 1 || h->version > CKPT_VERSION)
         return fanin__errf(err, errlen, FANIN_EDATA,
-                           "%s: byte 0: not a fanin checkpoint (version 1 or 2)", path);
+                           "%s: byte 0: not a fanin checkpoint (version 1 to 3)", path);
     if (h->n_params != m->n_params)
         return mismatch(path, "parameters", h->n_params, m->n_params, err, errlen);
+    if (h->n_bufs != m->n_bufs)
+        return mismatch(path, "floats of saved statistics", h->n_bufs, m->n_bufs, err, errlen);
     if (h->opt_state_size != m->opt_state_size)
         return mismatch(path, "bytes of optimizer state", h->opt_state_size, m->opt_state_size,
                         err, errlen);
@@ -161,13 +168,16 @@ int fanin__checkpoint_load(const char *path, fanin_model *m, fanin__ckpt *c, cha
     ckpt_head h;
     get(&r, &h, CKPT_HEAD_V1);
     h.seconds = 0; /* version 1 did not count them */
+    h.n_bufs = 0; /* nor did versions 1 and 2 save statistics */
     if (!r.short_read && h.version >= 2) get(&r, &h.seconds, sizeof h.seconds);
+    if (!r.short_read && h.version >= 3) get(&r, &h.n_bufs, sizeof h.n_bufs);
     int rc = r.short_read ? fanin__errf(err, errlen, FANIN_EDATA, "%s: truncated checkpoint", path)
                           : check_head(path, &h, m, c, err, errlen);
     if (rc == FANIN_OK) {
         /* read into the live buffers only after the checksum holds: stage nothing, but restore
          * nothing else either until it does (the caller discards the model on error) */
         get(&r, m->params, m->n_params * sizeof(float));
+        if (m->n_bufs) get(&r, m->bufs, m->n_bufs * sizeof(float));
         if (m->opt_state_size) get(&r, m->opt_state, m->opt_state_size);
         if (h.n_order) get(&r, c->order, (size_t)h.n_order * sizeof(int64_t));
         uint32_t want = (uint32_t)r.crc, crc = 0;

@@ -46,11 +46,13 @@ static void dense_carve(fanin__layer *L, float *p, float *g, float *b, float *a,
 /* W from the layer's init (which may run the layer_forward service), b from its bias_init. */
 static int dense_init(fanin__layer *L, const fanin__init_env *env, double gain, char *err,
                       size_t errlen) {
-    fanin_tensor w = {L->W, L->n_out, L->n_in, L->n_in, L->n_out, 0};
+    fanin_tensor w, b;
+    fanin__layer_tensor(&w, L, L->W, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){L->n_out, L->n_in},
+                        NULL);
+    fanin__layer_tensor(&b, L, L->b, FANIN_ROLE_BIAS, 1, (int64_t[]){L->n_out}, &w);
     int rc = fanin__layer_fill(env, &L->spec->init, &w, FANIN_STREAM_WEIGHT, gain, true,
                                "weight init", err, errlen);
     if (rc < 0) return rc;
-    fanin_tensor b = {L->b, L->n_out, 1, L->n_in, L->n_out, 1};
     return fanin__layer_fill(env, &L->spec->bias_init, &b, FANIN_STREAM_BIAS, gain, false,
                              "bias init", err, errlen);
 }
@@ -94,10 +96,12 @@ static int dense_backward(fanin__layer *L, const float *in, float *d_in, int n, 
     return FANIN_OK;
 }
 
-/* torch's state_dict names: layers.N.weight [out, in], layers.N.bias [out]. */
+/* torch's state_dict names: NAME.weight [out, in], NAME.bias [out] (NAME: layers.N). */
 static int dense_tensors(const fanin__layer *L, fanin__st_out *out, char (*names)[64]) {
-    snprintf(names[0], 64, "layers.%d.weight", L->index);
-    snprintf(names[1], 64, "layers.%d.bias", L->index);
+    char base[64];
+    fanin__layer_name(L, base, sizeof base);
+    snprintf(names[0], 64, "%.56s.weight", base);
+    snprintf(names[1], 64, "%.56s.bias", base);
     out[0] = (fanin__st_out){names[0], 2, {L->n_out, L->n_in}, L->W};
     out[1] = (fanin__st_out){names[1], 1, {L->n_out}, L->b};
     return 2;

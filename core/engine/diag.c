@@ -6,6 +6,7 @@
  * docs/diagnostics.md.
  */
 #include "engine/diag.h"
+#include "engine/layer.h"
 #include "base/errors.h"
 #include "base/fs.h"
 #include "engine/checkpoint.h"
@@ -60,12 +61,13 @@ static double norm2(const float *x, size_t n) {
     return sqrt(ss);
 }
 
-/* max_{r,i} |W[r,i] - W[0,i]| / max |W|; 0 when every row (unit) is the same. */
+/* max_{r,i} |W[r,i] - W[0,i]| / max |W|; 0 when every row (unit) is the same. W is the
+ * layer's [w_rows, w_cols] weight matrix (a conv kernel flattened per output channel). */
 static double row_spread(const fanin__layer *L) {
     double d = 0, mx = 0;
-    for (int r = 0; r < L->n_out; r++)
-        for (int i = 0; i < L->n_in; i++) {
-            float w = L->W[(size_t)r * L->n_in + i];
+    for (int r = 0; r < L->w_rows; r++)
+        for (int i = 0; i < L->w_cols; i++) {
+            float w = L->W[(size_t)r * L->w_cols + i];
             d = fmax(d, fabs((double)w - L->W[i]));
             mx = fmax(mx, fabs(w));
         }
@@ -94,30 +96,45 @@ static double saturated_fraction(const fanin__layer *L, int n, const char *act) 
     return cells ? (double)sat / (double)cells : 0;
 }
 
+/* The layer's activation plugin's name, or its kind's for kinds without one (pools, norms). */
+static const char *act_name(const fanin__layer *L) {
+    const fanin__entry *e = L->spec->activation.entry;
+    return e ? e->plugin->name : L->kind->name;
+}
+
+/* The weight's statistics (NaN for a kind without a weight). */
+static void weight_stats(const fanin__layer *L, fanin__layer_stats *s) {
+    size_t nw = (size_t)L->w_rows * (size_t)L->w_cols;
+    double gm, wm;
+    s->grad_std = s->grad_norm = s->weight_std = s->row_spread = NAN;
+    if (!L->W || !nw) return;
+    moments(L->dW, nw, &gm, &s->grad_std);
+    s->grad_norm = norm2(L->dW, nw);
+    moments(L->W, nw, &wm, &s->weight_std);
+    s->row_spread = row_spread(L);
+}
+
 static void stats_with(const fanin__layer *L, int n, fanin__layer_stats *s, unsigned char *alive) {
-    const char *act = L->spec->activation.entry->plugin->name;
-    size_t cells = (size_t)n * L->n_out, nw = (size_t)L->n_out * L->n_in;
+    const char *act = act_name(L);
+    size_t cells = (size_t)n * L->n_out;
     snprintf(s->activation, sizeof s->activation, "%s", act);
     s->units = L->n_out;
-    s->fan_in = L->n_in;
+    s->fan_in = L->W ? L->w_cols : L->n_in;
     moments(L->Z, cells, &s->preact_mean, &s->preact_std);
     moments(L->A, cells, &s->act_mean, &s->act_std);
     s->saturated_frac = saturated_fraction(L, n, act);
     s->dead_frac = dead_fraction(L, n, alive);
-    double gm, wm, dm;
-    moments(L->dW, nw, &gm, &s->grad_std);
-    s->grad_norm = norm2(L->dW, nw);
+    double dm;
     moments(L->dA, cells, &dm, &s->dz_std); /* after backward dA holds dZ */
-    moments(L->W, nw, &wm, &s->weight_std);
+    weight_stats(L, s);
     s->update_ratio = NAN;
-    s->row_spread = row_spread(L);
 }
 
 /* Histogram of A [n, units] into h: the activation's range when bounded, else [min, max]. */
 static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
     size_t cells = (size_t)n * L->n_out;
     double lo, hi;
-    if (!fanin__act_bounds(L->spec->activation.entry->plugin->name, &lo, &hi)) {
+    if (!fanin__act_bounds(act_name(L), &lo, &hi)) {
         lo = cells ? L->A[0] : 0;
         hi = lo;
         for (size_t i = 0; i < cells; i++) {
@@ -242,7 +259,8 @@ void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {
     if (!dg || !dg->pending) return;
     for (int l = 0; l < m->n_layers; l++) {
         const fanin__layer *L = &m->layers[l];
-        size_t off = (size_t)(L->W - m->params), nw = (size_t)L->n_out * L->n_in;
+        size_t off = L->W ? (size_t)(L->W - m->params) : 0;
+        size_t nw = L->W ? (size_t)L->w_rows * (size_t)L->w_cols : 0;
         double d = 0, w = 0;
         for (size_t i = 0; i < nw; i++) {
             double b = dg->w_before[off + i];

@@ -13,15 +13,42 @@
 #include <stdbool.h>
 
 extern const fanin__layer_kind fanin__dense_kind; /* dense.c */
+extern const fanin__layer_kind fanin__conv2d_kind;         /* conv.c */
+extern const fanin__layer_kind fanin__maxpool2d_kind;      /* pool.c */
+extern const fanin__layer_kind fanin__avgpool2d_kind;      /* pool.c */
+extern const fanin__layer_kind fanin__global_avgpool_kind; /* pool.c */
+extern const fanin__layer_kind fanin__flatten_kind;        /* pool.c */
+extern const fanin__layer_kind fanin__residual_open_kind;  /* residual.c */
+extern const fanin__layer_kind fanin__residual_close_kind; /* residual.c */
+extern const fanin__layer_kind fanin__batchnorm_kind;      /* norm.c */
+extern const fanin__layer_kind fanin__layernorm_kind;      /* norm.c */
+extern const fanin__layer_kind fanin__dropout_kind;        /* dropout.c */
 
 const fanin__layer_kind *fanin__layer_kind_of(int type) {
     switch (type) {
     case FANIN_LAYER_DENSE: return &fanin__dense_kind;
+    case FANIN_LAYER_CONV2D: return &fanin__conv2d_kind;
+    case FANIN_LAYER_MAXPOOL2D: return &fanin__maxpool2d_kind;
+    case FANIN_LAYER_AVGPOOL2D: return &fanin__avgpool2d_kind;
+    case FANIN_LAYER_GLOBAL_AVGPOOL: return &fanin__global_avgpool_kind;
+    case FANIN_LAYER_FLATTEN: return &fanin__flatten_kind;
+    case FANIN_LAYER_RESIDUAL_OPEN: return &fanin__residual_open_kind;
+    case FANIN_LAYER_RESIDUAL_CLOSE: return &fanin__residual_close_kind;
+    case FANIN_LAYER_BATCHNORM: return &fanin__batchnorm_kind;
+    case FANIN_LAYER_LAYERNORM: return &fanin__layernorm_kind;
+    case FANIN_LAYER_DROPOUT: return &fanin__dropout_kind;
     default: return NULL;
     }
 }
 
 size_t fanin__shape_size(fanin__shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
+
+void fanin__layer_name(const fanin__layer *L, char *buf, size_t len) {
+    if (L->spec->name[0])
+        snprintf(buf, len, "%.50s", L->spec->name);
+    else
+        snprintf(buf, len, "layers.%d", L->index);
+}
 
 void fanin__shape_text(fanin__shape s, char *buf, size_t len) {
     if (s.h == 1 && s.w == 1)
@@ -53,6 +80,37 @@ int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const
     }
     int rc = vt->fill(&ctx, t, init->params, &rng);
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, what, err, errlen) : FANIN_OK;
+}
+
+/* Is the layer part of a residual block? (a spec built by hand, all zeros, is not) */
+static bool in_block(const fanin__layer_spec *s) { return s->block >= 0 && s->n_blocks > 0; }
+
+/* Is L the network's output layer: its last dense or conv layer, outside any branch? */
+static bool is_output_layer(const fanin__layer *L) {
+    const fanin__layer_spec *s = L->spec;
+    if ((s->type != FANIN_LAYER_DENSE && s->type != FANIN_LAYER_CONV2D) || in_block(s) ||
+        !L->model)
+        return false;
+    for (int j = L->index + 1; j < L->model->n_layers; j++) {
+        int type = L->model->layers[j].spec->type;
+        if (type == FANIN_LAYER_DENSE || type == FANIN_LAYER_CONV2D) return false;
+    }
+    return true;
+}
+
+void fanin__layer_tensor(fanin_tensor *t, const fanin__layer *L, float *data, int role, int ndim,
+                         const int64_t *shape, const fanin_tensor *of) {
+    fanin__tensor_init(t, data, role, ndim, shape, of);
+    const fanin__layer_spec *s = L->spec;
+    if (in_block(s)) {
+        t->block = s->block;
+        t->n_blocks = s->n_blocks;
+        t->pos = s->pos;
+        t->branch_len = s->branch_len;
+    }
+    bool own = role == FANIN_ROLE_DENSE_WEIGHT || role == FANIN_ROLE_CONV_WEIGHT ||
+               role == FANIN_ROLE_BIAS;
+    if (own && is_output_layer(L)) t->flags |= FANIN_TENSOR_OUTPUT;
 }
 
 static const fanin_activation_vt *act_vt(const fanin__layer *L) {

@@ -72,11 +72,29 @@ const fanin__layer_kind *fanin__layer_kind_of(int type);
 
 /* c * h * w */
 size_t fanin__shape_size(fanin__shape s);
+/* The module path a layer's tensors are saved under: spec->name (its first 50 characters, room
+ * for ".running_mean"), or "layers.<index>" for a hand-built experiment. */
+void fanin__layer_name(const fanin__layer *L, char *buf, size_t len);
 /* "[c, h, w]" (or "[c]" for a vector), for messages. */
 void fanin__shape_text(fanin__shape s, char *buf, size_t len);
 
-/* Fill tensor t with initializer `init` from the stream (layer, stream) of env; `with_forward`
- * installs the layer_forward service in the call's context. `what` names the call in errors. */
+/* t := how an initializer sees one of L's parameters (plugin ABI 1.2): `data` shaped as
+ * PyTorch's `shape` (ndim 1..4: [out, in] dense, [out, in, kh, kw] conv, [n] a vector) in
+ * `role` (enum fanin_role); the 2-D view older plugins see ([out, in*kh*kw]; a vector [n, 1]);
+ * fans as torch.nn.init._calculate_fan_in_and_fan_out (receptive field included; a vector
+ * takes those of `of`, the weight a bias belongs to, or n, n when NULL); L's place in its
+ * residual block from its spec (block, n_blocks, pos, branch_len; -1 outside any block); and
+ * FANIN_TENSOR_OUTPUT on the weight and bias of the network's last dense or conv layer when
+ * that layer is outside any branch. E.g. a conv's weight and bias:
+ *   fanin_tensor w, b;
+ *   fanin__layer_tensor(&w, L, L->W, FANIN_ROLE_CONV_WEIGHT, 4, (int64_t[]){O, C, k, k}, NULL);
+ *   fanin__layer_tensor(&b, L, L->b, FANIN_ROLE_BIAS, 1, (int64_t[]){O}, &w);
+ * then fanin__layer_fill(env, &L->spec->init, &w, ...). */
+void fanin__layer_tensor(fanin_tensor *t, const fanin__layer *L, float *data, int role, int ndim,
+                         const int64_t *shape, const fanin_tensor *of);
+/* Fill tensor t (made by fanin__layer_tensor) with initializer `init` from the stream (layer,
+ * stream) of env; `with_forward` installs the layer_forward service in the call's context.
+ * `what` names the call in errors. */
 int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const fanin_tensor *t,
                       int stream, double gain, bool with_forward, const char *what, char *err,
                       size_t errlen);

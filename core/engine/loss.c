@@ -76,8 +76,9 @@ static double mse(fanin__layer *L, const float *Y, int n, bool grad) {
 }
 
 bool fanin__loss_fuses(const fanin_experiment *x) {
-    const fanin_plugin *p = x->layers[x->n_layers - 1].activation.entry->plugin;
-    return x->loss == FANIN_LOSS_BCE && p->get_interface &&
+    const fanin__entry *e = x->layers[x->n_layers - 1].activation.entry;
+    const fanin_plugin *p = e ? e->plugin : NULL;
+    return x->loss == FANIN_LOSS_BCE && p && p->get_interface &&
            p->get_interface(FANIN_INTERFACE_LOGISTIC) != NULL;
 }
 

@@ -19,16 +19,34 @@
 /* aligned_alloc needs a size that is a multiple of the alignment (C11 7.22.3.1) */
 static size_t round_up(size_t bytes, size_t align) { return (bytes + align - 1) / align * align; }
 
-/* "model.layers.3 (t.yaml:12:7)": where a layer was written, for shape errors. */
+/* "[1, 28, 28] -> [8, 26, 26] -> ...": the model's input and the outputs of the layers before
+ * L (the last few of a deep model), for shape errors. */
+static void shapes_so_far(const fanin__layer *L, char *buf, size_t len) {
+    const fanin_model *m = L->model;
+    int from = L->index > 6 ? L->index - 6 : 0;
+    char s[64];
+    size_t o;
+    fanin__shape_text(m->input, s, sizeof s);
+    o = (size_t)snprintf(buf, len, "%s%s", s, from ? " -> ..." : "");
+    for (int l = from; l < L->index && o < len; l++) {
+        fanin__shape_text(m->layers[l].out, s, sizeof s);
+        o += (size_t)snprintf(buf + o, len - o, " -> %s", s);
+    }
+}
+
+/* "t.yaml:12:7: layer 4 (conv2d, input [8, 26, 26]): why; shapes so far: [1, 28, 28] -> ...":
+ * where the layer (or its residual block) was written, for shape errors. */
 static int layer_error(const fanin__layer *L, const char *why, char *err, size_t errlen) {
-    const fanin__loc *at = &L->spec->activation.loc;
-    char in[64];
+    const fanin__loc *at = &L->spec->loc;
+    char in[64], so_far[300];
     fanin__shape_text(L->in, in, sizeof in);
+    shapes_so_far(L, so_far, sizeof so_far);
     if (at->file && at->line)
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "%s:%d:%d: layer %d (%s, input %s): %s",
-                           at->file, at->line, at->col, L->index + 1, L->kind->name, in, why);
-    return fanin__errf(err, errlen, FANIN_ECONFIG, "layer %d (%s, input %s): %s", L->index + 1,
-                       L->kind->name, in, why);
+        return fanin__errf(err, errlen, FANIN_ECONFIG, "%s:%d:%d: layer %d (%s, input %s): %s; "
+                           "shapes so far: %s", at->file, at->line, at->col, L->index + 1,
+                           L->kind->name, in, why, so_far);
+    return fanin__errf(err, errlen, FANIN_ECONFIG, "layer %d (%s, input %s): %s; shapes so far: "
+                       "%s", L->index + 1, L->kind->name, in, why, so_far);
 }
 
 /* One layer's kind and shape from its input's; adds what it needs to *total. */
@@ -152,6 +170,8 @@ void fanin__model_free(fanin_model *m) {
 /* The gain of a layer's activation, for initializers that ask (calculate_gain). */
 static int layer_gain(const fanin__layer *L, double *gain, char *err, size_t errlen) {
     const fanin__pref *a = &L->spec->activation;
+    *gain = 1.0;
+    if (!a->entry) return FANIN_OK; /* a kind without an activation (pools, norms, dropout) */
     const fanin_activation_vt *vt = a->entry->plugin->vtable;
     int rc = vt->gain(a->params, gain);
     if (rc < 0 || !isfinite(*gain) || *gain <= 0)

@@ -42,13 +42,19 @@ int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, d
     int y_dim = x->loss == FANIN_LOSS_MSE ? m->layers[m->n_layers - 1].n_out : 1;
     double sum = 0;
     int64_t ok = 0;
+    int pass = m->pass;
+    m->pass = FANIN_PASS_EVAL; /* running statistics, no dropout: torch's model.eval() */
     for (int64_t r = 0; r < n; r += m->cap) {
         int rows = (int)(n - r < m->cap ? n - r : m->cap);
         int rc = fanin__model_forward(m, X + r * m->n_in, rows, err, errlen);
-        if (rc < 0) return rc;
+        if (rc < 0) {
+            m->pass = pass;
+            return rc;
+        }
         sum += fanin__loss(m, Y + r * y_dim, rows, false) * rows;
         ok += fanin__count_correct(m, Y + r * y_dim, rows);
     }
+    m->pass = pass;
     *loss = n ? sum / (double)n : NAN;
     *acc = n && x->loss != FANIN_LOSS_MSE ? (double)ok / (double)n : NAN;
     return FANIN_OK;
@@ -111,6 +117,8 @@ static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full,
  * is set (a statistics iteration) the layer statistics are taken between backward and update. */
 static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t, double lr,
                 double *loss, int64_t *correct, fanin__diag *dg, char *err, size_t errlen) {
+    m->pass = FANIN_PASS_TRAIN;
+    m->step = t; /* dropout's mask stream: (seed, layer, step) */
     int rc = fanin__model_forward(m, X, n, err, errlen);
     if (rc < 0) return rc;
     *loss = fanin__loss(m, Y, n, true);

@@ -170,7 +170,10 @@ static int scenario(const fanin__check_subject *s, fanin_ctx *ctx, const char **
     if (kind == FANIN_KIND_INITIALIZER) {
         float w[24 * 16];
         *what = "fill";
-        return fanin__chk_init_fill(s, ctx, w, 24, 16, 0, 11, FANIN_STREAM_WEIGHT);
+        int rc = fanin__chk_init_fill(s, ctx, w, 24, 16, 0, 11, FANIN_STREAM_WEIGHT);
+        if (rc != FANIN_OK) return rc;
+        *what = "fill of a [8, 4, 3, 3] conv weight";
+        return fanin__chk_init_fill_conv(s, ctx, w, 11);
     }
     if (kind == FANIN_KIND_ACTIVATION) {
         float x[16], dy[16], y[16], dx[16];

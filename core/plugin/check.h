@@ -60,20 +60,22 @@ int fanin__check_probe(const fanin__check_subject *s, char *msg, size_t len);
 /* Schema sanity of one descriptor (names, docs, min <= default <= max, enum choices). */
 int fanin__check_schema(const fanin_plugin *p, char *msg, size_t len);
 
-/* Sample statistics of one fill of a rows x cols weight (fan_in = cols, fan_out = rows) from
- * stream (seed, 1, weight). nonfinite counts NaN and Inf values (excluded from the rest). */
+/* Sample statistics of one fill of `shape` (a tensor as fanin__tensor_init makes it; its data
+ * is ignored: the check fills a buffer of its own) from stream (seed, 1, weight). nonfinite
+ * counts NaN and Inf values (excluded from the rest). */
 typedef struct fanin__sample_stats {
     double mean, std, min, max;
     size_t n, nonfinite;
 } fanin__sample_stats;
-int fanin__check_init_sample(const fanin__check_subject *s, int64_t rows, int64_t cols,
+int fanin__check_init_sample(const fanin__check_subject *s, const fanin_tensor *shape,
                              uint64_t seed, fanin__sample_stats *st, char *msg, size_t len);
-/* Sample mean and std within nsigma standard errors of want_mean/want_std (NaN: the plugin's
- * own moments(); SKIP when it declares none). */
-int fanin__check_init_moments(const fanin__check_subject *s, int64_t rows, int64_t cols,
+/* Sample mean and std of a fill of `shape` within nsigma standard errors of want_mean/want_std
+ * (NaN: the plugin's own moments(); SKIP when it declares none). */
+int fanin__check_init_moments(const fanin__check_subject *s, const fanin_tensor *shape,
                               double want_mean, double want_std, double nsigma, char *msg,
                               size_t len);
-/* Every value in [lo, hi] and both ends approached within 1% of the width. */
+/* A rows x cols dense weight's fill: every value in [lo, hi] and both ends approached within
+ * 1% of the width. */
 int fanin__check_init_bounds(const fanin__check_subject *s, int64_t rows, int64_t cols,
                              double lo, double hi, char *msg, size_t len);
 /* W W^T (rows <= cols) or W^T W (rows > cols) within tol of gain^2 I. */

@@ -32,6 +32,9 @@ void fanin__chk_state_free(unsigned char *s);
 /* ---- check_init.c ---- */
 
 int fanin__chk_init_fill(const fanin__check_subject *s, fanin_ctx *ctx, float *w, int64_t rows, int64_t cols, int is_bias, uint64_t seed, uint32_t stream);
+/* the described conv weight [8, 4, 3, 3] from stream (seed, 1, weight) */
+int fanin__chk_init_fill_conv(const fanin__check_subject *s, fanin_ctx *ctx, float *w,
+                              uint64_t seed);
 int fanin__chk_init_empty(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_init_guard(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_init_same_seed(const fanin__check_subject *s, char *msg, size_t len);

@@ -239,6 +239,50 @@ static int host_layer_forward(fanin_ctx *ctx, const float **out, int64_t *rows, 
     return rc < 0 ? host_error(ctx, rc, "%s", err) : FANIN_OK;
 }
 
+/* ---- tensors (ABI 1.2) ---- */
+
+/* Roles of a vector that adds (is_bias for 1.0 plugins) and of any vector a layer owns. */
+static int additive_role(int role) {
+    return role == FANIN_ROLE_BIAS || role == FANIN_ROLE_NORM_SHIFT ||
+           role == FANIN_ROLE_RESIDUAL_BIAS;
+}
+
+static int vector_role(int role) {
+    return additive_role(role) || role == FANIN_ROLE_NORM_SCALE ||
+           role == FANIN_ROLE_RESIDUAL_SCALE;
+}
+
+/* The 2-D view and the fans of a tensor of PyTorch's shape, as
+ * torch.nn.init._calculate_fan_in_and_fan_out: fan_in = shape[1] * rf, fan_out = shape[0] * rf,
+ * rf = prod(shape[2:]) (the receptive field). A vector (a vector role or ndim 1) is [n, 1] with
+ * the fans of `of`, or n and n (Keras's _compute_fans for 1-D; torch refuses 1-D). */
+void fanin__tensor_init(fanin_tensor *t, float *data, int role, int ndim, const int64_t *shape,
+                        const fanin_tensor *of) {
+    memset(t, 0, sizeof *t);
+    t->data = data;
+    t->ndim = ndim < 1 ? 1 : ndim > 4 ? 4 : ndim;
+    int64_t n = 1, rf = 1;
+    for (int d = 0; d < 4; d++) {
+        t->shape[d] = d < t->ndim ? shape[d] : 1;
+        n *= t->shape[d];
+        if (d >= 2) rf *= t->shape[d];
+    }
+    t->role = role;
+    t->is_bias = additive_role(role);
+    t->block = t->n_blocks = t->pos = t->branch_len = -1;
+    if (vector_role(role) || t->ndim == 1) {
+        t->rows = n;
+        t->cols = 1;
+        t->fan_in = of ? of->fan_in : n;
+        t->fan_out = of ? of->fan_out : n;
+        return;
+    }
+    t->rows = t->shape[0];
+    t->cols = t->shape[0] > 0 ? n / t->shape[0] : t->shape[1] * rf;
+    t->fan_in = t->shape[1] * rf;
+    t->fan_out = t->shape[0] * rf;
+}
+
 /* ---- the table ---- */
 
 /* Every field but `threads` is constant; threads follows OpenBLAS (the experiment may change
@@ -260,6 +304,7 @@ static fanin_host host_table = {
     .sgemm = host_sgemm,
     .qr = host_qr,
     .layer_forward = host_layer_forward,
+    .tensor_size = (uint32_t)sizeof(fanin_tensor),
 };
 
 const fanin_host *fanin__host(void) {

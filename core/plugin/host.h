@@ -28,6 +28,14 @@ struct fanin_ctx {
 };
 
 const fanin_host *fanin__host(void);
+/* t := the full description (ABI 1.2) of `data` shaped as PyTorch's `shape` (ndim 1..4; e.g.
+ * [out, in, kh, kw]) in `role` (enum fanin_role): the 2-D view [shape[0], prod(shape[1:])]
+ * and fans as torch.nn.init._calculate_fan_in_and_fan_out (receptive field included). A
+ * vector (ndim 1, or a bias/norm/residual role) is the view [n, 1] with the fans of `of` (the
+ * weight a bias belongs to) or n, n when of is NULL; is_bias for the additive roles (bias,
+ * norm shift, residual bias). No branch (block ... = -1), no flags: the caller adds them. */
+void fanin__tensor_init(fanin_tensor *t, float *data, int role, int ndim, const int64_t *shape,
+                        const fanin_tensor *of);
 void fanin__ctx_init(fanin_ctx *ctx, const fanin__entry *e, double gain);
 /* After a plugin call returned rc < 0: "plugin NAME (PATH): its message" into err. */
 int fanin__ctx_fail(const fanin_ctx *ctx, int rc, const char *what, char *err, size_t errlen);

@@ -204,7 +204,8 @@ static int duplicate_error(const fanin_plugin *p, const char *a, const char *b, 
     const char *mine = a_builtin || !b_builtin ? b : a;
     const char *base = strrchr(mine, '/') ? strrchr(mine, '/') + 1 : mine;
     int stem = (int)strlen(base) - (int)(strlen(base) > 3 ? 3 : 0); /* without ".so" */
-    char env[FANIN_ERRLEN / 2], off[FANIN_ERRLEN / 2] = "", dir_a[PATH_MAX], dir_b[PATH_MAX];
+    char env[FANIN_ERRLEN / 2], off[FANIN_ERRLEN / 2 + 64] = ""; /* off: room for env */
+    char dir_a[PATH_MAX], dir_b[PATH_MAX];
     folder_of(a, dir_a, sizeof dir_a);
     folder_of(b, dir_b, sizeof dir_b);
     if (strcmp(dir_a, dir_b) == 0)

@@ -217,17 +217,33 @@ fanin_rng *fanin_test_rng(fanin_test_plugin *tp, uint64_t seed, uint32_t stream)
     return &tp->rng;
 }
 
-int fanin_test_fill(fanin_test_plugin *tp, float *w, int64_t rows, int64_t cols, uint64_t seed) {
+void fanin_test_tensor_init(fanin_tensor *t, float *data, int role, int ndim,
+                            const int64_t *shape, const fanin_tensor *of) {
+    fanin__tensor_init(t, data, role, ndim, shape, of);
+}
+
+/* A rows x cols dense weight as a 1.2 host describes it. */
+static void dense(fanin_tensor *t, float *w, int64_t rows, int64_t cols) {
+    fanin__tensor_init(t, w, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){rows, cols}, NULL);
+}
+
+int fanin_test_fill_tensor(fanin_test_plugin *tp, const fanin_tensor *t, uint64_t seed) {
     const fanin_initializer_vt *vt = tp->entry->plugin->vtable;
-    fanin_tensor t = {w, rows, cols, cols, rows, 0};
     if (tp->entry->plugin->kind != FANIN_KIND_INITIALIZER) {
         snprintf(tp->why, sizeof tp->why, "%s is not an initializer", tp->entry->plugin->name);
         return FANIN_EINVAL;
     }
     fanin_ctx *ctx = fanin_test_ctx(tp);
-    int rc = vt->fill(ctx, &t, tp->params, fanin_test_rng(tp, seed, FANIN_STREAM_WEIGHT));
+    uint32_t stream = t->is_bias ? FANIN_STREAM_BIAS : FANIN_STREAM_WEIGHT;
+    int rc = vt->fill(ctx, t, tp->params, fanin_test_rng(tp, seed, stream));
     snprintf(tp->why, sizeof tp->why, "%s", fanin_test_message(tp));
     return rc;
+}
+
+int fanin_test_fill(fanin_test_plugin *tp, float *w, int64_t rows, int64_t cols, uint64_t seed) {
+    fanin_tensor t;
+    dense(&t, w, rows, cols);
+    return fanin_test_fill_tensor(tp, &t, seed);
 }
 
 /* ---- checks ---- */
@@ -281,20 +297,28 @@ int fanin_test_check_conformance(fanin_test_plugin *tp) {
 int fanin_test_init_stats(fanin_test_plugin *tp, int64_t rows, int64_t cols, uint64_t seed,
                           fanin_test_stats *out) {
     fanin__sample_stats st;
+    fanin_tensor t;
     if (!need_kind(tp, FANIN_KIND_INITIALIZER)) return FANIN_EINVAL;
     SUBJECT(tp);
-    int rc = verdict(tp, fanin__check_init_sample(&s_, rows, cols, seed, &st, tp->why,
-                                                  sizeof tp->why));
+    dense(&t, NULL, rows, cols);
+    int rc = verdict(tp, fanin__check_init_sample(&s_, &t, seed, &st, tp->why, sizeof tp->why));
     if (rc == FANIN_OK) *out = (fanin_test_stats){st.mean, st.std, st.min, st.max, st.n, st.nonfinite};
     return rc;
 }
 
-int fanin_test_check_init_moments(fanin_test_plugin *tp, int64_t rows, int64_t cols,
-                                  double mean, double std, double nsigma) {
+int fanin_test_check_init_moments_tensor(fanin_test_plugin *tp, const fanin_tensor *shape,
+                                         double mean, double std, double nsigma) {
     if (!need_kind(tp, FANIN_KIND_INITIALIZER)) return FANIN_EINVAL;
     SUBJECT(tp);
-    return verdict(tp, fanin__check_init_moments(&s_, rows, cols, mean, std, nsigma, tp->why,
+    return verdict(tp, fanin__check_init_moments(&s_, shape, mean, std, nsigma, tp->why,
                                                  sizeof tp->why));
+}
+
+int fanin_test_check_init_moments(fanin_test_plugin *tp, int64_t rows, int64_t cols,
+                                  double mean, double std, double nsigma) {
+    fanin_tensor t;
+    dense(&t, NULL, rows, cols);
+    return fanin_test_check_init_moments_tensor(tp, &t, mean, std, nsigma);
 }
 
 int fanin_test_check_init_bounds(fanin_test_plugin *tp, int64_t rows, int64_t cols, double lo,

@@ -101,7 +101,11 @@ static int open_diag(const fanin_model *m, const char *dir, int64_t every, int64
 static int train_member(const fanin_experiment *x, const fanin_dataset *d, const char *yaml,
                         member_run *mr, fanin__member_result *r, char *err, size_t errlen) {
     fanin_model *m;
-    int rc = fanin__model_new(x, d->n_features, model_cap(x, d), &m, err, errlen);
+    fanin__data_shape in;
+    int rc = fanin__data_model_input(x, d->shape, &in, err, errlen);
+    if (rc == FANIN_OK)
+        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w}, model_cap(x, d), &m,
+                                     err, errlen);
     if (rc < 0) return rc;
     fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
     rc = fanin__model_init_params(m, err, errlen);

@@ -1,4 +1,4 @@
-/* fanin plugin ABI, version 1 (minor 1: the layer_forward host service).
+/* fanin plugin ABI, version 1 (minor 2: tensors described by shape, role and residual branch).
  *
  * The only header a plugin includes. A shared object exports one symbol, fanin_plugin_entry,
  * which receives the host's services and returns a library descriptor listing one or more
@@ -19,8 +19,10 @@ extern "C" {
 /* ---- versions ---- */
 #define FANIN_ABI_MAJOR 1
 /* 1.0: the first release. 1.1: fanin_host.layer_forward (appended; data-dependent
- * initializers such as lsuv). A 1.0 plugin loads unchanged in a 1.1 host. */
-#define FANIN_ABI_MINOR 1
+ * initializers such as lsuv). 1.2: fanin_tensor's description (full shape, torch's fans, role,
+ * residual-branch position, output flag; appended) and fanin_host.tensor_size saying so.
+ * A 1.0 or 1.1 plugin loads unchanged in a 1.2 host and sees the 2-D view it always saw. */
+#define FANIN_ABI_MINOR 2
 #define FANIN_MAGIC 0x4E494E46u /* "FNIN" read as a little-endian u32 */
 
 #if defined(__GNUC__)
@@ -156,17 +158,69 @@ typedef struct fanin_host {
      * Earlier layers are already initialised. Returns FANIN_ENOTSUP (with a message) when
      * there is no batch: `fanin init-stats`, a bias tensor, or a caller without a model. */
     int (*layer_forward)(fanin_ctx *ctx, const float **out, int64_t *rows, int64_t *cols);
+
+    /* ---- added in 1.2: read behind FANIN_HAS_FIELD(fanin_host, field, hdr.struct_size) ---- */
+
+    /* sizeof(fanin_tensor) as this host fills every tensor it hands to an initializer: the
+     * fields of fanin_tensor inside it are there (test with FANIN_TENSOR_HAS below). */
+    uint32_t tensor_size;
 } fanin_host;
 
 /* ---- tensors handed to initializers ---- */
+
+/* What a tensor is for (1.2; append-only: treat an unknown value as FANIN_ROLE_UNKNOWN). */
+enum fanin_role {
+    FANIN_ROLE_UNKNOWN = 0,          /* not described: only the 2-D view and is_bias */
+    FANIN_ROLE_DENSE_WEIGHT = 1,     /* a dense layer's W [out, in] */
+    FANIN_ROLE_CONV_WEIGHT = 2,      /* a convolution's W [out, in, kh, kw] */
+    FANIN_ROLE_BIAS = 3,             /* b [out] of a dense layer, a convolution, a projection */
+    FANIN_ROLE_NORM_SCALE = 4,       /* gamma of a batchnorm [C] or layernorm */
+    FANIN_ROLE_NORM_SHIFT = 5,       /* beta of a batchnorm [C] or layernorm */
+    FANIN_ROLE_SKIP_PROJECTION = 6,  /* P [out, in] on a residual block's skip path */
+    FANIN_ROLE_RESIDUAL_SCALE = 7,   /* a residual block's scalar multiplier alpha [1] */
+    FANIN_ROLE_RESIDUAL_BIAS = 8,    /* a residual branch's scalar bias [1] (Fixup) */
+};
+
+/* fanin_tensor.flags (1.2) */
+enum fanin_tensor_flag {
+    /* the weight or bias of the network's output layer (its last dense or conv layer, outside
+     * any residual branch): Fixup's "classification layer" */
+    FANIN_TENSOR_OUTPUT = 1u << 0,
+};
+
+/* One tensor to fill, borrowed for the call. The 1.0 fields are the 2-D view every plugin
+ * sees; a 1.2 host appends the description below them.
+ *
+ * Reading a 1.2 field: a host older than 1.2 passes the 1.0 struct, so test
+ * FANIN_TENSOR_HAS(host, field) first; then `ndim > 0` says the caller described this tensor
+ * (ndim 0: a caller that knows only the 2-D view, e.g. `fanin init-stats` on a rows x cols
+ * matrix: role UNKNOWN, no branch, no flags). Plugins never write to the struct itself. */
 typedef struct fanin_tensor {
     float *data;     /* rows * cols floats, row-major; write only inside */
-    int64_t rows;    /* weight: fan_out; bias: fan_out */
-    int64_t cols;    /* weight: fan_in;  bias: 1 */
-    int64_t fan_in;  /* the layer's fan-in (for a bias too) */
-    int64_t fan_out; /* the layer's fan-out */
-    int32_t is_bias; /* 1 when filling a bias vector */
+    int64_t rows;    /* weight: fan_out units (shape[0]); a vector: its length */
+    int64_t cols;    /* weight: the product of shape[1:] (in * kh * kw); a vector: 1 */
+    int64_t fan_in;  /* as torch.nn.init._calculate_fan_in_and_fan_out: in * kh * kw; a bias:
+                      * its layer weight's; a norm or residual vector: its length */
+    int64_t fan_out; /* out * kh * kw (receptive field included, as torch); a bias: its layer's */
+    int32_t is_bias; /* 1 for a vector that adds: a bias, a norm shift, a residual bias */
+
+    /* ---- added in 1.2 (see above: FANIN_TENSOR_HAS, then ndim > 0) ---- */
+    int32_t ndim;      /* 1, 2, 3 or 4; 0 = not described */
+    int64_t shape[4];  /* PyTorch's shape: [out, in, kh, kw], [out, in], [n]; unused dims 1 */
+    int32_t role;      /* enum fanin_role */
+    uint32_t flags;    /* enum fanin_tensor_flag */
+    /* The layer's place in a residual stack (Fixup's L and m): block index from 0 and number of
+     * blocks of its stack, position among its branch's weight layers from 0 and the branch's
+     * number of weight layers. All -1 outside any residual block; a block's own tensors (skip
+     * projection, alpha) have its block and pos -1; a branch layer's have pos >= 0. */
+    int32_t block, n_blocks, pos, branch_len;
 } fanin_tensor;
+
+/* Does this host's fanin_tensor have `field` (a field added after 1.0)? A plugin reads t->field
+ * only when this holds, then uses the description only when t->ndim > 0. */
+#define FANIN_TENSOR_HAS(host, field)                                                       \
+    (FANIN_HAS_FIELD(fanin_host, tensor_size, (host)->hdr.struct_size) &&                   \
+     FANIN_HAS_FIELD(fanin_tensor, field, (host)->tensor_size))
 
 /* ---- per-kind function tables (plugin -> host) ---- */
 enum fanin_kind {

@@ -72,9 +72,26 @@ FANIN_API fanin_ctx *fanin_test_ctx(fanin_test_plugin *tp);
 FANIN_API const char *fanin_test_message(const fanin_test_plugin *tp);
 /* tp's random stream, re-seeded to (seed, layer 1, stream): the host's Philox streams. */
 FANIN_API fanin_rng *fanin_test_rng(fanin_test_plugin *tp, uint64_t seed, uint32_t stream);
-/* Initializers: fill a rows x cols weight (fan_in = cols, fan_out = rows) from seed. */
+/* Initializers: fill a rows x cols dense weight (fan_in = cols, fan_out = rows) from seed. */
 FANIN_API int fanin_test_fill(fanin_test_plugin *tp, float *w, int64_t rows, int64_t cols,
                               uint64_t seed);
+
+/* ---- tensors as an ABI 1.2 host describes them ---- */
+
+/* t := `data` with PyTorch's `shape` (ndim 1..4, e.g. {8, 3, 3, 3}) in `role` (enum
+ * fanin_role), described as fanin's engine describes a layer's tensor: the 2-D view
+ * [shape[0], prod(shape[1:])], fans as torch.nn.init._calculate_fan_in_and_fan_out (receptive
+ * field included); a vector (ndim 1 or a bias/norm/residual role) [n, 1] with the fans of `of`
+ * (the weight a bias belongs to) or n, n; is_bias for a bias, norm shift or residual bias; no
+ * residual branch (block, n_blocks, pos, branch_len = -1) and no flags. Set those fields
+ * yourself to test a branch layer (e.g. block 3, n_blocks 8, pos 1, branch_len 2) or the
+ * output layer (flags = FANIN_TENSOR_OUTPUT). */
+FANIN_API void fanin_test_tensor_init(fanin_tensor *t, float *data, int role, int ndim,
+                                      const int64_t *shape, const fanin_tensor *of);
+/* Initializers: fill t (from fanin_test_tensor_init) from seed: the bias stream when
+ * t->is_bias, else the weight stream. */
+FANIN_API int fanin_test_fill_tensor(fanin_test_plugin *tp, const fanin_tensor *t,
+                                     uint64_t seed);
 
 /* ---- checks: FANIN_OK; FANIN_ENOTSUP when it does not apply; else FANIN_EINVAL ---- */
 
@@ -83,7 +100,9 @@ FANIN_API const char *fanin_test_why(const fanin_test_plugin *tp);
 /* Names, docs, min <= default <= max, enum defaults among the choices. */
 FANIN_API int fanin_test_check_schema(fanin_test_plugin *tp);
 /* Every behaviour check of `fanin check` in this process: n = 0 no-ops, guard words around
- * buffers, same seed same output, finite output, the kind's maths, allocation failures. */
+ * buffers, same seed same output, finite output, the kind's maths, allocation failures
+ * (initializers: on dense weights and biases, a conv weight [8, 3, 3, 3] and its bias, a
+ * norm's scale and shift [16], and moments on a conv [64, 16, 5, 5] too). */
 FANIN_API int fanin_test_check_conformance(fanin_test_plugin *tp);
 
 typedef struct fanin_test_stats {
@@ -97,6 +116,11 @@ FANIN_API int fanin_test_init_stats(fanin_test_plugin *tp, int64_t rows, int64_t
  * of `std`. mean and std NaN: compare with the plugin's own moments(). */
 FANIN_API int fanin_test_check_init_moments(fanin_test_plugin *tp, int64_t rows, int64_t cols,
                                             double mean, double std, double nsigma);
+/* The same for a fill of `shape` (from fanin_test_tensor_init; its data is ignored), e.g. a
+ * conv weight [64, 16, 5, 5] or a branch layer. */
+FANIN_API int fanin_test_check_init_moments_tensor(fanin_test_plugin *tp,
+                                                   const fanin_tensor *shape, double mean,
+                                                   double std, double nsigma);
 /* Every value inside [lo, hi], both ends approached within 1% of the width. */
 FANIN_API int fanin_test_check_init_bounds(fanin_test_plugin *tp, int64_t rows, int64_t cols,
                                            double lo, double hi);
@@ -146,6 +170,8 @@ static inline int fanin_test_teardown(void **state) {
 #define assert_fanin_conforms(tp) assert_fanin_ok(tp, fanin_test_check_conformance(tp))
 #define assert_fanin_init_moments(tp, rows, cols, mean, std, nsigma) \
     assert_fanin_ok(tp, fanin_test_check_init_moments(tp, rows, cols, mean, std, nsigma))
+#define assert_fanin_init_moments_tensor(tp, shape, mean, std, nsigma) \
+    assert_fanin_ok(tp, fanin_test_check_init_moments_tensor(tp, shape, mean, std, nsigma))
 #define assert_fanin_init_bounds(tp, rows, cols, lo, hi) \
     assert_fanin_ok(tp, fanin_test_check_init_bounds(tp, rows, cols, lo, hi))
 #define assert_fanin_orthogonal(tp, rows, cols, gain, tol) \

@@ -9,10 +9,14 @@ extern const fanin_plugin zeros, ones, constant, uniform, normal, trunc_normal, 
     he_normal, he_uniform, kaiming_normal, kaiming_uniform, variance_scaling, orthogonal, sparse,
     positive_unitball, nguyen_widrow, torch_default, keras_default, caffe_xavier, fann_default;
 extern const fanin_plugin lsuv; /* calls layer_forward (ABI 1.1): hence _MIN(1, ...) below */
+/* read the tensor's shape, role and branch when the host gives them (ABI 1.2), the 2-D view
+ * otherwise: they need no newer host */
+extern const fanin_plugin fixup, delta_orthogonal, dirac;
 
 FANIN_PLUGIN_DEFINE_MIN(1, &zeros, &ones, &constant, &uniform, &normal, &trunc_normal, &eye,
                         &identity, &lecun_normal, &lecun_uniform, &xavier_normal,
                         &xavier_uniform, &glorot_normal, &glorot_uniform, &he_normal,
                         &he_uniform, &kaiming_normal, &kaiming_uniform, &variance_scaling,
                         &orthogonal, &sparse, &positive_unitball, &nguyen_widrow,
-                        &torch_default, &keras_default, &caffe_xavier, &fann_default, &lsuv)
+                        &torch_default, &keras_default, &caffe_xavier, &fann_default, &lsuv,
+                        &fixup, &delta_orthogonal, &dirac)

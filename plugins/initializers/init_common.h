@@ -97,4 +97,54 @@ static inline uint64_t init_below(fanin_rng *rng, uint64_t k) {
     return v % k;
 }
 
+/* ---- the tensor's description (ABI 1.2) ---- */
+
+/* Does t carry its shape, role and branch? Only from a 1.2 host (an older one passes the 1.0
+ * struct: reading further is out of bounds) and a caller that described it (ndim > 0). */
+static inline int init_described(const fanin_tensor *t) {
+    return FANIN_TENSOR_HAS(FANIN_HOST, branch_len) && t->ndim > 0;
+}
+
+/* t's role, FANIN_ROLE_UNKNOWN when not described. */
+static inline int init_role(const fanin_tensor *t) {
+    return init_described(t) ? t->role : FANIN_ROLE_UNKNOWN;
+}
+
+/* A convolution's weight, described: [out, in, k...] with at least one spatial dimension. */
+static inline int init_is_conv(const fanin_tensor *t) {
+    return init_described(t) && t->ndim >= 3 && !t->is_bias;
+}
+
+/* A conv weight's spatial size S = prod(shape[2:]) and the flat index of the kernel centre
+ * (shape[d] / 2 in every spatial dimension, as torch.nn.init.dirac_), row-major. */
+static inline void init_kernel_centre(const fanin_tensor *t, int64_t *size, int64_t *centre) {
+    *size = 1;
+    *centre = 0;
+    for (int d = 2; d < t->ndim; d++) {
+        *centre = *centre * t->shape[d] + t->shape[d] / 2;
+        *size *= t->shape[d];
+    }
+}
+
+/* dst [r, c] = gain * Q, Q semi-orthogonal: draw A ~ N(0, 1) of shape [max(r,c), min(r,c)]
+ * (the draws in that matrix's row-major order), A = QR with diag(R) >= 0 (the host's qr:
+ * Haar, Mezzadri 2007), transposed back when r < c. Saxe et al. 2014; torch.nn.init.orthogonal_
+ * for r >= c (a wide matrix takes its draws already transposed). `who` prefixes messages. */
+static inline int init_orthogonal(fanin_ctx *ctx, fanin_rng *rng, float *dst, int r, int c,
+                                  double gain, const char *who) {
+    size_t n = (size_t)r * (size_t)c;
+    int wide = r < c;
+    float *a = wide ? FANIN_HOST->alloc(ctx, n * sizeof *a) : dst;
+    if (!a)
+        return FANIN_HOST->error(ctx, FANIN_ENOMEM, "%s: no memory for %d x %d", who, c, r);
+    FANIN_HOST->rng_normal(rng, a, n, 0.0, 1.0);
+    int rc = FANIN_HOST->qr(ctx, a, wide ? c : r, wide ? r : c);
+    for (size_t i = 0; rc == FANIN_OK && i < (size_t)r; i++) /* W = gain Q, or gain Q^T */
+        for (size_t j = 0; j < (size_t)c; j++)
+            dst[i * c + j] = (float)gain * (wide ? a[j * r + i] : a[i * c + j]);
+    if (wide)
+        FANIN_HOST->free(ctx, a);
+    return rc;
+}
+
 #endif /* FANIN_INIT_COMMON_H */

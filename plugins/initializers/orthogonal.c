@@ -25,18 +25,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     int rc = init_gain(ctx, p[P_GAIN].f, &g);
     if (rc != FANIN_OK)
         return rc;
-    int r = (int)t->rows, c = (int)t->cols, wide = r < c;
-    float *a = wide ? FANIN_HOST->alloc(ctx, n * sizeof *a) : t->data;
-    if (!a)
-        return FANIN_HOST->error(ctx, FANIN_ENOMEM, "orthogonal: no memory for %d x %d", c, r);
-    FANIN_HOST->rng_normal(rng, a, n, 0.0, 1.0);
-    rc = FANIN_HOST->qr(ctx, a, wide ? c : r, wide ? r : c);
-    for (size_t i = 0; rc == FANIN_OK && i < (size_t)r; i++) /* W = gain Q, or gain Q^T */
-        for (size_t j = 0; j < (size_t)c; j++)
-            t->data[i * c + j] = (float)g * (wide ? a[j * r + i] : a[i * c + j]);
-    if (wide)
-        FANIN_HOST->free(ctx, a);
-    return rc;
+    return init_orthogonal(ctx, rng, t->data, (int)t->rows, (int)t->cols, g, "orthogonal");
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,

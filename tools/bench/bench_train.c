@@ -39,22 +39,38 @@ static double now(void) {
 
 /* ---- a hand-built experiment (as tests/test_model.c) ---- */
 
+/* One layer of a benchmark given by kinds (the cnn): type, units or channels, conv/pool shape. */
+typedef struct layer_row {
+    int type, units, kernel, stride, padding;
+} layer_row;
+
 /* One benchmark: the network, the loss, the data sizes. */
 typedef struct bench {
     const char *name;
     int n_layers;
-    int units[4];       /* layer widths after the input */
-    const char *hidden; /* activation of every layer but the last */
+    int units[4];            /* dense layer widths after the input (rows == NULL) */
+    const layer_row *rows;   /* else the layers by kind, n_layers of them */
+    fanin__shape input;      /* rows != NULL: one example's [C, H, W] */
+    const char *hidden; /* activation of every dense or conv layer but the last */
     const char *output;
     int loss;
     int n_in, n_classes;
     int64_t n_train, batch; /* batch 0 = full batch */
 } bench;
 
+/* The issue's small CNN on Fashion-MNIST-shaped inputs: conv 32 -> conv 64 -> maxpool ->
+ * dense 128 -> 10 (3x3 kernels, padding 1, ReLU). */
+static const layer_row cnn_rows[] = {
+    {FANIN_LAYER_CONV2D, 32, 3, 1, 1},   {FANIN_LAYER_CONV2D, 64, 3, 1, 1},
+    {FANIN_LAYER_MAXPOOL2D, 0, 2, 2, 0}, {FANIN_LAYER_FLATTEN, 0, 0, 0, 0},
+    {FANIN_LAYER_DENSE, 128, 0, 0, 0},   {FANIN_LAYER_DENSE, 10, 0, 0, 0},
+};
+
 static const bench benches[] = {
-    {"seed", 4, {20, 7, 5, 1}, "relu", "sigmoid", FANIN_LOSS_BCE, 784, 2, 2000, 0},
-    {"mlp", 3, {1024, 1024, 10}, "relu", "linear", FANIN_LOSS_CE, 784, 10, 2048, 256},
-    {"tiny", 3, {16, 16, 1}, "tanh", "sigmoid", FANIN_LOSS_BCE, 2, 2, 1024, 32},
+    {"seed", 4, {20, 7, 5, 1}, NULL, {0}, "relu", "sigmoid", FANIN_LOSS_BCE, 784, 2, 2000, 0},
+    {"mlp", 3, {1024, 1024, 10}, NULL, {0}, "relu", "linear", FANIN_LOSS_CE, 784, 10, 2048, 256},
+    {"tiny", 3, {16, 16, 1}, NULL, {0}, "tanh", "sigmoid", FANIN_LOSS_BCE, 2, 2, 1024, 32},
+    {"cnn", 6, {0}, cnn_rows, {1, 28, 28}, "relu", "linear", FANIN_LOSS_CE, 784, 10, 1024, 128},
 };
 
 /* A plugin reference holding the schema's defaults; NULL params when the name is unknown. */
@@ -88,6 +104,20 @@ static void experiment_free(fanin_experiment *x) {
     free(x);
 }
 
+/* Layer l's kind and shape; the activation name it takes (pools and flatten: linear). */
+static const char *layer_of(const bench *b, int l, fanin__layer_spec *s) {
+    if (b->rows) {
+        const layer_row *r = &b->rows[l];
+        *s = (fanin__layer_spec){.type = r->type, .units = r->units, .channels = r->units,
+                                 .kernel = r->kernel, .stride = r->stride,
+                                 .padding = r->padding, .bias = true, .block = -1};
+    } else {
+        *s = (fanin__layer_spec){.type = FANIN_LAYER_DENSE, .units = b->units[l], .block = -1};
+    }
+    if (s->type != FANIN_LAYER_DENSE && s->type != FANIN_LAYER_CONV2D) return "linear";
+    return l < b->n_layers - 1 ? b->hidden : b->output;
+}
+
 /* he_normal weights, zero biases, plain SGD; NULL when a plugin is missing. */
 static fanin_experiment *experiment(const bench *b) {
     fanin_experiment *x = calloc(1, sizeof *x);
@@ -96,8 +126,7 @@ static fanin_experiment *experiment(const bench *b) {
     bool ok = true;
     for (int l = 0; l < b->n_layers; l++) {
         fanin__layer_spec *s = &x->layers[l];
-        s->units = b->units[l];
-        s->activation = pref(FANIN_KIND_ACTIVATION, l < b->n_layers - 1 ? b->hidden : b->output);
+        s->activation = pref(FANIN_KIND_ACTIVATION, layer_of(b, l, s));
         s->init = pref(FANIN_KIND_INITIALIZER, "he_normal");
         s->bias_init = pref(FANIN_KIND_INITIALIZER, "zeros");
         ok = ok && s->activation.entry && s->init.entry && s->bias_init.entry;
@@ -206,17 +235,15 @@ static int measure(fanin_model *m, fanin_experiment *x, const fanin_dataset *d, 
 
 /* ---- the benchmarks ---- */
 
-/* Floating-point operations of one step's matrix products: forward A.W^T, backward dZ^T.A
- * for every layer, and dZ.W for every layer but the first (fanin skips the input's
- * gradient, as does autograd for an input that does not require it). */
-static double step_flops(const bench *b) {
+/* Floating-point operations of one step's matrix products: forward (A.W^T, or W.cols for a
+ * conv: n_out * w_cols multiply-adds per row), backward dZ^T.A for every layer with a weight,
+ * and the input gradient for every one but the first (fanin skips the input's gradient, as
+ * does autograd for an input that does not require it). */
+static double step_flops(const fanin_model *m, int64_t rows) {
     double f = 0;
-    int prev = b->n_in;
-    int64_t rows = b->batch ? b->batch : b->n_train;
-    for (int l = 0; l < b->n_layers; l++) {
-        double mac = (double)rows * prev * b->units[l];
-        f += 2 * mac * (l ? 3 : 2);
-        prev = b->units[l];
+    for (int l = 0; l < m->n_layers; l++) {
+        const fanin__layer *L = &m->layers[l];
+        if (L->W) f += 2.0 * (double)rows * L->n_out * L->w_cols * (l ? 3 : 2);
     }
     return f;
 }
@@ -245,8 +272,8 @@ static double sgemm_gflops(int n, int reps) {
 static int run_bench(const bench *b, double seconds, double peak) {
     fanin_experiment *x = experiment(b);
     if (!x) {
-        fprintf(stderr, "fanin_bench: a plugin is missing (he_normal, zeros, sgd, %s, %s)\n",
-                b->hidden, b->output);
+        fprintf(stderr, "fanin_bench: a plugin is missing (he_normal, zeros, sgd, linear, %s, "
+                "%s)\n", b->hidden, b->output);
         return FANIN_EPLUGIN;
     }
     fanin_dataset *d = dataset(b);
@@ -254,13 +281,14 @@ static int run_bench(const bench *b, double seconds, double peak) {
     int64_t iters = 0;
     double s = 0;
     int64_t cap = b->batch ? b->batch : b->n_train;
-    int rc = fanin__model_new(x, b->n_in, (int)cap, &m, err, sizeof err);
+    fanin__shape in = b->rows ? b->input : (fanin__shape){b->n_in, 1, 1};
+    int rc = fanin__model_new_shaped(x, in, (int)cap, &m, err, sizeof err);
     if (rc == FANIN_OK) rc = fanin__model_init_params(m, err, sizeof err);
     if (rc == FANIN_OK) rc = measure(m, x, d, seconds, &iters, &s);
     if (rc < 0) {
         fprintf(stderr, "fanin_bench: %s: %s (%s)\n", b->name, err, fanin_err_name(rc));
     } else {
-        double gf = step_flops(b) / s * 1e-9;
+        double gf = step_flops(m, cap) / s * 1e-9;
         printf("RESULT impl=fanin bench=%s threads=%d core=%s iterations=%lld slices=%d "
                "it_per_s=%.2f samples_per_s=%.1f us_per_step=%.2f gflops=%.2f",
                b->name, openblas_get_num_threads(), core(), (long long)iters, SLICES, 1 / s,
@@ -278,8 +306,9 @@ static int run_bench(const bench *b, double seconds, double peak) {
 /* ---- the command ---- */
 
 static const char usage[] =
-    "usage: fanin_bench [--threads N] [--seconds S] [--only seed|mlp|tiny|sgemm] [--plugins DIR]\n"
-    "  Times fanin__train on three networks and a 2048x2048 cblas_sgemm; prints one\n"
+    "usage: fanin_bench [--threads N] [--seconds S] [--only seed|mlp|tiny|cnn|sgemm]\n"
+    "                   [--plugins DIR]\n"
+    "  Times fanin__train on four networks and a 2048x2048 cblas_sgemm; prints one\n"
     "  'RESULT key=value ...' line per benchmark. See tools/bench/README.md.\n";
 
 int main(int argc, char **argv) {
@@ -307,7 +336,7 @@ int main(int argc, char **argv) {
     printf("INFO impl=fanin threads=%d core=%s openblas=\"%s\"\n", openblas_get_num_threads(),
            core(), openblas_get_config());
     double peak = 0;
-    if (!only || !strcmp(only, "sgemm") || !strcmp(only, "mlp")) {
+    if (!only || !strcmp(only, "sgemm") || !strcmp(only, "mlp") || !strcmp(only, "cnn")) {
         peak = sgemm_gflops(2048, 5);
         printf("RESULT impl=fanin bench=sgemm threads=%d core=%s n=2048 gflops=%.2f\n",
                openblas_get_num_threads(), core(), peak);

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The peers of fanin_bench: the same three training benchmarks in numpy (manual forward and
-backward, batched, float32) and PyTorch (torch.nn.Sequential + torch.optim.SGD, float32), timed
-the same way (warm-up, then one run sized to last --seconds; the loop only, no start-up, no data
-loading). Prints one 'RESULT key=value ...' line per benchmark, the format fanin_bench prints.
+"""The peers of fanin_bench: the same training benchmarks in numpy (manual forward and
+backward, batched, float32; the dense ones) and PyTorch (torch.nn.Sequential +
+torch.optim.SGD, float32; all four), timed the same way (warm-up, then one run sized to last
+--seconds; the loop only, no start-up, no data loading). Prints one 'RESULT key=value ...'
+line per benchmark, the format fanin_bench prints.
 
-usage: peers.py [--threads N] [--seconds S] [--only numpy|torch] [--bench seed|mlp|tiny|sgemm]
+usage: peers.py [--threads N] [--seconds S] [--only numpy|torch]
+                [--bench seed|mlp|tiny|cnn|sgemm]
 --threads N is recorded on each line; set OPENBLAS_NUM_THREADS=N in the environment to apply it
 (numpy reads it at import; tools/bench/run.sh does).
 """
@@ -23,6 +25,8 @@ BENCHES = [
     ("mlp", [1024, 1024, 10], "relu", "cross_entropy", 784, 10, 2048, 256),
     ("tiny", [16, 16, 1], "tanh", "bce", 2, 2, 1024, 32),
 ]
+# the small CNN (PyTorch only): conv 32 -> conv 64 -> maxpool -> dense 128 -> 10 on [1, 28, 28]
+CNN = ("cnn", 784, 10, 1024, 128)
 LR = 0.01
 
 
@@ -49,6 +53,13 @@ def step_flops(widths, n_in, rows):
         f += 2.0 * rows * prev * u * (3 if l else 2)
         prev = u
     return f
+
+
+def cnn_flops(rows):
+    """fanin_bench's count for the CNN: per weight layer n_out * fan_in multiply-adds per row,
+    forward, dW, and the input gradient for all but the first."""
+    macs = [784 * 32 * 9, 784 * 64 * 288, 12544 * 128, 128 * 10]
+    return sum(2.0 * rows * m * (3 if l else 2) for l, m in enumerate(macs))
 
 
 def data(n_train, n_in, classes):
@@ -180,9 +191,41 @@ def torch_trainer(widths, hidden, loss, n_in, classes, n_train, batch):
     return run
 
 
+def cnn_trainer(n_in, classes, n_train, batch):
+    """fanin_bench's cnn in PyTorch: 3x3 convolutions with padding 1, ReLU, 2x2 max pooling
+    (torch picks its own convolution algorithm: oneDNN on Debian's CPU build)."""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(64 * 14 * 14, 128), nn.ReLU(),
+                          nn.Linear(128, classes))
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    crit = nn.CrossEntropyLoss()
+    xn, yn = data(n_train, n_in, classes)
+    x, y = torch.from_numpy(xn).reshape(-1, 1, 28, 28), torch.from_numpy(yn)
+    gen = torch.Generator().manual_seed(2)
+
+    def run(iters):
+        spe = (n_train + batch - 1) // batch
+        order = None
+        for it in range(iters):
+            pos = (it % spe) * batch
+            if pos == 0:
+                order = torch.randperm(n_train, generator=gen)
+            idx = order[pos:pos + batch]
+            opt.zero_grad(set_to_none=True)
+            crit(model(x[idx]), y[idx]).backward()
+            opt.step()
+
+    return run
+
+
 def emit(impl, name, threads, iters, per, widths, n_in, batch, n_train, extra=""):
     rows = batch or n_train
-    gf = step_flops(widths, n_in, rows) / per * 1e-9
+    flops = cnn_flops(rows) if name == "cnn" else step_flops(widths, n_in, rows)
+    gf = flops / per * 1e-9
     print(f"RESULT impl={impl} bench={name} threads={threads} core={CORE} iterations={iters} "
           f"slices={SLICES} it_per_s={1 / per:.2f} samples_per_s={rows / per:.1f} "
           f"us_per_step={per * 1e6:.2f} gflops={gf:.2f}{extra}", flush=True)
@@ -222,14 +265,14 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--only", choices=["numpy", "torch"])
-    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "sgemm"])
+    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "cnn", "sgemm"])
     a = ap.parse_args()
     threads = a.threads or int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0) or os.cpu_count()
     global CORE
     CORE = corename()
     todo = [b for b in BENCHES if not a.bench or a.bench == b[0]]
     if a.only != "torch":
-        if a.bench in (None, "sgemm", "mlp"):
+        if a.bench in (None, "sgemm", "mlp", "cnn"):
             sgemm("numpy", threads, NumpyMM)
         for name, widths, hidden, loss, n_in, classes, n_train, batch in todo:
             run = numpy_trainer(widths, hidden, loss, n_in, classes, n_train, batch)
@@ -248,7 +291,7 @@ def main():
         mul = staticmethod(torch.mm)
 
     settings = torch_settings(torch, threads)
-    if a.bench in (None, "sgemm", "mlp"):
+    if a.bench in (None, "sgemm", "mlp", "cnn"):
         torch.set_num_threads(1)
         sgemm("torch", threads, TorchMM)
     for name, widths, hidden, loss, n_in, classes, n_train, batch in todo:
@@ -260,6 +303,16 @@ def main():
             if best is None or per < best[1]:
                 best = (iters, per, tt)
         emit("torch", name, threads, best[0], best[1], widths, n_in, batch, n_train,
+             f" torch_threads={best[2]} torch_tried={','.join(map(str, settings))}")
+    if a.bench in (None, "cnn"):
+        name, n_in, classes, n_train, batch = CNN
+        best = None
+        for tt in settings:
+            torch.set_num_threads(tt)
+            iters, per = measure(cnn_trainer(n_in, classes, n_train, batch), a.seconds)
+            if best is None or per < best[1]:
+                best = (iters, per, tt)
+        emit("torch", name, threads, best[0], best[1], None, n_in, batch, n_train,
              f" torch_threads={best[2]} torch_tried={','.join(map(str, settings))}")
     return 0
 

@@ -75,8 +75,8 @@ def table(rows):
     def m(impl, bench, t, key):
         v = [float(r[key]) for r in med.get((impl, bench, t), []) if key in r]
         return st.median(v) if v else None
-    def peak_share(impl, t):
-        s, p = m(impl, "mlp", t, "gflops"), m("fanin", "sgemm", t, "gflops")
+    def peak_share(impl, bench, t):
+        s, p = m(impl, bench, t, "gflops"), m("fanin", "sgemm", t, "gflops")
         return 100 * s / p if s and p else None
     lines = [  # label, bench, key, lower is better
         ("seed 784-20-7-5-1, batch 2000: it/s", "seed", "it_per_s", False),
@@ -84,14 +84,16 @@ def table(rows):
         ("mlp 784-1024-1024-10, batch 256: samples/s", "mlp", "samples_per_s", False),
         ("mlp: % of fanin's sgemm peak", "mlp", None, False),
         ("tiny 2-16-16-1 tanh, batch 32: us/step", "tiny", "us_per_step", True),
+        ("cnn 32c-64c-pool-128-10, batch 128: samples/s", "cnn", "samples_per_s", False),
+        ("cnn: % of fanin's sgemm peak", "cnn", None, False),
         ("sgemm N=2048: GF/s", "sgemm", "gflops", False),
     ]
-    fmt = "{:<3} {:<44} {:>11} {:>11} {:>11} {:>11} {:>11}"
+    fmt = "{:<3} {:<46} {:>11} {:>11} {:>11} {:>11} {:>11}"
     print(fmt.format("thr", "benchmark (medians)", "fanin", "numpy", "torch", "fanin/numpy",
                      "fanin/torch"))
     for t in sorted({r["threads"] for r in rows}, key=int):
         for label, bench, key, lower in lines:
-            v = {i: peak_share(i, t) if key is None else m(i, bench, t, key)
+            v = {i: peak_share(i, bench, t) if key is None else m(i, bench, t, key)
                  for i in ("fanin", "numpy", "torch")}
             def ratio(p):
                 if not v["fanin"] or not v[p]:
