@@ -253,13 +253,23 @@ static void test_xavier_uniform_stats(void **state) {
     check_bounds(check_fill(e, p, 1.0, 0.0, 0.5 * b / sqrt(3.0)), -0.5 * b, 0.5 * b);
 }
 
+/* Issue 11: he_normal's default is sqrt 2 whatever the layer (torch kaiming_normal_, Keras
+ * HeNormal): `fanin init-stats he_normal --shape 256,512` is std 0.0625, not LeCun's 0.0442.
+ * `nonlinearity: auto` asks for the layer's gain; `a` alone is leaky_relu. */
 static void test_he_normal_gain_auto(void **state) {
+    enum { AUTO, LINEAR, SIGMOID, TANH, RELU, LEAKY, SELU };
     const fanin__entry *e = find("he_normal");
     fanin_value p[MAX_PARAMS];
-    params(e, p, NULL); /* gain auto: the ctx's (relu) gain */
+    params(e, p, NULL); /* gain auto, nonlinearity leaky_relu, a = 0 */
     assert_true(isnan(p[0].f));
     check_fill(e, p, sqrt(2.0), 0.0, sqrt(2.0 / COLS));
-    check_fill(e, p, 1.0, 0.0, 1.0 / sqrt(COLS)); /* linear layer */
+    check_fill(e, p, 1.0, 0.0, sqrt(2.0 / COLS));       /* linear layer: still sqrt 2 */
+    check_fill(e, p, 5.0 / 3.0, 0.0, sqrt(2.0 / COLS)); /* tanh layer: still sqrt 2 */
+    params(e, p, "a", 0.2, NULL); /* a alone: leaky_relu's sqrt(2 / (1 + a^2)) */
+    check_fill(e, p, 5.0 / 3.0, 0.0, sqrt(2.0 / 1.04) / sqrt(COLS));
+    params(e, p, "nonlinearity", (double)AUTO, NULL); /* the layer's own gain */
+    check_fill(e, p, 5.0 / 3.0, 0.0, 5.0 / 3.0 / sqrt(COLS));
+    check_fill(e, p, 1.0, 0.0, 1.0 / sqrt(COLS));
     params(e, p, "gain", 1.5, NULL);
     check_fill(e, p, sqrt(2.0), 0.0, 1.5 / sqrt(COLS));
 }
@@ -428,7 +438,7 @@ static void test_aliases_identical(void **state) {
     }
 }
 
-/* kaiming's gain: explicit gain > nonlinearity (+ a) > the layer's activation. */
+/* kaiming's gain: explicit gain > nonlinearity (+ a; default leaky_relu) > (auto) the layer's. */
 static void test_kaiming_nonlinearity(void **state) {
     const fanin__entry *e = find("kaiming_normal");
     fanin_value p[MAX_PARAMS];
@@ -949,16 +959,132 @@ static void test_layer_tensor_description(void **state) {
     assert_int_equal(w.flags, 0);
 }
 
+/* ---- issue 11: defaults as the frameworks have them, the missing schemes ---- */
+
+/* Caffe's fans for a 1-D blob: fan_in = count / shape(0) = 1, fan_out = count: xavier's bias is
+ * U(+-sqrt 3), msra's N(0, 2); a weight with no fan is still refused. */
+static void test_caffe_bias_1d(void **state) {
+    fanin_value p[MAX_PARAMS];
+    const fanin__entry *x = find("caffe_xavier"), *m = find("caffe_msra");
+    fanin_tensor b = T2D(NULL, 4000, 1, COLS, 4000, 1);
+    params(x, p, NULL);
+    check_bounds(check_fill_t(x, p, 1.0, b, 0.0, 1.0), -sqrt(3.0), sqrt(3.0));
+    params(x, p, "variance_norm", 1.0, NULL); /* fan_out = count */
+    check_fill_t(x, p, 1.0, b, 0.0, 1.0 / sqrt(4000.0));
+    params(m, p, NULL);
+    check_fill_t(m, p, 1.0, b, 0.0, sqrt(2.0));
+    check_fill(m, p, 1.0, 0.0, sqrt(2.0 / COLS)); /* a weight: He's fan_in rule */
+    params(m, p, "variance_norm", 2.0, NULL);
+    check_fill(m, p, 1.0, 0.0, sqrt(2.0 / ((ROWS + COLS) / 2.0)));
+    const fanin__entry *both[] = {x, m};
+    for (int k = 0; k < 2; k++) {
+        float w[4] = {0};
+        fanin_tensor t = T2D(w, 4, 1, 0, 0, 0);
+        params(both[k], p, NULL);
+        assert_int_equal(fill_t(both[k], p, 1.0, &t), FANIN_EINVAL);
+    }
+}
+
+/* Caffe's gaussian with `sparse: k`: Bernoulli(k / rows) mask; moments p*mean and
+ * p (std^2 + mean^2) - (p mean)^2; the share of zeros within 4 binomial sigma. */
+static void test_caffe_gaussian_sparse(void **state) {
+    const fanin__entry *e = find("caffe_gaussian");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, NULL); /* Caffe's defaults: N(0, 1), dense */
+    check_fill(e, p, 1.0, 0.0, 1.0);
+    params(e, p, "sparse", 30.0, NULL);
+    double keep = 30.0 / ROWS;
+    check_fill(e, p, 1.0, 0.0, sqrt(keep));
+    params(e, p, "sparse", 30.0, "mean", 0.5, "std", 0.2, NULL);
+    check_fill(e, p, 1.0, keep * 0.5, sqrt(keep * (0.04 + 0.25) - keep * keep * 0.25));
+    static float w[ROWS * COLS];
+    fanin_tensor t = weight(w);
+    assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+    double nz = 0, n = (double)ROWS * COLS;
+    for (int i = 0; i < ROWS * COLS; i++) nz += w[i] != 0.0f;
+    assert_true(fabs(nz / n - keep) < 4.0 * sqrt(keep * (1 - keep) / n));
+    params(e, p, "sparse", 1000.0, NULL); /* k > rows: p capped at 1 */
+    check_fill(e, p, 1.0, 0.0, 1.0);
+}
+
+/* sparse per: row (Martens 2010): exactly `nonzeros` non-zero weights in every row. */
+static void test_sparse_per_row(void **state) {
+    const fanin__entry *e = find("sparse");
+    fanin_value p[MAX_PARAMS];
+    static float w[ROWS * COLS];
+    const double k[] = {15.0, 1.0, 300.0, 1000.0};
+    for (size_t c = 0; c < N_OF(k); c++) {
+        params(e, p, "per", 1.0, "nonzeros", k[c], "std", 1.0, NULL);
+        fanin_tensor t = weight(w);
+        assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+        size_t want = k[c] < COLS ? (size_t)k[c] : COLS;
+        for (int i = 0; i < ROWS; i++) {
+            size_t nz = 0;
+            for (int j = 0; j < COLS; j++) nz += w[i * COLS + j] != 0.0f;
+            if (nz != want) fail_msg("nonzeros %g row %d: %zu, want %zu", k[c], i, nz, want);
+        }
+    }
+    params(e, p, "per", 1.0, NULL); /* 15 per row, std 0.01 */
+    check_fill(e, p, 1.0, 0.0, 0.01 * sqrt(15.0 / COLS));
+}
+
+/* JAX's variance_scaling mode fan_geo_avg: n = sqrt(fan_in fan_out). */
+static void test_variance_scaling_fan_geo_avg(void **state) {
+    const fanin__entry *e = find("variance_scaling");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, "scale", 2.0, "mode", 3.0, "distribution", 1.0, NULL);
+    check_fill(e, p, 1.0, 0.0, sqrt(2.0 / sqrt((double)ROWS * COLS)));
+}
+
+/* ZerO (Zhao et al. 2022): I* when out <= in; else the Sylvester Hadamard H/sqrt(p) cut to
+ * [out, in], which for out = p has orthonormal columns; a conv gets it at the kernel centre. */
+static void test_zero(void **state) {
+    const fanin__entry *e = find("zero");
+    fanin_value p[MAX_PARAMS];
+    params(e, p, NULL);
+    float w[8 * 5 * 9];
+    fanin_tensor t = T2D(w, 3, 5, 5, 3, 0);
+    assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 5; j++) assert_true(w[i * 5 + j] == (i == j ? 1.0f : 0.0f));
+    t = T2D(w, 8, 3, 3, 8, 0); /* widening: p = 8 */
+    assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+    const int8_t h8[8][3] = {{1, 1, 1},  {1, -1, 1},  {1, 1, -1}, {1, -1, -1},
+                             {1, 1, 1},  {1, -1, 1},  {1, 1, -1}, {1, -1, -1}};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 3; j++) assert_close(w[i * 3 + j], h8[i][j] / sqrt(8.0), 1e-7);
+    for (int a = 0; a < 3; a++) /* W^T W = I */
+        for (int b = 0; b < 3; b++) {
+            double g = 0;
+            for (int i = 0; i < 8; i++) g += (double)w[i * 3 + a] * w[i * 3 + b];
+            assert_close(g, a == b, 1e-6);
+        }
+    t = T2D(w, 5, 2, 2, 5, 0); /* p = 8, rows 0..4 of H/sqrt 8 */
+    assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
+    assert_close(w[3 * 2 + 1], -1.0 / sqrt(8.0), 1e-7); /* popcount(3 & 1) = 1 */
+    assert_close(w[4 * 2 + 1], 1.0 / sqrt(8.0), 1e-7);
+    fanin_tensor c;
+    fanin__tensor_init(&c, w, FANIN_ROLE_CONV_WEIGHT, 4, (int64_t[]){2, 5, 3, 3}, NULL);
+    assert_int_equal(fill_t(e, p, 1.0, &c), FANIN_OK);
+    double sum = 0;
+    for (int i = 0; i < 2 * 5 * 9; i++) sum += w[i];
+    assert_close(sum, 2.0, 0);
+    assert_true(w[(0 * 5 + 0) * 9 + 4] == 1.0f && w[(1 * 5 + 1) * 9 + 4] == 1.0f);
+    double mean, sd = moments_std(e, p, T2D(NULL, 3, 5, 5, 3, 0), &mean);
+    assert_close(mean, 3.0 / 15.0, 1e-15);
+    assert_close(sd, sqrt(3.0 / 15.0 - 0.04), 1e-12);
+}
+
 /* the constant schemes first, then the random ones (from index N_CONST) */
 static const char *const all_names[] = {
-    "zeros", "ones", "constant", "eye", "identity", "keras_default", "dirac",
+    "zeros", "ones", "constant", "eye", "identity", "keras_default", "dirac", "zero",
     "uniform", "normal", "trunc_normal", "lecun_normal", "lecun_uniform", "xavier_normal",
     "xavier_uniform", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "kaiming_normal", "kaiming_uniform", "variance_scaling", "orthogonal", "sparse",
     "positive_unitball", "nguyen_widrow", "torch_default", "caffe_xavier", "fann_default",
-    "fixup", "delta_orthogonal"};
+    "fixup", "delta_orthogonal", "caffe_msra", "caffe_gaussian", "critical"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
-#define N_CONST 7
+#define N_CONST 8
 
 /* These fill a bias (cols 1) by the weight's rule with the layer's fans from the view: same
  * moments as W. (eye, keras_default: zeros; orthogonal, sparse, positive_unitball: a rows x 1
@@ -968,13 +1094,13 @@ static const char *const fan_bias_names[] = {
     "zeros", "ones", "constant", "uniform", "normal", "trunc_normal", "lecun_normal",
     "lecun_uniform", "xavier_normal", "xavier_uniform", "glorot_normal", "glorot_uniform",
     "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform", "variance_scaling",
-    "caffe_xavier", "fann_default"};
+    "fann_default"}; /* not the caffe_* fillers: a bias is a 1-D blob (test_caffe_bias_1d) */
 
 /* the schemes that scale by a fan and so need one */
 static const char *const fan_names[] = {
     "lecun_normal", "lecun_uniform", "xavier_normal", "xavier_uniform", "glorot_normal",
     "glorot_uniform", "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform",
-    "caffe_xavier", "nguyen_widrow"};
+    "nguyen_widrow"};
 
 
 /* A bias (cols 1) is filled using the layer's fans from the view: same moments as W. */
@@ -1132,6 +1258,11 @@ int main(void) {
         cmocka_unit_test(test_torch_default),
         cmocka_unit_test(test_keras_default),
         cmocka_unit_test(test_caffe_xavier),
+        cmocka_unit_test(test_caffe_bias_1d),
+        cmocka_unit_test(test_caffe_gaussian_sparse),
+        cmocka_unit_test(test_sparse_per_row),
+        cmocka_unit_test(test_variance_scaling_fan_geo_avg),
+        cmocka_unit_test(test_zero),
         cmocka_unit_test(test_fann_default),
         cmocka_unit_test(test_dirac_torch),
         cmocka_unit_test(test_dirac_groups_must_divide),

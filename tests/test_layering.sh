@@ -53,8 +53,8 @@ first_in() {
     echo "$f"
 }
 
-# 1. --order: the seven layers, lowest first
-if [ "$(sh "$CHECK" --order)" = "base plugin config data io engine run" ]; then ok "--order"
+# 1. --order: the eight layers, lowest first
+if [ "$(sh "$CHECK" --order)" = "base plugin config data io engine run api" ]; then ok "--order"
 else not_ok "--order prints '$(sh "$CHECK" --order)'"; fi
 
 # 2. a small tree that keeps the rules passes: same folder (bare and named), lower layers,

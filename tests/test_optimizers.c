@@ -203,8 +203,10 @@ static const defaults_row torch_defaults[] = {
      {0, 0, 0, 1e-10}},
     {"adadelta", {"rho", "eps", "weight_decay"}, {0.9, 1e-6, 0}},
     {"adamax", {"beta1", "beta2", "eps", "weight_decay"}, {0.9, 0.999, 1e-8, 0}},
-    {"nadam", {"beta1", "beta2", "eps", "weight_decay", "momentum_decay"},
-     {0.9, 0.999, 1e-8, 0, 4e-3}},
+    {"nadam", {"beta1", "beta2", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay"},
+     {0.9, 0.999, 1e-8, 0, 4e-3, 0}},
+    {"radam", {"beta1", "beta2", "eps", "weight_decay", "decoupled_weight_decay"},
+     {0.9, 0.999, 1e-8, 0, 0}},
 };
 #define N_OPTIMIZERS (sizeof torch_defaults / sizeof torch_defaults[0])
 

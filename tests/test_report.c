@@ -133,12 +133,19 @@ static void test_groups_outputs(void **state) {
     assert_non_null(strstr(c,
                            "group,model.defaults.init,runs,diverged,final_loss_n,final_loss_mean,"
                            "final_loss_std,final_loss_ci95_lo,final_loss_ci95_hi,train_acc_n,"));
-    assert_non_null(strstr(c, ",n_test,test_acc_se\n\"xavier_normal\",\"xavier_normal\",2,0,2,"));
+    assert_non_null(strstr(c, ",n_test,test_acc_se,final_loss_min,final_loss_max,train_acc_min,"
+                              "train_acc_max,test_acc_min,test_acc_max\n\"xavier_normal\","
+                              "\"xavier_normal\",2,0,2,"));
+    /* min and max: the two seeds' test accuracies */
+    double lo = fmin(s.runs[0].test_acc, s.runs[2].test_acc);
+    assert_true(fabs(s.groups[0].fig[FANIN_FIG_TEST].min - lo) < 1e-12);
+    assert_true(s.groups[0].fig[FANIN_FIG_TEST].max >= s.groups[0].fig[FANIN_FIG_TEST].min);
     const char *j = slurp(json);
     assert_non_null(strstr(j, "\"groups\": [\n    {\"group\": \"xavier_normal\", \"swept\": "
                               "{\"model.defaults.init\": \"xavier_normal\"}, \"runs\": 2"));
     assert_non_null(strstr(j, "\"test_acc\": {\"n\": 2, \"mean\": "));
     assert_non_null(strstr(j, "\"ci95\": ["));
+    assert_non_null(strstr(j, "], \"min\": "));
     assert_non_null(strstr(j, "\"comparisons\": ["));
     assert_null(strstr(j, "nan"));
     fanin__runset_deinit(&s);

@@ -310,6 +310,91 @@ static void test_groups_single_runs(void **state) {
     free(s.groups);
 }
 
+/* A residual net by hand: a stem, 4 blocks (open, dense relu, dense linear, close) and a
+ * sigmoid output; the stream std x`grow` per block, its branch outputs as large as their
+ * input. Two snapshots of 18 rows. */
+static void make_residual(fanin__run_view *r, fanin__layer_stats *st, double grow) {
+    const int L = 18;
+    memset(r, 0, sizeof *r);
+    snprintf(r->status, sizeof r->status, "done");
+    r->n_layers = L;
+    r->n_stats = 2 * L;
+    r->stats = st;
+    for (int k = 0; k < 2 * L; k++) {
+        fanin__layer_stats *x = &st[k];
+        int l = k % L, b = l >= 1 && l <= 16 ? (l - 1) / 4 + 1 : 0, at = l >= 1 ? (l - 1) % 4 : 0;
+        const char *kinds[] = {"residual_open", "dense", "dense", "residual_close"};
+        memset(x, 0, sizeof *x);
+        x->iteration = k < L ? 0 : 100;
+        x->layer = l + 1;
+        x->block = b;
+        x->units = l == L - 1 ? 1 : 32;
+        x->fan_in = 32;
+        snprintf(x->kind, sizeof x->kind, "%s", b ? kinds[at] : "dense");
+        snprintf(x->activation, sizeof x->activation, "%s",
+                 l == L - 1     ? "sigmoid"
+                 : b && at == 1 ? "relu"
+                                : "linear");
+        x->act_std = b ? pow(grow, b - 1) * (at == 3 ? grow : 1) : 1;
+        x->preact_std = x->act_std;
+        x->dz_std = 1;
+        x->alpha = b && at == 3 ? 1 : NAN;
+        x->running_mean = x->running_var = NAN;
+        bool w = !b || at == 1 || at == 2;
+        x->weight_std = w ? sqrt(2.0 / 32) : NAN;
+        x->grad_norm = w ? 1 : NAN;
+        x->row_spread = w ? 1 : NAN;
+        x->saturated_frac = l == L - 1 ? 0.01 : NAN;
+    }
+    static fanin__metric_row m[2] = {{0, 0.69, NAN, NAN}, {100, 0.3, NAN, NAN}};
+    r->metrics = m;
+    r->n_metrics = 2;
+    r->final_loss = 0.3;
+}
+
+/* The stream x2.5 per block: an exploding residual stream, blamed on the residual sum (not on
+ * the weights, which are He-scaled); dead units inside a branch are named by block. */
+static void test_residual_stream_explodes(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[36];
+    make_residual(&r, st, 2.5);
+    st[18 + 6].dead_frac = 0.8;  /* layer 7: block 2's first branch layer, at the end */
+    st[18 + 10].dead_frac = 0.6; /* layer 11: block 3's */
+    fanin__verdict(&r);
+    assert_int_equal(r.figs.n_blocks, 4);
+    assert_true(fabs(r.figs.act_factor0 - 2.5) < 1e-9);
+    assert_true(fabs(r.figs.act_ratio0 - pow(2.5, 4)) < 1e-6);
+    assert_true(r.flags & FANIN_V_EXPLODING);
+    assert_non_null(strstr(r.verdict, "The residual stream's std grows x2.5 per block"));
+    assert_non_null(strstr(r.verdict, "Exploding residual stream (std 39 after block 4)"));
+    assert_non_null(strstr(r.verdict, "init: fixup, scale: rezero or skipinit"));
+    assert_true(r.flags & FANIN_V_DEAD);
+    assert_non_null(strstr(r.verdict, "80% of layer 7 (block 2's branch, layer 1 of 2)"));
+    assert_non_null(strstr(r.verdict, "2 of 8 layers"));
+    /* level stream (Fixup, ReZero at init): no change of scale is reported */
+    make_residual(&r, st, 1.0);
+    fanin__verdict(&r);
+    assert_int_equal(r.flags, FANIN_V_HEALTHY);
+    assert_non_null(strstr(r.verdict, "residual stream's std changes x1 per block"));
+}
+
+/* Rows without a weight (a norm between dense layers) leave the weight scale and the
+ * activation factor to the dense layers. */
+static void test_weightless_rows_skipped(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[8];
+    make(&r, st, 1.0, 0.5);
+    for (int k = 0; k < 8; k++) snprintf(st[k].kind, sizeof st[k].kind, "dense");
+    snprintf(st[1].kind, sizeof st[1].kind, "batchnorm"); /* layer 2 at iteration 0 */
+    snprintf(st[5].kind, sizeof st[5].kind, "batchnorm");
+    st[1].weight_std = st[5].weight_std = NAN;
+    st[1].act_std = st[5].act_std = 50; /* not a hidden weight layer: ignored */
+    fanin__verdict(&r);
+    assert_true(isfinite(r.figs.weight_gain0));
+    assert_true(fabs(r.figs.act_factor0 - 1) < 1e-9);
+    assert_int_equal(r.flags, FANIN_V_HEALTHY);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy),
@@ -324,6 +409,8 @@ int main(void) {
         cmocka_unit_test(test_t_quantiles),
         cmocka_unit_test(test_groups_stats),
         cmocka_unit_test(test_groups_single_runs),
+        cmocka_unit_test(test_residual_stream_explodes),
+        cmocka_unit_test(test_weightless_rows_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 set -eu
 
 # THE order, lowest first: the one place it is written.
-ORDER="base plugin config data io engine run"
+ORDER="base plugin config data io engine run api"
 
 case "${1:-}" in
 --order)

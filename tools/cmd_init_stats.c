@@ -3,8 +3,12 @@
  * plugin's `moments`, "n/a" without one) and how far W W^T (W^T W when OUT > IN) is from the
  * identity; `--dump FILE.npy` writes the matrix for numpy. The draw is the first layer's W of
  * a run with the same seed and rng (stream (seed, 0, weight), or np.random.seed(seed)).
+ * `fanin init-stats critical --activation A --bias-std S` (no --shape) solves instead for the
+ * edge of chaos of A (core/api/critical.c): sigma_w^2, q*, chi_1 and the depth scales.
  */
 #include "cli.h"
+#include "api/api.h"
+#include "api/critical.h"
 #include "base/errors.h"
 #include "base/rng.h"
 #include "config/pref.h"
@@ -25,6 +29,7 @@
 
 typedef struct stats_args {
     const char *init, *activation, *dump;
+    double bias_std; /* --bias-std: the critical mode's sigma_b (NaN = not given) */
     int64_t rows, cols;
     uint64_t seed;
     int rng;
@@ -34,7 +39,8 @@ typedef struct stats_args {
 
 static const char usage_text[] =
     "usage: fanin init-stats INIT --shape OUT,IN [--param K=V]... [--seed S] "
-    "[--rng philox|numpy] [--activation A] [--dump FILE.npy]";
+    "[--rng philox|numpy] [--activation A] [--dump FILE.npy]\n"
+    "       fanin init-stats critical --activation A [--bias-std S] [--param K=V]...";
 
 static int usage(const char *why) {
     fprintf(stderr, "fanin init-stats: %s\n%s\n", why, usage_text);
@@ -79,9 +85,14 @@ static int parse_option(int argc, char **argv, int *i, stats_args *a) {
     } else if (!strcmp(o, "--seed")) {
         if (parse_seed(v, &a->seed) < 0) return usage("--seed needs a non-negative integer");
     } else if (!strcmp(o, "--rng")) {
-        if (!strcmp(v, "philox")) a->rng = FANIN_RNG_PHILOX;
-        else if (!strcmp(v, "numpy")) a->rng = FANIN_RNG_NUMPY;
+        if (!strcmp(v, "philox")) a->rng = FANIN_INIT_RNG_PHILOX;
+        else if (!strcmp(v, "numpy")) a->rng = FANIN_INIT_RNG_NUMPY;
         else return usage("--rng is philox or numpy");
+    } else if (!strcmp(o, "--bias-std")) {
+        char *end;
+        a->bias_std = strtod(v, &end);
+        if (end == v || *end || !(a->bias_std >= 0.0) || !isfinite(a->bias_std))
+            return usage("--bias-std needs a number >= 0 (sigma_b, e.g. 0.2236 for 0.05)");
     } else if (!strcmp(o, "--activation")) a->activation = v;
     else if (!strcmp(o, "--dump")) a->dump = v;
     else {
@@ -90,6 +101,11 @@ static int parse_option(int argc, char **argv, int *i, stats_args *a) {
         return usage(why);
     }
     return FANIN_EXIT_OK;
+}
+
+/* `critical` without --shape: the edge-of-chaos solver rather than the initializer's stats */
+static int critical_mode(const stats_args *a) {
+    return a->init && !strcmp(a->init, "critical") && !a->rows;
 }
 
 static int parse_args(int argc, char **argv, stats_args *a) {
@@ -101,59 +117,25 @@ static int parse_args(int argc, char **argv, stats_args *a) {
         if (code != FANIN_EXIT_OK) return code;
     }
     if (!a->init) return usage("name the initializer (see 'fanin plugins --kind initializer')");
+    if (critical_mode(a)) {
+        if (!a->activation) return usage("critical needs --activation A (e.g. tanh)");
+        return FANIN_EXIT_OK;
+    }
+    if (!isnan(a->bias_std)) return usage("--bias-std goes with 'critical' and no --shape");
     if (!a->rows) return usage("--shape OUT,IN is required");
-    if (a->rng == FANIN_RNG_NUMPY && a->seed > 0xFFFFFFFFu)
+    if (a->rng == FANIN_INIT_RNG_NUMPY && a->seed > 0xFFFFFFFFu)
         return usage("--rng numpy takes a seed in [0, 4294967295], as np.random.seed does");
     return FANIN_EXIT_OK;
 }
 
-/* The registered plugin of that kind, or an exit-2 message with the nearest name. */
-static const fanin__entry *find_plugin(const fanin_registry *reg, int kind, const char *name) {
-    const fanin__entry *e = fanin__registry_find(reg, kind, name);
-    if (e) return e;
-    const char *near = fanin__registry_suggest(reg, kind, name);
-    fprintf(stderr, "fanin init-stats: unknown %s '%s'%s%s%s; see 'fanin plugins --kind %s'\n",
-            fanin__kind_name(kind), name, near ? "; did you mean '" : "", near ? near : "",
-            near ? "'?" : "", fanin__kind_name(kind));
-    return NULL;
-}
-
-/* The recommended gain of --activation A with its default parameters (1.0 without). */
+/* The recommended gain of --activation A with its default parameters (1.0 without); the
+ * sampling itself is core/api/init.c's, shared with fanin_init_fill. */
 static int activation_gain(const fanin_registry *reg, const char *name, double *gain) {
-    *gain = 1.0;
-    if (!name) return FANIN_EXIT_OK;
-    const fanin__entry *e = find_plugin(reg, FANIN_KIND_ACTIVATION, name);
-    if (!e) return FANIN_EXIT_USAGE;
-    fanin__pref p;
     char err[FANIN_ERRLEN];
-    int rc = fanin__pref_from_args(&p, e, NULL, 0, err, sizeof err);
-    if (rc < 0) return cli_fail(rc, err);
-    const fanin_activation_vt *vt = e->plugin->vtable;
-    rc = vt->gain(p.params, gain);
-    fanin__pref_deinit(&p);
-    if (rc < 0 || !isfinite(*gain) || *gain <= 0)
-        return cli_fail(FANIN_EPLUGIN, "the activation's gain() gave no positive finite gain");
-    return FANIN_EXIT_OK;
-}
-
-/* Draw W with the initializer, from the stream a run's first layer would use. */
-static int sample(const fanin__pref *init, const stats_args *a, double gain,
-                  const fanin_tensor *t) {
-    fanin_rng rng;
-    fanin__mt19937 mt;
-    if (a->rng == FANIN_RNG_NUMPY) {
-        fanin__mt19937_seed(&mt, (uint32_t)a->seed);
-        fanin__rng_init_numpy(&rng, &mt);
-    } else {
-        fanin__rng_init(&rng, a->seed, 0, FANIN_STREAM_WEIGHT);
-    }
-    fanin_ctx ctx;
-    char err[FANIN_ERRLEN];
-    fanin__ctx_init(&ctx, init->entry, gain);
-    const fanin_initializer_vt *vt = init->entry->plugin->vtable;
-    int rc = vt->fill(&ctx, t, init->params, &rng);
-    if (rc < 0) return cli_fail(fanin__ctx_fail(&ctx, rc, "fill", err, sizeof err), err);
-    return FANIN_EXIT_OK;
+    int rc = fanin__api_activation_gain(reg, name, gain, err, sizeof err);
+    if (rc == FANIN_EINVAL) fprintf(stderr, "fanin init-stats: %s\n", err);
+    if (rc == FANIN_EINVAL) return FANIN_EXIT_USAGE;
+    return rc < 0 ? cli_fail(rc, err) : FANIN_EXIT_OK;
 }
 
 /* max |G - I| with G = W W^T [OUT, OUT], or W^T W [IN, IN] when OUT > IN; NaN when the Gram
@@ -197,10 +179,15 @@ static void print_stats(const fanin__pref *init, const stats_args *a, double gai
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, init->entry, gain);
     int have = vt->moments && vt->moments(&ctx, t, init->params, &tmean, &tstd) == FANIN_OK;
-    printf("%s [%lld, %lld]  seed %llu  rng %s  gain %g (%s)\n", init->text ? init->text : a->init,
+    printf("%s [%lld, %lld]  seed %llu  rng %s\n", init->text ? init->text : a->init,
            (long long)t->rows, (long long)t->cols, (unsigned long long)a->seed,
-           a->rng == FANIN_RNG_NUMPY ? "numpy" : "philox", gain,
-           a->activation ? a->activation : "linear");
+           a->rng == FANIN_INIT_RNG_NUMPY ? "numpy" : "philox");
+    /* the gain the scheme used (its std x sqrt(fan_in)), and whether it asked for the
+     * activation's: he_normal no longer does by default (issue 11) */
+    printf("activation gain %g (%s), %s", gain, a->activation ? a->activation : "linear",
+           ctx.gain_asked ? "used by the scheme" : "not asked by the scheme");
+    if (have) printf("; gain used: std x sqrt(fan_in) = %.6g", tstd * sqrt((double)t->fan_in));
+    printf("\n");
     printf("%-6s %14s %14s\n", "", "sampled", "theory");
     if (have) {
         printf("%-6s %14.6g %14.6g\n", "mean", mean, tmean);
@@ -216,21 +203,65 @@ static void print_stats(const fanin__pref *init, const stats_args *a, double gai
                dev < 1e-4 ? " (orthogonal)" : "");
 }
 
+/* The solver's answer, one line a quantity. */
+static void print_critical(const fanin__critical *c) {
+    printf("%-9s %12.6g   weight std = sqrt(sigma_w^2 / fan_in)\n", "sigma_w^2", c->sigma_w2);
+    if (c->status == FANIN_CRITICAL_NONE)
+        printf("%-9s %12s   no finite fixed point: with this sigma_b^2 the variance grows "
+               "without bound at chi_1 = 1 (sigma_w^2 above is at q = 1)\n", "q*", "none");
+    else if (c->status == FANIN_CRITICAL_ANY_Q)
+        printf("%-9s %12s   every q is a fixed point (scale invariant, sigma_b^2 = 0)\n", "q*",
+               "any");
+    else
+        printf("%-9s %12.6g   fixed point of q = sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2\n",
+               "q*", c->q_star);
+    printf("%-9s %12.6g   sigma_w^2 E[phi'(sqrt(q*) z)^2]\n", "chi_1", c->chi1);
+    printf("%-9s %12.6g   depth scale of q's approach to q*%s\n", "xi_q", c->xi_q,
+           c->xi_q < 0 ? " (negative: q* repels, q drifts away from it)" : "");
+    printf("%-9s %12.6g   depth scale of correlations (infinite at chi_1 = 1)\n", "xi_c",
+           c->xi_c);
+}
+
+/* `critical`: sigma_w^2 and q* where chi_1 = 1 for --activation (its --param values) and
+ * sigma_b^2 = bias_std^2 (0 without --bias-std). */
+static int run_critical(const fanin_registry *reg, const stats_args *a) {
+    char err[FANIN_ERRLEN];
+    fanin__pref act;
+    fanin__critical c;
+    int rc = fanin__api_pref(reg, FANIN_KIND_ACTIVATION, a->activation, a->params, a->n_params,
+                             &act, err, sizeof err);
+    if (rc == FANIN_EINVAL) return fprintf(stderr, "fanin init-stats: %s\n", err), FANIN_EXIT_USAGE;
+    if (rc < 0) return cli_fail(rc, err);
+    double sb = isnan(a->bias_std) ? 0.0 : a->bias_std;
+    rc = fanin__critical_solve(&act, sb * sb, &c, err, sizeof err);
+    if (rc == FANIN_OK)
+        printf("critical point of %s, sigma_b^2 = %.6g (bias std %g): mean field, %d-node "
+               "Gauss-Hermite over the plugin's forward/backward\n",
+               act.text ? act.text : a->activation, c.sigma_b2, sb, FANIN_CRITICAL_NODES);
+    fanin__pref_deinit(&act);
+    if (rc < 0) return cli_fail(rc, err);
+    print_critical(&c);
+    return FANIN_EXIT_OK;
+}
+
 static int run_stats(const fanin_registry *reg, const stats_args *a) {
-    const fanin__entry *e = find_plugin(reg, FANIN_KIND_INITIALIZER, a->init);
-    if (!e) return FANIN_EXIT_USAGE;
+    char err[FANIN_ERRLEN];
+    const fanin__entry *e = fanin__api_find(reg, FANIN_KIND_INITIALIZER, a->init, err, sizeof err);
+    if (!e) return fprintf(stderr, "fanin init-stats: %s\n", err), FANIN_EXIT_USAGE;
     double gain;
     int code = activation_gain(reg, a->activation, &gain);
     if (code != FANIN_EXIT_OK) return code;
     fanin__pref init;
-    char err[FANIN_ERRLEN];
     int rc = fanin__pref_from_args(&init, e, a->params, a->n_params, err, sizeof err);
     if (rc < 0) return cli_fail(rc, err);
     float *W = malloc((size_t)(a->rows * a->cols) * sizeof *W);
     fanin_tensor t;
     fanin__tensor_init(&t, W, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){a->rows, a->cols}, NULL);
     if (!W) code = cli_fail(FANIN_ENOMEM, "out of memory for the matrix");
-    if (code == FANIN_EXIT_OK) code = sample(&init, a, gain, &t);
+    if (code == FANIN_EXIT_OK) {
+        rc = fanin__api_sample(&init, gain, a->seed, a->rng, &t, err, sizeof err);
+        if (rc < 0) code = cli_fail(rc, err);
+    }
     if (code == FANIN_EXIT_OK) print_stats(&init, a, gain, &t);
     if (code == FANIN_EXIT_OK && a->dump) {
         rc = fanin__npy_write(a->dump, W, a->rows, a->cols, err, sizeof err);
@@ -245,12 +276,12 @@ static int run_stats(const fanin_registry *reg, const stats_args *a) {
 
 /* cmd_init_stats with `params` holding up to argc + 1 entries */
 static int cmd_init_stats_with(int argc, char **argv, const char **params) {
-    stats_args a = {.params = params, .rng = FANIN_RNG_PHILOX};
+    stats_args a = {.params = params, .rng = FANIN_INIT_RNG_PHILOX, .bias_std = NAN};
     int code = parse_args(argc, argv, &a);
     if (code != FANIN_EXIT_OK) return code;
     fanin_registry *reg = cli_registry(&code);
     if (!reg) return code;
-    code = run_stats(reg, &a);
+    code = critical_mode(&a) ? run_critical(reg, &a) : run_stats(reg, &a);
     fanin__registry_free(reg);
     return code;
 }

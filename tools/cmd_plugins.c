@@ -4,7 +4,7 @@
  * shares.
  */
 #include "cli.h"
-#include "base/json.h"
+#include "api/api.h"
 #include "plugin/registry.h"
 
 #include <fanin/fanin.h>
@@ -60,73 +60,6 @@ void cli_print_param(FILE *f, const fanin_param_spec *s, const char *indent) {
             def, range, s->doc ? s->doc : "");
 }
 
-/* ---- JSON ---- */
-
-static void json_default(FILE *f, const fanin_param_spec *s) {
-    if (s->flags & FANIN_PARAM_REQUIRED) fputs("null", f);
-    else if (s->type == FANIN_PARAM_ENUM) fanin__json_str(f, s->choices ? s->choices[(int)s->def] : "");
-    else if (s->type == FANIN_PARAM_STRING) fanin__json_str(f, s->def_str);
-    else if (s->type == FANIN_PARAM_BOOL) fputs(s->def != 0.0 ? "true" : "false", f);
-    else if (isnan(s->def)) fanin__json_str(f, "auto");
-    else fanin__json_num(f, "%.17g", s->def);
-}
-
-static void json_param(FILE *f, const fanin_param_spec *s) {
-    fputs("{\"name\": ", f);
-    fanin__json_str(f, s->name);
-    fputs(", \"type\": ", f);
-    fanin__json_str(f, cli_param_type(s->type));
-    fputs(", \"default\": ", f);
-    json_default(f, s);
-    fprintf(f, ", \"required\": %s, \"auto\": %s", (s->flags & FANIN_PARAM_REQUIRED) ? "true" : "false",
-            (s->flags & FANIN_PARAM_AUTO) ? "true" : "false");
-    if (s->type == FANIN_PARAM_F64 || s->type == FANIN_PARAM_I64) {
-        fputs(", \"min\": ", f);
-        if (s->flags & FANIN_PARAM_NO_MIN) fputs("null", f);
-        else fanin__json_num(f, "%.17g", s->min);
-        fputs(", \"max\": ", f);
-        if (s->flags & FANIN_PARAM_NO_MAX) fputs("null", f);
-        else fanin__json_num(f, "%.17g", s->max);
-        fprintf(f, ", \"min_exclusive\": %s, \"max_exclusive\": %s",
-                (s->flags & FANIN_PARAM_MIN_EXCL) ? "true" : "false",
-                (s->flags & FANIN_PARAM_MAX_EXCL) ? "true" : "false");
-    }
-    if (s->type == FANIN_PARAM_ENUM && s->choices) {
-        fputs(", \"choices\": [", f);
-        for (int i = 0; s->choices[i]; i++) {
-            if (i) fputs(", ", f);
-            fanin__json_str(f, s->choices[i]);
-        }
-        fputc(']', f);
-    }
-    fputs(", \"doc\": ", f);
-    fanin__json_str(f, s->doc);
-    fputc('}', f);
-}
-
-static void json_plugin(FILE *f, const fanin__entry *e) {
-    const fanin_plugin *p = e->plugin;
-    fputs("    {\"kind\": ", f);
-    fanin__json_str(f, fanin__kind_name(p->kind));
-    fputs(", \"name\": ", f);
-    fanin__json_str(f, p->name);
-    fputs(", \"version\": ", f);
-    fanin__json_str(f, p->version);
-    fputs(", \"file\": ", f);
-    fanin__json_str(f, e->path);
-    fputs(", \"doc\": ", f);
-    fanin__json_str(f, p->doc);
-    fprintf(f, ", \"deterministic\": %s", (p->flags & FANIN_FLAG_DETERMINISTIC) ? "true" : "false");
-    if (p->kind == FANIN_KIND_ACTIVATION)
-        fprintf(f, ", \"in_place\": %s", (p->flags & FANIN_FLAG_IN_PLACE) ? "true" : "false");
-    fputs(",\n     \"params\": [", f);
-    for (size_t i = 0; i < e->n_params; i++) {
-        fputs(i ? ",\n                " : "", f);
-        json_param(f, &p->params[i]);
-    }
-    fputs("]}", f);
-}
-
 /* ---- the command ---- */
 
 static void print_plugin(const fanin__entry *e, int verbose) {
@@ -154,25 +87,15 @@ int cmd_plugins(int argc, char **argv) {
     fanin_registry *reg = cli_registry(&code);
     if (!reg) return code;
     if (json) {
-        printf("{\"fanin_version\": ");
-        fanin__json_str(stdout, fanin_version());
-        printf(", \"abi\": \"%d.%d\", \"search_path\": ", FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
-        fanin__json_str(stdout, fanin__registry_search_path(reg));
-        printf(",\n  \"plugins\": [\n");
-    } else if (!verbose) {
-        printf("%-12s %-18s %-7s %s\n", "KIND", "NAME", "VERSION", "DOC");
+        fanin__api_plugins_json(stdout, reg, kind);
+        fanin__registry_free(reg);
+        return code;
     }
-    int first = 1;
+    if (!verbose) printf("%-12s %-18s %-7s %s\n", "KIND", "NAME", "VERSION", "DOC");
     for (size_t i = 0; i < fanin__registry_count(reg); i++) {
         const fanin__entry *e = fanin__registry_at(reg, i);
-        if (kind && e->plugin->kind != kind) continue;
-        if (json) {
-            if (!first) printf(",\n");
-            json_plugin(stdout, e);
-        } else print_plugin(e, verbose);
-        first = 0;
+        if (!kind || e->plugin->kind == kind) print_plugin(e, verbose);
     }
-    if (json) printf("\n  ]\n}\n");
     fanin__registry_free(reg);
     return code;
 }

@@ -9,6 +9,7 @@
 #include "data/data.h"
 #include "engine/train.h"
 #include "plugin/registry.h"
+#include "run/mpi.h"
 #include "run/run.h"
 #include "run/rundir.h"
 #include "run/runset.h"
@@ -32,6 +33,11 @@ typedef struct run_args {
     int overwrite; /* replace an earlier run in the folder instead of writing beside it */
     int jobs;  /* > 1: members run in that many processes, as shards merged at the end */
     int child; /* this process is one of those jobs: no table, the parent prints it */
+    double timeout; /* --timeout S: a member running longer is killed (status timeout) */
+    int inline_members; /* --no-isolate: members in this process (a crash ends the sweep) */
+    int rank, ranks;    /* under mpirun: this rank, how many (ranks 0: not under mpirun) */
+    int data_parallel;  /* --data-parallel: under mpirun, every member's batches split over
+                         * the ranks instead of members handed out */
 } run_args;
 
 /* Async-signal-safe: only raises the flag the training loop checks after each step. The
@@ -73,6 +79,7 @@ static void save_args(const char *dir) {
     if (args_to_save->shard_n > 1 && !args_to_save->child) /* jobs shard themselves */
         fprintf(f, "shard %d/%d\n", args_to_save->shard_k, args_to_save->shard_n);
     if (args_to_save->jobs > 1) fprintf(f, "jobs %d\n", args_to_save->jobs);
+    if (args_to_save->data_parallel) fprintf(f, "parallel mpi\n");
     fclose(f);
 }
 
@@ -118,6 +125,7 @@ static int load_args(run_args *a) {
         else if (!strcmp(line, "threads") && !a->threads) a->threads = atoi(v);
         else if (!strcmp(line, "shard") && !a->shard_n) sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
         else if (!strcmp(line, "jobs") && !a->jobs) a->jobs = atoi(v);
+        else if (!strcmp(line, "parallel")) a->data_parallel = !strcmp(v, "mpi");
     }
     fclose(f);
     if (a->config) return FANIN_EXIT_OK;
@@ -129,6 +137,13 @@ static int parse_shard(const char *s, run_args *a) {
     char tail;
     if (!s || sscanf(s, "%d/%d%c", &a->shard_k, &a->shard_n, &tail) != 2) return -1;
     return a->shard_n >= 1 && a->shard_k >= 1 && a->shard_k <= a->shard_n ? 0 : -1;
+}
+
+/* --timeout S: seconds > 0 */
+static int parse_timeout(const char *v, run_args *a) {
+    char *end = NULL;
+    a->timeout = v ? strtod(v, &end) : 0;
+    return v && end && !*end && a->timeout > 0 ? 0 : -1;
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -146,7 +161,14 @@ static int parse_args(int argc, char **argv, run_args *a) {
         } else if (!strcmp(o, "--jobs") || !strcmp(o, "-j")) {
             if (!v || (a->jobs = (int)cli_parse_count(argv[++i])) < 1)
                 return cli_fail(FANIN_EINVAL, "--jobs needs a positive integer");
-        } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = 1;
+        } else if (!strcmp(o, "--timeout")) {
+            if (parse_timeout(v, a) < 0)
+                return cli_fail(FANIN_EINVAL, "--timeout needs a number of seconds, e.g. "
+                                "--timeout 600");
+            i++;
+        } else if (!strcmp(o, "--no-isolate")) a->inline_members = 1;
+        else if (!strcmp(o, "--data-parallel")) a->data_parallel = 1;
+        else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = 1;
         else if (!strcmp(o, "--overwrite")) a->overwrite = 1;
         else if (o[0] == '-' || a->config) {
             fprintf(stderr, "fanin run: unexpected argument '%s'; see 'fanin help'\n", o);
@@ -161,6 +183,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
     if (a->resume) a->out = a->resume;
     if (a->jobs > 1 && a->shard_n > 1)
         return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
+    if (fanin__mpi_launched() && (a->jobs > 1 || a->shard_n > 1))
+        return cli_fail(FANIN_EINVAL, "under mpirun the ranks share the members out; leave out "
+                        "--jobs and --shard");
     if (!a->config && a->resume) return load_args(a);
     if (!a->config) return cli_fail(FANIN_EINVAL, "usage: fanin run CONFIG.yaml [options]");
     return FANIN_EXIT_OK;
@@ -234,7 +259,7 @@ static void report_jobs(int jobs, const char *name, const char *hdr, const char 
         rc = cli_write_outputs(&s, out, 0, 0, true, err, sizeof err);
     }
     if (rc < 0) fprintf(stderr, "fanin: %s\n", err);
-    print_results(out);
+    if (s.n_runs) print_results(out); /* no member ran (a config or data error): no results */
     fanin__runset_deinit(&s);
 }
 
@@ -245,21 +270,39 @@ static int run_members(const run_args *a, fanin_config *c, fanin_registry *reg, 
     /* jobs share the terminal: plain lines, not bars redrawn in place */
     cli_progress prog = {.is_tty = isatty(STDERR_FILENO) && !a->child, .quiet = a->quiet};
     fanin__runner rn = {.config = c, .reg = reg, .out_dir = out, .threads = a->threads,
-                        .shard_k = a->shard_k, .shard_n = a->shard_n, .resume = a->resume != NULL};
+                        .shard_k = a->shard_k, .shard_n = a->shard_n, .resume = a->resume != NULL,
+                        .isolate = !a->inline_members, .timeout = a->timeout};
+    fanin__run_dist dist = {0};
+    fanin__data_parallel dp = {fanin__mpi_allreduce, fanin__mpi_barrier, NULL, a->rank, a->ranks};
+    if (a->ranks > 1 && a->data_parallel) rn.dp = &dp;
+    else if (a->ranks > 1 && fanin__mpi_dist(&dist, fanin__config_members(c), err, sizeof err) < 0)
+        return cli_fail(FANIN_EIO, err);
+    else if (a->ranks > 1) rn.dist = &dist;
     cli_progress_hooks(&prog, &rn.hooks);
     rn.hooks.on_warning = print_warning;
     progress_member_start = rn.hooks.on_member_start;
     rn.hooks.on_member_start = on_member_start;
-    args_to_save = a;
+    args_to_save = a->rank == 0 ? a : NULL; /* under mpirun rank 0 writes run.args */
     install_signals();
     /* "[4/6]": the member's place in the whole sweep, whichever process runs it */
     prog.n_members = fanin__config_members(c);
     prog.n_todo = prog.n_members;
     if (rn.shard_n > 1) prog.n_todo = (prog.n_members - rn.shard_k) / rn.shard_n + 1;
+    if (rn.dp && a->rank > 0) /* rank 0 says how the members go */
+        rn.hooks = (fanin__run_hooks){.on_warning = print_warning};
     int rc = fanin__run(&rn, err, sizeof err);
-    if (rn.n_results) report(&rn, name, hdr, out, !a->child);
+    bool writer = (!rn.dist || rn.dist->writes_summary) && (!rn.dp || a->rank == 0);
+    if (writer && (rn.n_results || rn.dist)) report(&rn, name, hdr, out, !a->child);
+    int failed = rn.n_failed, fail_code = rn.fail_code;
     fanin__runner_deinit(&rn);
-    return rc < 0 && rc != FANIN_EINTR ? cli_fail(rc, err) : fanin_exit_code(rc);
+    fanin__mpi_dist_free(&dist);
+    int code = rc < 0 && rc != FANIN_EINTR ? cli_fail(rc, err) : fanin_exit_code(rc);
+    /* a member crashed, timed out or failed: the summary says which; the command failed, with
+     * the first failed member's code (2 for a config or data error such as a corrupt
+     * checkpoint, else 1) */
+    if (code == FANIN_EXIT_OK && failed)
+        code = fanin_exit_code(fail_code) ? fanin_exit_code(fail_code) : FANIN_EXIT_RUNTIME;
+    return code;
 }
 
 /* --jobs N: N processes, job k running shard k/N (members k-1, k-1+N, ...) into the same
@@ -311,6 +354,16 @@ static int choose_folder(const run_args *a, const char *name, char out[FANIN_PAT
     return FANIN_EXIT_OK;
 }
 
+/* Under mpirun, rank 0 chooses the folder and tells the others (so they never race for
+ * NAME-2); every rank ends with the same code when the choice failed. */
+static int choose_folder_ranks(const run_args *a, const char *name, char out[FANIN_PATHLEN]) {
+    if (a->ranks <= 1) return choose_folder(a, name, out);
+    int code = a->rank == 0 ? choose_folder(a, name, out) : FANIN_EXIT_OK;
+    code = fanin__mpi_max(code);
+    if (code == FANIN_EXIT_OK) fanin__mpi_bcast_text(out, FANIN_PATHLEN);
+    return code;
+}
+
 static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     static char err[8 * FANIN_ERRLEN];
     int rc = fanin__config_validate(c, reg, err, sizeof err);
@@ -318,23 +371,34 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     char name[128], hdr[256], out[FANIN_PATHLEN];
     if ((rc = describe(c, reg, name, sizeof name, hdr, sizeof hdr, err, sizeof err)) < 0)
         return cli_fail(rc, err);
-    if ((rc = choose_folder(a, name, out)) != FANIN_EXIT_OK) return rc;
+    if ((rc = choose_folder_ranks(a, name, out)) != FANIN_EXIT_OK) return rc;
     run_args one = *a;
     if (one.jobs > fanin__config_members(c)) one.jobs = fanin__config_members(c);
     if (one.jobs > 1) return run_jobs(&one, c, reg, out, name, hdr);
     return run_members(&one, c, reg, out, name, hdr);
 }
 
+/* Under mpirun: MPI_Init; this rank and the count. */
+static int start_mpi(run_args *a) {
+    char err[FANIN_ERRLEN];
+    if (fanin__mpi_init(&a->rank, &a->ranks, err, sizeof err) < 0) return cli_fail(FANIN_EIO, err);
+    if (a->rank != 0) a->child = 1; /* rank 0 prints the table */
+    return FANIN_EXIT_OK;
+}
+
 /* cmd_run with `sets` holding up to argc + 64 entries */
 static int cmd_run_with(int argc, char **argv, char **sets) {
     run_args a = {.sets = sets};
     int code = parse_args(argc, argv, &a);
+    if (code == FANIN_EXIT_OK && fanin__mpi_launched()) code = start_mpi(&a);
     fanin_registry *reg = code == FANIN_EXIT_OK ? cli_registry(&code) : NULL;
     fanin_config *c = reg ? cli_config(a.config, a.sets, a.n_sets, &code) : NULL;
     if (c) code = run(&a, c, reg);
     fanin__config_free(c);
     fanin__registry_free(reg);
     while (n_saved > 0) free(saved[--n_saved]);
+    if (a.ranks > 1) code = fanin__mpi_max(code); /* every rank exits as the worst one */
+    fanin__mpi_finalize();
     return code;
 }
 

@@ -16,7 +16,17 @@ need_pc openblas libopenblas-dev
 need_pc zlib zlib1g-dev
 need_pc hdf5-serial libhdf5-dev # the hdf5 data source (Debian's serial libhdf5)
 need_pc cmocka libcmocka-dev
+# MPI sweeps (docs/cluster.md): OpenMPI's library and mpirun
+need_pc ompi-c libopenmpi-dev
+need_cmd mpirun openmpi-bin
+# the Slurm test (tests/test_slurm.sh) starts a one-node cluster: munged, slurmctld, slurmd
+need_file /usr/sbin/slurmctld slurm-wlm
+need_file /usr/sbin/munged munge
 need_file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist
+# the Python package's tests (tests/python, run with /usr/bin/python3): numpy and PyTorch
+need_py() { /usr/bin/python3 -c "import $1" >/dev/null 2>&1 || missing="$missing $2"; }
+need_py numpy python3-numpy
+need_py torch python3-torch
 # only for the report render test (tests/test_report.c skips without it; .ci/run installs it):
 # FANIN_DEPS_CHROMIUM=1
 if [ "${FANIN_DEPS_CHROMIUM:-0}" = 1 ]; then need_cmd chromium chromium; fi

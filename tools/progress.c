@@ -1,7 +1,8 @@
 /* Progress while a run works: on a terminal one bar per run redrawn in place, at most 10 times a
  * second (the sweep's position, iteration, loss, the run's ETA and the whole sweep's), and one
  * summary line per finished run; otherwise, or with --quiet, plain line logs. "[4/6]" is the
- * member's place in the whole sweep, also in a --jobs process running a shard of it. Updates
+ * member's place in the whole sweep, also in a --jobs process running a shard of it; a member
+ * that crashed, timed out or failed prints why (its signal, the phase it was in). Updates
  * come from train.log_every, so a large log_every updates the bar rarely. */
 #include "cli.h"
 #include "base/clock.h"
@@ -9,6 +10,7 @@
 #include "data/data.h"
 #include "engine/train.h"
 #include "run/run.h"
+#include "run/rundir.h"
 
 #include <stdio.h>
 #include <math.h>
@@ -103,10 +105,14 @@ static void on_end(void *user, const fanin__member_result *r) {
     if (p->is_tty && !p->quiet) fprintf(stderr, "\r\033[K");
     p->done++;
     p->done_seconds += fanin__now() - p->started;
-    const char *status = r->res.status == FANIN_EDIVERGED ? "diverged"
-                         : r->res.status == FANIN_EINTR   ? "interrupted"
-                                                          : "done";
+    const char *status = fanin__summary_status(r->res.status);
     char a[48], t[24];
+    if (r->res.status <= FANIN_RUN_CRASHED && r->res.status >= FANIN_RUN_FAILED) {
+        /* crashed, timeout, failed: why, from its process (the summary row has no room) */
+        fprintf(stderr, "[%d/%d] %s: %s: %s\n", r->member + 1, p->n_members, r->id, status,
+                r->message);
+        return;
+    }
     fprintf(stderr, "[%d/%d] %s: %s, loss %.6f%s, %s\n", r->member + 1, p->n_members, r->id, status,
             r->res.final_loss, acc_text(a, sizeof a, ", test accuracy", r->res.test_acc),
             r->res.seconds < 60 ? (snprintf(t, sizeof t, "%.2fs", r->res.seconds), t)

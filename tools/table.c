@@ -3,7 +3,8 @@
  * seed axis (seed, data_seed) is swept, the members that differ only by it: then each figure
  * is the mean with the half-width of its 95% confidence interval (run/groups.c). The test
  * set's binomial standard error beside the accuracy; then which differences are within the
- * noise, and the verdicts. */
+ * noise (the first MAX_SENTENCES), and one verdict per configuration with the flags its runs
+ * earned. */
 #include "cli.h"
 #include "run/runset.h"
 
@@ -12,6 +13,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_SENTENCES 20 /* "how sure" sentences printed; summary.json has every one */
 
 /* "0.300939" or "87.60%" for one run; "0.3009 ±0.0059" or "87.60 ±1.49%" for the mean of
  * several with the half-width of its 95% confidence interval. */
@@ -96,12 +99,16 @@ static void print_noise(FILE *f, const fanin__runset *s, const int *order, bool 
                        "1.96 SE: the noise between seeds is not measured (sweep seed: [1, 2, 3] "
                        "for it).\n");
     }
-    bool head = false;
+    int said = 0, more = 0;
     for (int i = 0; i + 1 < s->n_groups; i++) {
         if (fanin__groups_compare(s, order[i], order[i + 1], text, sizeof text) < 0) continue;
-        fprintf(f, "%s  %s\n", head ? "" : "\nhow sure:\n", text);
-        head = true;
+        if (said >= MAX_SENTENCES) {
+            more++;
+            continue;
+        }
+        fprintf(f, "%s  %s\n", said++ ? "" : "\nhow sure:\n", text);
     }
+    if (more) fprintf(f, "  ... %d more comparisons in summary.json\n", more);
 }
 
 void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header) {
@@ -133,8 +140,32 @@ void cli_print_table(FILE *f, const fanin__runset *s, const char *label_header) 
     free(order);
 }
 
+/* " [over its 5 runs: vanishing 5/5, stalled 3/5]" when the configuration has several. */
+static void group_flags(FILE *f, const fanin__runset *s, int j) {
+    const fanin__group *g = &s->groups[j];
+    if (g->n_runs < 2) return;
+    fprintf(f, " [over its %d runs:", g->n_runs);
+    int k = 0;
+    for (unsigned b = 1; b <= FANIN_V_LAST; b <<= 1) {
+        int n = 0;
+        for (int i = 0; i < s->n_runs; i++)
+            n += s->runs[i].group_index == j && (s->runs[i].flags & b);
+        if (n) fprintf(f, "%s %s %d/%d", k++ ? "," : "", fanin__verdict_flag_name(b), n, g->n_runs);
+    }
+    fprintf(f, "]");
+}
+
+/* One verdict per configuration (its first run's), with the flags its runs earned; every
+ * run's verdict is in summary.json. */
 void cli_print_verdicts(FILE *f, const fanin__runset *s) {
-    fprintf(f, "\nverdicts:\n");
-    for (int i = 0; i < s->n_runs; i++)
-        fprintf(f, "  %s: %s\n", s->runs[i].label, s->runs[i].verdict);
+    fprintf(f, "\nverdicts%s:\n",
+            s->n_groups < s->n_runs ? " (the first run of each "
+                                      "configuration)"
+                                    : "");
+    for (int j = 0; j < s->n_groups; j++) {
+        const fanin__run_view *r = &s->runs[s->groups[j].first];
+        fprintf(f, "  %s: %s", s->n_groups < s->n_runs ? r->group : r->label, r->verdict);
+        group_flags(f, s, j);
+        fputc('\n', f);
+    }
 }

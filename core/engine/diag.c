@@ -2,8 +2,9 @@
  * and last recorded iteration (histograms.csv). Computed only on recording iterations, from the
  * buffers the step already holds (Z, A, dW, dZ after backward; W before and after the update);
  * every buffer is allocated by fanin__diag_new, none in the loop. Rows reach the files as they
- * are recorded (the first histogram too), so a resumed run continues them. Rules:
- * docs/diagnostics.md.
+ * are recorded (the first histogram too), so a resumed run continues them. Every layer kind has
+ * a row: its kind, its residual block, a close's alpha and a batchnorm's running statistics
+ * besides the statistics every kind has. Rules: docs/diagnostics.md.
  */
 #include "engine/diag.h"
 #include "engine/layer.h"
@@ -11,6 +12,7 @@
 #include "base/fs.h"
 #include "engine/checkpoint.h"
 #include "engine/model.h"
+#include "config/experiment.h"
 
 #include <stdint.h>
 #include <stdbool.h>
@@ -28,6 +30,7 @@ struct fanin__diag {
     fanin__layer_stats *rows;  /* [n_layers]: the rows of the pending iteration */
     float *w_before;           /* [n_params]: the parameters before the update */
     unsigned char *alive;      /* [max units]: scratch for the dead-unit count */
+    int *block;                /* [n_layers]: each layer's 1-based residual block, 0 outside */
     fanin__hist *first, *last; /* [n_layers] each */
     bool have_first;           /* the first histogram is in hist_path (perhaps from an earlier
                                   invocation of a resumed run) */
@@ -114,6 +117,22 @@ static void weight_stats(const fanin__layer *L, fanin__layer_stats *s) {
     s->row_spread = row_spread(L);
 }
 
+/* What only some kinds have: a residual close's alpha (1 for scale 1), a batchnorm's running
+ * statistics summarised as the mean over its C channels of running_mean (B[0..C)) and of
+ * running_var (B[C..2C)). NaN for the other kinds. */
+static void kind_stats(const fanin__layer *L, fanin__layer_stats *s) {
+    int type = L->spec->type;
+    snprintf(s->kind, sizeof s->kind, "%s", L->kind->name);
+    s->alpha = s->running_mean = s->running_var = NAN;
+    if (type == FANIN_LAYER_RESIDUAL_CLOSE)
+        s->alpha = L->spec->scale == FANIN_SCALE_ONE ? 1.0 : L->P[0];
+    if (type == FANIN_LAYER_BATCHNORM && L->B && L->in.c > 0) {
+        double m, v;
+        moments(L->B, (size_t)L->in.c, &s->running_mean, &m);
+        moments(L->B + L->in.c, (size_t)L->in.c, &s->running_var, &v);
+    }
+}
+
 static void stats_with(const fanin__layer *L, int n, fanin__layer_stats *s, unsigned char *alive) {
     const char *act = act_name(L);
     size_t cells = (size_t)n * L->n_out;
@@ -127,6 +146,7 @@ static void stats_with(const fanin__layer *L, int n, fanin__layer_stats *s, unsi
     double dm;
     moments(L->dA, cells, &dm, &s->dz_std); /* after backward dA holds dZ */
     weight_stats(L, s);
+    kind_stats(L, s);
     s->update_ratio = NAN;
 }
 
@@ -158,9 +178,14 @@ static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
     }
 }
 
+/* The first 17 columns are those of fanin before layer kinds; new ones are appended, so a
+ * reader by position (runset.c) reads old and new files alike. */
 static const char layers_header[] =
     "iteration,layer,units,fan_in,activation,preact_mean,preact_std,act_mean,act_std,"
-    "saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,update_ratio,row_spread\n";
+    "saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,update_ratio,row_spread,"
+    "kind,block,alpha,running_mean,running_var\n";
+
+void fanin__diag_write_header(FILE *f) { fputs(layers_header, f); }
 
 /* Open layers.csv: fresh (resume_at 0), or trimmed to the rows before resume_at and continued;
  * with a kept histograms.csv, the first histogram is already written. */
@@ -170,8 +195,20 @@ static int open_files(fanin__diag *dg, const char *layers_path, int64_t resume_a
     dg->have_first = resume_at > 0 && fanin__checkpoint_trim_log(dg->hist_path, resume_at) > 0;
     if (!(dg->csv = fopen(layers_path, kept >= 0 ? "a" : "w")))
         return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", layers_path, strerror(errno));
-    if (kept < 0) fputs(layers_header, dg->csv);
+    if (kept < 0) fanin__diag_write_header(dg->csv);
     return FANIN_OK;
+}
+
+/* block[l] := the 1-based residual block layer l belongs to (open, branch, close), counted
+ * over the whole network, or 0: the x axis of the report's per-block charts. */
+static void number_blocks(const fanin_model *m, int *block) {
+    int n = 0, cur = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        int type = m->layers[l].spec->type;
+        if (type == FANIN_LAYER_RESIDUAL_OPEN) cur = ++n;
+        block[l] = cur;
+        if (type == FANIN_LAYER_RESIDUAL_CLOSE) cur = 0;
+    }
 }
 
 int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *hist_path,
@@ -189,10 +226,12 @@ int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *h
     dg->alive = malloc((size_t)wide);
     dg->first = calloc((size_t)m->n_layers, sizeof *dg->first);
     dg->last = calloc((size_t)m->n_layers, sizeof *dg->last);
-    if (!dg->rows || !dg->w_before || !dg->alive || !dg->first || !dg->last) {
+    dg->block = calloc((size_t)m->n_layers, sizeof *dg->block);
+    if (!dg->rows || !dg->w_before || !dg->alive || !dg->first || !dg->last || !dg->block) {
         fanin__diag_free(dg);
         return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
     }
+    number_blocks(m, dg->block);
     snprintf(dg->hist_path, sizeof dg->hist_path, "%s", hist_path);
     int rc = open_files(dg, layers_path, resume_at, err, errlen);
     if (rc < 0) {
@@ -208,8 +247,14 @@ bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations) {
     return it == 0 || it == iterations - 1 || (dg->every > 0 && it % dg->every == 0);
 }
 
+void fanin__diag_write_hist_header(FILE *f) {
+    fprintf(f, "iteration,layer,lo,hi");
+    for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",c%d", b);
+    fputc('\n', f);
+}
+
 /* One row of histograms.csv: iteration, layer, range, the bins' counts. */
-static void write_hist(FILE *f, const fanin__hist *h) {
+void fanin__diag_write_hist(FILE *f, const fanin__hist *h) {
     fprintf(f, "%lld,%d,%.9g,%.9g", (long long)h->iteration, h->layer, h->lo, h->hi);
     for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",%lld", (long long)h->count[b]);
     fputc('\n', f);
@@ -219,12 +264,8 @@ static void write_hist(FILE *f, const fanin__hist *h) {
 static bool write_hists(const char *path, bool append, const fanin__hist *h, int n) {
     FILE *f = fopen(path, append ? "a" : "w");
     if (!f) return false;
-    if (!append) {
-        fprintf(f, "iteration,layer,lo,hi");
-        for (int b = 0; b < FANIN_HIST_BINS; b++) fprintf(f, ",c%d", b);
-        fputc('\n', f);
-    }
-    for (int l = 0; l < n; l++) write_hist(f, &h[l]);
+    if (!append) fanin__diag_write_hist_header(f);
+    for (int l = 0; l < n; l++) fanin__diag_write_hist(f, &h[l]);
     return fclose(f) == 0;
 }
 
@@ -236,6 +277,7 @@ void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int
         stats_with(&m->layers[l], n, s, dg->alive);
         s->iteration = it;
         s->layer = l + 1;
+        s->block = dg->block[l];
         histogram(&m->layers[l], n, &h[l]);
         h[l].iteration = it;
         h[l].layer = l + 1;
@@ -247,12 +289,14 @@ void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int
     dg->pending = true;
 }
 
-static void write_row(FILE *f, const fanin__layer_stats *s) {
-    fprintf(f, "%lld,%d,%d,%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n",
-            (long long)s->iteration, s->layer, s->units, s->fan_in, s->activation,
-            s->preact_mean, s->preact_std, s->act_mean, s->act_std, s->saturated_frac,
-            s->dead_frac, s->grad_norm, s->grad_std, s->dz_std, s->weight_std, s->update_ratio,
-            s->row_spread);
+void fanin__diag_write_row(FILE *f, const fanin__layer_stats *s) {
+    fprintf(f,
+            "%lld,%d,%d,%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%s,%d,"
+            "%.6g,%.6g,%.6g\n",
+            (long long)s->iteration, s->layer, s->units, s->fan_in, s->activation, s->preact_mean,
+            s->preact_std, s->act_mean, s->act_std, s->saturated_frac, s->dead_frac, s->grad_norm,
+            s->grad_std, s->dz_std, s->weight_std, s->update_ratio, s->row_spread, s->kind,
+            s->block, s->alpha, s->running_mean, s->running_var);
 }
 
 void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {
@@ -268,7 +312,7 @@ void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {
             w += b * b;
         }
         dg->rows[l].update_ratio = w > 0 ? sqrt(d / w) : NAN;
-        write_row(dg->csv, &dg->rows[l]);
+        fanin__diag_write_row(dg->csv, &dg->rows[l]);
     }
     fflush(dg->csv); /* a kill keeps the rows before the checkpoint (resume trims the rest) */
     dg->pending = false;
@@ -277,7 +321,8 @@ void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {
 int fanin__diag_close(fanin__diag *dg, bool interrupted, char *err, size_t errlen) {
     if (!dg || !dg->csv) return FANIN_OK;
     /* a diverged step computed statistics but never reached its update: write them anyway */
-    for (int l = 0; dg->pending && l < dg->n_layers; l++) write_row(dg->csv, &dg->rows[l]);
+    for (int l = 0; dg->pending && l < dg->n_layers; l++)
+        fanin__diag_write_row(dg->csv, &dg->rows[l]);
     dg->pending = false;
     int rc = fclose(dg->csv) == 0 && !dg->hist_failed ? FANIN_OK : FANIN_EIO;
     dg->csv = NULL;
@@ -295,5 +340,6 @@ void fanin__diag_free(fanin__diag *dg) {
     free(dg->alive);
     free(dg->first);
     free(dg->last);
+    free(dg->block);
     free(dg);
 }

@@ -9,32 +9,40 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define FANIN_HIST_BINS 40
 
 /* One layer's statistics at one iteration: one row of layers.csv. */
 typedef struct fanin__layer_stats {
-    int64_t iteration;     /* the step whose forward/backward they come from (0 = after init) */
-    int layer;             /* 1-based, as the report and the verdict name layers */
+    int64_t iteration; /* the step whose forward/backward they come from (0 = after init) */
+    int layer;         /* 1-based, as the report and the verdict name layers */
     int units, fan_in;
-    char activation[32];   /* the activation plugin's name */
+    char activation[32];            /* the activation plugin's name */
     double preact_mean, preact_std; /* Z = A_prev W^T + b over the batch */
     double act_mean, act_std;       /* A = f(Z) */
-    double saturated_frac; /* bounded activations: outputs within 1% of the range from a bound;
+    double saturated_frac;      /* bounded activations: outputs within 1% of the range from a bound;
                               NaN for unbounded ones */
-    double dead_frac;      /* units that output exactly 0 on every row of the batch */
+    double dead_frac;           /* units that output exactly 0 on every row of the batch */
     double grad_norm, grad_std; /* Frobenius norm and std of dL/dW */
-    double dz_std;         /* std of the back-propagated gradient dL/dZ */
-    double weight_std;     /* std of W before the step's update */
-    double update_ratio;   /* ||W_after - W_before|| / ||W_before|| (NaN when W_before = 0) */
-    double row_spread;     /* max |W[r,i] - W[0,i]| / max |W|: 0 when every unit is the same */
+    double dz_std;              /* std of the back-propagated gradient dL/dZ */
+    double weight_std;          /* std of W before the step's update */
+    double update_ratio;        /* ||W_after - W_before|| / ||W_before|| (NaN when W_before = 0) */
+    double row_spread;          /* max |W[r,i] - W[0,i]| / max |W|: 0 when every unit is the same */
+    /* appended columns (older layers.csv files lack them: kind "", block 0, the rest NaN) */
+    char kind[24]; /* the layer kind's name: dense, conv2d, residual_open, ... */
+    int block;     /* 1-based residual block over the whole network (its open, branch
+                              and close); 0 outside any block */
+    double alpha;  /* residual_close: the branch's scale alpha (1 for scale 1); else NaN */
+    double running_mean, running_var; /* batchnorm: the channels' mean of the running mean and
+                                         of the running variance after the step's forward */
 } fanin__layer_stats;
 
 /* An activation histogram of one layer at one iteration: one row of histograms.csv. */
 typedef struct fanin__hist {
     int64_t iteration;
-    int layer;             /* 1-based */
-    double lo, hi;         /* the bins split [lo, hi] evenly */
+    int layer;     /* 1-based */
+    double lo, hi; /* the bins split [lo, hi] evenly */
     int64_t count[FANIN_HIST_BINS];
 } fanin__hist;
 
@@ -59,6 +67,14 @@ void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m);
  * records the last one) and close the files. */
 int fanin__diag_close(fanin__diag *dg, bool interrupted, char *err, size_t errlen);
 void fanin__diag_free(fanin__diag *dg); /* NULL is a no-op */
+
+/* layers.csv's header line, and one row (the columns of fanin__layer_stats in order); the
+ * recorder writes through these, and so may a tool or test that builds a run folder. */
+void fanin__diag_write_header(FILE *f);
+void fanin__diag_write_row(FILE *f, const fanin__layer_stats *s);
+/* histograms.csv's header line, and one row. */
+void fanin__diag_write_hist_header(FILE *f);
+void fanin__diag_write_hist(FILE *f, const fanin__hist *h);
 
 /* Output range of an activation by name: [0,1] sigmoid-like, [-1,1] tanh-like; false when
  * unbounded. */

@@ -34,6 +34,9 @@ typedef struct train_bufs {
     fanin_rng shuffle; /* the minibatch order stream */
     double t0;         /* the run's clock: fanin__now() at the start, less the seconds of the
                           invocations a resumed run continues */
+    const fanin__train_hooks *dp; /* data-parallel: the hooks with reduce, else NULL */
+    float *red;        /* data-parallel: the reduced block [n_params + 3] */
+    int rows;          /* data-parallel: the rows of this process's last forward */
 } train_bufs;
 
 int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
@@ -60,11 +63,16 @@ int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, d
     return FANIN_OK;
 }
 
-static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d, bool full) {
+static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d, bool full,
+                     const fanin__train_hooks *hooks) {
     memset(b, 0, sizeof *b);
     b->full = full;
     fanin__rng_init(&b->shuffle, m->x->data_seed, 0, FANIN_STREAM_SHUFFLE);
     b->t0 = fanin__now();
+    if (hooks && hooks->reduce && hooks->n_shards > 1) {
+        b->dp = hooks;
+        if (!(b->red = malloc(sizeof(float) * ((size_t)m->n_params + 3)))) return FANIN_ENOMEM;
+    }
     if (full) return FANIN_OK;
     b->order = malloc(sizeof(int64_t) * (size_t)d->n_train);
     b->xb = malloc(sizeof(float) * (size_t)m->cap * (size_t)m->n_in);
@@ -75,6 +83,7 @@ static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d
 }
 
 static void bufs_deinit(train_bufs *b) {
+    free(b->red);
     free(b->order);
     free(b->xb);
     free(b->yb);
@@ -129,6 +138,43 @@ static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t
      * reaches the weights */
     if (!fanin__all_finite(m->grads, m->n_params)) return FANIN_EDIVERGED;
     if (dg) fanin__diag_before_update(dg, m, n, t - 1);
+    rc = optimizer_step(m, t, lr, err, errlen);
+    if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
+    return rc;
+}
+
+/* One data-parallel step: this process's slice of the batch of n rows forward and backward,
+ * then one reduce of [grads * rows/n, loss * rows/n, correct, interrupt] over the processes:
+ * the sum is the whole batch's mean gradient, loss and correct count, and whether any process
+ * was interrupted (*stop), the same on every process. */
+static int step_dp(fanin_model *m, const fanin_dataset *d, train_bufs *b, const float *X,
+                   const float *Y, int n, int64_t t, double lr, double *loss, int64_t *correct,
+                   bool *stop, fanin__diag *dg, char *err, size_t errlen) {
+    const fanin__train_hooks *h = b->dp;
+    int lo = (int)((int64_t)n * h->shard / h->n_shards);
+    int rows = (int)((int64_t)n * (h->shard + 1) / h->n_shards) - lo;
+    const float *Xs = X + (size_t)lo * m->n_in, *Ys = Y + (size_t)lo * d->y_dim;
+    m->pass = FANIN_PASS_TRAIN;
+    m->step = t;
+    b->rows = rows;
+    int rc = fanin__model_forward(m, Xs, rows, err, errlen);
+    if (rc < 0) return rc;
+    double l = fanin__loss(m, Ys, rows, true);
+    int64_t c = fanin__count_correct(m, Ys, rows);
+    if ((rc = fanin__model_backward(m, Xs, rows, err, errlen)) < 0) return rc;
+    size_t p = (size_t)m->n_params;
+    float share = (float)rows / (float)n;
+    for (size_t j = 0; j < p; j++) b->red[j] = m->grads[j] * share;
+    b->red[p] = (float)(l * rows / n);
+    b->red[p + 1] = (float)c;
+    b->red[p + 2] = fanin__interrupt_flag ? 1.0f : 0.0f;
+    h->reduce(h->reduce_user, b->red, p + 3);
+    memcpy(m->grads, b->red, sizeof(float) * p);
+    *loss = b->red[p];
+    if (correct) *correct = (int64_t)b->red[p + 1];
+    *stop = b->red[p + 2] > 0;
+    if (!isfinite(*loss) || !fanin__all_finite(m->grads, p)) return FANIN_EDIVERGED;
+    if (dg) fanin__diag_before_update(dg, m, rows, t - 1);
     rc = optimizer_step(m, t, lr, err, errlen);
     if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
     return rc;
@@ -195,7 +241,8 @@ static int checkpoint_or_stop(const fanin_model *m, const fanin_dataset *d,
     stop = stop && done < iters;
     bool due = every > 0 && done % every == 0 && done < iters;
     int rc = FANIN_OK;
-    if (hooks && hooks->checkpoint_path && (due || stop))
+    /* data-parallel: every process has the same state; shard 0 writes it */
+    if (hooks && hooks->checkpoint_path && (due || stop) && hooks->shard == 0)
         rc = save_checkpoint(m, d, hooks, b, done, err, errlen);
     return rc == FANIN_OK && stop ? FANIN_EINTR : rc;
 }
@@ -242,17 +289,22 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
         rc = logging ? eval_before_step(m, d, b->full, &p, err, errlen) : FANIN_OK;
         double loss = NAN;
         int64_t correct = 0;
+        bool stop = false;
         p.lr = fanin__schedule_lr(&x->schedule, x->lr, it, iters); /* this step's lr */
-        if (rc == FANIN_OK)
-            rc = step(m, X, Y, n, it + 1, p.lr, &loss, b->full && logging ? &correct : NULL,
-                      fanin__diag_due(dg, it, iters) ? dg : NULL, err, errlen);
+        fanin__diag *due = fanin__diag_due(dg, it, iters) ? dg : NULL;
+        if (rc == FANIN_OK && b->dp)
+            rc = step_dp(m, d, b, X, Y, n, it + 1, p.lr, &loss, &correct, &stop, due, err, errlen);
+        else if (rc == FANIN_OK)
+            rc = step(m, X, Y, n, it + 1, p.lr, &loss, b->full && logging ? &correct : NULL, due,
+                      err, errlen);
         res->iterations = it;
         res->final_loss = loss;
         if (rc == FANIN_EDIVERGED)
-            fanin__locate_nonfinite(m, n, &res->diverged_layer, &res->diverged_what);
+            fanin__locate_nonfinite(m, b->dp ? b->rows : n, &res->diverged_layer,
+                                    &res->diverged_what);
         if (rc < 0) return rc;
         double train_acc = b->full && x->loss != FANIN_LOSS_MSE ? (double)correct / n : NAN;
-        bool stop = fanin__interrupt_flag != 0;
+        if (!b->dp) stop = fanin__interrupt_flag != 0;
         if (logging && log_row(hooks, &p, it, spe, loss, train_acc, b)) stop = true;
         rc = checkpoint_or_stop(m, d, hooks, b, it + 1, iters, stop, err, errlen);
         if (rc == FANIN_EINTR) res->iterations = it + 1;
@@ -299,8 +351,11 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     bool full = m->x->batch == 0 || m->x->batch >= d->n_train;
     if ((full ? d->n_train : m->x->batch) > m->cap)
         return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
+    if (hooks && hooks->reduce && hooks->n_shards > (full ? d->n_train : m->x->batch))
+        return fanin__errf(err, errlen, FANIN_EINVAL, "data-parallel over %d processes needs a "
+                           "batch of at least %d rows", hooks->n_shards, hooks->n_shards);
     train_bufs b;
-    rc = bufs_init(&b, m, d, full);
+    rc = bufs_init(&b, m, d, full, hooks);
     if (rc == FANIN_OK) rc = train_loop(m, d, hooks, &b, res, err, errlen);
     bufs_deinit(&b);
     if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, b.t0, err, errlen);

@@ -28,6 +28,15 @@ typedef struct fanin__train_hooks {
     int threads; /* BLAS threads of this run, recorded in checkpoints (as are the seconds
                     trained, which a resumed run's seconds continue) */
     void (*on_warning)(void *user, const char *msg); /* e.g. a thread count differing on resume */
+    /* Data-parallel training (run/mpi.c; NULL: one process, unchanged to the bit). Process
+     * `shard` of `n_shards` takes rows [n*shard/n_shards, n*(shard+1)/n_shards) of each step's
+     * batch of n; after backward its gradients, scaled by its share of the rows, go into one
+     * block with its loss, correct count and interrupt flag, and `reduce` sums the block over
+     * the processes in place. Every process then takes the same step; only shard 0 writes
+     * checkpoints (all read them on resume). */
+    void (*reduce)(void *user, float *block, size_t n);
+    void *reduce_user;
+    int shard, n_shards;
 } fanin__train_hooks;
 
 typedef struct fanin__result {

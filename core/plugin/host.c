@@ -137,6 +137,7 @@ static void host_free(fanin_ctx *ctx, void *p) {
 static int host_activation_gain(fanin_ctx *ctx, double *gain) {
     if (!gain) return host_error(ctx, FANIN_EINVAL, "activation_gain: gain is NULL");
     *gain = ctx ? ctx->gain : 1.0;
+    if (ctx) ctx->gain_asked = 1;
     return FANIN_OK;
 }
 

@@ -18,6 +18,7 @@ struct fanin_ctx {
     const fanin__entry *entry; /* the plugin being called (NULL during the entry call) */
     const char *path;          /* its file */
     double gain;               /* the layer activation's gain (activation_gain service) */
+    int gain_asked;            /* set when the plugin called activation_gain (init-stats says) */
     /* layer_forward service, installed by whoever owns the layer being filled (the engine):
      * NULL means there is no data here and the service answers FANIN_ENOTSUP */
     fanin__layer_forward_fn layer_forward;

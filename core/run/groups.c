@@ -47,9 +47,14 @@ double fanin__t975(int df) {
  * mean +- t(0.975, n - 1) s / sqrt(n) (Student 1908; the interval assumes the runs' values
  * are independent draws from one normal distribution). */
 static fanin__stat stat_of(const double *v, int n) {
-    fanin__stat st = {.n = n, .mean = NAN, .std = NAN, .lo = NAN, .hi = NAN};
+    fanin__stat st = {
+        .n = n, .mean = NAN, .std = NAN, .lo = NAN, .hi = NAN, .min = NAN, .max = NAN};
     double sum = 0, ss = 0;
-    for (int i = 0; i < n; i++) sum += v[i];
+    for (int i = 0; i < n; i++) {
+        sum += v[i];
+        st.min = i ? fmin(st.min, v[i]) : v[i];
+        st.max = i ? fmax(st.max, v[i]) : v[i];
+    }
     if (n) st.mean = sum / n;
     for (int i = 0; i < n; i++) ss += (v[i] - st.mean) * (v[i] - st.mean);
     if (n < 2) return st;
@@ -119,6 +124,7 @@ int fanin__groups_make(fanin__runset *s) {
         int j = 0;
         while (j < s->n_groups && strcmp(s->runs[s->groups[j].first].group, r->group)) j++;
         if (j == s->n_groups) s->groups[s->n_groups++].first = i;
+        s->runs[i].group_index = j;
         s->groups[j].n_runs++;
         s->groups[j].n_diverged += !strcmp(r->status, "diverged");
         s->groups[j].seconds += r->seconds;
@@ -224,7 +230,9 @@ static void csv_header(FILE *f, const fanin__runset *s) {
     for (int g = 0; g < FANIN_N_FIGS; g++)
         fprintf(f, ",%s_n,%s_mean,%s_std,%s_ci95_lo,%s_ci95_hi", fig_names[g], fig_names[g],
                 fig_names[g], fig_names[g], fig_names[g]);
-    fprintf(f, ",n_test,test_acc_se\n");
+    fprintf(f, ",n_test,test_acc_se");
+    for (int g = 0; g < FANIN_N_FIGS; g++) fprintf(f, ",%s_min,%s_max", fig_names[g], fig_names[g]);
+    fputc('\n', f);
 }
 
 int fanin__groups_write_csv(const fanin__runset *s, const char *path, char *err, size_t errlen) {
@@ -248,13 +256,17 @@ int fanin__groups_write_csv(const fanin__runset *s, const char *path, char *err,
         }
         fprintf(f, ",%lld", (long long)g->n_test);
         csv_num(f, g->test_se);
+        for (int x = 0; x < FANIN_N_FIGS; x++) {
+            csv_num(f, g->fig[x].min);
+            csv_num(f, g->fig[x].max);
+        }
         fputc('\n', f);
     }
     return fclose(f) == 0 ? FANIN_OK
                           : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);
 }
 
-/* {"n": 3, "mean": ..., "std": ..., "ci95": [lo, hi]} */
+/* {"n": 3, "mean": ..., "std": ..., "ci95": [lo, hi], "min": ..., "max": ...} */
 static void json_stat(FILE *f, const char *name, const fanin__stat *st) {
     fprintf(f, ", \"%s\": {\"n\": %d, \"mean\": ", name, st->n);
     fanin__json_num(f, "%.6g", st->mean);
@@ -264,7 +276,11 @@ static void json_stat(FILE *f, const char *name, const fanin__stat *st) {
     fanin__json_num(f, "%.6g", st->lo);
     fprintf(f, ", ");
     fanin__json_num(f, "%.6g", st->hi);
-    fprintf(f, "]}");
+    fprintf(f, "], \"min\": ");
+    fanin__json_num(f, "%.6g", st->min);
+    fprintf(f, ", \"max\": ");
+    fanin__json_num(f, "%.6g", st->max);
+    fprintf(f, "}");
 }
 
 static void json_group(FILE *f, const fanin__runset *s, const fanin__group *g) {

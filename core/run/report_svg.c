@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Okabe & Ito's colour-blind-safe palette, then a few more */
@@ -62,10 +63,13 @@ static bool range(const fanin__series *s, int n, bool y, bool log, double *lo, d
     *hi = -INFINITY;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < s[i].n; j++) {
-            double v = y ? s[i].y[j] : s[i].x[j];
-            if (!isfinite(v) || (log && v <= 0)) continue;
-            *lo = fmin(*lo, log ? log10(v) : v);
-            *hi = fmax(*hi, log ? log10(v) : v);
+            double v[3] = {y ? s[i].y[j] : s[i].x[j], NAN, NAN};
+            if (y && s[i].lo && s[i].hi) v[1] = s[i].lo[j], v[2] = s[i].hi[j];
+            for (int k = 0; k < 3; k++) {
+                if (!isfinite(v[k]) || (log && v[k] <= 0)) continue;
+                *lo = fmin(*lo, log ? log10(v[k]) : v[k]);
+                *hi = fmax(*hi, log ? log10(v[k]) : v[k]);
+            }
         }
     if (*lo > *hi) return false;
     if (*hi - *lo < 1e-12) {
@@ -109,14 +113,56 @@ static void ticks_x(FILE *f, const axis *a, double y0, double y1, bool integer) 
     }
 }
 
-static void polyline(FILE *f, const fanin__series *s, const axis *ax, const axis *ay) {
+/* A shaded band from lo to hi under the line (a closed polygon: lo forwards, hi back). */
+static void band(FILE *f, const fanin__series *s, const axis *ax, const axis *ay) {
+    fprintf(f, "<polygon fill='%s' fill-opacity='0.18' stroke='none' points='",
+            s->muted ? "#999999" : fanin__svg_color(s->color));
+    for (int j = 0; j < s->n; j++)
+        if (usable(ax, s->x[j]) && usable(ay, s->lo[j]) && usable(ay, s->hi[j]))
+            fprintf(f, "%.1f,%.1f ", to_px(ax, s->x[j]), to_px(ay, s->lo[j]));
+    for (int j = s->n - 1; j >= 0; j--)
+        if (usable(ax, s->x[j]) && usable(ay, s->lo[j]) && usable(ay, s->hi[j]))
+            fprintf(f, "%.1f,%.1f ", to_px(ax, s->x[j]), to_px(ay, s->hi[j]));
+    fprintf(f, "'/>\n");
+}
+
+/* Error bars from lo to hi at each point, with end caps. */
+static void bars(FILE *f, const fanin__series *s, const axis *ax, const axis *ay) {
     const char *col = fanin__svg_color(s->color);
-    fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2'%s points='", col,
-            s->dashed ? " stroke-dasharray='6 4'" : "");
+    for (int j = 0; j < s->n; j++) {
+        if (!usable(ax, s->x[j]) || !usable(ay, s->lo[j]) || !usable(ay, s->hi[j])) continue;
+        double x = to_px(ax, s->x[j]), y0 = to_px(ay, s->lo[j]), y1 = to_px(ay, s->hi[j]);
+        fprintf(f,
+                "<path d='M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8' stroke='%s' "
+                "stroke-width='1.5' fill='none'/>\n",
+                x, y0, y1, x - 4, y0, x - 4, y1, col);
+    }
+}
+
+/* Decade ticks on a log x axis. */
+static void ticks_y_as_x(FILE *f, const axis *a, double y0, double y1) {
+    char b[24];
+    double step = fmax(1, ceil((a->hi - a->lo) / 8));
+    for (double t = ceil(a->lo / step - 1e-9) * step; t <= a->hi + 1e-9 * step; t += step) {
+        double x = a->p0 + (t - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
+        fmt_tick(b, t, true);
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
+                "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
+                x, y0, x, y1, x, y0 + 16, b);
+    }
+}
+
+static void polyline(FILE *f, const fanin__series *s, const axis *ax, const axis *ay) {
+    const char *col = s->muted ? "#b0b0b0" : fanin__svg_color(s->color);
+    if (s->lo && s->hi && !s->bars) band(f, s, ax, ay);
+    fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='%s'%s points='", col,
+            s->muted ? "1" : "2", s->dashed ? " stroke-dasharray='6 4'" : "");
     for (int j = 0; j < s->n; j++)
         if (usable(ax, s->x[j]) && usable(ay, s->y[j]))
             fprintf(f, "%.1f,%.1f ", to_px(ax, s->x[j]), to_px(ay, s->y[j]));
     fprintf(f, "'/>\n");
+    if (s->lo && s->hi && s->bars) bars(f, s, ax, ay);
     for (int j = 0; s->markers && j < s->n; j++)
         if (usable(ax, s->x[j]) && usable(ay, s->y[j]))
             fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s'/>", to_px(ax, s->x[j]),
@@ -124,8 +170,9 @@ static void polyline(FILE *f, const fanin__series *s, const axis *ax, const axis
 }
 
 static void legend(FILE *f, const fanin__series *s, int n, double x, double y) {
-    for (int i = 0; i < n; i++) {
-        double yy = y + 18 * i;
+    for (int i = 0, k = 0; i < n; i++) {
+        if (s[i].muted) continue;
+        double yy = y + 18 * k++;
         fprintf(f,
                 "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='3'%s/>"
                 "<text x='%.1f' y='%.1f' class='legend'>",
@@ -153,35 +200,79 @@ static bool same_points(const fanin__series *a, const fanin__series *b) {
 static double legend_width(const fanin__series *s, int n) {
     size_t longest = 0;
     for (int i = 0; i < n; i++)
-        if (strlen(s[i].name) > longest) longest = strlen(s[i].name);
+        if (!s[i].muted && strlen(s[i].name) > longest) longest = strlen(s[i].name);
     return fmin(fmax(48 + 6.8 * (double)longest, 100), 280);
+}
+
+/* Ticks of a categorical x axis: each name under its position 0..n-1. */
+static void ticks_names(FILE *f, const axis *a, double y0, double y1, const char *const *names,
+                        int n) {
+    int every = n > 12 ? (n + 11) / 12 : 1;
+    for (int i = 0; i < n; i += every) {
+        double x = to_px(a, i);
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
+                "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>",
+                x, y0, x, y1, x, y0 + 16);
+        fanin__html_text(f, names[i]);
+        fprintf(f, "</text>\n");
+    }
+}
+
+/* The axes' ranges from the series and the chart's fixed ones; false when there is no data. */
+static bool chart_axes(const fanin__chart *c, const fanin__series *s, int n, axis *ax, axis *ay) {
+    bool any = range(s, n, false, ax->log, &ax->lo, &ax->hi) &&
+               range(s, n, true, ay->log, &ay->lo, &ay->hi);
+    if (c->xnames) ax->lo = -0.5, ax->hi = c->n_xnames - 0.5;
+    if (c->ymax > c->ymin) {
+        ay->lo = ay->log ? log10(c->ymin) : c->ymin;
+        ay->hi = ay->log ? log10(c->ymax) : c->ymax;
+    }
+    if (ay->log) {
+        ay->lo = floor(ay->lo);
+        ay->hi = ceil(ay->hi);
+    } else if (!(c->ymax > c->ymin)) {
+        double pad = (ay->hi - ay->lo) * 0.05;
+        ay->lo -= pad;
+        ay->hi += pad;
+    }
+    if (ax->log) ax->lo = floor(ax->lo), ax->hi = ceil(ax->hi);
+    return any;
+}
+
+static void chart_frame(FILE *f, const fanin__chart *c, const axis *ax, const axis *ay, double H) {
+    ticks_y(f, ay, ax->p0, ax->p1);
+    if (c->xnames) ticks_names(f, ax, ay->p0, ay->p1, c->xnames, c->n_xnames);
+    else if (ax->log) ticks_y_as_x(f, ax, ay->p0, ay->p1);
+    else ticks_x(f, ax, ay->p0, ay->p1, c->integer_x);
+    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='frame'/>\n", ax->p0,
+            ay->p1, ax->p1 - ax->p0, ay->p0 - ay->p1);
+    fprintf(f, "<text x='%.1f' y='%.1f' class='label' text-anchor='middle'>", (ax->p0 + ax->p1) / 2,
+            H - 8);
+    fanin__html_text(f, c->xlabel);
+    fprintf(f,
+            "</text>\n<text x='14' y='%.1f' class='label' text-anchor='middle' "
+            "transform='rotate(-90 14 %.1f)'>",
+            (ay->p0 + ay->p1) / 2, (ay->p0 + ay->p1) / 2);
+    fanin__html_text(f, c->ylabel);
+    if (ay->log) fputs(" (log scale)", f);
+    fprintf(f, "</text>\n");
 }
 
 void fanin__svg_chart(FILE *f, const fanin__chart *c, const fanin__series *series, int n) {
     /* a series drawn exactly over an earlier one is dashed (in the legend too), so both show */
-    fanin__series s[64];
-    if (n > 64) n = 64;
+    fanin__series *s = malloc(sizeof *s * (size_t)(n > 0 ? n : 1));
+    if (!s) return;
     for (int i = 0; i < n; i++) {
         s[i] = series[i];
-        for (int j = 0; j < i && !s[i].dashed; j++) s[i].dashed = same_points(&series[j], &s[i]);
+        for (int j = 0; j < i && !s[i].dashed && !s[i].muted; j++)
+            s[i].dashed = !series[j].muted && same_points(&series[j], &s[i]);
     }
     double W = c->width, H = c->height, left = 70, right = c->legend ? legend_width(s, n) : 20,
            top = 30, bottom = 48;
-    axis ax = {0, 1, false, left, W - right}, ay = {0, 1, decide_log(c, s, n), H - bottom, top};
-    bool any = range(s, n, false, false, &ax.lo, &ax.hi) &&
-               range(s, n, true, ay.log, &ay.lo, &ay.hi);
-    if (c->ymax > c->ymin) {
-        ay.lo = ay.log ? log10(c->ymin) : c->ymin;
-        ay.hi = ay.log ? log10(c->ymax) : c->ymax;
-    }
-    if (ay.log) {
-        ay.lo = floor(ay.lo);
-        ay.hi = ceil(ay.hi);
-    } else if (!(c->ymax > c->ymin)) {
-        double pad = (ay.hi - ay.lo) * 0.05;
-        ay.lo -= pad;
-        ay.hi += pad;
-    }
+    axis ax = {0, 1, c->xlog == 1, left, W - right},
+         ay = {0, 1, decide_log(c, s, n), H - bottom, top};
+    bool any = chart_axes(c, s, n, &ax, &ay);
     fprintf(f, "<svg class='chart' width='%d' height='%d' viewBox='0 0 %d %d'>\n", c->width,
             c->height, c->width, c->height);
     fprintf(f, "<text x='%.1f' y='18' class='title'>", left);
@@ -189,26 +280,18 @@ void fanin__svg_chart(FILE *f, const fanin__chart *c, const fanin__series *serie
     fprintf(f, "</text>\n");
     if (!any) {
         fprintf(f, "<text x='%.1f' y='%.1f' class='tick'>no data</text></svg>\n", left, H / 2);
+        free(s);
         return;
     }
-    ticks_y(f, &ay, ax.p0, ax.p1);
-    ticks_x(f, &ax, ay.p0, ay.p1, c->integer_x);
-    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='frame'/>\n", ax.p0, ay.p1,
-            ax.p1 - ax.p0, ay.p0 - ay.p1);
-    fprintf(f, "<text x='%.1f' y='%.1f' class='label' text-anchor='middle'>", (ax.p0 + ax.p1) / 2,
-            H - 8);
-    fanin__html_text(f, c->xlabel);
-    fprintf(f,
-            "</text>\n<text x='14' y='%.1f' class='label' text-anchor='middle' "
-            "transform='rotate(-90 14 %.1f)'>",
-            (ay.p0 + ay.p1) / 2, (ay.p0 + ay.p1) / 2);
-    fanin__html_text(f, c->ylabel);
-    if (ay.log) fputs(" (log scale)", f);
-    fprintf(f, "</text>\n<g clip-path='none'>\n");
-    for (int i = 0; i < n; i++) polyline(f, &s[i], &ax, &ay);
+    chart_frame(f, c, &ax, &ay, H);
+    fprintf(f, "<g>\n");
+    for (int pass = 0; pass < 2; pass++) /* the grey context first, the subjects over it */
+        for (int i = 0; i < n; i++)
+            if (s[i].muted == (pass == 0)) polyline(f, &s[i], &ax, &ay);
     fprintf(f, "</g>\n");
     if (c->legend) legend(f, s, n, W - right + 14, top + 8);
     fprintf(f, "</svg>\n");
+    free(s);
 }
 
 /* The x range over the intervals' ends and means, padded 5%; false when nothing is finite. */

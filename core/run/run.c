@@ -3,7 +3,9 @@
  * summary.csv for all (summary.json and report.html: report.c). The
  * caller sees progress through hooks; this file never prints. */
 #include "run/run.h"
+#include "run/isolate.h"
 #include "run/rundir.h"
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/fs.h"
 #include "config/experiment.h"
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <cblas.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +56,8 @@ typedef struct member_run {
     bool resume;
     int threads;
     char ckpt[FANIN_PATHLEN]; /* the member's checkpoint */
+    const fanin__data_parallel *dp; /* data-parallel, or NULL */
+    bool writer;              /* this process writes the member's files (not a rank > 0) */
     int64_t resume_at;        /* resuming: its iteration (the logs keep the rows before it) */
 } member_run;
 
@@ -97,6 +102,19 @@ static int open_diag(const fanin_model *m, const char *dir, int64_t every, int64
     return fanin__diag_new(m, layers, hist, every, resume_at, dg, err, errlen);
 }
 
+/* The phase a crash report names: "initialising the model (init: he_normal, zeros)". */
+static void say_phase_init(const fanin_experiment *x) {
+    char inits[400] = "";
+    for (int i = 0; i < x->n_layers; i++) {
+        const char *t[2] = {x->layers[i].init.text, x->layers[i].bias_init.text};
+        for (int j = 0; j < 2; j++)
+            if (t[j] && !strstr(inits, t[j]) && strlen(inits) + strlen(t[j]) + 3 < sizeof inits)
+                snprintf(inits + strlen(inits), sizeof inits - strlen(inits), "%s%s",
+                         inits[0] ? ", " : "", t[j]);
+    }
+    fanin__child_phase("initialising the model (init: %s)", inits);
+}
+
 /* Build, initialise, train and save one member into r->dir. */
 static int train_member(const fanin_experiment *x, const fanin_dataset *d, const char *yaml,
                         member_run *mr, fanin__member_result *r, char *err, size_t errlen) {
@@ -108,26 +126,37 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
                                      err, errlen);
     if (rc < 0) return rc;
     fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
+    if (fanin__in_child()) say_phase_init(x);
     rc = fanin__model_init_params(m, err, errlen);
     fanin__diag *dg = NULL;
-    if (rc == FANIN_OK)
+    if (rc == FANIN_OK && mr->writer)
         rc = open_diag(m, r->dir, x->layer_stats_every, mr->resume_at, &dg, err, errlen);
-    fanin__train_hooks hooks = {mr, on_log, dg, mr->ckpt, mr->resume, mr->threads, on_warning};
+    fanin__train_hooks hooks = {.user = mr, .on_log = on_log, .diag = dg,
+                                .checkpoint_path = mr->ckpt, .resume = mr->resume,
+                                .threads = mr->threads, .on_warning = on_warning};
+    if (mr->dp) {
+        hooks.reduce = mr->dp->reduce;
+        hooks.reduce_user = mr->dp->user;
+        hooks.shard = mr->dp->rank;
+        hooks.n_shards = mr->dp->ranks;
+    }
     if (rc == FANIN_OK) {
+        fanin__child_phase("training (optimizer %s)", x->optimizer.text);
         rc = fanin__train(m, d, &hooks, &r->res, r->message, sizeof r->message);
         if (rc < 0) snprintf(err, errlen, "%s", r->message);
         int drc = fanin__diag_close(dg, r->res.status == FANIN_EINTR, rc < 0 ? NULL : err, errlen);
         if (rc == FANIN_OK) rc = drc;
     }
     fanin__diag_free(dg);
-    if (rc == FANIN_OK && r->res.status == FANIN_EDIVERGED) write_divergence(r);
-    if (rc == FANIN_OK) {
+    if (rc == FANIN_OK && r->res.status == FANIN_EDIVERGED && mr->writer) write_divergence(r);
+    if (rc == FANIN_OK && mr->writer) {
         char path[FANIN_PATHLEN];
         fanin__rundir_path(path, r->dir, FANIN_RUNDIR_MODEL);
+        fanin__child_phase("writing %s", path);
         rc = fanin__model_save(m, path, yaml, err, errlen);
     }
     /* a finished run (done or diverged) needs no checkpoint; an interrupted one keeps it */
-    if (rc == FANIN_OK && r->res.status != FANIN_EINTR) unlink(mr->ckpt);
+    if (rc == FANIN_OK && r->res.status != FANIN_EINTR && mr->writer) unlink(mr->ckpt);
     fanin__model_free(m);
     return rc;
 }
@@ -137,6 +166,11 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
 static int open_metrics(member_run *mr, const char *dir, char *err, size_t errlen) {
     char path[FANIN_PATHLEN];
     fanin__rundir_path(path, dir, FANIN_RUNDIR_METRICS);
+    if (!mr->writer) { /* a data-parallel rank > 0: rank 0 writes the log */
+        mr->metrics = fopen("/dev/null", "w");
+        return mr->metrics ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "/dev/null: %s",
+                                                    strerror(errno));
+    }
     bool kept = mr->resume_at > 0 && fanin__checkpoint_trim_log(path, mr->resume_at) >= 0;
     mr->metrics = fopen(path, kept ? "a" : "w");
     if (!mr->metrics) return fanin__errf(err, errlen, FANIN_EIO, "%s: %s", path, strerror(errno));
@@ -145,21 +179,32 @@ static int open_metrics(member_run *mr, const char *dir, char *err, size_t errle
     return FANIN_OK;
 }
 
-static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
-                      char *err, size_t errlen) {
+/* The member's data (loaded or cached) and its folder's path. */
+static int prepare_member(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
+                          char *err, size_t errlen) {
     int rc = fanin__runner_data(rn, x, err, errlen);
     if (rc < 0) return rc;
-    fanin__rundir_member_id(x, rn->n_members, r->id, sizeof r->id);
     if (fanin__path_join(r->dir, rn->out_dir, r->id) < 0)
         return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
-    if ((rc = make_dirs(r->dir, err, errlen)) < 0) return rc;
+    return FANIN_OK;
+}
+
+/* The member's files and training, into r->dir (prepare_member first); `start`: call the
+ * on_member_start hook (an isolated member's parent has called it). */
+static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
+                      bool start, char *err, size_t errlen) {
+    int rc = make_dirs(r->dir, err, errlen);
+    if (rc < 0) return rc;
     char *yaml = NULL;
-    if ((rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
-    member_run mr = {rn->hooks, NULL, rn->resume, x->threads, "", -1};
+    bool writer = !rn->dp || rn->dp->rank == 0;
+    if (writer && (rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
+    member_run mr = {.hooks = rn->hooks, .resume = rn->resume, .threads = x->threads,
+                     .resume_at = -1, .dp = rn->dp, .writer = writer};
     fanin__rundir_path(mr.ckpt, r->dir, FANIN_RUNDIR_CHECKPOINT);
     if (rn->resume) mr.resume_at = fanin__checkpoint_iteration(mr.ckpt);
     if ((rc = open_metrics(&mr, r->dir, err, errlen)) == FANIN_OK) {
-        if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
+        if (start && rn->hooks.on_member_start)
+            rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
         rc = train_member(x, rn->data, yaml, &mr, r, err, errlen);
         fclose(mr.metrics);
     }
@@ -281,7 +326,88 @@ static void keep_finished(fanin__runner *rn, fanin__member_result *r, const fani
     if (rn->hooks.on_member_end) rn->hooks.on_member_end(rn->hooks.user, r);
 }
 
-/* One member: resolve, run, and append its row; a diverged run is a result. */
+/* ---- a member in a child process (isolate.h) ---- */
+
+typedef struct child_msg { /* what the child sends back */
+    int rc;
+    char err[FANIN_ERRLEN];
+    fanin__member_result r;
+} child_msg;
+
+typedef struct member_job {
+    fanin__runner *rn;
+    const fanin_experiment *x;
+    const fanin__member_result *r;
+} member_job;
+
+static void member_child(void *arg) {
+    const member_job *j = arg;
+    static child_msg m;
+    fanin__rundir_lock_drop();
+    m.r = *j->r;
+    m.rc = run_member(j->rn, j->x, &m.r, false, m.err, sizeof m.err);
+    fanin__child_result(&m, sizeof m);
+}
+
+/* A member that did not finish: its result, and failed.txt saying why. */
+static void not_finished(fanin__member_result *r, int status, const char *why, double t0) {
+    memset(&r->res, 0, sizeof r->res);
+    r->res.status = status;
+    r->res.final_loss = r->res.train_acc = r->res.test_acc = NAN;
+    r->res.seconds = fanin__now() - t0;
+    r->res.diverged_layer = -1;
+    r->res.diverged_what = "loss";
+    snprintf(r->message, sizeof r->message, "%s", why);
+    char path[FANIN_PATHLEN], failed[FANIN_PATHLEN];
+    FILE *f = fanin__make_dirs(r->dir, failed) == 0 &&
+                      fanin__rundir_path(path, r->dir, FANIN_RUNDIR_FAILED) == FANIN_OK
+                  ? fopen(path, "w")
+                  : NULL;
+    if (f && fprintf(f, "%s\n", why) < 0) fprintf(f, "\n");
+    if (f) fclose(f); /* a full disk loses this file; the summary row still says why not */
+}
+
+/* "SIGSEGV while initialising the model (init: my_init)", "killed after 5 s (the time limit)
+ * while training (optimizer sgd)". */
+static void crash_text(const fanin__child *c, double timeout, char *why, size_t len) {
+    const char *phase = c->phase[0] ? c->phase : "starting";
+    if (c->status == FANIN_RUN_TIMEOUT)
+        snprintf(why, len, "killed after %g s (the time limit, --timeout) while %s", timeout,
+                 phase);
+    else if (c->sig)
+        snprintf(why, len, "%s while %s", fanin__signal_name(c->sig), phase);
+    else
+        snprintf(why, len, "exited with code %d without a result while %s", c->exit_code, phase);
+}
+
+/* Run the member in a child process; its crash, hang or error becomes its result. */
+static int run_isolated(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
+                        char *err, size_t errlen) {
+    if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
+    member_job j = {rn, x, r};
+    fanin__child c;
+    double t0 = fanin__now();
+    if (fanin__child_run(member_child, &j, rn->timeout, &c) < 0)
+        return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot start a process: %s", r->id,
+                           strerror(errno));
+    if (c.status == FANIN_OK && c.len == sizeof(child_msg)) {
+        const child_msg *m = (const child_msg *)c.result;
+        *r = m->r;
+        if (m->rc < 0) not_finished(r, FANIN_RUN_FAILED, m->err, t0);
+        if (m->rc < 0 && !rn->fail_code) rn->fail_code = m->rc;
+    } else {
+        char why[FANIN_ERRLEN];
+        crash_text(&c, rn->timeout, why, sizeof why);
+        not_finished(r, c.status == FANIN_OK ? FANIN_RUN_CRASHED : c.status, why, t0);
+    }
+    fanin__child_free(&c);
+    if (r->res.status <= FANIN_RUN_CRASHED && r->res.status >= FANIN_RUN_FAILED) rn->n_failed++;
+    if (rn->n_failed && !rn->fail_code) rn->fail_code = FANIN_EIO;
+    return FANIN_OK;
+}
+
+/* One member: resolve, run, and append its row; a diverged run is a result, and so is a crashed,
+ * timed-out or failed one when members are isolated. */
 static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, char *err,
                   size_t errlen) {
     fanin_experiment *x;
@@ -301,7 +427,10 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
         fanin__experiment_free(x);
         return FANIN_OK;
     }
-    rc = run_member(rn, x, r, err, errlen);
+    rc = prepare_member(rn, x, r, err, errlen);
+    if (rc == FANIN_OK)
+        rc = rn->isolate && !rn->dp ? run_isolated(rn, x, r, err, errlen)
+                         : run_member(rn, x, r, true, err, errlen);
     if (rc == FANIN_OK) {
         if (ftell(summary) == 0) summary_header(summary, x);
         summary_row(summary, r, x);
@@ -314,36 +443,92 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
     return rc;
 }
 
-int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
+/* ---- the sweep ---- */
+
+/* Where this process's rows go: summary_path, or (members handed out) a memory buffer whose
+ * text is passed on after each member. */
+typedef struct rows_out {
+    FILE *f;
+    char *text;
+    size_t len;
+} rows_out;
+
+static int rows_open(fanin__runner *rn, rows_out *o, const char *path, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    if (rn->dp && rn->dp->rank > 0) path = "/dev/null"; /* rank 0 writes the summary */
+    o->f = rn->dist ? open_memstream(&o->text, &o->len) : fopen(path, "w");
+    if (!o->f)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: %s; choose another folder with --out",
+                           path, strerror(errno));
+    return FANIN_OK;
+}
+
+/* This process's member after k (-1: the first), or -1 when none is left; handed out, the rows
+ * written since the last call go with the request. */
+static int next_member(fanin__runner *rn, int k, rows_out *o, bool more) {
+    if (!rn->dist) {
+        for (k++; more && k < rn->n_members; k++)
+            if (rn->shard_n <= 1 || k % rn->shard_n == rn->shard_k - 1) return k;
+        return -1;
+    }
+    fclose(o->f);
+    int next = rn->dist->next(rn->dist->user, o->len ? o->text : NULL, more);
+    free(o->text);
+    o->text = NULL;
+    o->len = 0;
+    o->f = open_memstream(&o->text, &o->len);
+    return o->f ? next : -1;
+}
+
+static int open_run(fanin__runner *rn, char *err, size_t errlen) {
     rn->n_members = fanin__config_members(rn->config);
     rn->results = calloc((size_t)rn->n_members, sizeof *rn->results);
     if (!rn->results) return fanin__errf(err, errlen, FANIN_ENOMEM, "out of memory");
     int rc = make_dirs(rn->out_dir, err, errlen);
     if (rc < 0) return rc;
     /* shards may share one folder: each writes (and locks) its own summary-K-of-N.csv */
-    if ((rc = fanin__rundir_lock(rn->out_dir, rn->shard_k, rn->shard_n, err, errlen)) < 0)
+    if ((!rn->dist || rn->dist->writes_summary) && (!rn->dp || rn->dp->rank == 0) &&
+        (rc = fanin__rundir_lock(rn->out_dir, rn->shard_k, rn->shard_n, err, errlen)) < 0)
         return rc;
-    char *path = rn->summary_path;
-    if (fanin__rundir_shard_path(path, rn->out_dir, FANIN_RUNDIR_SUMMARY_CSV, rn->shard_k,
-                                 rn->shard_n) < 0)
+    if (fanin__rundir_shard_path(rn->summary_path, rn->out_dir, FANIN_RUNDIR_SUMMARY_CSV,
+                                 rn->shard_k, rn->shard_n) < 0)
         return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s",
                            rn->out_dir);
+    return FANIN_OK;
+}
+
+int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
+    int rc = open_run(rn, err, errlen);
+    if (rc < 0) return rc;
     old_rows old = {0};
-    if (rn->resume) old_rows_read(&old, path);
-    FILE *summary = fopen(path, "w");
-    if (!summary) {
+    if (rn->resume) old_rows_read(&old, rn->summary_path);
+    if (rn->dist) rc = rn->dist->start(rn->dist->user, rn->summary_path, err, errlen);
+    if (rn->dp) rn->dp->barrier(rn->dp->user); /* every rank has read the earlier rows */
+    rows_out o;
+    if (rc == FANIN_OK) rc = rows_open(rn, &o, rn->summary_path, err, errlen);
+    if (rc < 0) {
         old_rows_free(&old);
-        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: %s; choose another folder with --out",
-                           path, strerror(errno));
+        if (rn->dist) rn->dist->next(rn->dist->user, NULL, false);
+        return rc;
     }
-    for (int k = 0; k < rn->n_members && rc == FANIN_OK; k++) {
-        if (rn->shard_n > 1 && k % rn->shard_n != rn->shard_k - 1) continue;
-        rc = member(rn, k, summary, old.n ? &old : NULL, err, errlen);
-        if (rc == FANIN_OK && rn->n_results && rn->results[rn->n_results - 1].res.status == FANIN_EINTR)
+    for (int k = next_member(rn, -1, &o, true); k >= 0;) {
+        rc = member(rn, k, o.f, old.n ? &old : NULL, err, errlen);
+        if (rc == FANIN_OK && rn->n_results &&
+            rn->results[rn->n_results - 1].res.status == FANIN_EINTR)
             rc = FANIN_EINTR;
+        k = next_member(rn, k, &o, rc == FANIN_OK);
     }
-    fclose(summary);
+    if (o.f) fclose(o.f);
+    free(o.text);
     old_rows_free(&old);
+    if (rn->dist) {
+        char ferr[FANIN_ERRLEN];
+        int frc = rn->dist->finish(rn->dist->user, ferr, sizeof ferr);
+        if (frc < 0 && (rc == FANIN_OK || rc == FANIN_EINTR)) {
+            snprintf(err, errlen, "%s", ferr);
+            rc = frc;
+        }
+    }
     return rc;
 }
 

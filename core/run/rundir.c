@@ -29,6 +29,7 @@ static const char *const names[] = {
     [FANIN_RUNDIR_MODEL] = "model.safetensors",
     [FANIN_RUNDIR_CHECKPOINT] = "checkpoint.bin",
     [FANIN_RUNDIR_DIVERGED] = "diverged.txt",
+    [FANIN_RUNDIR_FAILED] = "failed.txt",
     [FANIN_RUNDIR_ARGS] = "run.args",
     [FANIN_RUNDIR_SUMMARY_CSV] = "summary.csv",
     [FANIN_RUNDIR_SUMMARY_JSON] = "summary.json",
@@ -113,6 +114,13 @@ static int busy_error(const char *dir, char *err, size_t errlen) {
 
 /* Two processes writing one summary would interleave their rows: the lock is flock()ed for
  * the whole run and the kernel releases it when the process ends. */
+static int held_lock = -1; /* this process's lock (fanin__rundir_lock_drop) */
+
+void fanin__rundir_lock_drop(void) {
+    if (held_lock >= 0) close(held_lock);
+    held_lock = -1;
+}
+
 int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen) {
     char path[FANIN_PATHLEN];
     if (fanin__rundir_shard_path(path, dir, FANIN_RUNDIR_LOCK, k, n) < 0)
@@ -125,6 +133,7 @@ int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen) 
         close(fd);
         return busy_error(dir, err, errlen);
     }
+    held_lock = fd;
     return FANIN_OK; /* fd stays open (and locked) until exit */
 }
 
@@ -267,13 +276,23 @@ int fanin__csv_split(char *line, char **fields, int max) {
     return n;
 }
 
+static const struct {
+    int code;
+    const char *word;
+} statuses[] = {{FANIN_EDIVERGED, "diverged"}, {FANIN_EINTR, "interrupted"},
+                {FANIN_RUN_CRASHED, "crashed"}, {FANIN_RUN_TIMEOUT, "timeout"},
+                {FANIN_RUN_FAILED, "failed"}};
+
 const char *fanin__summary_status(int status) {
-    return status == FANIN_EDIVERGED ? "diverged" : status == FANIN_EINTR ? "interrupted" : "done";
+    for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++)
+        if (statuses[i].code == status) return statuses[i].word;
+    return "done";
 }
 
 int fanin__summary_status_code(const char *word) {
-    if (!strcmp(word, "diverged")) return FANIN_EDIVERGED;
-    return !strcmp(word, "interrupted") ? FANIN_EINTR : FANIN_OK;
+    for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++)
+        if (!strcmp(word, statuses[i].word)) return statuses[i].code;
+    return FANIN_OK;
 }
 
 /* The first two columns and the last five; the swept keys go between them. */

@@ -25,6 +25,7 @@ typedef enum fanin__rundir_file {
     FANIN_RUNDIR_MODEL,      /* model.safetensors: the trained parameters */
     FANIN_RUNDIR_CHECKPOINT, /* checkpoint.bin: an unfinished member's state, for --resume */
     FANIN_RUNDIR_DIVERGED,   /* diverged.txt: where the NaN or Inf appeared */
+    FANIN_RUNDIR_FAILED,     /* failed.txt: why a member crashed, timed out or failed */
     /* in the run folder */
     FANIN_RUNDIR_ARGS, /* run.args: how the run was started, for --resume DIR */
     /* in the run folder, one per shard: NAME, or NAME-K-of-N for shard K of N */
@@ -61,6 +62,9 @@ void fanin__rundir_member_id(const fanin_experiment *x, int n_members, char *id,
  * until the process ends; shards write their own summaries, so they may share a folder.
  * FANIN_EINVAL (message in err) when the file cannot be made or another fanin holds it. */
 int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen);
+/* In a child process (a sweep member's, run/isolate.h): close its copy of the lock, which
+ * stays with the parent, so a child outliving a killed parent never blocks --resume. */
+void fanin__rundir_lock_drop(void);
 
 /* ---- choosing the folder of a new run ---- */
 
@@ -90,7 +94,8 @@ int fanin__rundir_choose(char out[FANIN_PATHLEN], const char *want, bool overwri
  * given to fanin__summary_parse_row when reading. */
 typedef struct fanin__summary_row {
     const char *id;     /* the member folder's name */
-    const char *status; /* fanin__summary_status(): done | diverged | interrupted */
+    const char *status; /* fanin__summary_status(): done | diverged | interrupted | crashed |
+                         * timeout | failed */
     int n_values;
     const char *values[FANIN_SUMMARY_MAX_KEYS]; /* the swept values, in the header's key order */
     double final_loss, train_acc, test_acc;
@@ -98,10 +103,17 @@ typedef struct fanin__summary_row {
     double seconds;
 } fanin__summary_row;
 
+/* Status codes of a member that did not finish, besides the public FANIN_EDIVERGED and
+ * FANIN_EINTR: its process died by a signal, ran past the time limit, or returned an error. */
+#define FANIN_RUN_CRASHED (-1001)
+#define FANIN_RUN_TIMEOUT (-1002)
+#define FANIN_RUN_FAILED (-1003)
+
 /* Split one line in place into at most max fields (the line end dropped); "quoted, with
  * commas" and "" escapes. Returns the number of fields; fields point into line. */
 int fanin__csv_split(char *line, char **fields, int max);
-/* The status column's word for a run's status code (FANIN_OK, FANIN_EDIVERGED, FANIN_EINTR). */
+/* The status column's word for a run's status code: done (FANIN_OK), diverged, interrupted,
+ * crashed, timeout, failed (FANIN_RUN_*). */
 const char *fanin__summary_status(int status);
 /* The status code for a status word; FANIN_OK for "done" (and anything unknown). */
 int fanin__summary_status_code(const char *word);

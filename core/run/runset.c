@@ -26,7 +26,7 @@ static double num(const char *s) {
     return end == s ? NAN : v;
 }
 
-/* Read every line of path after the header; calls row(fields, n, user). Missing file: 0. */
+/* Read every line of path after the header; calls row(fields, n, user). Missing file: -1. */
 static int each_row(const char *path, int (*row)(char **f, int n, void *user), void *user) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
@@ -75,6 +75,15 @@ static int stats_row(char **f, int n, void *user) {
                    &s->saturated_frac, &s->dead_frac,  &s->grad_norm,    &s->grad_std,
                    &s->dz_std,         &s->weight_std, &s->update_ratio, &s->row_spread};
     for (int i = 0; i < 12; i++) *v[i] = num(f[5 + i]);
+    /* the columns appended for layer kinds; a file written before them has 17 */
+    s->alpha = s->running_mean = s->running_var = NAN;
+    if (n >= 22) {
+        snprintf(s->kind, sizeof s->kind, "%s", f[17]);
+        s->block = atoi(f[18]);
+        s->alpha = num(f[19]);
+        s->running_mean = num(f[20]);
+        s->running_var = num(f[21]);
+    }
     if (s->layer > r->n_layers) r->n_layers = s->layer;
     return 0;
 }
@@ -118,9 +127,10 @@ static int load_folder(fanin__run_view *r) {
     int rc = 0;
     if (fanin__rundir_path(path, r->dir, FANIN_RUNDIR_METRICS) == FANIN_OK)
         rc = each_row(path, metric_row, r);
-    if (rc >= 0 && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_LAYERS) == FANIN_OK)
+    /* a missing file (-1) leaves its part empty; only running out of memory stops */
+    if (rc != FANIN_ENOMEM && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_LAYERS) == FANIN_OK)
         rc = each_row(path, stats_row, r);
-    if (rc >= 0 && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_HISTOGRAMS) == FANIN_OK)
+    if (rc != FANIN_ENOMEM && fanin__rundir_path(path, r->dir, FANIN_RUNDIR_HISTOGRAMS) == FANIN_OK)
         rc = each_row(path, hist_row, r);
     FILE *f = fanin__rundir_path(path, r->dir, FANIN_RUNDIR_DIVERGED) == FANIN_OK ? fopen(path, "r")
                                                                                   : NULL;
@@ -307,7 +317,9 @@ static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
     fprintf(f, "[");
     for (int l = 0; st && l < r->n_layers; l++) {
         const fanin__layer_stats *x = &st[l];
-        fprintf(f, "%s{\"layer\": %d, \"activation\": ", l ? ", " : "", x->layer);
+        fprintf(f, "%s{\"layer\": %d, \"kind\": ", l ? ", " : "", x->layer);
+        fanin__json_str(f, x->kind);
+        fprintf(f, ", \"block\": %d, \"activation\": ", x->block);
         fanin__json_str(f, x->activation);
         const char *names[] = {"preact_std",     "act_mean",   "act_std",
                                "saturated_frac", "dead_frac",  "grad_norm",
@@ -357,13 +369,15 @@ static void json_figures(FILE *f, const fanin__run_view *r) {
                            "weight_scale_per_gain",
                            "max_saturated_frac",
                            "max_dead_frac",
-                           "iters_to_1pct_loss"};
+                           "iters_to_1pct_loss",
+                           "residual_blocks",
+                           "branch_ratio"};
     const fanin__verdict_figs *g = &r->figs;
     double vals[] = {g->initial_loss,  r->final_loss,   r->train_acc,     r->test_acc,
                      r->seconds,       g->act_factor0,  g->act_ratio0,    g->grad_ratio0,
                      g->weight_scale0, g->weight_gain0, g->max_saturated, g->max_dead,
-                     g->iters_to_1pct};
-    for (int i = 0; i < 13; i++) {
+                     g->iters_to_1pct, g->n_blocks,     g->branch_ratio0};
+    for (int i = 0; i < 15; i++) {
         fprintf(f, ", \"%s\": ", names[i]);
         fanin__json_num(f, "%.6g", vals[i]);
     }

@@ -37,8 +37,13 @@ enum {
 /* The figures the verdict rests on (also written to summary.json). */
 typedef struct fanin__verdict_figs {
     double initial_loss, final_loss;
-    double act_factor0;   /* per-layer factor of activation std over hidden layers, iteration 0 */
+    /* Over the hidden weight layers (dense, conv2d); for a residual net (n_blocks > 0) over the
+     * residual stream instead: per block, entering block 1 to after the last block. */
+    double act_factor0;   /* per-layer (per-block) factor of activation std, iteration 0 */
     double act_ratio0;    /* act std of the last hidden layer / the first, iteration 0 */
+    int n_blocks;         /* residual blocks (0: none) */
+    double branch_ratio0; /* mean over blocks of alpha * std(branch output) / std(block input),
+                           * iteration 0: how much each block adds to its input */
     double grad_ratio0;   /* dL/dZ std at layer 1 / at the output layer, iteration 0 */
     double weight_scale0; /* mean over hidden layers of weight std * sqrt(fan_in), iteration 0 */
     double weight_gain0;  /* the same, each layer's divided by its activation's gain: 1 keeps
@@ -56,6 +61,7 @@ typedef struct fanin__run_view {
     char values[FANIN_MAX_KEYS][128]; /* the swept values, in the set's key order */
     char label[256];                  /* the swept values, space separated */
     char group[256];                  /* the same without the seed: runs that repeat each other */
+    int group_index;                  /* its configuration: an index in the set's groups */
     double final_loss, train_acc, test_acc, seconds;
     int64_t iterations;
     int64_t n_test; /* test examples (config.yaml's data.test); 0: unknown */
@@ -112,6 +118,7 @@ typedef struct fanin__stat {
     int n;
     double mean, std; /* std: sample (n - 1); NaN when n < 2 */
     double lo, hi;    /* 95% confidence interval of the mean (Student t); NaN when n < 2 */
+    double min, max;  /* the lowest and highest value; NaN when n = 0 */
 } fanin__stat;
 
 typedef struct fanin__group {

@@ -26,6 +26,7 @@
 #define TO_LOSS 0.01      /* "iterations to 1% of the initial loss" (Saxe et al. 2014) */
 #define ROSE 1.01         /* final loss above this fraction of the initial one: it rose */
 #define BLEW_UP 10.0      /* ... above this many times: it diverged without a NaN */
+#define FANIN_VERDICT_MAX_LAYERS 8192 /* more rows per snapshot than any model has (4096) */
 #define DIPPED \
     0.9 /* a stalled run whose lowest logged loss fell below this fraction
                              * of the initial one fell and climbed back */
@@ -63,10 +64,11 @@ void fanin__verdict_say(fanin__run_view *r, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* "1e-07", "0.03", "2.4": short numbers for sentences */
+/* "1e-07", "0.03", "2.4", "240": short numbers for sentences */
 const char *fanin__verdict_num(char *b, double v) {
     if (!isfinite(v)) snprintf(b, 24, "n/a");
     else if (v != 0 && (fabs(v) < 1e-3 || fabs(v) >= 1e4)) snprintf(b, 24, "%.0e", v);
+    else if (fabs(v) >= 100) snprintf(b, 24, "%.0f", v); /* 240, not 2.4e+02 */
     else snprintf(b, 24, "%.2g", v);
     return b;
 }
@@ -80,26 +82,40 @@ static double iters_to(const fanin__run_view *r) {
     return NAN;
 }
 
+/* The hidden weight layers (dense, conv2d; every weight layer but the network's last) into
+ * idx; how many. Pools, norms, dropout and residual joins carry no weight to judge. */
+static int hidden_weights(const fanin__run_view *r, const fanin__layer_stats *s, int *idx) {
+    int n = 0;
+    for (int l = 0; l < r->n_layers; l++)
+        if (fanin__verdict_has_weight(&s[l])) idx[n++] = l;
+    return n > 0 ? n - 1 : 0;
+}
+
 static void figures(fanin__run_view *r, const fanin__layer_stats *s0,
                     const fanin__layer_stats *s1) {
     fanin__verdict_figs *g = &r->figs;
-    int L = r->n_layers, H = L - 1; /* hidden layers: 1..H */
+    int L = r->n_layers, hw[FANIN_VERDICT_MAX_LAYERS], H;
     g->initial_loss = r->n_metrics ? r->metrics[0].loss : NAN;
     g->final_loss = r->final_loss;
     g->iters_to_1pct = iters_to(r);
     g->act_factor0 = g->act_ratio0 = g->grad_ratio0 = g->weight_scale0 = g->weight_gain0 = NAN;
+    g->branch_ratio0 = NAN;
+    g->n_blocks = 0;
     g->max_saturated = g->max_dead = 0;
-    if (!s0) return;
-    if (H >= 2 && s0[0].act_std > 0) {
-        g->act_ratio0 = s0[H - 1].act_std / s0[0].act_std;
+    if (!s0 || L > FANIN_VERDICT_MAX_LAYERS) return;
+    H = hidden_weights(r, s0, hw);
+    if (H >= 2 && s0[hw[0]].act_std > 0) {
+        g->act_ratio0 = s0[hw[H - 1]].act_std / s0[hw[0]].act_std;
         g->act_factor0 = pow(g->act_ratio0, 1.0 / (H - 1));
     }
+    fanin__verdict_stream_figs(r, s0); /* a residual net: the stream's factor per block */
     if (s0[L - 1].dz_std > 0) g->grad_ratio0 = s0[0].dz_std / s0[L - 1].dz_std;
     double ws = 0, wg = 0;
-    for (int l = 0; l < H; l++) {
-        double scale = s0[l].weight_std * sqrt((double)s0[l].fan_in);
+    for (int i = 0; i < H; i++) {
+        const fanin__layer_stats *x = &s0[hw[i]];
+        double scale = x->weight_std * sqrt((double)x->fan_in);
         ws += scale;
-        wg += scale / fanin__act_gain(s0[l].activation); /* NaN when a gain is unknown */
+        wg += scale / fanin__act_gain(x->activation); /* NaN when a gain is unknown */
     }
     if (H) g->weight_scale0 = ws / H;
     g->weight_gain0 = H ? wg / H : NAN;
@@ -108,7 +124,8 @@ static void figures(fanin__run_view *r, const fanin__layer_stats *s0,
             g->max_saturated = fmax(g->max_saturated, s0[l].saturated_frac);
         if (isfinite(s1[l].saturated_frac))
             g->max_saturated = fmax(g->max_saturated, s1[l].saturated_frac);
-        if (l < H) g->max_dead = fmax(g->max_dead, s1[l].dead_frac);
+        if (l < L - 1 && isfinite(s1[l].dead_frac))
+            g->max_dead = fmax(g->max_dead, s1[l].dead_frac);
     }
 }
 
@@ -132,24 +149,45 @@ static void symmetry(fanin__run_view *r, const fanin__layer_stats *s0, const fan
         s1[l].units, l + 1);
     bool zero = true;
     for (int k = 0; k < r->n_layers - 1; k++)
-        zero = zero && s1[k].weight_std == 0 && s1[k].grad_norm == 0 && s0[k].weight_std == 0;
+        zero = zero && (!fanin__verdict_has_weight(&s1[k]) || s1[k].weight_std == 0) &&
+               s1[k].grad_norm == 0 && s0[k].weight_std == 0;
     if (zero)
         fanin__verdict_say(
             r, "Every hidden weight is still exactly 0 and gets zero gradient: only the output "
                "bias learns, so the cost can only fall to the label entropy. ");
 }
 
-/* "Activations shrink x0.58 per layer from layer 2 (std 0.6 at layer 1, 0.07 at layer 5)". */
+/* "Activations shrink x0.58 per layer from layer 2 (std 0.6 at layer 1, 0.07 at layer 5)";
+ * for a residual net "The residual stream's std grows x1.7 per block (1 entering block 1,
+ * 39 after block 8)". */
 static void act_change(fanin__run_view *r, const fanin__layer_stats *s0) {
     const fanin__verdict_figs *g = &r->figs;
     char a[24], b[24], c[24];
-    int H = r->n_layers - 1;
+    int hw[FANIN_VERDICT_MAX_LAYERS], H = hidden_weights(r, s0, hw);
+    if (g->n_blocks > 0) {
+        fanin__verdict_say(r,
+                           "The residual stream's std %s x%s per block (x%s from entering "
+                           "block 1 to after block %d). ",
+                           g->act_factor0 < 1 ? "shrinks" : "grows",
+                           fanin__verdict_num(a, g->act_factor0),
+                           fanin__verdict_num(b, g->act_ratio0), g->n_blocks);
+        return;
+    }
+    if (H < 2) return;
     fanin__verdict_say(r,
-                       "Activations %s x%s per layer from layer 2 (std %s at "
-                       "layer 1, %s at layer %d). ",
+                       "Activations %s x%s per layer from layer %d (std %s at "
+                       "layer %d, %s at layer %d). ",
                        g->act_factor0 < 1 ? "shrink" : "grow",
-                       fanin__verdict_num(a, g->act_factor0), fanin__verdict_num(b, s0[0].act_std),
-                       fanin__verdict_num(c, s0[H - 1].act_std), H);
+                       fanin__verdict_num(a, g->act_factor0), hw[1] + 1,
+                       fanin__verdict_num(b, s0[hw[0]].act_std), hw[0] + 1,
+                       fanin__verdict_num(c, s0[hw[H - 1]].act_std), hw[H - 1] + 1);
+}
+
+/* The cause of a change of scale: the residual sum for a residual stream, else the weights
+ * or the activation (verdict_cause.c). */
+static void cause(fanin__run_view *r, const fanin__layer_stats *s0, int dir, bool act) {
+    if (act && r->figs.n_blocks > 0) fanin__verdict_stream_cause(r, dir);
+    else fanin__verdict_cause(r, s0, dir);
 }
 
 static void vanishing(fanin__run_view *r, const fanin__layer_stats *s0) {
@@ -166,8 +204,18 @@ static void vanishing(fanin__run_view *r, const fanin__layer_stats *s0) {
                            "The back-propagated gradient at layer 1 is %s of "
                            "layer %d's. ",
                            fanin__verdict_num(a, g->grad_ratio0), r->n_layers);
-    fanin__verdict_say(r, "Vanishing %s: ", grad ? "gradients" : "activations");
-    fanin__verdict_cause(r, s0, -1);
+    fanin__verdict_say(r, "Vanishing %s: ",
+                       grad                   ? "gradients"
+                       : r->figs.n_blocks > 0 ? "residual stream"
+                                              : "activations");
+    cause(r, s0, -1, !grad);
+}
+
+/* The stream's std after the last block (its close's output). */
+static double last_stream_std(const fanin__run_view *r, const fanin__layer_stats *s0) {
+    for (int l = r->n_layers - 1; l >= 0; l--)
+        if (!strcmp(s0[l].kind, "residual_close")) return s0[l].act_std;
+    return NAN;
 }
 
 static void exploding(fanin__run_view *r, const fanin__layer_stats *s0) {
@@ -184,14 +232,19 @@ static void exploding(fanin__run_view *r, const fanin__layer_stats *s0) {
                            "The back-propagated gradient at layer 1 is %s "
                            "times layer %d's. ",
                            fanin__verdict_num(a, g->grad_ratio0), r->n_layers);
-    fanin__verdict_say(r, "Exploding %s (pre-activation std up to %s): ",
-                       grad ? "gradients" : "activations",
-                       fanin__verdict_num(a, s0[r->n_layers - 1].preact_std));
-    fanin__verdict_cause(r, s0, 1);
+    if (!grad && g->n_blocks > 0)
+        fanin__verdict_say(r, "Exploding residual stream (std %s after block %d): ",
+                           fanin__verdict_num(a, last_stream_std(r, s0)), g->n_blocks);
+    else
+        fanin__verdict_say(r, "Exploding %s (pre-activation std up to %s): ",
+                           grad ? "gradients" : "activations",
+                           fanin__verdict_num(a, s0[r->n_layers - 1].preact_std));
+    cause(r, s0, 1, !grad);
 }
 
 /* A milder change of scale than vanishing or exploding, still never healthy: the per-layer
- * activation-std factor outside [FANIN_LEVEL_LO, FANIN_LEVEL_HI] (x0.8 per layer is x0.1 over 10 layers). */
+ * (per-block) activation-std factor outside [FANIN_LEVEL_LO, FANIN_LEVEL_HI] (x0.8 per layer
+ * is x0.1 over 10 layers). */
 static void drifting(fanin__run_view *r, const fanin__layer_stats *s0) {
     double f = r->figs.act_factor0;
     char a[24];
@@ -199,32 +252,50 @@ static void drifting(fanin__run_view *r, const fanin__layer_stats *s0) {
     if (r->flags & (FANIN_V_VANISHING | FANIN_V_EXPLODING)) return; /* said already */
     r->flags |= f < 1 ? FANIN_V_SHRINKING : FANIN_V_GROWING;
     act_change(r, s0);
-    fanin__verdict_say(r,
-                       "That is x%s from layer 1 to layer %d, outside the "
-                       "[%g, %g] per layer that fanin calls level. %s activations: ",
-                       fanin__verdict_num(a, r->figs.act_ratio0), r->n_layers - 1, FANIN_LEVEL_LO,
-                       FANIN_LEVEL_HI, f < 1 ? "Shrinking" : "Growing");
-    fanin__verdict_cause(r, s0, f < 1 ? -1 : 1);
+    bool blocks = r->figs.n_blocks > 0;
+    if (blocks)
+        fanin__verdict_say(r,
+                           "That is outside the [%g, %g] per block that fanin calls level. %s "
+                           "residual stream: ",
+                           FANIN_LEVEL_LO, FANIN_LEVEL_HI, f < 1 ? "Shrinking" : "Growing");
+    else
+        fanin__verdict_say(r,
+                           "That is x%s from the first hidden layer to the last, outside the "
+                           "[%g, %g] per layer that fanin calls level. %s activations: ",
+                           fanin__verdict_num(a, r->figs.act_ratio0), FANIN_LEVEL_LO,
+                           FANIN_LEVEL_HI, f < 1 ? "Shrinking" : "Growing");
+    cause(r, s0, f < 1 ? -1 : 1, true);
 }
 
+/* Bounded layers more than SATURATED saturated, at iteration 0 or the end: the first few by
+ * name and place (a residual branch's layer names its block), then how many more. */
 static void saturation(fanin__run_view *r, const fanin__layer_stats *s0,
                        const fanin__layer_stats *s1) {
-    char a[24];
+    char a[24], where[96];
+    int said = 0, more = 0;
     for (int l = 0; l < r->n_layers; l++) {
         const fanin__layer_stats *s = s0[l].saturated_frac >= s1[l].saturated_frac ? &s0[l]
                                                                                    : &s1[l];
         if (!(s->saturated_frac > SATURATED)) continue;
         r->flags |= FANIN_V_SATURATED;
+        if (said++ >= 3) {
+            more++;
+            continue;
+        }
         double lo, hi;
         fanin__act_bounds(s->activation, &lo, &hi);
         fanin__verdict_say(
             r,
-            "Saturated %s units: %.0f%% of layer %d's outputs are "
+            "Saturated %s units: %.0f%% of %s's outputs are "
             "within 1%% of %g or %g at iteration %lld (pre-activation std %s), where the "
             "derivative is nearly 0. ",
-            s->activation, 100 * s->saturated_frac, l + 1, lo, hi, (long long)s->iteration,
+            s->activation, 100 * s->saturated_frac,
+            fanin__verdict_where(r, s0, l, where, sizeof where), lo, hi, (long long)s->iteration,
             fanin__verdict_num(a, s->preact_std));
     }
+    if (more)
+        fanin__verdict_say(r, "So %s %d more layer%s. ", more > 1 ? "are" : "is", more,
+                           more > 1 ? "s" : "");
     /* Glorot & Bengio 2010, fig. 2: the top sigmoid layer sinks towards 0, the others stay */
     int H = r->n_layers - 1;
     if (H >= 2 && !strcmp(s1[H - 1].activation, "sigmoid") && s1[H - 1].act_mean < SINK_MEAN &&
@@ -239,16 +310,31 @@ static void saturation(fanin__run_view *r, const fanin__layer_stats *s0,
     }
 }
 
+/* The first hidden layer with more than DEAD of its units dead at the end, by name and place,
+ * and in a residual net how many of the branches' layers are as dead. */
 static void dead(fanin__run_view *r, const fanin__layer_stats *s1) {
+    char where[96];
+    int first = -1, in_branches = 0, branch_layers = 0;
     for (int l = 0; l < r->n_layers - 1; l++) {
+        bool branch = s1[l].block > 0 && fanin__verdict_has_weight(&s1[l]);
+        branch_layers += branch;
         if (!(s1[l].dead_frac > DEAD)) continue;
-        r->flags |= FANIN_V_DEAD;
-        fanin__verdict_say(r,
-                           "Dead units: %.0f%% of layer %d's %s units output 0 "
-                           "on every example of the batch at the end; they get no gradient. ",
-                           100 * s1[l].dead_frac, l + 1, s1[l].activation);
-        return;
+        in_branches += branch;
+        if (first < 0) first = l;
     }
+    if (first < 0) return;
+    r->flags |= FANIN_V_DEAD;
+    fanin__verdict_say(r,
+                       "Dead units: %.0f%% of %s's %s units output 0 "
+                       "on every example of the batch at the end; they get no gradient. ",
+                       100 * s1[first].dead_frac,
+                       fanin__verdict_where(r, s1, first, where, sizeof where),
+                       s1[first].activation);
+    if (in_branches > 1)
+        fanin__verdict_say(r,
+                           "Inside the residual branches, %d of %d layers have more than "
+                           "%.0f%% dead units. ",
+                           in_branches, branch_layers, 100 * DEAD);
 }
 
 /* The lowest logged loss, its iteration into *at. */
@@ -326,7 +412,13 @@ static void healthy(fanin__run_view *r) {
     char a[24], b[24];
     r->flags = FANIN_V_HEALTHY;
     fanin__verdict_say(r, "Healthy: ");
-    if (isfinite(r->figs.act_factor0))
+    if (isfinite(r->figs.act_factor0) && r->figs.n_blocks > 0)
+        fanin__verdict_say(r,
+                           "the residual stream's std changes x%s per block (x%s over %d "
+                           "blocks), ",
+                           fanin__verdict_num(a, r->figs.act_factor0),
+                           fanin__verdict_num(b, r->figs.act_ratio0), r->figs.n_blocks);
+    else if (isfinite(r->figs.act_factor0))
         fanin__verdict_say(r, "activation std changes x%s per layer, ",
                            fanin__verdict_num(a, r->figs.act_factor0));
     fanin__verdict_say(r,

@@ -1,6 +1,7 @@
 /* leaky_relu: y = x for x > 0, else negative_slope * x; dy/dx = 1 for x > 0, else the slope
  * (the slope at 0, as PyTorch's leaky_relu_backward). Maas, Hannun & Ng 2013; torch.nn.LeakyReLU
- * (negative_slope 0.01; Keras's default is 0.2). Gain sqrt(2 / (1 + slope^2)), exactly
+ * (negative_slope 0.01; Keras's LeakyReLU layer defaults to 0.3, its leaky_relu function to
+ * 0.2). Gain sqrt(2 / (1 + slope^2)), exactly
  * torch.nn.init.calculate_gain("leaky_relu", slope). x: [n]; x == y and dy == dx allowed (for a
  * negative slope, backward needs x: x == y is refused, as torch's in-place leaky_relu_).
  */
@@ -36,7 +37,7 @@ static int gain(const fanin_value *p, double *g) {
 static const fanin_param_spec schema[] = {
     {.name = "negative_slope", .type = FANIN_PARAM_F64,
      .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, .def = 0.01,
-     .doc = "slope for x <= 0 (PyTorch 0.01, Keras 0.2)"},
+     .doc = "slope for x <= 0 (PyTorch 0.01; Keras layer 0.3, function 0.2)"},
     {0},
 };
 

@@ -2,7 +2,9 @@
  * (fan_in + fan_out) / 2 by `variance_norm` (FillerParameter FAN_IN | FAN_OUT | AVERAGE;
  * filler.hpp XavierFiller). With the default it is LeCun uniform (Var 1/fan_in), not Glorot's
  * rule: only `variance_norm: average` gives Glorot & Bengio 2010 eq. 16. std = sqrt(1/n).
- * A bias uses its layer's fans (Caffe's would take a 1-D blob's count / shape(1) and abort).
+ * A bias is a 1-D blob as in Caffe: fan_in = count / shape(0) = 1, fan_out = count, so the
+ * default fills it U(+-sqrt 3) (filler.hpp "Compatibility with ND blobs"; issue 11: it used to
+ * take the layer's fans).
  */
 #include <fanin/plugin.h>
 #include <math.h>
@@ -10,16 +12,9 @@
 #include "init_common.h"
 
 enum { P_VARIANCE_NORM };
-enum { NORM_FAN_IN, NORM_FAN_OUT, NORM_AVERAGE }; /* index into norms[] */
 
 static int caffe_n(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *n) {
-    double fi, fo;
-    int rc = init_fan(ctx, t, INIT_FAN_IN, &fi);
-    if (rc != FANIN_OK || (rc = init_fan(ctx, t, INIT_FAN_OUT, &fo)) != FANIN_OK)
-        return rc;
-    int norm = p[P_VARIANCE_NORM].e;
-    *n = norm == NORM_FAN_IN ? fi : norm == NORM_FAN_OUT ? fo : 0.5 * (fi + fo);
-    return FANIN_OK;
+    return init_caffe_n(ctx, t, p[P_VARIANCE_NORM].e, n);
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
@@ -46,7 +41,7 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const norms[] = {"fan_in", "fan_out", "average", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "variance_norm", .type = FANIN_PARAM_ENUM, .def = NORM_FAN_IN, .choices = norms,
+    {.name = "variance_norm", .type = FANIN_PARAM_ENUM, .def = 0, .choices = norms,
      .doc = "n = fan_in (Caffe's default), fan_out or average"},
     {0},
 };

@@ -11,7 +11,10 @@ extern const fanin_plugin zeros, ones, constant, uniform, normal, trunc_normal, 
 extern const fanin_plugin lsuv; /* calls layer_forward (ABI 1.1): hence _MIN(1, ...) below */
 /* read the tensor's shape, role and branch when the host gives them (ABI 1.2), the 2-D view
  * otherwise: they need no newer host */
-extern const fanin_plugin fixup, delta_orthogonal, dirac;
+extern const fanin_plugin fixup, delta_orthogonal, dirac, zero;
+/* issue 11: Caffe's msra and Bernoulli-sparse gaussian fillers */
+extern const fanin_plugin caffe_msra, caffe_gaussian;
+extern const fanin_plugin critical; /* the edge of chaos: pairs with fanin init-stats critical */
 
 FANIN_PLUGIN_DEFINE_MIN(1, &zeros, &ones, &constant, &uniform, &normal, &trunc_normal, &eye,
                         &identity, &lecun_normal, &lecun_uniform, &xavier_normal,
@@ -19,4 +22,5 @@ FANIN_PLUGIN_DEFINE_MIN(1, &zeros, &ones, &constant, &uniform, &normal, &trunc_n
                         &he_uniform, &kaiming_normal, &kaiming_uniform, &variance_scaling,
                         &orthogonal, &sparse, &positive_unitball, &nguyen_widrow,
                         &torch_default, &keras_default, &caffe_xavier, &fann_default, &lsuv,
-                        &fixup, &delta_orthogonal, &dirac)
+                        &fixup, &delta_orthogonal, &dirac, &zero, &caffe_msra,
+                        &caffe_gaussian, &critical)

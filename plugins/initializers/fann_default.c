@@ -1,5 +1,7 @@
 /* fann_default: FANN's initial weights, U(-0.1, 0.1) for every connection including the bias
- * ones (libfann fann_create_standard -> fann_randomize_weights(ann, -0.1, 0.1)). mean 0,
+ * ones: libfann's fann_create_standard -> fann_create_sparse_array sets each weight to
+ * fann_random_weight(), i.e. fann_rand(-0.1, 0.1) (fann.c; not fann_randomize_weights, which
+ * a user calls later with their own bounds; issue 11). mean 0,
  * std 0.2/sqrt(12). For FANN's data-driven fann_init_weights see nguyen_widrow (variant fann).
  */
 #include <fanin/plugin.h>

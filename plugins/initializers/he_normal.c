@@ -1,10 +1,12 @@
 /* he_normal: W ~ N(0, std^2), std = gain / sqrt(fan), fan = fan_in (default) or fan_out,
  * untruncated. He, Zhang, Ren & Sun 2015, "Delving Deep into Rectifiers", eq. 10 (forward,
- * fan_in) and eq. 14 (backward, fan_out); torch.nn.init.kaiming_normal_. PyTorch derives the
- * gain from `nonlinearity` (default leaky_relu, a=0: sqrt(2)); here `gain: auto` (the default)
- * asks for the layer's activation's gain. Keras/JAX HeNormal truncate (`truncated: true`).
- * Gain precedence: an explicit `gain` wins; else `nonlinearity` (+ `a` for leaky_relu) as
- * kaiming_normal_(a, mode, nonlinearity); else (both auto) the layer's activation.
+ * fan_in) and eq. 14 (backward, fan_out); torch.nn.init.kaiming_normal_. As PyTorch (default
+ * nonlinearity leaky_relu, a = 0) and Keras's HeNormal, the gain is sqrt(2) whatever the
+ * layer's activation; `nonlinearity: auto` asks for the activation's own gain (issue 11: before,
+ * auto was the default and he_normal on a tanh layer was 5/3, on a linear one LeCun).
+ * Keras/JAX HeNormal truncate (`truncated: true`). Gain precedence: an explicit `gain` wins;
+ * else `nonlinearity` (+ `a`; `a` alone is leaky_relu, the default) as kaiming_normal_(a, mode,
+ * nonlinearity); else (`nonlinearity: auto`) the layer's activation.
  * `kaiming_normal` is the same scheme under PyTorch's name (same functions, same stream).
  */
 #include <fanin/plugin.h>
@@ -46,22 +48,23 @@ static const char *const nonlinearities[] = INIT_NONLINEARITIES;
 static const fanin_param_spec schema[] = {
     {.name = "gain", .type = FANIN_PARAM_F64,
      .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = NAN, .min = 0.0,
-     .doc = "multiplies the std; auto = the activation's gain (relu: sqrt 2)"},
+     .doc = "multiplies the std; auto = from nonlinearity and a (default sqrt 2)"},
     {.name = "mode", .type = FANIN_PARAM_ENUM, .def = INIT_FAN_IN, .max = 1.0, .choices = modes,
      .doc = "fan_in keeps the forward variance, fan_out the backward one"},
     {.name = "truncated", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
      .doc = "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays gain/sqrt(fan)"},
     {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
      .def = 0.0,
-     .doc = "negative slope of leaky_relu, used only with nonlinearity: leaky_relu (PyTorch's a)"},
-    {.name = "nonlinearity", .type = FANIN_PARAM_ENUM, .def = INIT_NL_AUTO,
+     .doc = "negative slope of leaky_relu (PyTorch's a); a alone means leaky_relu"},
+    {.name = "nonlinearity", .type = FANIN_PARAM_ENUM, .def = INIT_NL_LEAKY,
      .choices = nonlinearities,
-     .doc = "calculate_gain(nonlinearity, a) when gain is auto; auto = the layer's activation"},
+     .doc = "calculate_gain(nonlinearity, a); default leaky_relu, a = 0: sqrt 2; "
+            "auto = the layer's activation"},
     {0},
 };
 
 FANIN_INITIALIZER(he_normal, "he_normal", "1.0.0",
-                  "N(0, gain^2/fan), gain auto (He 2015; torch kaiming_normal_)", schema, fill,
+                  "N(0, gain^2/fan), gain sqrt 2 (He 2015; torch kaiming_normal_)", schema, fill,
                   moments);
 FANIN_INITIALIZER(kaiming_normal, "kaiming_normal", "1.0.0",
                   "alias of he_normal (torch.nn.init.kaiming_normal_: a, mode, nonlinearity)",

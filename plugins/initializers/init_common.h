@@ -78,13 +78,34 @@ static inline double init_calculate_gain(int nl, double a) {
     }
 }
 
-/* The kaiming/he gain. Precedence: an explicit `gain` wins; else `nonlinearity` (with `a` for
- * leaky_relu) as torch.nn.init.kaiming_*_; else (auto) the layer activation's gain. */
+/* The kaiming/he gain. Precedence: an explicit `gain` wins; else `nonlinearity` (default
+ * leaky_relu with a = 0: sqrt 2, as torch.nn.init.kaiming_*_); else (`nonlinearity: auto`)
+ * the layer activation's gain. */
 static inline int init_kaiming_gain(fanin_ctx *ctx, double gain, int nl, double a, double *out) {
     if (!isnan(gain) || nl == INIT_NL_AUTO)
         return init_gain(ctx, gain, out);
     *out = init_calculate_gain(nl, a);
     return FANIN_OK;
+}
+
+/* Caffe's fans (filler.hpp, XavierFiller/MSRAFiller): fan_in = count / shape(0), fan_out =
+ * count / shape(1), or count for a 1-D blob. So a bias [n] has fan_in 1 and fan_out n (Caffe
+ * fills it U(+-sqrt 3) with the default FAN_IN), a weight its own fans. n by variance_norm:
+ * 0 fan_in, 1 fan_out, 2 their average. */
+static inline int init_caffe_n(fanin_ctx *ctx, const fanin_tensor *t, int norm, double *n) {
+    double fi = 1.0, fo = (double)init_size(t);
+    int rc = FANIN_OK;
+    if (!t->is_bias) {
+        rc = init_fan(ctx, t, INIT_FAN_IN, &fi);
+        if (rc == FANIN_OK) rc = init_fan(ctx, t, INIT_FAN_OUT, &fo);
+    }
+    *n = norm == 0 ? fi : norm == 1 ? fo : 0.5 * (fi + fo);
+    return rc;
+}
+
+/* A uniform double in [0, 1) from 53 bits of the host's draw (Bernoulli masks). */
+static inline double init_unit(fanin_rng *rng) {
+    return (double)(FANIN_HOST->rng_u64(rng) >> 11) * 0x1.0p-53;
 }
 
 /* Uniform integer in [0, k), k >= 1, from the host's 64-bit draws; rejection removes the

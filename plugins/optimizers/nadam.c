@@ -1,7 +1,9 @@
 /* nadam: Adam with Nesterov momentum and momentum decay, as torch.optim.NAdam (PyTorch 1.13
  * docs' algorithm):
  *   t = t + 1
- *   g = g + weight_decay * w                    (L2, coupled)
+ *   w = w * (1 - lr * weight_decay)             if decoupled_weight_decay (torch >= 2.1,
+ *                                                "NAdamW"; Loshchilov & Hutter 2019)
+ *   g = g + weight_decay * w                    otherwise (L2, coupled)
  *   mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)),  mu_{t+1} likewise
  *   P = P * mu_t                                (P = prod_{i<=t} mu_i, kept in the state)
  *   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g^2
@@ -20,7 +22,7 @@
 
 #include "opt_common.h"
 
-enum { P_BETA1, P_BETA2, P_EPS, P_WEIGHT_DECAY, P_MOMENTUM_DECAY };
+enum { P_BETA1, P_BETA2, P_EPS, P_WEIGHT_DECAY, P_MOMENTUM_DECAY, P_DECOUPLED };
 
 typedef struct nadam_state {
     uint64_t t;  /* steps taken */
@@ -48,10 +50,13 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
     float a_g = (float)(lr * (1.0 - mu) / (1.0 - s->prod));
     float a_m = (float)(lr * mu_next / (1.0 - s->prod * mu_next));
     float bc2 = (float)sqrt(1.0 - pow(b2, k)), eps = (float)p[P_EPS].f;
-    float wd = (float)p[P_WEIGHT_DECAY].f;
+    int decoupled = p[P_DECOUPLED].b;
+    float wd = decoupled ? 0.0f : (float)p[P_WEIGHT_DECAY].f;
+    float shrink = decoupled ? (float)(1.0 - lr * p[P_WEIGHT_DECAY].f) : 1.0f;
     float fb1 = (float)b1, c1 = (float)(1.0 - b1), fb2 = (float)b2, c2 = (float)(1.0 - b2);
     float *m = s->buf, *v = m + n;
     for (size_t i = 0; i < n; i++) {
+        w[i] *= shrink;
         float d = g[i] + wd * w[i];
         m[i] = fb1 * m[i] + c1 * d;
         v[i] = fb2 * v[i] + c2 * d * d;
@@ -73,12 +78,14 @@ static const fanin_param_spec schema[] = {
      .def = 1e-8, .min = 0.0,
      .doc = "added to sqrt(v_hat): keeps a zero gradient from dividing 0 by 0"},
     {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
-     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
+     .min = 0.0, .doc = "L2 penalty g + weight_decay*w, or decoupled w *= 1 - lr*weight_decay"},
     {.name = "momentum_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 4e-3,
      .min = 0.0,
      .doc = "psi in mu_t = beta1*(1 - 0.5*0.96^(t*psi)): how fast the momentum warms up"},
+    {.name = "decoupled_weight_decay", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+     .doc = "shrink w by 1 - lr*weight_decay instead of adding to g (torch >= 2.1, NAdamW)"},
     {0},
 };
 
-FANIN_OPTIMIZER(nadam, "nadam", "1.0.0", "NAdam, Adam with Nesterov momentum "
+FANIN_OPTIMIZER(nadam, "nadam", "1.1.0", "NAdam, Adam with Nesterov momentum "
                 "(torch.optim.NAdam)", schema, state_size, init_state, step);

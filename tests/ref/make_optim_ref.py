@@ -6,6 +6,7 @@ Run from this folder with Debian's python3 (python3-torch 1.13, python3-numpy):
 Optimizers: the problem of make_sgd_ref.py (n = 6 weights, loss 0.5 * sum(c * (w - target)^2),
 gradient g = c * (w - target) computed in float32 by the test); each case runs STEPS steps of
 the real torch.optim class (float32) and records w after every step.
+NAdam and RAdam with decoupled_weight_decay (torch >= 2.1): see run_optimizer.
 NAdam: torch 1.13's single-tensor NAdam multiplies mu_t into the next product twice
 (mu_product_next = mu_product * mu * mu_next, fixed in pytorch PR #92699); its foreach
 implementation computes the formula of the documentation, so the NAdam cases use foreach=True.
@@ -53,10 +54,18 @@ CASES = [
     ("nadam", "default", 0.1, {}),
     ("nadam", "momentum_decay", 0.05, {"momentum_decay": 0.1}),
     ("nadam", "wd_betas", 0.1, {"weight_decay": 0.1, "beta1": 0.8, "beta2": 0.99, "eps": 1e-4}),
+    ("nadam", "decoupled", 0.1, {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("nadam", "decoupled_betas", 0.05, {"weight_decay": 0.5, "decoupled_weight_decay": True,
+                                        "beta1": 0.8, "momentum_decay": 0.1}),
+    ("radam", "default", 0.1, {}),
+    ("radam", "beta2_short", 0.1, {"beta2": 0.9}),
+    ("radam", "wd_eps", 0.05, {"weight_decay": 0.1, "beta2": 0.8, "eps": 1e-3}),
+    ("radam", "decoupled", 0.1, {"weight_decay": 0.2, "decoupled_weight_decay": True,
+                                 "beta2": 0.9}),
 ]
 
 CLASSES = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-           "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam"}
+           "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam"}
 
 # name, main schedule, warmup, total, its keys (t_max 0 = auto: total - warmup)
 SCHEDULES = [
@@ -74,7 +83,13 @@ BASE_LR = 0.5
 
 
 def run_optimizer(name, lr, params):
+    """decoupled_weight_decay (torch >= 2.1, absent from 1.13): torch 2.1's _single_tensor_nadam
+    and _single_tensor_radam do `param.mul_(1 - lr * weight_decay)` before the update, instead of
+    adding weight_decay * param to the gradient; so the step is that multiply, then the 1.13
+    class with weight_decay=0 (the rest of torch 2.1's update is 1.13's)."""
     kw = dict(params)
+    decoupled = kw.pop("decoupled_weight_decay", False)
+    wd = kw.pop("weight_decay", 0.0) if decoupled else 0.0
     if "beta1" in kw or "beta2" in kw:
         kw["betas"] = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
     if name == "nadam":
@@ -86,6 +101,8 @@ def run_optimizer(name, lr, params):
     for _ in range(STEPS):
         with torch.no_grad():
             w.grad = c * (w - target)
+            if decoupled:
+                w.mul_(1 - lr * wd)
         opt.step()
         out.append(w.detach().numpy().copy())
     return np.array(out)
