@@ -1,26 +1,33 @@
 /* The `fanin` command: dispatches to one cmd_<name>.c per subcommand. Only tools print. */
 #include "cli.h"
+#include "base/coretype.h"
 #include "base/errors.h"
 #include "config/experiment.h"
 #include "plugin/registry.h"
 
 #include <fanin/fanin.h>
 
+#include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: fanin COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
     "  run CONFIG.yaml [--set KEY=VALUE]... [--out DIR] [--threads N] [--quiet] [--shard K/N]\n"
-    "      [--jobs N] [--resume DIR] [--overwrite]\n"
+    "      [--jobs N] [--resume DIR] [--overwrite] [--timeout S] [--no-isolate]\n"
     "                       run the experiment (every sweep member) and compare the runs;\n"
     "                       --jobs N runs the members in N processes (give each one BLAS\n"
     "                       thread: threads: 1), --resume continues an interrupted run; a\n"
     "                       folder (runs/NAME or --out) holding an earlier run is kept: the\n"
-    "                       new one goes to NAME-2, -3, ..., or replaces it with --overwrite\n"
+    "                       new one goes to NAME-2, -3, ..., or replaces it with --overwrite\n"    "                       each member runs in its own process: a crash, or a member past\n"
+    "                       --timeout S seconds, is its row (crashed, timeout) and the sweep\n"
+    "                       goes on; under `mpirun -np N fanin run` rank 0 hands the members\n"
+    "                       to the ranks as they become free (docs/cluster.md)\n"
     "  validate CONFIG.yaml... [--set KEY=VALUE]...\n"
     "                       check the file against the schema and every plugin's parameters\n"
     "  plugins [--kind KIND] [--json] [-v]\n"
@@ -45,7 +52,8 @@ static const char usage[] =
     "  help [COMMAND|PLUGIN] a command's usage, or a plugin's parameters; alone, this text\n"
     "  --version            print the version\n"
     "\n"
-    "exit codes: 0 done (a diverged run is a result), 1 runtime failure,\n"
+    "exit codes: 0 done (a diverged run is a result), 1 runtime failure (or a member\n"
+    "            crashed, timed out or failed),\n"
     "            2 usage, config or data error, 130 interrupted\n";
 
 typedef struct command {
@@ -101,6 +109,34 @@ fanin_config *cli_config(const char *path, char **sets, int n_sets, int *exit_co
     return NULL;
 }
 
+/* C[m, n] = A[m, k] . B[n, k]^T through OpenBLAS, for the start-up check. */
+static void blas_nt(int m, int n, int k, const float *A, const float *B, float *C) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
+}
+
+/* OpenBLAS read OPENBLAS_CORETYPE when it loaded; when it fell back to generic kernels on a CPU
+ * with AVX2 and FMA (and the user set nothing), run this program again with Haswell's. Then
+ * refuse a BLAS whose sgemm is wrong. Returns an exit code, or -1 to go on. */
+static int blas_start(char **argv) {
+    const char *core = openblas_get_corename();
+    if (fanin__coretype_decide(getenv("OPENBLAS_CORETYPE"), core, fanin__cpu_caps_now()) ==
+        FANIN_CORETYPE_REEXEC) {
+        fprintf(stderr, "fanin: OpenBLAS picked its generic %s kernels on a CPU with AVX2 and "
+                "FMA; running with OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE to choose)\n",
+                core, FANIN_CORETYPE_FAST);
+        setenv("OPENBLAS_CORETYPE", FANIN_CORETYPE_FAST, 1);
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "fanin: cannot run again (%s); going on with the %s kernels\n",
+                strerror(errno), core);
+    }
+    char err[FANIN_ERRLEN];
+    if (fanin__sgemm_check(blas_nt, err, sizeof err) == FANIN_OK) return -1;
+    fprintf(stderr, "fanin: OpenBLAS's %s kernels compute wrong products on this CPU: %s; set "
+            "OPENBLAS_CORETYPE to another core (e.g. Sandybridge or Prescott) or install another "
+            "BLAS\n", core, err);
+    return FANIN_EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || (argc == 2 && !strcmp(argv[1], "help")) || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
@@ -110,6 +146,8 @@ int main(int argc, char **argv) {
         printf("fanin %s (plugin ABI %d.%d)\n", fanin_version(), FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
         return FANIN_EXIT_OK;
     }
+    int rc = blas_start(argv);
+    if (rc >= 0) return rc;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 2, argv + 2);
     const char *names[sizeof commands / sizeof commands[0]];
