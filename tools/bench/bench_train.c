@@ -39,9 +39,13 @@ static double now(void) {
 
 /* ---- a hand-built experiment (as tests/test_model.c) ---- */
 
-/* One layer of a benchmark given by kinds (the cnn): type, units or channels, conv/pool shape. */
+/* One layer of a benchmark given by kinds (cnn, resmlp): type, units or channels, conv/pool
+ * shape; a residual open or close: its partner's index (link), the block's index among
+ * n_blocks; a branch layer: its block, position and activation (NULL: the bench's rule). */
 typedef struct layer_row {
     int type, units, kernel, stride, padding;
+    int link, block, n_blocks, pos;
+    const char *act;
 } layer_row;
 
 /* One benchmark: the network, the loss, the data sizes. */
@@ -60,10 +64,28 @@ typedef struct bench {
 
 /* The issue's small CNN on Fashion-MNIST-shaped inputs: conv 32 -> conv 64 -> maxpool ->
  * dense 128 -> 10 (3x3 kernels, padding 1, ReLU). */
+#define OUTSIDE -1, -1, 0, -1, NULL /* no link, in no residual block */
 static const layer_row cnn_rows[] = {
-    {FANIN_LAYER_CONV2D, 32, 3, 1, 1},   {FANIN_LAYER_CONV2D, 64, 3, 1, 1},
-    {FANIN_LAYER_MAXPOOL2D, 0, 2, 2, 0}, {FANIN_LAYER_FLATTEN, 0, 0, 0, 0},
-    {FANIN_LAYER_DENSE, 128, 0, 0, 0},   {FANIN_LAYER_DENSE, 10, 0, 0, 0},
+    {FANIN_LAYER_CONV2D, 32, 3, 1, 1, OUTSIDE},   {FANIN_LAYER_CONV2D, 64, 3, 1, 1, OUTSIDE},
+    {FANIN_LAYER_MAXPOOL2D, 0, 2, 2, 0, OUTSIDE}, {FANIN_LAYER_FLATTEN, 0, 0, 0, 0, OUTSIDE},
+    {FANIN_LAYER_DENSE, 128, 0, 0, 0, OUTSIDE},   {FANIN_LAYER_DENSE, 10, 0, 0, 0, OUTSIDE},
+};
+
+/* The residual MLP: 784 -> 256 (ReLU) -> 16 ReZero blocks x + alpha * W2.relu(W1.x) of width
+ * 256 -> 10; block i's open is row 1 + 4i, its close row 4 + 4i. ReZero (alpha from 0) keeps
+ * 16 unnormalised blocks finite under He init at any lr, so the timing never meets a NaN. */
+#define RES_BLOCKS 16
+#define RES_BLOCK(i)                                                                             \
+    {FANIN_LAYER_RESIDUAL_OPEN, 0, 0, 0, 0, 4 + 4 * (i), (i), RES_BLOCKS, -1, NULL},              \
+        {FANIN_LAYER_DENSE, 256, 0, 0, 0, -1, (i), RES_BLOCKS, 0, NULL},                          \
+        {FANIN_LAYER_DENSE, 256, 0, 0, 0, -1, (i), RES_BLOCKS, 1, "linear"},                      \
+        {FANIN_LAYER_RESIDUAL_CLOSE, 0, 0, 0, 0, 1 + 4 * (i), (i), RES_BLOCKS, -1, "linear"}
+static const layer_row resmlp_rows[] = {
+    {FANIN_LAYER_DENSE, 256, 0, 0, 0, OUTSIDE},
+    RES_BLOCK(0),  RES_BLOCK(1),  RES_BLOCK(2),  RES_BLOCK(3),  RES_BLOCK(4),  RES_BLOCK(5),
+    RES_BLOCK(6),  RES_BLOCK(7),  RES_BLOCK(8),  RES_BLOCK(9),  RES_BLOCK(10), RES_BLOCK(11),
+    RES_BLOCK(12), RES_BLOCK(13), RES_BLOCK(14), RES_BLOCK(15),
+    {FANIN_LAYER_DENSE, 10, 0, 0, 0, OUTSIDE},
 };
 
 static const bench benches[] = {
@@ -71,6 +93,8 @@ static const bench benches[] = {
     {"mlp", 3, {1024, 1024, 10}, NULL, {0}, "relu", "linear", FANIN_LOSS_CE, 784, 10, 2048, 256},
     {"tiny", 3, {16, 16, 1}, NULL, {0}, "tanh", "sigmoid", FANIN_LOSS_BCE, 2, 2, 1024, 32},
     {"cnn", 6, {0}, cnn_rows, {1, 28, 28}, "relu", "linear", FANIN_LOSS_CE, 784, 10, 1024, 128},
+    {"resmlp", 2 + 4 * RES_BLOCKS, {0}, resmlp_rows, {784, 1, 1}, "relu", "linear", FANIN_LOSS_CE,
+     784, 10, 2048, 128},
 };
 
 /* A plugin reference holding the schema's defaults; NULL params when the name is unknown. */
@@ -110,7 +134,11 @@ static const char *layer_of(const bench *b, int l, fanin__layer_spec *s) {
         const layer_row *r = &b->rows[l];
         *s = (fanin__layer_spec){.type = r->type, .units = r->units, .channels = r->units,
                                  .kernel = r->kernel, .stride = r->stride,
-                                 .padding = r->padding, .bias = true, .block = -1};
+                                 .padding = r->padding, .bias = true, .link = r->link,
+                                 .scale = FANIN_SCALE_REZERO, .block = r->block,
+                                 .n_blocks = r->n_blocks, .pos = r->pos,
+                                 .branch_len = r->block >= 0 ? 2 : 0};
+        if (r->act) return r->act;
     } else {
         *s = (fanin__layer_spec){.type = FANIN_LAYER_DENSE, .units = b->units[l], .block = -1};
     }
@@ -306,9 +334,9 @@ static int run_bench(const bench *b, double seconds, double peak) {
 /* ---- the command ---- */
 
 static const char usage[] =
-    "usage: fanin_bench [--threads N] [--seconds S] [--only seed|mlp|tiny|cnn|sgemm]\n"
+    "usage: fanin_bench [--threads N] [--seconds S] [--only seed|mlp|tiny|cnn|resmlp|sgemm]\n"
     "                   [--plugins DIR]\n"
-    "  Times fanin__train on four networks and a 2048x2048 cblas_sgemm; prints one\n"
+    "  Times fanin__train on five networks and a 2048x2048 cblas_sgemm; prints one\n"
     "  'RESULT key=value ...' line per benchmark. See tools/bench/README.md.\n";
 
 int main(int argc, char **argv) {
@@ -336,7 +364,8 @@ int main(int argc, char **argv) {
     printf("INFO impl=fanin threads=%d core=%s openblas=\"%s\"\n", openblas_get_num_threads(),
            core(), openblas_get_config());
     double peak = 0;
-    if (!only || !strcmp(only, "sgemm") || !strcmp(only, "mlp") || !strcmp(only, "cnn")) {
+    if (!only || !strcmp(only, "sgemm") || !strcmp(only, "mlp") || !strcmp(only, "cnn") ||
+        !strcmp(only, "resmlp")) {
         peak = sgemm_gflops(2048, 5);
         printf("RESULT impl=fanin bench=sgemm threads=%d core=%s n=2048 gflops=%.2f\n",
                openblas_get_num_threads(), core(), peak);

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The peers of fanin_bench: the same training benchmarks in numpy (manual forward and
 backward, batched, float32; the dense ones) and PyTorch (torch.nn.Sequential +
-torch.optim.SGD, float32; all four), timed the same way (warm-up, then one run sized to last
+torch.optim.SGD, float32; all five), timed the same way (warm-up, then one run sized to last
 --seconds; the loop only, no start-up, no data loading). Prints one 'RESULT key=value ...'
 line per benchmark, the format fanin_bench prints.
 
 usage: peers.py [--threads N] [--seconds S] [--only numpy|torch]
-                [--bench seed|mlp|tiny|cnn|sgemm]
+                [--bench seed|mlp|tiny|cnn|resmlp|sgemm]
 --threads N is recorded on each line; set OPENBLAS_NUM_THREADS=N in the environment to apply it
 (numpy reads it at import; tools/bench/run.sh does).
 """
@@ -27,6 +27,9 @@ BENCHES = [
 ]
 # the small CNN (PyTorch only): conv 32 -> conv 64 -> maxpool -> dense 128 -> 10 on [1, 28, 28]
 CNN = ("cnn", 784, 10, 1024, 128)
+# the residual MLP (PyTorch only): 784 -> 256 -> 16 ReZero blocks x + a * W2.relu(W1.x) -> 10
+RESMLP = ("resmlp", 784, 10, 2048, 128)
+RES_BLOCKS, RES_WIDTH = 16, 256
 LR = 0.01
 
 
@@ -222,8 +225,51 @@ def cnn_trainer(n_in, classes, n_train, batch):
     return run
 
 
+def resmlp_trainer(n_in, classes, n_train, batch):
+    """fanin_bench's resmlp in PyTorch: a Linear-ReLU stem, RES_BLOCKS blocks
+    x + alpha * Linear(ReLU(Linear(x))) with a learnable scalar alpha from 0 (ReZero), a Linear
+    head."""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(1)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.branch = nn.Sequential(nn.Linear(RES_WIDTH, RES_WIDTH), nn.ReLU(),
+                                        nn.Linear(RES_WIDTH, RES_WIDTH))
+            self.alpha = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x + self.alpha * self.branch(x)
+
+    model = nn.Sequential(nn.Linear(n_in, RES_WIDTH), nn.ReLU(),
+                          *[Block() for _ in range(RES_BLOCKS)], nn.Linear(RES_WIDTH, classes))
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    crit = nn.CrossEntropyLoss()
+    xn, yn = data(n_train, n_in, classes)
+    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+    gen = torch.Generator().manual_seed(2)
+
+    def run(iters):
+        spe = (n_train + batch - 1) // batch
+        order = None
+        for it in range(iters):
+            pos = (it % spe) * batch
+            if pos == 0:
+                order = torch.randperm(n_train, generator=gen)
+            idx = order[pos:pos + batch]
+            opt.zero_grad(set_to_none=True)
+            crit(model(x[idx]), y[idx]).backward()
+            opt.step()
+
+    return run
+
+
 def emit(impl, name, threads, iters, per, widths, n_in, batch, n_train, extra=""):
     rows = batch or n_train
+    if name == "resmlp":
+        widths = [RES_WIDTH] * (1 + 2 * RES_BLOCKS) + [10]
     flops = cnn_flops(rows) if name == "cnn" else step_flops(widths, n_in, rows)
     gf = flops / per * 1e-9
     print(f"RESULT impl={impl} bench={name} threads={threads} core={CORE} iterations={iters} "
@@ -265,14 +311,14 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--only", choices=["numpy", "torch"])
-    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "cnn", "sgemm"])
+    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "cnn", "resmlp", "sgemm"])
     a = ap.parse_args()
     threads = a.threads or int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0) or os.cpu_count()
     global CORE
     CORE = corename()
     todo = [b for b in BENCHES if not a.bench or a.bench == b[0]]
     if a.only != "torch":
-        if a.bench in (None, "sgemm", "mlp", "cnn"):
+        if a.bench in (None, "sgemm", "mlp", "cnn", "resmlp"):
             sgemm("numpy", threads, NumpyMM)
         for name, widths, hidden, loss, n_in, classes, n_train, batch in todo:
             run = numpy_trainer(widths, hidden, loss, n_in, classes, n_train, batch)
@@ -291,7 +337,7 @@ def main():
         mul = staticmethod(torch.mm)
 
     settings = torch_settings(torch, threads)
-    if a.bench in (None, "sgemm", "mlp", "cnn"):
+    if a.bench in (None, "sgemm", "mlp", "cnn", "resmlp"):
         torch.set_num_threads(1)
         sgemm("torch", threads, TorchMM)
     for name, widths, hidden, loss, n_in, classes, n_train, batch in todo:
@@ -304,12 +350,14 @@ def main():
                 best = (iters, per, tt)
         emit("torch", name, threads, best[0], best[1], widths, n_in, batch, n_train,
              f" torch_threads={best[2]} torch_tried={','.join(map(str, settings))}")
-    if a.bench in (None, "cnn"):
-        name, n_in, classes, n_train, batch = CNN
+    for (name, n_in, classes, n_train, batch), trainer in ((CNN, cnn_trainer),
+                                                          (RESMLP, resmlp_trainer)):
+        if a.bench not in (None, name):
+            continue
         best = None
         for tt in settings:
             torch.set_num_threads(tt)
-            iters, per = measure(cnn_trainer(n_in, classes, n_train, batch), a.seconds)
+            iters, per = measure(trainer(n_in, classes, n_train, batch), a.seconds)
             if best is None or per < best[1]:
                 best = (iters, per, tt)
         emit("torch", name, threads, best[0], best[1], None, n_in, batch, n_train,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# fanin's training loop beside numpy and PyTorch: tools/bench/run.sh [BUILD_DIR]
+# fanin's training loop beside numpy, PyTorch and FANN: tools/bench/run.sh [BUILD_DIR]
 # Runs fanin_bench and peers.py in fresh processes, interleaved (the order alternates each
 # repetition), at each BLAS thread count; prints every RESULT line, then a table of medians.
 # Environment: BENCH_REPS (5), BENCH_THREADS ("1 2"), BENCH_SECONDS (1.5, per benchmark run),
@@ -48,11 +48,18 @@ run_peers() {
         tee -a "$out"
 }
 
+# FANN (tools/bench/fann_bench.c, built when libfann-dev is installed) is single-threaded: it
+# runs with the 1-thread round only.
+run_fann() {
+    [ "$1" = 1 ] && [ -x "$build/bin/fann_bench" ] || return 0
+    "$build/bin/fann_bench" --seconds "$seconds" | tee -a "$out"
+}
+
 r=1
 while [ "$r" -le "$reps" ]; do
     for t in $threads; do
-        if [ $((r % 2)) -eq 1 ]; then run_fanin "$t"; run_peers "$t"
-        else run_peers "$t"; run_fanin "$t"; fi
+        if [ $((r % 2)) -eq 1 ]; then run_fanin "$t"; run_peers "$t"; run_fann "$t"
+        else run_fann "$t"; run_peers "$t"; run_fanin "$t"; fi
     done
     r=$((r + 1))
 done
@@ -86,22 +93,25 @@ def table(rows):
         ("tiny 2-16-16-1 tanh, batch 32: us/step", "tiny", "us_per_step", True),
         ("cnn 32c-64c-pool-128-10, batch 128: samples/s", "cnn", "samples_per_s", False),
         ("cnn: % of fanin's sgemm peak", "cnn", None, False),
+        ("resmlp 784-256-16 ReZero blocks-10, batch 128: samples/s", "resmlp", "samples_per_s",
+         False),
+        ("resmlp: % of fanin's sgemm peak", "resmlp", None, False),
         ("sgemm N=2048: GF/s", "sgemm", "gflops", False),
     ]
-    fmt = "{:<3} {:<46} {:>11} {:>11} {:>11} {:>11} {:>11}"
-    print(fmt.format("thr", "benchmark (medians)", "fanin", "numpy", "torch", "fanin/numpy",
-                     "fanin/torch"))
+    fmt = "{:<3} {:<58} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}"
+    print(fmt.format("thr", "benchmark (medians)", "fanin", "numpy", "torch", "fann",
+                     "fanin/numpy", "fanin/torch", "fanin/fann"))
     for t in sorted({r["threads"] for r in rows}, key=int):
         for label, bench, key, lower in lines:
             v = {i: peak_share(i, bench, t) if key is None else m(i, bench, t, key)
-                 for i in ("fanin", "numpy", "torch")}
+                 for i in ("fanin", "numpy", "torch", "fann")}
             def ratio(p):
                 if not v["fanin"] or not v[p]:
                     return "-"
                 return "%.2f" % (v[p] / v["fanin"] if lower else v["fanin"] / v[p])
             cell = lambda x: "-" if x is None else ("%.1f" % x if x < 1000 else "%.0f" % x)
             print(fmt.format(t, label, cell(v["fanin"]), cell(v["numpy"]), cell(v["torch"]),
-                             ratio("numpy"), ratio("torch")))
+                             cell(v["fann"]), ratio("numpy"), ratio("torch"), ratio("fann")))
     cores = sorted({r.get("core", "?") for r in rows})
     tt = sorted({r.get("torch_threads") for r in rows if r.get("torch_threads")})
     print("\nRatios compare speed: > 1 means fanin is faster (for us/step, peer / fanin).")
