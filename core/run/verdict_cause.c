@@ -123,6 +123,12 @@ void fanin__verdict_cause(fanin__run_view *r, const fanin__layer_stats *s0, int 
     const char *act = s0[0].activation;
     double q = r->figs.weight_gain0, lo, hi;
     char a[24];
+    if (!isfinite(r->figs.weight_scale0)) { /* no weight to judge (e.g. a zero classifier) */
+        fanin__verdict_say(r, "the weights' scale could not be measured at iteration 0, so "
+                              "fanin cannot tell whether the weights or the activation are to "
+                              "blame. ");
+        return;
+    }
     if (!isfinite(q)) {
         fanin__verdict_say(r,
                            "weight std x sqrt(fan_in) = %s, but fanin knows no gain for %s, "
