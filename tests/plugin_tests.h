@@ -32,7 +32,8 @@ static inline int group_teardown(void **state) {
 /* The built plugin `name` of `kind` (fails the test when absent). */
 static inline const fanin__entry *find_kind(int kind, const char *name) {
     const fanin__entry *e = fanin__registry_find(reg, kind, name);
-    if (!e) fail_msg("%s '%s' not found in %s", fanin__kind_name(kind), name, FANIN_TEST_PLUGIN_DIR);
+    if (!e)
+        fail_msg("%s '%s' not found in %s", fanin__kind_name(kind), name, FANIN_TEST_PLUGIN_DIR);
     assert_true(e->n_params <= MAX_PARAMS);
     return e;
 }

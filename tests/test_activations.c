@@ -24,7 +24,6 @@
 /* ---- helpers ---- */
 
 
-
 static const fanin__entry *entry(const char *name) {
     const fanin__entry *e = find_kind(FANIN_KIND_ACTIVATION, name);
     assert_true(e->plugin->flags & FANIN_FLAG_IN_PLACE);
@@ -44,9 +43,10 @@ static const fanin_value *act_params(const char *name, ...) {
     return p;
 }
 
-static const char *const all_names[] = {
-    "linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "gelu", "silu", "swish",
-    "mish", "softplus", "softsign", "hard_sigmoid", "hard_tanh", "relu6"};
+static const char *const all_names[] = {"linear",     "relu",         "sigmoid",   "tanh",
+                                        "leaky_relu", "elu",          "selu",      "gelu",
+                                        "silu",       "swish",        "mish",      "softplus",
+                                        "softsign",   "hard_sigmoid", "hard_tanh", "relu6"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
 
 /* whose backward needs the pre-activation x (not recoverable from y): x == y is refused */
@@ -113,8 +113,8 @@ static void test_relu_propagates_nan(void **state) {
 static fanin_test_plugin *load(const char *name) {
     char err[FANIN_ERRLEN];
     fanin_test_plugin *tp = NULL;
-    if (fanin_test_load(&tp, FANIN_TEST_PLUGIN_DIR "/activations.so", FANIN_KIND_ACTIVATION,
-                        name, err, sizeof err) != FANIN_OK)
+    if (fanin_test_load(&tp, FANIN_TEST_PLUGIN_DIR "/activations.so", FANIN_KIND_ACTIVATION, name,
+                        err, sizeof err) != FANIN_OK)
         fail_msg("%s", err);
     return tp;
 }
@@ -168,8 +168,9 @@ static void test_all_gains(void **state) {
     check_gain("leaky_relu", sqrt(2.0 / (1.0 + 0.01 * 0.01)));
     check_gain("selu", 0.75);
     double g = NAN;
-    assert_int_equal(find("leaky_relu")->gain(act_params("leaky_relu", "negative_slope", 0.2, NULL),
-                                              &g), FANIN_OK);
+    assert_int_equal(
+        find("leaky_relu")->gain(act_params("leaky_relu", "negative_slope", 0.2, NULL), &g),
+        FANIN_OK);
     assert_true(g == sqrt(2.0 / (1.0 + 0.2 * 0.2)));
 }
 
@@ -231,8 +232,8 @@ static void test_new_backward(void **state) {
 
 /* Finite inputs of any size give no NaN, forward or backward (stable formulations). */
 static void test_new_extremes_finite(void **state) {
-    float x[] = {-3e38f, -1e30f, -1000.0f, -104.0f, -88.8f, -20.5f, 20.5f, 88.8f, 1000.0f,
-                 1e30f, 3e38f};
+    float x[] = {-3e38f, -1e30f, -1000.0f, -104.0f, -88.8f, -20.5f,
+                 20.5f,  88.8f,  1000.0f,  1e30f,   3e38f};
     enum { N = sizeof x / sizeof x[0] };
     for (size_t k = 4; k < N_NAMES; k++) {
         const fanin_activation_vt *a = find(all_names[k]);
@@ -277,10 +278,18 @@ static void test_swish_is_silu(void **state) {
 /* PyTorch's derivative at the kinks: 0 for relu6/hard_* (hardtanh_backward), the slope for
  * leaky_relu at 0, elu's alpha e^0 = alpha at 0. */
 static void test_new_kinks(void **state) {
-    struct { const char *name; float x, want; } k[] = {
-        {"relu6", 0.0f, 0.0f}, {"relu6", 6.0f, 0.0f}, {"hard_tanh", -1.0f, 0.0f},
-        {"hard_tanh", 1.0f, 0.0f}, {"hard_sigmoid", -3.0f, 0.0f}, {"hard_sigmoid", 3.0f, 0.0f},
-        {"leaky_relu", 0.0f, 0.01f}, {"elu", 0.0f, 1.0f}, {"selu", 0.0f, 1.7580993408473766f}};
+    struct {
+        const char *name;
+        float x, want;
+    } k[] = {{"relu6", 0.0f, 0.0f},
+             {"relu6", 6.0f, 0.0f},
+             {"hard_tanh", -1.0f, 0.0f},
+             {"hard_tanh", 1.0f, 0.0f},
+             {"hard_sigmoid", -3.0f, 0.0f},
+             {"hard_sigmoid", 3.0f, 0.0f},
+             {"leaky_relu", 0.0f, 0.01f},
+             {"elu", 0.0f, 1.0f},
+             {"selu", 0.0f, 1.7580993408473766f}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         const fanin_activation_vt *a = find(k[i].name);
         const fanin_value *p = act_params(k[i].name, NULL);

@@ -49,8 +49,12 @@ static collector *run_with(const char *file, double timeout, const char *const *
     assert_non_null(c);
     if (file[0] == '/') snprintf(path, sizeof path, "%s", file);
     else snprintf(path, sizeof path, "%s/%s.so", FANIN_TEST_FIXTURE_DIR, file);
-    fanin__check_opts o = {.timeout = timeout, .user = c, .report = collect, .params = params,
-                           .n_params = n_params, .sweep = sweep};
+    fanin__check_opts o = {.timeout = timeout,
+                           .user = c,
+                           .report = collect,
+                           .params = params,
+                           .n_params = n_params,
+                           .sweep = sweep};
     int failed = fanin__check_file(path, &o);
     assert_int_equal(failed, c->failed);
     return c;
@@ -63,8 +67,8 @@ static collector *run(const char *file, double timeout) {
 
 static void dump(const collector *c) {
     for (int i = 0; i < c->n; i++)
-        print_error("  %d %s: %s: %s\n", c->items[i].status, c->items[i].plugin,
-                    c->items[i].name, c->items[i].msg);
+        print_error("  %d %s: %s: %s\n", c->items[i].status, c->items[i].plugin, c->items[i].name,
+                    c->items[i].msg);
 }
 
 /* The check whose plugin label and name contain the given words must have failed with a message
@@ -95,8 +99,7 @@ static void expect_failure(const collector *c, const char *plugin, const char *c
 
 static int count_plugins(const collector *c) {
     int n = 0;
-    for (int i = 0; i < c->n; i++)
-        n += strstr(c->items[i].name, "schema sanity") != NULL;
+    for (int i = 0; i < c->n; i++) n += strstr(c->items[i].name, "schema sanity") != NULL;
     return n;
 }
 
@@ -245,8 +248,8 @@ static void test_check_param_override_fails(void **state) {
 static void test_check_sweep_params_fails(void **state) {
     collector *c = run_with("param_bug", 10.0, NULL, 0, 1);
     assert_int_equal(gradient_failures(c, "param_act' [beta="), 3);
-    const char *sets[] = {"[alpha=0.001]", "[alpha=10]", "[beta=0]", "[beta=4]", "[beta=2]",
-                          "[repeat=1]", "[repeat=8]", "[repeat=4]"};
+    const char *sets[] = {"[alpha=0.001]", "[alpha=10]", "[beta=0]",   "[beta=4]",
+                          "[beta=2]",      "[repeat=1]", "[repeat=8]", "[repeat=4]"};
     for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
         int found = 0;
         for (int i = 0; i < c->n; i++) found |= strstr(c->items[i].plugin, sets[k]) != NULL;
@@ -406,8 +409,9 @@ static void free_kept(void) {
 static void test_testing_failures_explained(void **state) {
     char err[1024];
     fanin_test_plugin *tp = NULL;
-    assert_int_equal(fanin_test_load(&tp, FANIN_TEST_FIXTURE_DIR "/mis_ok.so",
-                                     FANIN_KIND_OPTIMIZER, "nope", err, sizeof err), FANIN_EINVAL);
+    assert_int_equal(fanin_test_load(&tp, FANIN_TEST_FIXTURE_DIR "/mis_ok.so", FANIN_KIND_OPTIMIZER,
+                                     "nope", err, sizeof err),
+                     FANIN_EINVAL);
     assert_null(tp);
     assert_non_null(strstr(err, "no optimizer named nope"));
 

@@ -26,20 +26,20 @@ static fanin_registry *reg;
 
 /* A valid experiment on synthetic data (no files needed). Line numbers matter below. */
 static const char *const BASE =
-    "name: t\n"                                                     /* 1 */
-    "seed: 3\n"                                                     /* 2 */
-    "data:\n"                                                       /* 3 */
-    "  source: synthetic\n"                                         /* 4 */
-    "  kind: moons\n"                                               /* 5 */
-    "model:\n"                                                      /* 6 */
-    "  defaults: {activation: tanh, init: {name: normal, std: 0.01}}\n" /* 7 */
-    "  layers:\n"                                                   /* 8 */
-    "    - {units: 8, repeat: 3}\n"                                 /* 9 */
-    "    - {units: 4, init: he_normal, activation: relu}\n"         /* 10 */
+    "name: t\n"                                                                        /* 1 */
+    "seed: 3\n"                                                                        /* 2 */
+    "data:\n"                                                                          /* 3 */
+    "  source: synthetic\n"                                                            /* 4 */
+    "  kind: moons\n"                                                                  /* 5 */
+    "model:\n"                                                                         /* 6 */
+    "  defaults: {activation: tanh, init: {name: normal, std: 0.01}}\n"                /* 7 */
+    "  layers:\n"                                                                      /* 8 */
+    "    - {units: 8, repeat: 3}\n"                                                    /* 9 */
+    "    - {units: 4, init: he_normal, activation: relu}\n"                            /* 10 */
     "    - {units: 1, activation: sigmoid, bias_init: {name: constant, value: 0.5}}\n" /* 11 */
-    "loss: bce\n"                                                   /* 12 */
-    "optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n"              /* 13 */
-    "train: {iterations: 50, batch: 32, log_every: 10}\n";          /* 14 */
+    "loss: bce\n"                                                                      /* 12 */
+    "optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n"                                 /* 13 */
+    "train: {iterations: 50, batch: 32, log_every: 10}\n";                             /* 14 */
 
 static int setup(void **state) {
     const char *extra[] = {FANIN_TEST_PLUGIN_DIR};
@@ -95,10 +95,8 @@ static char *base_with(int line, const char *repl) {
     size_t o = 0;
     for (int l = 1; *p; l++) {
         const char *end = strchr(p, '\n') + 1;
-        if (l == line)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", repl);
-        else
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%.*s", (int)(end - p), p);
+        if (l == line) o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", repl);
+        else o += (size_t)snprintf(buf + o, sizeof buf - o, "%.*s", (int)(end - p), p);
         p = end;
     }
     return buf;
@@ -236,7 +234,8 @@ static void test_unknown_plugin_suggests(void **state) {
     char want[FANIN_ERRLEN];
     snprintf(want, sizeof want,
              "/exp/t.yaml:10:24: unknown initializer 'he_norml'; did you mean 'he_normal'? "
-             "(plugins searched in: %s)", fanin__registry_search_path(reg));
+             "(plugins searched in: %s)",
+             fanin__registry_search_path(reg));
     expect_error(base_with(10, "    - {units: 4, init: he_norml}\n"), want);
     assert_non_null(strstr(fanin__registry_search_path(reg), "plugins"));
 }
@@ -306,20 +305,25 @@ static void test_yaml_syntax_error(void **state) {
  * enclosing mapping or list starts; other syntax errors keep theirs alone. */
 static void test_yaml_indentation_hint(void **state) {
     static const char *const cases[][2] = {
-        {"data:\n  source: csv\n path: x\n", "/exp/t.yaml:3:2: YAML syntax error: did not find "
+        {"data:\n  source: csv\n path: x\n",
+         "/exp/t.yaml:3:2: YAML syntax error: did not find "
          "expected key (in the mapping that starts at line 1, column 1); this usually means the "
          "indentation is inconsistent: check that keys and '- ' items at the same level start "
          "in the same column; tabs are not allowed"},
-        {"model:\n  layers:\n    - {units: 4}\n   - {units: 1}\n", "/exp/t.yaml:4:4: YAML "
+        {"model:\n  layers:\n    - {units: 4}\n   - {units: 1}\n",
+         "/exp/t.yaml:4:4: YAML "
          "syntax error: did not find expected key (in the mapping that starts at line 2, "
          "column 3); this usually means"},
-        {"- a\nb: 1\n", "/exp/t.yaml:2:1: YAML syntax error: did not find expected '-' "
+        {"- a\nb: 1\n",
+         "/exp/t.yaml:2:1: YAML syntax error: did not find expected '-' "
          "indicator (in the list that starts at line 1, column 1); this usually means the "
          "indentation is inconsistent"},
-        {"a: - 1\n", "/exp/t.yaml:1:4: YAML syntax error: block sequence entries are not allowed "
+        {"a: - 1\n",
+         "/exp/t.yaml:1:4: YAML syntax error: block sequence entries are not allowed "
          "in this context; this usually means the indentation is inconsistent (or a '- ' item "
          "is on its key's line)"},
-        {"data:\n  source: csv\n   path: x\n", "/exp/t.yaml:3:8: YAML syntax error: mapping "
+        {"data:\n  source: csv\n   path: x\n",
+         "/exp/t.yaml:3:8: YAML syntax error: mapping "
          "values are not allowed in this context; this usually means the indentation"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -360,8 +364,10 @@ static void test_data_hdf5_keys(void **state) {
     static const char *const tail = "model: {layers: [{units: 1, activation: sigmoid}]}\n"
                                     "loss: bce\n";
     char text[600];
-    snprintf(text, sizeof text, "data: {source: hdf5, path: datasets/train_catvnoncat.h5, "
-             "test_path: /abs/test_catvnoncat.h5}\n%s", tail);
+    snprintf(text, sizeof text,
+             "data: {source: hdf5, path: datasets/train_catvnoncat.h5, "
+             "test_path: /abs/test_catvnoncat.h5}\n%s",
+             tail);
     fanin_experiment *x = resolve(text);
     assert_string_equal(x->data.source, "hdf5");
     assert_string_equal(x->data.path, "/exp/datasets/train_catvnoncat.h5");
@@ -372,8 +378,10 @@ static void test_data_hdf5_keys(void **state) {
     assert_string_equal(x->data.test_y, "test_set_y");
     assert_int_equal(x->data.normalize, FANIN_NORM_AUTO);
     fanin__experiment_free(x);
-    snprintf(text, sizeof text, "data: {source: hdf5, path: ./d.h5, x: /grp/images, y: labels, "
-             "test_x: tx, test_y: ty, normalize: none, classes: [3, 5]}\n%s", tail);
+    snprintf(text, sizeof text,
+             "data: {source: hdf5, path: ./d.h5, x: /grp/images, y: labels, "
+             "test_x: tx, test_y: ty, normalize: none, classes: [3, 5]}\n%s",
+             tail);
     x = resolve(text);
     assert_string_equal(x->data.path, "/exp/d.h5");
     assert_string_equal(x->data.test_path, "");
@@ -382,8 +390,10 @@ static void test_data_hdf5_keys(void **state) {
     assert_int_equal(x->data.normalize, FANIN_NORM_NONE);
     fanin__experiment_free(x);
     round_trip(text);
-    snprintf(text, sizeof text, "data: {source: hdf5, path: a.h5, test_path: b.h5, train: 100}"
-             "\n%s", tail);
+    snprintf(text, sizeof text,
+             "data: {source: hdf5, path: a.h5, test_path: b.h5, train: 100}"
+             "\n%s",
+             tail);
     round_trip(text);
     snprintf(text, sizeof text, "data: {source: hdf5, x: a}\n%s", tail);
     expect_error(text, "/exp/t.yaml:1:7: missing required key 'data.path' (the .h5 file holding "
@@ -391,8 +401,10 @@ static void test_data_hdf5_keys(void **state) {
     snprintf(text, sizeof text, "data: {source: hdf5, path: a.h5, y: ''}\n%s", tail);
     expect_error(text, "/exp/t.yaml:1:37: 'data.y' is empty; give a dataset name (default "
                        "train_set_y)");
-    snprintf(text, sizeof text, "data: {source: csv, path: a.csv, target: y, normalize: auto}"
-             "\n%s", tail);
+    snprintf(text, sizeof text,
+             "data: {source: csv, path: a.csv, target: y, normalize: auto}"
+             "\n%s",
+             tail);
     expect_error(text, "/exp/t.yaml:1:56: 'data.normalize: auto' is for source hdf5 (scale255 "
                        "when x is uint8); use none, scale255 or standardize");
 }
@@ -427,7 +439,8 @@ static void test_load_file(void **state) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("data: {source: csv, path: sub/d.csv, target: y}\nmodel: {layers: [{units: 1}]}\n"
-          "loss: mse\n", f);
+          "loss: mse\n",
+          f);
     fclose(f);
     fanin_config *c;
     assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_OK);
@@ -441,7 +454,8 @@ static void test_load_file(void **state) {
     fanin__config_free(c);
     remove(path);
     rmdir(dir);
-    assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_EINVAL); /* a missing file is a usage error: exit 2 */
+    assert_int_equal(fanin__config_load(&c, path, err, sizeof err),
+                     FANIN_EINVAL); /* a missing file is a usage error: exit 2 */
     assert_null(c);
     assert_non_null(strstr(err, "exp1.yaml: cannot open: "));
 }
@@ -595,7 +609,8 @@ static void test_set_then_sweep(void **state) {
     fanin_config *c = parse(text);
     assert_int_equal(fanin__config_set(c, "seed=99", err, sizeof err), FANIN_OK);
     assert_int_equal(fanin__config_set(c, "sweep.model.defaults.init=[he_normal, zeros, uniform]",
-                                       err, sizeof err), FANIN_OK);
+                                       err, sizeof err),
+                     FANIN_OK);
     assert_int_equal(fanin__config_members(c), 6);
     fanin_experiment *x;
     assert_int_equal(fanin__config_resolve(c, 5, reg, &x, err, sizeof err), FANIN_OK);
@@ -648,8 +663,8 @@ static void run_cli(const char *dir, const char *name, const char *text, const c
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "cd %s && %s run %s.yaml --quiet --out %s %s > %s/%s.log 2>&1",
-             dir, FANIN_TEST_BIN, name, out, extra, dir, out);
+    snprintf(cmd, sizeof cmd, "cd %s && %s run %s.yaml --quiet --out %s %s > %s/%s.log 2>&1", dir,
+             FANIN_TEST_BIN, name, out, extra, dir, out);
     if (system(cmd) != 0) fail_msg("%s failed; see %s/%s.log", cmd, dir, out);
 }
 
@@ -677,9 +692,11 @@ static bool same_tensors(const char *dir, const char *a, const char *b) {
 /* A small experiment: `head` after the seed line, then data and the train mapping. */
 static const char *run_yaml(const char *head, const char *data, const char *train) {
     static char buf[2048];
-    snprintf(buf, sizeof buf, "name: t\nseed: 1\n%sdata: %s\nmodel:\n  layers: [{units: 4, "
+    snprintf(buf, sizeof buf,
+             "name: t\nseed: 1\n%sdata: %s\nmodel:\n  layers: [{units: 4, "
              "activation: tanh, init: xavier_normal}, {units: 1, activation: sigmoid}]\n"
-             "loss: bce\noptimizer: {name: sgd, lr: 0.1}\ntrain: %s\n", head, data, train);
+             "loss: bce\noptimizer: {name: sgd, lr: 0.1}\ntrain: %s\n",
+             head, data, train);
     return buf;
 }
 
@@ -727,10 +744,9 @@ static void test_validate_collects(void **state) {
              "sweep:\n  model.defaults.init: [he_normal, {name: normal, std: -2}, lecun_normal]\n");
     fanin_config *c = parse(text);
     assert_int_equal(fanin__config_validate(c, reg, err, sizeof err), FANIN_ECONFIG);
-    assert_string_equal(err,
-                        "/exp/t.yaml:2:1: unknown key 'sed'; did you mean 'seed'?\n"
-                        "/exp/t.yaml:16:56: parameter 'std' of initializer 'normal' must be a "
-                        "number >= 0, got '-2'");
+    assert_string_equal(err, "/exp/t.yaml:2:1: unknown key 'sed'; did you mean 'seed'?\n"
+                             "/exp/t.yaml:16:56: parameter 'std' of initializer 'normal' must be a "
+                             "number >= 0, got '-2'");
     fanin__config_free(c);
     c = parse(BASE);
     assert_int_equal(fanin__config_validate(c, reg, err, sizeof err), FANIN_OK);
@@ -848,12 +864,19 @@ static const fanin_param_spec fake_schema[] = {
     {"color", FANIN_PARAM_ENUM, 0, 1, 0, 1, colors, NULL, "a choice"},
     {"label", FANIN_PARAM_STRING, 0, 0, 0, 0, NULL, "none", "a string"},
     {"flag", FANIN_PARAM_BOOL, 0, 0, 0, 1, NULL, NULL, "a switch"},
-    {"scale", FANIN_PARAM_F64, FANIN_PARAM_REQUIRED | FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     0, 0, 0, NULL, NULL, "a positive number"},
+    {"scale", FANIN_PARAM_F64, FANIN_PARAM_REQUIRED | FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, 0,
+     0, 0, NULL, NULL, "a positive number"},
     {0},
 };
-static const fanin_plugin fake = {FANIN_HEADER(fanin_plugin), FANIN_KIND_INITIALIZER, 0, "fake",
-                                  "1.0.0", "test", fake_schema, NULL, NULL};
+static const fanin_plugin fake = {FANIN_HEADER(fanin_plugin),
+                                  FANIN_KIND_INITIALIZER,
+                                  0,
+                                  "fake",
+                                  "1.0.0",
+                                  "test",
+                                  fake_schema,
+                                  NULL,
+                                  NULL};
 static const fanin__entry fake_entry = {&fake, "fake.so", 5};
 
 static void test_pref_from_args(void **state) {

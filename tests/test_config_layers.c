@@ -80,9 +80,11 @@ static const char *pname(const fanin__pref *p) { return p->entry ? p->entry->plu
 /* ---- kinds and defaults ---- */
 
 static void test_dense_stays_the_default(void **state) {
-    fanin_experiment *x = resolve(file_with(SYNTH, "    - {units: 8, repeat: 2}\n"
-                                                   "    - {type: dense, units: 1, activation: "
-                                                   "sigmoid}\n", "bce"));
+    fanin_experiment *x = resolve(file_with(SYNTH,
+                                            "    - {units: 8, repeat: 2}\n"
+                                            "    - {type: dense, units: 1, activation: "
+                                            "sigmoid}\n",
+                                            "bce"));
     assert_int_equal(x->n_layers, 3);
     for (int l = 0; l < 3; l++) {
         char name[32];
@@ -103,17 +105,17 @@ static void test_dense_stays_the_default(void **state) {
 static void test_kinds_and_their_defaults(void **state) {
     fanin_experiment *x = resolve(
         file_with(FMNIST,
-                  "    - {type: conv2d, channels: 8, kernel: 3}\n"                /* 0 */
+                  "    - {type: conv2d, channels: 8, kernel: 3}\n" /* 0 */
                   "    - {type: conv2d, channels: 4, kernel: 5, stride: 2, padding: same, bias: "
-                  "false, activation: tanh, init: he_normal}\n"                   /* 1 */
-                  "    - {type: batchnorm}\n"                                     /* 2 */
-                  "    - {type: maxpool2d, kernel: 2}\n"                          /* 3 */
-                  "    - {type: avgpool2d, kernel: 3, stride: 1, padding: 1}\n"   /* 4 */
-                  "    - {type: global_avgpool}\n"                                /* 5 */
-                  "    - {type: flatten}\n"                                       /* 6 */
-                  "    - {type: layernorm, eps: 0.001, init: zeros}\n"           /* 7 */
-                  "    - {type: dropout}\n"                                       /* 8 */
-                  "    - {type: dropout, p: 0.25}\n"                              /* 9 */
+                  "false, activation: tanh, init: he_normal}\n"                 /* 1 */
+                  "    - {type: batchnorm}\n"                                   /* 2 */
+                  "    - {type: maxpool2d, kernel: 2}\n"                        /* 3 */
+                  "    - {type: avgpool2d, kernel: 3, stride: 1, padding: 1}\n" /* 4 */
+                  "    - {type: global_avgpool}\n"                              /* 5 */
+                  "    - {type: flatten}\n"                                     /* 6 */
+                  "    - {type: layernorm, eps: 0.001, init: zeros}\n"          /* 7 */
+                  "    - {type: dropout}\n"                                     /* 8 */
+                  "    - {type: dropout, p: 0.25}\n"                            /* 9 */
                   "    - {type: batchnorm, momentum: 0.01, eps: 0.0001, bias_init: ones}\n"
                   "    - {units: 10, activation: linear}\n",
                   "cross_entropy"));
@@ -167,16 +169,15 @@ static void test_kinds_and_their_defaults(void **state) {
 
 /* ---- residual blocks ---- */
 
-static const char *const RESNET =
-    "    - {units: 8}\n"                                          /* 4 */
-    "    - type: residual\n"                                      /* 5 */
-    "      repeat: 3\n"
-    "      scale: rezero\n"
-    "      layers:\n"
-    "        - {units: 8}\n"                                      /* 9 */
-    "        - {type: batchnorm}\n"                               /* 10 */
-    "        - {units: 8, activation: linear, repeat: 2}\n"       /* 11 */
-    "    - {units: 1, activation: sigmoid}\n";                    /* 12 */
+static const char *const RESNET = "    - {units: 8}\n"     /* 4 */
+                                  "    - type: residual\n" /* 5 */
+                                  "      repeat: 3\n"
+                                  "      scale: rezero\n"
+                                  "      layers:\n"
+                                  "        - {units: 8}\n"                                /* 9 */
+                                  "        - {type: batchnorm}\n"                         /* 10 */
+                                  "        - {units: 8, activation: linear, repeat: 2}\n" /* 11 */
+                                  "    - {units: 1, activation: sigmoid}\n";              /* 12 */
 
 static void test_residual_expands(void **state) {
     fanin_experiment *x = resolve(file_with(SYNTH, RESNET, "bce"));
@@ -200,8 +201,8 @@ static void test_residual_expands(void **state) {
         assert_string_equal(pname(&l[c].activation), "linear"); /* after the sum: none */
         assert_null(l[c].init.entry);
         assert_string_equal(pname(&l[o].activation), "linear");
-        static const int types[] = {FANIN_LAYER_DENSE, FANIN_LAYER_BATCHNORM,
-                                    FANIN_LAYER_DENSE, FANIN_LAYER_DENSE};
+        static const int types[] = {FANIN_LAYER_DENSE, FANIN_LAYER_BATCHNORM, FANIN_LAYER_DENSE,
+                                    FANIN_LAYER_DENSE};
         static const int pos[] = {0, 0, 1, 2}, lines[] = {9, 10, 11, 11};
         for (int j = 0; j < 4; j++) {
             const fanin__layer_spec *s = &l[o + 1 + j];
@@ -229,14 +230,14 @@ static void test_residual_expands(void **state) {
 }
 
 static void test_residual_scales_and_projection(void **state) {
-    fanin_experiment *x = resolve(file_with(
-        SYNTH,
-        "    - {type: residual, scale: skipinit, scale_init: 0.25, activation: relu, "
-        "projection: true, init: xavier_normal, layers: [{units: 4}]}\n"
-        "    - {type: residual, scale: skipinit, layers: [{type: dropout}]}\n"
-        "    - {type: residual, scale: fixup, layers: [{units: 4}, {units: 4}]}\n"
-        "    - {type: residual, layers: [{units: 1, activation: linear}]}\n",
-        "mse"));
+    fanin_experiment *x = resolve(
+        file_with(SYNTH,
+                  "    - {type: residual, scale: skipinit, scale_init: 0.25, activation: relu, "
+                  "projection: true, init: xavier_normal, layers: [{units: 4}]}\n"
+                  "    - {type: residual, scale: skipinit, layers: [{type: dropout}]}\n"
+                  "    - {type: residual, scale: fixup, layers: [{units: 4}, {units: 4}]}\n"
+                  "    - {type: residual, layers: [{units: 1, activation: linear}]}\n",
+                  "mse"));
     const fanin__layer_spec *l = x->layers;
     assert_int_equal(x->n_layers, 3 + 3 + 4 + 3);
     assert_int_equal(l[2].scale, FANIN_SCALE_SKIPINIT);
@@ -257,16 +258,20 @@ static void test_residual_scales_and_projection(void **state) {
 
 /* 64 blocks of 4 layers: more than the old 256-layer limit. */
 static void test_deep_residual_fits(void **state) {
-    fanin_experiment *x = resolve(file_with(
-        SYNTH, "    - {units: 16}\n    - {type: residual, repeat: 64, layers: [{units: 16}, "
-               "{type: batchnorm}, {units: 16}, {type: batchnorm}]}\n"
-               "    - {units: 1, activation: sigmoid}\n", "bce"));
+    fanin_experiment *x = resolve(
+        file_with(SYNTH,
+                  "    - {units: 16}\n    - {type: residual, repeat: 64, layers: [{units: 16}, "
+                  "{type: batchnorm}, {units: 16}, {type: batchnorm}]}\n"
+                  "    - {units: 1, activation: sigmoid}\n",
+                  "bce"));
     assert_int_equal(x->n_layers, 2 + 64 * 6);
     assert_string_equal(x->layers[x->n_layers - 2].name, "layers.1.63");
     assert_int_equal(x->layers[x->n_layers - 2].link, x->n_layers - 7);
     fanin__experiment_free(x);
-    expect_error(file_with(SYNTH, "    - {type: residual, repeat: 1000, layers: [{units: 4, "
-                                  "repeat: 3}, {type: dropout}]}\n", "mse"),
+    expect_error(file_with(SYNTH,
+                           "    - {type: residual, repeat: 1000, layers: [{units: 4, "
+                           "repeat: 3}, {type: dropout}]}\n",
+                           "mse"),
                  "/exp/t.yaml:4:7: the model has more than 4096 layers after repeat and "
                  "residual blocks are expanded");
 }
@@ -292,8 +297,10 @@ static void test_layer_errors(void **state) {
     expect_error(file_with(FMNIST, "    - {type: maxpool2d, kernel: 2, padding: full}\n", "mse"),
                  "/exp/t.yaml:4:45: 'model.layers.0.padding' must be an integer in [0, 4096], "
                  "got 'full'");
-    expect_error(file_with(FMNIST, "    - {type: conv2d, channels: 1, kernel: 2, padding: "
-                                   "full}\n", "mse"),
+    expect_error(file_with(FMNIST,
+                           "    - {type: conv2d, channels: 1, kernel: 2, padding: "
+                           "full}\n",
+                           "mse"),
                  "/exp/t.yaml:4:55: 'model.layers.0.padding' must be same, valid or an integer "
                  "in [0, 4096] (zeros added on each side), got 'full'");
     expect_error(file_with(FMNIST, "    - {type: conv2d, channels: 2, kernel: 3, bias: 1}\n",
@@ -312,17 +319,23 @@ static void test_residual_errors(void **state) {
     expect_error(file_with(SYNTH, "    - {type: residual, layers: []}\n", "mse"),
                  "/exp/t.yaml:4:32: 'model.layers.0.layers' must list the branch's layers, e.g. "
                  "[{units: 64}, {units: 64, activation: linear}], got an empty list");
-    expect_error(file_with(SYNTH, "    - {type: residual, layers: [{type: residual, layers: "
-                                  "[{units: 2}]}]}\n", "mse"),
+    expect_error(file_with(SYNTH,
+                           "    - {type: residual, layers: [{type: residual, layers: "
+                           "[{units: 2}]}]}\n",
+                           "mse"),
                  "/exp/t.yaml:4:40: 'model.layers.0.layers.0': a residual block inside a "
                  "residual branch is not supported; put the blocks one after another in "
                  "model.layers");
-    expect_error(file_with(SYNTH, "    - {type: residual, scale: rezero, scale_init: 0.1, "
-                                  "layers: [{units: 2}]}\n", "mse"),
+    expect_error(file_with(SYNTH,
+                           "    - {type: residual, scale: rezero, scale_init: 0.1, "
+                           "layers: [{units: 2}]}\n",
+                           "mse"),
                  "/exp/t.yaml:4:39: 'model.layers.0.scale_init' is the starting alpha of scale: "
                  "skipinit, but the scale is rezero");
-    expect_error(file_with(SYNTH, "    - {type: residual, init: he_normal, layers: [{units: "
-                                  "2}]}\n", "mse"),
+    expect_error(file_with(SYNTH,
+                           "    - {type: residual, init: he_normal, layers: [{units: "
+                           "2}]}\n",
+                           "mse"),
                  "/exp/t.yaml:4:24: 'model.layers.0.init' initialises the skip path's "
                  "projection; add projection: true, or move it to the branch's layers");
     expect_error(file_with(SYNTH, "    - {type: residual, scale: rezro, layers: [{units: 2}]}\n",
@@ -373,12 +386,14 @@ static void test_input_key(void **state) {
 /* The loss check looks through dropout and norms to the last dense layer; after convolutions
  * or residual blocks the engine checks the width. */
 static void test_loss_check_through_kinds(void **state) {
-    expect_error(file_with(SYNTH, "    - {units: 4, repeat: 2}\n    - {type: dropout}\n"
-                                  "    - {type: batchnorm, repeat: 2}\n", "bce"),
+    expect_error(file_with(SYNTH,
+                           "    - {units: 4, repeat: 2}\n    - {type: dropout}\n"
+                           "    - {type: batchnorm, repeat: 2}\n",
+                           "bce"),
                  "/exp/t.yaml:7:1: loss 'bce' needs a last layer of 1 unit (a probability), but "
                  "'model.layers.0' has 4 units; use cross_entropy for 4 classes");
-    fanin_experiment *x = resolve(file_with(
-        SYNTH, "    - {type: residual, layers: [{units: 3}]}\n", "cross_entropy"));
+    fanin_experiment *x = resolve(
+        file_with(SYNTH, "    - {type: residual, layers: [{units: 3}]}\n", "cross_entropy"));
     fanin__experiment_free(x);
 }
 
@@ -386,14 +401,16 @@ static void test_loss_check_through_kinds(void **state) {
 
 static void test_set_and_sweep_new_keys(void **state) {
     char text[10000], err[FANIN_ERRLEN];
-    snprintf(text, sizeof text, "%ssweep:\n  model.layers.1.repeat: [1, 2]\n"
+    snprintf(text, sizeof text,
+             "%ssweep:\n  model.layers.1.repeat: [1, 2]\n"
              "  model.layers.1.layers.0.init: [he_normal, {name: normal, std: 0.1}]\n",
              file_with(SYNTH, RESNET, "bce"));
     fanin_config *c = parse(text);
     assert_int_equal(fanin__config_set(c, "model.layers.1.scale=skipinit", err, sizeof err),
                      FANIN_OK);
     assert_int_equal(fanin__config_set(c, "model.layers.1.layers.2.activation=tanh", err,
-                                       sizeof err), FANIN_OK);
+                                       sizeof err),
+                     FANIN_OK);
     assert_int_equal(fanin__config_members(c), 4);
     fanin_experiment *x;
     assert_int_equal(fanin__config_resolve(c, 3, reg, &x, err, sizeof err), FANIN_OK);

@@ -175,8 +175,8 @@ static void test_fixup_at_init(void **state) {
     fanin__runset s;
     run(&s, "fixup.yaml", sets);
     assert_int_equal(s.n_runs, 4);
-    const fanin__run_view *plain = member(&s, 0), *fixup = member(&s, 1),
-                          *rezero = member(&s, 2), *bn = member(&s, 3);
+    const fanin__run_view *plain = member(&s, 0), *fixup = member(&s, 1), *rezero = member(&s, 2),
+                          *bn = member(&s, 3);
     assert_int_equal(plain->figs.n_blocks, 32);
     assert_true(plain->figs.act_factor0 > 1.6 && plain->figs.act_factor0 < 1.85);
     assert_true(plain->flags & FANIN_V_EXPLODING);
@@ -235,10 +235,14 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_config_validates), cmocka_unit_test(test_seed_at_init),
-        cmocka_unit_test(test_depth_at_init),          cmocka_unit_test(test_glorot_at_init),
-        cmocka_unit_test(test_orthogonal_depth32),    cmocka_unit_test(test_fixup_at_init),
-        cmocka_unit_test(test_delta_orthogonal_at_init), cmocka_unit_test(test_he_conv_at_init),
+        cmocka_unit_test(test_every_config_validates),
+        cmocka_unit_test(test_seed_at_init),
+        cmocka_unit_test(test_depth_at_init),
+        cmocka_unit_test(test_glorot_at_init),
+        cmocka_unit_test(test_orthogonal_depth32),
+        cmocka_unit_test(test_fixup_at_init),
+        cmocka_unit_test(test_delta_orthogonal_at_init),
+        cmocka_unit_test(test_he_conv_at_init),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -142,8 +142,10 @@ static void test_binary_refuses_wrong_blas(void **state) {
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 1);
     char want[256];
-    snprintf(want, sizeof want, "fanin: OpenBLAS's %s kernels compute wrong products on this CPU: "
-             "sgemm [67 x 96] . [45 x 96]^T gave C[66][44]", openblas_get_corename());
+    snprintf(want, sizeof want,
+             "fanin: OpenBLAS's %s kernels compute wrong products on this CPU: "
+             "sgemm [67 x 96] . [45 x 96]^T gave C[66][44]",
+             openblas_get_corename());
     if (!strstr(text, want)) fail_msg("stderr: %s\nwanted: %s", text, want);
     assert_non_null(strstr(text, "set OPENBLAS_CORETYPE to another core"));
 }

@@ -26,10 +26,10 @@
 #include "plugin_tests.h"
 #include "ref/critical_ref.h"
 
-#define assert_close(a, b, tol)                                                                  \
-    do {                                                                                         \
-        double a_ = (a), b_ = (b);                                                               \
-        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.17g, want %.17g", #a, a_, b_);           \
+#define assert_close(a, b, tol)                                                        \
+    do {                                                                               \
+        double a_ = (a), b_ = (b);                                                     \
+        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.17g, want %.17g", #a, a_, b_); \
     } while (0)
 
 /* Solve for activation `name` with "k=v" parameters kv (NULL-terminated). */
@@ -90,8 +90,8 @@ static void test_closed_forms(void **state) {
 /* A user's plugin: tests/fixtures' fixture_act, phi = slope x, loaded from its own .so. */
 static void test_user_plugin(void **state) {
     char err[FANIN_ERRLEN];
-    assert_int_equal(fanin__registry_load(reg, FANIN_TEST_FIXTURE_DIR "/good.so", err,
-                                          sizeof err), FANIN_OK);
+    assert_int_equal(fanin__registry_load(reg, FANIN_TEST_FIXTURE_DIR "/good.so", err, sizeof err),
+                     FANIN_OK);
     const char *kv[] = {"slope=2.5"};
     fanin__critical c = solve("fixture_act", kv, 1, 0.0);
     assert_int_equal(c.status, FANIN_CRITICAL_ANY_Q);
@@ -109,8 +109,8 @@ static void test_initializer_default_is_tanh_point(void **state) {
     assert_close(p[0].f, c.sigma_w2, 1e-5);
     float w[200 * 100], b[4000];
     fanin_tensor tw = {.data = w, .rows = 200, .cols = 100, .fan_in = 100, .fan_out = 200};
-    fanin_tensor tb = {.data = b, .rows = 4000, .cols = 1, .fan_in = 100, .fan_out = 4000,
-                       .is_bias = 1};
+    fanin_tensor tb = {
+        .data = b, .rows = 4000, .cols = 1, .fan_in = 100, .fan_out = 4000, .is_bias = 1};
     const fanin_initializer_vt *vt = e->plugin->vtable;
     fanin_ctx ctx;
     fanin_rng rng;
@@ -133,7 +133,8 @@ static void test_initializer_default_is_tanh_point(void **state) {
 static void test_cli(void **state) {
     char line[512], out[4096] = "";
     FILE *p = popen(FANIN_TEST_BIN " init-stats critical --activation tanh --bias-std 0.2236 "
-                    "2>&1", "r");
+                                   "2>&1",
+                    "r");
     assert_non_null(p);
     while (fgets(line, sizeof line, p)) strncat(out, line, sizeof out - strlen(out) - 1);
     assert_int_equal(pclose(p), 0);

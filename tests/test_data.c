@@ -73,9 +73,7 @@ static void write_idx(const char *path, int gz, int type, int ndims, const uint3
     free(buf);
 }
 
-static unsigned char pixel(int i, int j) {
-    return (unsigned char)((i * 7 + j * 40) % 256);
-}
+static unsigned char pixel(int i, int j) { return (unsigned char)((i * 7 + j * 40) % 256); }
 
 /* N_IMG images [N_IMG, 2, 3] with pixel(i, j) and labels i % 10 (+ label_bias). */
 static void write_pair(const char *images, const char *labels, int gz, int n, int label_bias) {
@@ -141,10 +139,23 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fixture *fx = *state;
-    static const char *const names[] = {
-        "img", "lab", "timg", "tlab", "img.gz", "lab.gz", "timg.gz", "tlab.gz", "d.csv",
-        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte", "train.h5", "test.h5", "f.h5", "bad.h5"};
+    static const char *const names[] = {"img",
+                                        "lab",
+                                        "timg",
+                                        "tlab",
+                                        "img.gz",
+                                        "lab.gz",
+                                        "timg.gz",
+                                        "tlab.gz",
+                                        "d.csv",
+                                        "train-images-idx3-ubyte.gz",
+                                        "train-labels-idx1-ubyte.gz",
+                                        "t10k-images-idx3-ubyte",
+                                        "t10k-labels-idx1-ubyte",
+                                        "train.h5",
+                                        "test.h5",
+                                        "f.h5",
+                                        "bad.h5"};
     char p[512];
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         path_in(fx, names[i], p, sizeof p);
@@ -284,8 +295,7 @@ static void test_idx_count_mismatch(void **state) {
     unsigned char lab[N_IMG] = {0};
     uint32_t dl[1] = {19};
     write_idx(fx->spec.test_labels, 0, 0x08, 1, dl, lab, 19);
-    expect_error(fx, FANIN_EDATA, fx->spec.test_images, "byte 4: 20 images but",
-                 "has 19 labels");
+    expect_error(fx, FANIN_EDATA, fx->spec.test_images, "byte 4: 20 images but", "has 19 labels");
 }
 
 static void test_idx_wrong_kinds(void **state) {
@@ -340,7 +350,8 @@ static void test_idx_gz_trailer(void **state) {
     fputc(c ^ 1, f);
     long size = ftell(f) + 7;
     fclose(f);
-    expect_error(fx, FANIN_EDATA, fx->spec.labels, "corrupt gzip stream (zlib: incorrect data check)",
+    expect_error(fx, FANIN_EDATA, fx->spec.labels,
+                 "corrupt gzip stream (zlib: incorrect data check)",
                  "at byte 38 of the decompressed data");
     idx_spec(fx, 1);
     assert_int_equal(truncate(fx->spec.labels, size - 4), 0);
@@ -525,7 +536,7 @@ static void test_synthetic_linear_teacher(void **state) {
     double xx = 0, yy = 0;
     for (int64_t i = 0; i < d->n_train * 8; i++) xx += d->x_train[i] * d->x_train[i];
     for (int64_t i = 0; i < d->n_train * 3; i++) yy += d->y_train[i] * d->y_train[i];
-    assert_true(fabs(xx / (d->n_train * 8) - 1) < 0.1);    /* x ~ N(0, I) */
+    assert_true(fabs(xx / (d->n_train * 8) - 1) < 0.1); /* x ~ N(0, I) */
     assert_true(yy / (d->n_train * 3) > 0.2 && yy / (d->n_train * 3) < 3);
 }
 
@@ -766,8 +777,10 @@ static void test_hdf5_float_regression(void **state) {
     fx->spec.classes[0] = 0;
     fx->spec.classes[1] = 1;
     fx->spec.n_classes_listed = 2;
-    expect_error(fx, FANIN_EDATA, "dataset 'target' (data.y) row 1: target 0.25 is not a class "
-                 "label, but data.classes needs integer labels", NULL, NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "dataset 'target' (data.y) row 1: target 0.25 is not a class "
+                 "label, but data.classes needs integer labels",
+                 NULL, NULL);
 }
 
 static void test_hdf5_missing(void **state) {
@@ -775,15 +788,21 @@ static void test_hdf5_missing(void **state) {
     h5_course(fx, "train.h5", "train", 10, 1, 0);
     h5_spec(fx, "train.h5", NULL);
     strcpy(fx->spec.x, "train_set_z");
-    expect_error(fx, FANIN_EDATA, "/train.h5: no dataset 'train_set_z' (data.x); did you mean "
-                 "'train_set_x'? datasets: list_classes, train_set_x, train_set_y", NULL, NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "/train.h5: no dataset 'train_set_z' (data.x); did you mean "
+                 "'train_set_x'? datasets: list_classes, train_set_x, train_set_y",
+                 NULL, NULL);
     h5_spec(fx, "train.h5", "test.h5");
-    expect_error(fx, FANIN_EDATA, "data.test_path: cannot read '", "/test.h5': No such file or "
-                 "directory", NULL);
+    expect_error(fx, FANIN_EDATA, "data.test_path: cannot read '",
+                 "/test.h5': No such file or "
+                 "directory",
+                 NULL);
     h5_course(fx, "test.h5", "test", 6, 0, 0);
     strcpy(fx->spec.test_y, "labels");
-    expect_error(fx, FANIN_EDATA, "/test.h5: no dataset 'labels' (data.test_y); datasets: "
-                 "list_classes, test_set_x, test_set_y", NULL, NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "/test.h5: no dataset 'labels' (data.test_y); datasets: "
+                 "list_classes, test_set_x, test_set_y",
+                 NULL, NULL);
     strcpy(fx->spec.x, "list_classes");
     expect_error(fx, FANIN_EDATA, "dataset 'list_classes' (data.x) holds strings, not numbers",
                  NULL, NULL);
@@ -791,11 +810,15 @@ static void test_hdf5_missing(void **state) {
     path_in(fx, "bad.h5", p, sizeof p);
     write_text(p, "x,y\n1,2\n");
     h5_spec(fx, "bad.h5", NULL);
-    expect_error(fx, FANIN_EDATA, "/bad.h5: not an HDF5 file (no HDF5 signature); check "
-                 "data.path", NULL, NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "/bad.h5: not an HDF5 file (no HDF5 signature); check "
+                 "data.path",
+                 NULL, NULL);
     h5_spec(fx, "nope.h5", NULL);
-    expect_error(fx, FANIN_EDATA, "data.path: cannot read '", "/nope.h5': No such file or "
-                 "directory", NULL);
+    expect_error(fx, FANIN_EDATA, "data.path: cannot read '",
+                 "/nope.h5': No such file or "
+                 "directory",
+                 NULL);
 }
 
 static void test_hdf5_shapes(void **state) {
@@ -812,28 +835,36 @@ static void test_hdf5_shapes(void **state) {
     h5_put(f, "test_set_y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d6, y);
     H5Fclose(f);
     h5_spec(fx, "train.h5", "test.h5");
-    expect_error(fx, FANIN_EDATA, "/test.h5: dataset 'test_set_x' (data.test_x) has 5 features "
-                 "per example but 'train_set_x' (data.x) in ", "/train.h5 has 48; train and "
-                 "test must have the same shape", NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "/test.h5: dataset 'test_set_x' (data.test_x) has 5 features "
+                 "per example but 'train_set_x' (data.x) in ",
+                 "/train.h5 has 48; train and "
+                 "test must have the same shape",
+                 NULL);
     /* the training datasets from test.h5: rows differ, wrong ranks */
     h5_spec(fx, "test.h5", NULL);
     strcpy(fx->spec.x, "test_set_x");
     strcpy(fx->spec.y, "y9");
     fx->spec.test = 0;
-    expect_error(fx, FANIN_EDATA, "dataset 'test_set_x' (data.x) has 6 examples but 'y9' "
-                 "(data.y) has 9 labels (shape [9]); they must describe the same examples", NULL,
-                 NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "dataset 'test_set_x' (data.x) has 6 examples but 'y9' "
+                 "(data.y) has 9 labels (shape [9]); they must describe the same examples",
+                 NULL, NULL);
     strcpy(fx->spec.y, "y234");
-    expect_error(fx, FANIN_EDATA, "dataset 'y234' (data.y) is [2, 3, 4]; labels must be [n], "
-                 "[1, n] or [n, 1]", NULL, NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "dataset 'y234' (data.y) is [2, 3, 4]; labels must be [n], "
+                 "[1, n] or [n, 1]",
+                 NULL, NULL);
     strcpy(fx->spec.x, "y102");
     strcpy(fx->spec.y, "y102"); /* integer labels [n, 2] */
     expect_error(fx, FANIN_EDATA, "dataset 'y102' (data.y) is [10, 2]", NULL, NULL);
     /* a label beyond the class range */
     h5_course(fx, "train.h5", "train", 10, 0, 1);
     h5_spec(fx, "train.h5", NULL);
-    expect_error(fx, FANIN_EDATA, "dataset 'train_set_y' (data.y) row 7: label 69 is not a "
-                 "class label (0..63); list the labels to keep in data.classes", NULL, NULL);
+    expect_error(fx, FANIN_EDATA,
+                 "dataset 'train_set_y' (data.y) row 7: label 69 is not a "
+                 "class label (0..63); list the labels to keep in data.classes",
+                 NULL, NULL);
     fx->spec.classes[0] = 0;
     fx->spec.classes[1] = 1;
     fx->spec.n_classes_listed = 2;
@@ -860,8 +891,7 @@ static const char *check_files(fixture *fx) {
 }
 
 /* The checks report "t.yaml:3:COL: " + want + path + then (each NULL-able), in that order. */
-static void want_check(fixture *fx, int col, const char *want, const char *path,
-                         const char *then) {
+static void want_check(fixture *fx, int col, const char *want, const char *path, const char *then) {
     char head[FANIN_ERRLEN + 1200];
     snprintf(head, sizeof head, "t.yaml:3:%d: %s%s%s", col, want, path ? path : "",
              then ? then : "");
@@ -877,16 +907,20 @@ static void test_check_idx(void **state) {
     assert_string_equal(check_files(fx), "");
     strcat(fx->spec.labels, ".nope");
     write_text(fx->spec.images, "PK\x03\x04 a zip file");
-    want_check(fx, 12, "data.images: '", fx->spec.images, "' is not an IDX file: it starts "
-                 "0x504B0304, not two zero bytes, a type byte and a dimension count");
-    want_check(fx, 13, "data.labels: cannot read '", fx->spec.labels, "': No such file or "
-                 "directory; relative paths start at the experiment file's folder");
+    want_check(fx, 12, "data.images: '", fx->spec.images,
+               "' is not an IDX file: it starts "
+               "0x504B0304, not two zero bytes, a type byte and a dimension count");
+    want_check(fx, 13, "data.labels: cannot read '", fx->spec.labels,
+               "': No such file or "
+               "directory; relative paths start at the experiment file's folder");
     write_bytes(fx->spec.test_images, "\0\0", 2, 0);
-    want_check(fx, 14, "data.test_images: '", fx->spec.test_images, "' is not an IDX file: "
-                 "it holds 2 bytes");
+    want_check(fx, 14, "data.test_images: '", fx->spec.test_images,
+               "' is not an IDX file: "
+               "it holds 2 bytes");
     snprintf(fx->spec.test_labels, sizeof fx->spec.test_labels, "%s", fx->dir);
-    want_check(fx, 15, "data.test_labels: cannot read '", fx->dir, "': it is a folder, not a "
-                 "file");
+    want_check(fx, 15, "data.test_labels: cannot read '", fx->dir,
+               "': it is a folder, not a "
+               "file");
     fx->spec.test = 0; /* the test files are not read: not checked */
     assert_null(strstr(check_files(fx), "data.test_"));
 }
@@ -896,8 +930,9 @@ static void test_check_csv_hdf5(void **state) {
     csv_spec(fx, "\xEF\xBB\xBF\n a, label\n1,0\n", "label");
     assert_string_equal(check_files(fx), "");
     strcpy(fx->spec.target, "lable");
-    want_check(fx, 16, "", fx->spec.path, ":2: no column 'lable' (data.target) in the header; "
-                 "did you mean 'label'? columns: a, label");
+    want_check(fx, 16, "", fx->spec.path,
+               ":2: no column 'lable' (data.target) in the header; "
+               "did you mean 'label'? columns: a, label");
     csv_spec(fx, "1,2\n3,4\n", "label");
     want_check(fx, 10, "", fx->spec.path, ":1: the first row is all numbers");
     csv_spec(fx, "\n\n", "label");
@@ -906,8 +941,9 @@ static void test_check_csv_hdf5(void **state) {
     h5_spec(fx, "train.h5", "test.h5");
     want_check(fx, 11, "data.test_path: cannot read '", fx->spec.test_path, "': No such file");
     h5_spec(fx, "train.h5", "d.csv");
-    want_check(fx, 11, "data.test_path: '", fx->spec.test_path, "' is not an HDF5 file (no "
-                 "HDF5 signature)");
+    want_check(fx, 11, "data.test_path: '", fx->spec.test_path,
+               "' is not an HDF5 file (no "
+               "HDF5 signature)");
     h5_spec(fx, "train.h5", NULL);
     assert_string_equal(check_files(fx), "");
 }
@@ -918,18 +954,20 @@ static void test_check_fashion_folder(void **state) {
     strcpy(fx->spec.source, "fashion-mnist");
     snprintf(fx->spec.path, sizeof fx->spec.path, "%s/nope", fx->dir);
     fx->spec.train = fx->spec.test = -1;
-    want_check(fx, 10, "data.path: cannot read the folder '", fx->spec.path, "': No such file "
-                 "or directory; it must hold train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                 "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each .gz or not; install "
-                 "Debian's dataset-fashion-mnist or set data.path");
+    want_check(fx, 10, "data.path: cannot read the folder '", fx->spec.path,
+               "': No such file "
+               "or directory; it must hold train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+               "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each .gz or not; install "
+               "Debian's dataset-fashion-mnist or set data.path");
     snprintf(fx->spec.path, sizeof fx->spec.path, "%s", fx->dir);
     char a[512], b[512];
     path_in(fx, "train-images-idx3-ubyte.gz", a, sizeof a);
     path_in(fx, "train-labels-idx1-ubyte.gz", b, sizeof b);
     write_pair(a, b, 1, N_IMG, 0);
     path_in(fx, "t10k-labels-idx1-ubyte.gz", b, sizeof b);
-    want_check(fx, 10, "data.path: cannot read '", b, "': No such file or directory; the "
-                 "folder must hold");
+    want_check(fx, 10, "data.path: cannot read '", b,
+               "': No such file or directory; the "
+               "folder must hold");
     fx->spec.test = 0;
     assert_string_equal(check_files(fx), "");
 }
@@ -1027,8 +1065,8 @@ static fanin_experiment *shape_experiment(const char *source, const int *types, 
     memset(&x, 0, sizeof x);
     memset(l, 0, sizeof l);
     strcpy(x.data.source, source);
-    for (int i = 0; i < n; i++) l[i] = (fanin__layer_spec){.type = types[i],
-                                                           .loc = {"t.yaml", 10 + i, 7}};
+    for (int i = 0; i < n; i++)
+        l[i] = (fanin__layer_spec){.type = types[i], .loc = {"t.yaml", 10 + i, 7}};
     x.layers = l;
     x.n_layers = n;
     x.input_loc = (fanin__loc){"t.yaml", 3, 10};

@@ -43,7 +43,8 @@ static fanin__result seed_member(fanin_config *c, fanin_registry *reg, const cha
     fanin_dataset *d;
     assert_int_equal(fanin__data_load(&x->data, x->seed, &d, err, sizeof err), FANIN_OK);
     fanin_model *m;
-    assert_int_equal(fanin__model_new(x, d->n_features, (int)d->n_train, &m, err, sizeof err), FANIN_OK);
+    assert_int_equal(fanin__model_new(x, d->n_features, (int)d->n_train, &m, err, sizeof err),
+                     FANIN_OK);
     assert_int_equal(fanin__model_init_params(m, err, sizeof err), FANIN_OK);
     fanin__result res;
     assert_int_equal(fanin__train(m, d, NULL, &res, err, sizeof err), FANIN_OK);
@@ -134,18 +135,17 @@ static int fanin_args(const char *dir, const char *args) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static const char tiny_yaml[] =
-    "name: tiny\n"
-    "seed: 1\n"
-    "data: {source: synthetic, kind: moons, n: 200, noise: 0.1}\n"
-    "model:\n"
-    "  defaults: {activation: tanh, init: xavier_normal}\n"
-    "  layers: [{units: 8}, {units: 1, activation: sigmoid}]\n"
-    "loss: bce\n"
-    "optimizer: {name: sgd, lr: 0.5, momentum: 0.9}\n"
-    "train: {iterations: 50, batch: 32, log_every: 10}\n"
-    "sweep:\n"
-    "  seed: [1, 2]\n";
+static const char tiny_yaml[] = "name: tiny\n"
+                                "seed: 1\n"
+                                "data: {source: synthetic, kind: moons, n: 200, noise: 0.1}\n"
+                                "model:\n"
+                                "  defaults: {activation: tanh, init: xavier_normal}\n"
+                                "  layers: [{units: 8}, {units: 1, activation: sigmoid}]\n"
+                                "loss: bce\n"
+                                "optimizer: {name: sgd, lr: 0.5, momentum: 0.9}\n"
+                                "train: {iterations: 50, batch: 32, log_every: 10}\n"
+                                "sweep:\n"
+                                "  seed: [1, 2]\n";
 
 /* `fanin run` writes summary.csv and, per run, config.yaml (which validates as is),
  * metrics.csv and model.safetensors; zero iterations still writes the initial model. */
@@ -162,7 +162,8 @@ static void test_cli_run_writes_run_folder(void **state) {
     char *resolved = strdup(in(dir, "out/01-2/config.yaml"));
     assert_int_equal(fanin(dir, "validate", "resolved", resolved, ""), 0);
     assert_int_equal(fanin(dir, "run", "resolved", resolved,
-                           "--set train.iterations=0 --out %1$s/zero --quiet"), 0);
+                           "--set train.iterations=0 --out %1$s/zero --quiet"),
+                     0);
     free(resolved);
     struct stat st;
     char path[512];

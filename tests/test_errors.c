@@ -110,20 +110,24 @@ static void test_yaml_syntax(void **state) {
 /* issue 16: libyaml's "did not find expected key" says it is about indentation */
 static void test_yaml_indentation(void **state) {
     put_text("bad.yaml", "data:\n  source: csv\n path: x.csv\n");
-    expect2(fanin("validate bad.yaml"), "bad.yaml:3:2: YAML syntax error: did not find expected "
+    expect2(fanin("validate bad.yaml"),
+            "bad.yaml:3:2: YAML syntax error: did not find expected "
             "key (in the mapping that starts at line 1, column 1); this usually means the "
             "indentation is inconsistent: check that keys and '- ' items at the same level start "
-            "in the same column; tabs are not allowed", NULL);
+            "in the same column; tabs are not allowed",
+            NULL);
 }
 
 static void test_unknown_key(void **state) {
     put_yaml("bad.yaml", NULL, NULL, "modle: {}\n");
-    expect2(fanin("validate bad.yaml"), "bad.yaml:9:1: unknown key 'modle'", "did you mean 'model'?");
+    expect2(fanin("validate bad.yaml"), "bad.yaml:9:1: unknown key 'modle'",
+            "did you mean 'model'?");
 }
 
 static void test_wrong_type(void **state) {
     put_yaml("bad.yaml", "seed:", "seed: abc", NULL);
-    expect2(fanin("validate bad.yaml"), "bad.yaml:2:7: 'seed' must be an integer >= 0, got 'abc'", NULL);
+    expect2(fanin("validate bad.yaml"), "bad.yaml:2:7: 'seed' must be an integer >= 0, got 'abc'",
+            NULL);
 }
 
 static void test_plugin_param_out_of_range(void **state) {
@@ -139,30 +143,38 @@ static void test_missing_required_key(void **state) {
 
 static void test_sweep_key_unknown(void **state) {
     put_yaml("bad.yaml", NULL, NULL, "sweep: {model.defaults.nit: [he_normal]}\n");
-    expect2(fanin("validate bad.yaml"), "bad.yaml:9:9: sweep key 'model.defaults.nit' does not exist",
+    expect2(fanin("validate bad.yaml"),
+            "bad.yaml:9:9: sweep key 'model.defaults.nit' does not exist",
             "did you mean 'model.defaults.init'?");
 }
 
 static void test_unknown_plugin(void **state) {
-    put_yaml("bad.yaml", "  layers:",
-             "  layers: [{units: 4, activation: tanh, init: he_nromal}, {units: 1, activation: sigmoid}]",
-             NULL);
-    expect2(fanin("validate bad.yaml"), "bad.yaml:5:47: unknown initializer 'he_nromal'; did you mean "
-            "'he_normal'?", "plugins searched in: ");
+    put_yaml(
+        "bad.yaml", "  layers:",
+        "  layers: [{units: 4, activation: tanh, init: he_nromal}, {units: 1, activation: sigmoid}]",
+        NULL);
+    expect2(fanin("validate bad.yaml"),
+            "bad.yaml:5:47: unknown initializer 'he_nromal'; did you mean "
+            "'he_normal'?",
+            "plugins searched in: ");
 }
 
 static void test_empty_layers(void **state) {
     put_yaml("bad.yaml", "  layers:", "  layers: []", NULL);
-    expect2(fanin("validate bad.yaml"), "bad.yaml:5:11: 'model.layers' must list at least one layer", NULL);
+    expect2(fanin("validate bad.yaml"),
+            "bad.yaml:5:11: 'model.layers' must list at least one layer", NULL);
 }
 
 static void test_inconsistent_layer(void **state) {
-    put_yaml("bad.yaml", "  layers:", "  layers: [{units: 0}, {units: 1, activation: sigmoid}]", NULL);
-    expect2(fanin("validate bad.yaml"), "bad.yaml:5:20: 'model.layers.0.units' must be an integer in [1,", NULL);
+    put_yaml("bad.yaml", "  layers:", "  layers: [{units: 0}, {units: 1, activation: sigmoid}]",
+             NULL);
+    expect2(fanin("validate bad.yaml"),
+            "bad.yaml:5:20: 'model.layers.0.units' must be an integer in [1,", NULL);
 }
 
 static void test_loss_does_not_fit_output(void **state) {
-    put_yaml("bad.yaml", "  layers:", "  layers: [{units: 4}, {units: 10, activation: sigmoid}]", NULL);
+    put_yaml("bad.yaml", "  layers:", "  layers: [{units: 4}, {units: 10, activation: sigmoid}]",
+             NULL);
     expect2(fanin("validate bad.yaml"), "bad.yaml:6:1: loss 'bce' needs a last layer of 1 unit",
             "use cross_entropy");
 }
@@ -171,11 +183,13 @@ static void test_set_path_missing(void **state) {
     put_yaml("ok.yaml", NULL, NULL, NULL);
     expect2(fanin("validate ok.yaml --set model.layers.5.units=3"),
             "--set model.layers.5.units: the list has 2 items", NULL);
-    expect2(fanin("validate ok.yaml --set model.foo=1"), "--set:1:7: unknown key 'foo' in 'model'", NULL);
+    expect2(fanin("validate ok.yaml --set model.foo=1"), "--set:1:7: unknown key 'foo' in 'model'",
+            NULL);
 }
 
 static void test_config_file_missing(void **state) {
-    expect2(fanin("run nothere.yaml"), "nothere.yaml: cannot open: No such file or directory", NULL);
+    expect2(fanin("run nothere.yaml"), "nothere.yaml: cannot open: No such file or directory",
+            NULL);
 }
 
 static void test_bad_command_line(void **state) {
@@ -220,8 +234,8 @@ static void idx_files(unsigned char *img, size_t *ni, unsigned char *lab, size_t
 
 static void put_idx_yaml(const char *images) {
     char line[256];
-    snprintf(line, sizeof line, "data: {source: idx, images: %s, labels: lab.idx, train: 15, test: 0}",
-             images);
+    snprintf(line, sizeof line,
+             "data: {source: idx, images: %s, labels: lab.idx, train: 15, test: 0}", images);
     put_yaml("bad.yaml", "data:", line, NULL);
 }
 
@@ -232,7 +246,8 @@ static void test_idx_truncated(void **state) {
     put("lab.idx", lab, nl);
     put("img.idx", img, 50);
     put_idx_yaml("img.idx");
-    expect2(fanin("run bad.yaml --quiet --out o"), "img.idx: byte 16: file ends after 34 of 80 data bytes", NULL);
+    expect2(fanin("run bad.yaml --quiet --out o"),
+            "img.idx: byte 16: file ends after 34 of 80 data bytes", NULL);
 }
 
 static void test_idx_gzip_corrupt(void **state) {
@@ -256,8 +271,10 @@ static void test_idx_gzip_corrupt(void **state) {
 
 static void test_labels_out_of_range(void **state) {
     put_text("lab.csv", "a,b,y\n1,2,0\n3,1,1.5\n4,4,1\n");
-    put_yaml("bad.yaml", "data:", "data: {source: csv, path: lab.csv, target: y, classes: [0, 1]}", NULL);
-    expect2(fanin("run bad.yaml --quiet --out o"), "lab.csv:3:3: target 1.5 is not a class label", NULL);
+    put_yaml("bad.yaml", "data:", "data: {source: csv, path: lab.csv, target: y, classes: [0, 1]}",
+             NULL);
+    expect2(fanin("run bad.yaml --quiet --out o"), "lab.csv:3:3: target 1.5 is not a class label",
+            NULL);
 }
 
 static void test_csv_not_a_number(void **state) {
@@ -269,7 +286,8 @@ static void test_csv_not_a_number(void **state) {
 static void test_csv_ragged_row(void **state) {
     put_text("bad.csv", "a,b,y\n1,2,0\n3,1\n");
     put_yaml("bad.yaml", "data:", "data: {source: csv, path: bad.csv, target: y}", NULL);
-    expect2(fanin("run bad.yaml --quiet --out o"), "bad.csv:3: 2 fields, but the header has 3", NULL);
+    expect2(fanin("run bad.yaml --quiet --out o"), "bad.csv:3: 2 fields, but the header has 3",
+            NULL);
 }
 
 /* A model to predict with: run the base experiment once. */
@@ -281,7 +299,8 @@ static void trained_model(void) {
 static void test_safetensors_truncated(void **state) {
     trained_model();
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "head -c 100 %s/m/00/model.safetensors > %s/trunc.safetensors", dir, dir);
+    snprintf(cmd, sizeof cmd, "head -c 100 %s/m/00/model.safetensors > %s/trunc.safetensors", dir,
+             dir);
     assert_int_equal(system(cmd), 0);
     expect2(fanin("predict trunc.safetensors ok.yaml"), "trunc.safetensors: byte 0: header length",
             "does not fit the file's 100 bytes");
@@ -292,7 +311,8 @@ static void test_safetensors_corrupt_header(void **state) {
     memcpy(st + 8, "{\"x\":{\"dtype\" \"F32\"}}   ", 24);
     put("bad.safetensors", st, 32);
     put_yaml("ok.yaml", NULL, NULL, NULL);
-    expect2(fanin("predict bad.safetensors ok.yaml"), "bad.safetensors: byte 22: expected ':'", NULL);
+    expect2(fanin("predict bad.safetensors ok.yaml"), "bad.safetensors: byte 22: expected ':'",
+            NULL);
 }
 
 static void test_safetensors_wrong_model(void **state) {
@@ -305,8 +325,10 @@ static void test_safetensors_wrong_model(void **state) {
 
 static void test_output_folder_unwritable(void **state) {
     put_yaml("ok.yaml", NULL, NULL, NULL);
-    expect2(fanin("run ok.yaml --quiet --out /proc/fanin-no/x"), "cannot create the output folder "
-            "'/proc/fanin-no'", "choose another with --out");
+    expect2(fanin("run ok.yaml --quiet --out /proc/fanin-no/x"),
+            "cannot create the output folder "
+            "'/proc/fanin-no'",
+            "choose another with --out");
     if (geteuid() == 0) return; /* root writes anywhere: the mode test below means nothing */
     char cmd[256];
     snprintf(cmd, sizeof cmd, "mkdir %s/ro && chmod 555 %s/ro", dir, dir);
@@ -334,9 +356,10 @@ static void test_output_folder_busy(void **state) {
 /* A broken plugin in the current directory is never loaded unless named. */
 static void test_plugins_never_from_cwd(void **state) {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cp %s/bad_magic.so %s/activations.so && mkdir -p %s/plugins && "
-             "cp %s/bad_magic.so %s/plugins/", FANIN_TEST_FIXTURE_DIR, dir, dir,
-             FANIN_TEST_FIXTURE_DIR, dir);
+    snprintf(cmd, sizeof cmd,
+             "cp %s/bad_magic.so %s/activations.so && mkdir -p %s/plugins && "
+             "cp %s/bad_magic.so %s/plugins/",
+             FANIN_TEST_FIXTURE_DIR, dir, dir, FANIN_TEST_FIXTURE_DIR, dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(fanin("plugins"), 0);
     assert_null(strstr(out, dir));
@@ -356,12 +379,15 @@ static void test_plugin_path_ignored_when_setuid(void **state) {
     if (getenv("FANIN_TEST_NO_SETUID")) skip();
     if (geteuid() != 0 || statvfs(dir, &vfs) != 0 || (vfs.f_flag & ST_NOSUID)) skip();
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s/plugins && cp %s/bad_magic.so %s/plugins/ && "
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/plugins && cp %s/bad_magic.so %s/plugins/ && "
              "chmod 755 %s %s/plugins && cp %s %s/fanin-copy && chmod 755 %s/fanin-copy",
              dir, FANIN_TEST_FIXTURE_DIR, dir, dir, dir, FANIN_TEST_BIN, dir, dir);
     assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "cd %s && FANIN_PLUGIN_PATH=%s/plugins ./fanin-copy plugins "
-             "> /dev/null 2>&1", dir, dir);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && FANIN_PLUGIN_PATH=%s/plugins ./fanin-copy plugins "
+             "> /dev/null 2>&1",
+             dir, dir);
     int plain = system(cmd);
     assert_true(WIFEXITED(plain) && WEXITSTATUS(plain) == 2); /* honoured normally */
     char own[256];

@@ -25,9 +25,9 @@
 
 /* A tensor given by its 2-D view alone (the 1.0 fields; ndim 0: not described), as callers
  * that know no layer pass it (fanin init-stats). */
-#define T2D(d, r, c, fi, fo, b)                                                              \
-    ((fanin_tensor){.data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo),   \
-                    .is_bias = (b)})
+#define T2D(d, r, c, fi, fo, b) \
+    ((fanin_tensor){            \
+        .data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo), .is_bias = (b)})
 
 #include "ref/numpy_rng_ref.h"
 
@@ -157,8 +157,10 @@ static void test_he_normal_stats_and_dump(void **state) {
 static void test_numpy_stream_dump(void **state) {
     char args[512], path[256];
     snprintf(path, sizeof path, "%s/np.npy", dir);
-    snprintf(args, sizeof args, "normal --shape 4,5 --param std=0.01 --seed 3 --rng numpy "
-             "--dump '%s'", path);
+    snprintf(args, sizeof args,
+             "normal --shape 4,5 --param std=0.01 --seed 3 --rng numpy "
+             "--dump '%s'",
+             path);
     assert_int_equal(run(args), 0);
     npy a;
     read_npy(path, &a);

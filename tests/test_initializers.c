@@ -28,9 +28,9 @@
 
 /* A tensor given by its 2-D view alone (the 1.0 fields; ndim 0: not described), as callers
  * that know no layer pass it (fanin init-stats). */
-#define T2D(d, r, c, fi, fo, b)                                                              \
-    ((fanin_tensor){.data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo),   \
-                    .is_bias = (b)})
+#define T2D(d, r, c, fi, fo, b) \
+    ((fanin_tensor){            \
+        .data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo), .is_bias = (b)})
 #include <fanin/testing.h>
 
 #include "plugin_tests.h"
@@ -44,7 +44,9 @@
 /* ---- helpers ---- */
 
 
-static const fanin__entry *find(const char *name) { return find_kind(FANIN_KIND_INITIALIZER, name); }
+static const fanin__entry *find(const char *name) {
+    return find_kind(FANIN_KIND_INITIALIZER, name);
+}
 
 
 static const fanin_initializer_vt *vt(const fanin__entry *e) { return e->plugin->vtable; }
@@ -53,22 +55,20 @@ static const fanin_initializer_vt *vt(const fanin__entry *e) { return e->plugin-
 static fanin_test_plugin *load(const char *name) {
     char err[FANIN_ERRLEN];
     fanin_test_plugin *tp = NULL;
-    if (fanin_test_load(&tp, FANIN_TEST_PLUGIN_DIR "/initializers.so", FANIN_KIND_INITIALIZER,
-                        name, err, sizeof err) != FANIN_OK)
+    if (fanin_test_load(&tp, FANIN_TEST_PLUGIN_DIR "/initializers.so", FANIN_KIND_INITIALIZER, name,
+                        err, sizeof err) != FANIN_OK)
         fail_msg("%s", err);
     return tp;
 }
 
 /* |a - b| <= tol in double (cmocka 1.1.5's assert_float_equal rounds to float) */
-#define assert_close(a, b, tol)                                                                  \
-    do {                                                                                         \
-        double a_ = (a), b_ = (b);                                                               \
-        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.17g, want %.17g", #a, a_, b_);           \
+#define assert_close(a, b, tol)                                                        \
+    do {                                                                               \
+        double a_ = (a), b_ = (b);                                                     \
+        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.17g, want %.17g", #a, a_, b_); \
     } while (0)
 
-static fanin_tensor weight(float *data) {
-    return T2D(data, ROWS, COLS, COLS, ROWS, 0);
-}
+static fanin_tensor weight(float *data) { return T2D(data, ROWS, COLS, COLS, ROWS, 0); }
 
 typedef struct stats {
     double mean, std, min, max;
@@ -91,8 +91,8 @@ static stats sample_stats(const float *x, size_t n) {
  * the sample mean within 4 sigma/sqrt(n) and std within 4 sigma/sqrt(2n) (the normal's
  * standard error of s; a uniform's is smaller) of want_mean/want_std, and that moments()
  * returns exactly those. Returns the stats for extra checks. */
-static stats check_fill_t(const fanin__entry *e, const fanin_value *p, double gain,
-                          fanin_tensor t, double want_mean, double want_std) {
+static stats check_fill_t(const fanin__entry *e, const fanin_value *p, double gain, fanin_tensor t,
+                          double want_mean, double want_std) {
     size_t n = (size_t)t.rows * (size_t)t.cols;
     float *w = malloc(n * sizeof *w);
     assert_non_null(w);
@@ -118,8 +118,8 @@ static stats check_fill_t(const fanin__entry *e, const fanin_value *p, double ga
     return s;
 }
 
-static stats check_fill(const fanin__entry *e, const fanin_value *p, double gain,
-                        double want_mean, double want_std) {
+static stats check_fill(const fanin__entry *e, const fanin_value *p, double gain, double want_mean,
+                        double want_std) {
     return check_fill_t(e, p, gain, weight(NULL), want_mean, want_std);
 }
 
@@ -422,9 +422,11 @@ static void test_eye_exact(void **state) {
 
 /* Aliases are their target under another name: same output from the same stream. */
 static void test_aliases_identical(void **state) {
-    const char *pairs[][2] = {{"kaiming_normal", "he_normal"}, {"kaiming_uniform", "he_uniform"},
+    const char *pairs[][2] = {{"kaiming_normal", "he_normal"},
+                              {"kaiming_uniform", "he_uniform"},
                               {"glorot_normal", "xavier_normal"},
-                              {"glorot_uniform", "xavier_uniform"}, {"identity", "eye"}};
+                              {"glorot_uniform", "xavier_uniform"},
+                              {"identity", "eye"}};
     static float a[ROWS * COLS], b[ROWS * COLS];
     for (size_t k = 0; k < N_OF(pairs); k++) {
         const fanin__entry *ea = find(pairs[k][0]), *eb = find(pairs[k][1]);
@@ -700,7 +702,8 @@ static void test_dirac_torch(void **state) {
         assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
         assert_memory_equal(w, r->w, init_size_of(&t) * sizeof *w);
         double m = (double)r->groups * (double)(r->shape[0] / r->groups < r->shape[1]
-                                                     ? r->shape[0] / r->groups : r->shape[1]);
+                                                    ? r->shape[0] / r->groups
+                                                    : r->shape[1]);
         double f = m / (double)init_size_of(&t), mean, std = moments_std(e, p, t, &mean);
         assert_close(mean, f, 1e-15);
         assert_close(std, sqrt(f - f * f), 1e-15);
@@ -877,10 +880,10 @@ static void test_fixup_branch(void **state) {
     check_fill_t(e, p, 1.0, in_branch(conv, 3, 16, 0, 2), 0.0, he * pow(16.0, -0.5));
     check_fill_t(e, p, 1.0, in_branch(conv, 0, 16, 1, 3), 0.0, he * pow(16.0, -0.25));
     check_fill_t(e, p, 1.0, in_branch(dense, 7, 8, 0, 2), 0.0, sqrt(2.0 / COLS) / sqrt(8.0));
-    fixup_constant(e, p, in_branch(conv, 3, 16, 1, 2), 0.0f);  /* the branch's last layer */
+    fixup_constant(e, p, in_branch(conv, 3, 16, 1, 2), 0.0f); /* the branch's last layer */
     fixup_constant(e, p, in_branch(conv, 3, 16, 2, 3), 0.0f);
-    fixup_constant(e, p, in_branch(dense, 0, 4, 0, 1), 0.0f);  /* m = 1: it is the last */
-    params(e, p, "mode", 1.0, "gain", 1.0, NULL);              /* fan_out, as the authors' code */
+    fixup_constant(e, p, in_branch(dense, 0, 4, 0, 1), 0.0f); /* m = 1: it is the last */
+    params(e, p, "mode", 1.0, "gain", 1.0, NULL);             /* fan_out, as the authors' code */
     check_fill_t(e, p, 1.0, in_branch(conv, 3, 16, 0, 2), 0.0, 1.0 / sqrt(576.0) / 4.0);
 }
 
@@ -928,30 +931,28 @@ static void test_fixup_undescribed_is_he_normal(void **state) {
 /* fanin__layer_tensor (engine/layer.c): PyTorch's shape and fans, the spec's branch place, the
  * output flag on the last dense or conv layer only when it is outside any branch. */
 static void test_layer_tensor_description(void **state) {
-    fanin__layer_spec specs[4] = {{.type = FANIN_LAYER_DENSE, .block = -1},
-                                  {.type = FANIN_LAYER_CONV2D, .block = 1, .n_blocks = 4,
-                                   .pos = 1, .branch_len = 2},
-                                  {.type = FANIN_LAYER_DENSE}, /* a spec left at zero */
-                                  {.type = FANIN_LAYER_FLATTEN, .block = -1}};
+    fanin__layer_spec specs[4] = {
+        {.type = FANIN_LAYER_DENSE, .block = -1},
+        {.type = FANIN_LAYER_CONV2D, .block = 1, .n_blocks = 4, .pos = 1, .branch_len = 2},
+        {.type = FANIN_LAYER_DENSE}, /* a spec left at zero */
+        {.type = FANIN_LAYER_FLATTEN, .block = -1}};
     fanin__layer layers[4];
     fanin_model m = {.n_layers = 4, .layers = layers};
     for (int l = 0; l < 4; l++)
         layers[l] = (fanin__layer){.spec = &specs[l], .model = &m, .index = l};
     fanin_tensor w, b;
-    fanin__layer_tensor(&w, &layers[1], NULL, FANIN_ROLE_CONV_WEIGHT, 4,
-                        (int64_t[]){8, 3, 3, 3}, NULL);
+    fanin__layer_tensor(&w, &layers[1], NULL, FANIN_ROLE_CONV_WEIGHT, 4, (int64_t[]){8, 3, 3, 3},
+                        NULL);
     fanin__layer_tensor(&b, &layers[1], NULL, FANIN_ROLE_BIAS, 1, (int64_t[]){8}, &w);
     assert_true(w.rows == 8 && w.cols == 27 && w.fan_in == 27 && w.fan_out == 72);
     assert_true(w.block == 1 && w.n_blocks == 4 && w.pos == 1 && w.branch_len == 2);
     assert_true(b.block == 1 && b.fan_in == 27 && b.is_bias && w.flags == 0 && b.flags == 0);
-    fanin__layer_tensor(&w, &layers[2], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){10, 5},
-                        NULL);
+    fanin__layer_tensor(&w, &layers[2], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){10, 5}, NULL);
     fanin__layer_tensor(&b, &layers[2], NULL, FANIN_ROLE_BIAS, 1, (int64_t[]){10}, &w);
     assert_true(w.block == -1 && w.n_blocks == -1 && w.pos == -1 && w.branch_len == -1);
     assert_int_equal(w.flags, FANIN_TENSOR_OUTPUT); /* the last dense; a flatten follows */
     assert_int_equal(b.flags, FANIN_TENSOR_OUTPUT);
-    fanin__layer_tensor(&w, &layers[0], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){5, 4},
-                        NULL);
+    fanin__layer_tensor(&w, &layers[0], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){5, 4}, NULL);
     assert_int_equal(w.flags, 0);
     specs[2].type = FANIN_LAYER_BATCHNORM; /* now the last weight layer is in a branch: */
     fanin__layer_tensor(&w, &layers[0], NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){5, 4},
@@ -1049,8 +1050,8 @@ static void test_zero(void **state) {
         for (int j = 0; j < 5; j++) assert_true(w[i * 5 + j] == (i == j ? 1.0f : 0.0f));
     t = T2D(w, 8, 3, 3, 8, 0); /* widening: p = 8 */
     assert_int_equal(fill_t(e, p, 1.0, &t), FANIN_OK);
-    const int8_t h8[8][3] = {{1, 1, 1},  {1, -1, 1},  {1, 1, -1}, {1, -1, -1},
-                             {1, 1, 1},  {1, -1, 1},  {1, 1, -1}, {1, -1, -1}};
+    const int8_t h8[8][3] = {{1, 1, 1}, {1, -1, 1}, {1, 1, -1}, {1, -1, -1},
+                             {1, 1, 1}, {1, -1, 1}, {1, 1, -1}, {1, -1, -1}};
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 3; j++) assert_close(w[i * 3 + j], h8[i][j] / sqrt(8.0), 1e-7);
     for (int a = 0; a < 3; a++) /* W^T W = I */
@@ -1076,13 +1077,40 @@ static void test_zero(void **state) {
 }
 
 /* the constant schemes first, then the random ones (from index N_CONST) */
-static const char *const all_names[] = {
-    "zeros", "ones", "constant", "eye", "identity", "keras_default", "dirac", "zero",
-    "uniform", "normal", "trunc_normal", "lecun_normal", "lecun_uniform", "xavier_normal",
-    "xavier_uniform", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-    "kaiming_normal", "kaiming_uniform", "variance_scaling", "orthogonal", "sparse",
-    "positive_unitball", "nguyen_widrow", "torch_default", "caffe_xavier", "fann_default",
-    "fixup", "delta_orthogonal", "caffe_msra", "caffe_gaussian", "critical"};
+static const char *const all_names[] = {"zeros",
+                                        "ones",
+                                        "constant",
+                                        "eye",
+                                        "identity",
+                                        "keras_default",
+                                        "dirac",
+                                        "zero",
+                                        "uniform",
+                                        "normal",
+                                        "trunc_normal",
+                                        "lecun_normal",
+                                        "lecun_uniform",
+                                        "xavier_normal",
+                                        "xavier_uniform",
+                                        "glorot_normal",
+                                        "glorot_uniform",
+                                        "he_normal",
+                                        "he_uniform",
+                                        "kaiming_normal",
+                                        "kaiming_uniform",
+                                        "variance_scaling",
+                                        "orthogonal",
+                                        "sparse",
+                                        "positive_unitball",
+                                        "nguyen_widrow",
+                                        "torch_default",
+                                        "caffe_xavier",
+                                        "fann_default",
+                                        "fixup",
+                                        "delta_orthogonal",
+                                        "caffe_msra",
+                                        "caffe_gaussian",
+                                        "critical"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
 #define N_CONST 8
 
@@ -1091,16 +1119,30 @@ static const char *const all_names[] = {
  * matrix; nguyen_widrow: its own bias rule; torch_default: 1/sqrt(fan_in), which differs
  * from the weight's sqrt(3)*sqrt(1/3)/sqrt(fan_in) in the last bit, as in PyTorch.) */
 static const char *const fan_bias_names[] = {
-    "zeros", "ones", "constant", "uniform", "normal", "trunc_normal", "lecun_normal",
-    "lecun_uniform", "xavier_normal", "xavier_uniform", "glorot_normal", "glorot_uniform",
-    "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform", "variance_scaling",
+    "zeros",
+    "ones",
+    "constant",
+    "uniform",
+    "normal",
+    "trunc_normal",
+    "lecun_normal",
+    "lecun_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "variance_scaling",
     "fann_default"}; /* not the caffe_* fillers: a bias is a 1-D blob (test_caffe_bias_1d) */
 
 /* the schemes that scale by a fan and so need one */
-static const char *const fan_names[] = {
-    "lecun_normal", "lecun_uniform", "xavier_normal", "xavier_uniform", "glorot_normal",
-    "glorot_uniform", "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform",
-    "nguyen_widrow"};
+static const char *const fan_names[] = {"lecun_normal",    "lecun_uniform", "xavier_normal",
+                                        "xavier_uniform",  "glorot_normal", "glorot_uniform",
+                                        "he_normal",       "he_uniform",    "kaiming_normal",
+                                        "kaiming_uniform", "nguyen_widrow"};
 
 
 /* A bias (cols 1) is filled using the layer's fans from the view: same moments as W. */

@@ -26,9 +26,9 @@
 
 /* A tensor given by its 2-D view alone (the 1.0 fields; ndim 0: not described), as callers
  * that know no layer pass it (fanin init-stats). */
-#define T2D(d, r, c, fi, fo, b)                                                              \
-    ((fanin_tensor){.data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo),   \
-                    .is_bias = (b)})
+#define T2D(d, r, c, fi, fo, b) \
+    ((fanin_tensor){            \
+        .data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo), .is_bias = (b)})
 
 #define FIX(name) FANIN_TEST_FIXTURE_DIR "/" name
 #define STR_(x) #x
@@ -187,8 +187,7 @@ static void test_duplicate_names_plugin_path(void **state) {
 }
 
 static void test_missing_file(void **state) {
-    assert_int_equal(fanin__registry_load(*state, FIX("nope.so"), err, sizeof err),
-                     FANIN_EPLUGIN);
+    assert_int_equal(fanin__registry_load(*state, FIX("nope.so"), err, sizeof err), FANIN_EPLUGIN);
     assert_err_has("cannot load plugin");
     assert_err_has("nope.so: No such file or directory");
 }
@@ -275,8 +274,8 @@ static void test_good_registers(void **state) {
     assert_string_equal(fanin__kind_name(FANIN_KIND_OPTIMIZER), "optimizer");
 }
 
-static int call_fill(const fanin__entry *e, fanin_ctx *ctx, float *w, int rows, int cols,
-                     int mode, int fail) {
+static int call_fill(const fanin__entry *e, fanin_ctx *ctx, float *w, int rows, int cols, int mode,
+                     int fail) {
     const fanin_initializer_vt *vt = e->plugin->vtable;
     fanin_tensor t = T2D(w, rows, cols, cols, rows, 0);
     fanin_value p[3] = {{.f = 0.25}, {.e = mode}, {.b = fail}};
@@ -464,7 +463,7 @@ static void test_host_sgemm(void **state) {
     const float ab[4] = {4, 5, 10, 11};
     for (int i = 0; i < 4; i++) assert_float_equal(c[i], ab[i], 1e-6f);
     h->sgemm(1, 1, 3, 3, 2, 1.0f, a, 3, b, 2, 0.0f, (float[9]){0}, 3); /* shapes accepted */
-    h->sgemm(0, 0, 2, 2, 3, 1.0f, a, 1, b, 2, 0.0f, c, 2);              /* lda too small */
+    h->sgemm(0, 0, 2, 2, 3, 1.0f, a, 1, b, 2, 0.0f, c, 2);             /* lda too small */
     assert_true(isnan(c[0]));
 }
 
@@ -615,8 +614,8 @@ static void test_abi_1_1_plugin_sees_2d_view(void **state) {
     assert_float_equal(w[5], -1.0f, 0.0f); /* no 1.2 field read */
     for (int i = 6; i < 216; i++) assert_float_equal(w[i], 0.0f, 0.0f);
 
-    const float full[17] = {8, 27, 27, 72, 0, 1, 4, 8, 3, 3, 3, FANIN_ROLE_CONV_WEIGHT, 0,
-                            2, 5, 1, 3};
+    const float full[17] = {8, 27, 27, 72, 0, 1, 4, 8, 3, 3, 3, FANIN_ROLE_CONV_WEIGHT,
+                            0, 2,  5,  1,  3};
     view_fill(FIX("view.so"), "fixture_view", w);
     for (int i = 0; i < 17; i++)
         if (w[i] != full[i]) fail_msg("data[%d] = %g, want %g", i, w[i], full[i]);

@@ -28,9 +28,9 @@
 
 /* A tensor given by its 2-D view alone (the 1.0 fields; ndim 0: not described), as callers
  * that know no layer pass it (fanin init-stats). */
-#define T2D(d, r, c, fi, fo, b)                                                              \
-    ((fanin_tensor){.data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo),   \
-                    .is_bias = (b)})
+#define T2D(d, r, c, fi, fo, b) \
+    ((fanin_tensor){            \
+        .data = (d), .rows = (r), .cols = (c), .fan_in = (fi), .fan_out = (fo), .is_bias = (b)})
 
 #define FIX(name) FANIN_TEST_FIXTURE_DIR "/" name
 
@@ -207,10 +207,13 @@ static void test_run_hands_lsuv_a_batch(void **state) {
     fputs("name: lsuv\nseed: 3\ndata: {source: synthetic, kind: moons, n: 200}\n"
           "model:\n  defaults: {activation: tanh, init: lsuv}\n"
           "  layers:\n    - {units: 16, repeat: 3}\n    - {units: 1, activation: sigmoid}\n"
-          "loss: bce\noptimizer: {name: sgd, lr: 0.1}\ntrain: {iterations: 5, batch: 32}\n", f);
+          "loss: bce\noptimizer: {name: sgd, lr: 0.1}\ntrain: {iterations: 5, batch: 32}\n",
+          f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "FANIN_PLUGIN_PATH= '%s' run '%s' --out '%s/out' --quiet "
-             ">'%s/log' 2>&1", FANIN_TEST_BIN, path, dir, dir);
+    snprintf(cmd, sizeof cmd,
+             "FANIN_PLUGIN_PATH= '%s' run '%s' --out '%s/out' --quiet "
+             ">'%s/log' 2>&1",
+             FANIN_TEST_BIN, path, dir, dir);
     int status = system(cmd);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         snprintf(cmd, sizeof cmd, "cat '%s/log' >&2", dir);
@@ -257,8 +260,10 @@ static void test_plugin_needing_next_minor_is_refused(void **state) {
     assert_int_equal(fanin__registry_new_empty(&r), FANIN_OK);
     assert_int_equal(fanin__registry_load(r, FIX("needs_next_minor.so"), err, sizeof err),
                      FANIN_EPLUGIN);
-    snprintf(want, sizeof want, "needs_next_minor.so needs fanin plugin ABI >= 1.%d (this fanin "
-             "provides 1.%d); upgrade fanin", FANIN_ABI_MINOR + 1, FANIN_ABI_MINOR);
+    snprintf(want, sizeof want,
+             "needs_next_minor.so needs fanin plugin ABI >= 1.%d (this fanin "
+             "provides 1.%d); upgrade fanin",
+             FANIN_ABI_MINOR + 1, FANIN_ABI_MINOR);
     if (!strstr(err, want)) fail_msg("unexpected message: %s", err);
     fanin__registry_free(r);
 }

@@ -96,7 +96,8 @@ static void check_gradients(const char *hidden, const char *output, int out, int
     fanin__rng_init(&r, 11, 0, 9);
     fanin__rng_fill_normal(&r, X, N * IN, 0, 1);
     for (int i = 0; i < N * out; i++)
-        Y[i] = loss == FANIN_LOSS_MSE ? (float)fanin__rng_normal(&r) : (float)(i % (out == 1 ? 2 : out));
+        Y[i] = loss == FANIN_LOSS_MSE ? (float)fanin__rng_normal(&r)
+                                      : (float)(i % (out == 1 ? 2 : out));
     assert_int_equal(fanin__model_forward(m, X, N, err, sizeof err), FANIN_OK);
     fanin__loss(m, Y, N, true);
     assert_int_equal(fanin__model_backward(m, X, N, err, sizeof err), FANIN_OK);
@@ -176,7 +177,9 @@ static void test_save_safetensors_layout(void **state) {
     assert_int_equal(hl % 8, 0);
     char *hdr = calloc(1, hl + 1);
     assert_int_equal(fread(hdr, 1, hl, f), hl);
-    assert_non_null(strstr(hdr, "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[5,3],\"data_offsets\":[0,60]}"));
+    assert_non_null(
+        strstr(hdr,
+               "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[5,3],\"data_offsets\":[0,60]}"));
     assert_non_null(strstr(hdr, "\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[1]"));
     assert_non_null(strstr(hdr, "\"config\":\"name: \\\"t\\\"\\n\""));
     float w0;

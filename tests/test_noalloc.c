@@ -121,7 +121,8 @@ static long train_counting(const char *text, int cap) {
     atomic_store(&allocations, 0);
     atomic_store(&counting, 1); /* the set-up allocates: the counter reaches fanin's own calls */
     assert_int_equal(fanin__model_new(x, d->n_features, cap ? cap : (int)d->n_train, &m, err,
-                                      sizeof err), FANIN_OK);
+                                      sizeof err),
+                     FANIN_OK);
     atomic_store(&counting, 0);
     assert_true(atomic_load(&allocations) >= 3); /* the model, its layers, its block */
     assert_int_equal(fanin__model_init_params(m, err, sizeof err), FANIN_OK);
@@ -146,35 +147,44 @@ static void test_counter_sees_an_allocation(void **state) {
 
 /* tanh minibatches of 32 (shuffle, gather each step), SGD with momentum, a cosine schedule */
 static void test_minibatch_tanh_sgd(void **state) {
-    assert_int_equal(train_counting(
-        "data: {source: synthetic, kind: moons, n: 256}\n"
-        "model: {layers: [{units: 16, activation: tanh}, {units: 16, activation: tanh},\n"
-        "                 {units: 1, activation: sigmoid}]}\n"
-        "loss: bce\n"
-        "optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n"
-        "lr_schedule: cosine\n"
-        "train: {iterations: 300, batch: 32, log_every: 100}\n", 32), 0);
+    assert_int_equal(
+        train_counting(
+            "data: {source: synthetic, kind: moons, n: 256}\n"
+            "model: {layers: [{units: 16, activation: tanh}, {units: 16, activation: tanh},\n"
+            "                 {units: 1, activation: sigmoid}]}\n"
+            "loss: bce\n"
+            "optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n"
+            "lr_schedule: cosine\n"
+            "train: {iterations: 300, batch: 32, log_every: 100}\n",
+            32),
+        0);
 }
 
 /* relu, batchnorm and dropout, softmax cross-entropy, Adam, minibatches of 16 */
 static void test_minibatch_relu_adam(void **state) {
-    assert_int_equal(train_counting(
-        "data: {source: synthetic, kind: spiral, n: 300, classes: 3}\n"
-        "model: {layers: [{units: 32, activation: relu}, {type: batchnorm},\n"
-        "                 {type: dropout, p: 0.2}, {units: 3, activation: linear}]}\n"
-        "loss: cross_entropy\n"
-        "optimizer: {name: adam, lr: 0.01}\n"
-        "train: {iterations: 200, batch: 16, log_every: 50}\n", 16), 0);
+    assert_int_equal(
+        train_counting(
+            "data: {source: synthetic, kind: spiral, n: 300, classes: 3}\n"
+            "model: {layers: [{units: 32, activation: relu}, {type: batchnorm},\n"
+            "                 {type: dropout, p: 0.2}, {units: 3, activation: linear}]}\n"
+            "loss: cross_entropy\n"
+            "optimizer: {name: adam, lr: 0.01}\n"
+            "train: {iterations: 200, batch: 16, log_every: 50}\n",
+            16),
+        0);
 }
 
 /* full batch (the step's forward doubles as the train figures), mse */
 static void test_full_batch_mse(void **state) {
-    assert_int_equal(train_counting(
-        "data: {source: synthetic, kind: moons, n: 200}\n"
-        "model: {layers: [{units: 8, activation: relu}, {units: 1, activation: linear}]}\n"
-        "loss: mse\n"
-        "optimizer: {name: sgd, lr: 0.05}\n"
-        "train: {iterations: 100, batch: full, log_every: 10}\n", 0), 0);
+    assert_int_equal(
+        train_counting(
+            "data: {source: synthetic, kind: moons, n: 200}\n"
+            "model: {layers: [{units: 8, activation: relu}, {units: 1, activation: linear}]}\n"
+            "loss: mse\n"
+            "optimizer: {name: sgd, lr: 0.05}\n"
+            "train: {iterations: 100, batch: full, log_every: 10}\n",
+            0),
+        0);
 }
 
 int main(void) {

@@ -155,7 +155,8 @@ static void test_net_normal_bit_exact(void **state) {
     net_yaml(yaml, sizeof yaml, 3,
              "  defaults: {activation: relu, init: {name: normal, std: 0.01}, bias_init: zeros}\n"
              "  layers:\n    - {units: 4}\n    - {units: 3}\n"
-             "    - {units: 1, activation: sigmoid}\n", "bce");
+             "    - {units: 1, activation: sigmoid}\n",
+             "bce");
     fanin_experiment *x;
     fanin_model *m = init_model(yaml, 5, &x, FANIN_OK);
     expect_params_bitwise(m, NPREF_NET_NORMAL, sizeof NPREF_NET_NORMAL / sizeof(float));
@@ -170,7 +171,8 @@ static void test_net_uniform_bit_exact(void **state) {
              "  defaults: {activation: tanh, init: {name: uniform, a: -0.5, b: 0.5}, "
              "bias_init: zeros}\n"
              "  layers:\n    - {units: 4}\n    - {units: 3}\n"
-             "    - {units: 1, activation: sigmoid}\n", "bce");
+             "    - {units: 1, activation: sigmoid}\n",
+             "bce");
     fanin_experiment *x;
     fanin_model *m = init_model(yaml, 5, &x, FANIN_OK);
     expect_params_bitwise(m, NPREF_NET_UNIFORM, sizeof NPREF_NET_UNIFORM / sizeof(float));
@@ -186,7 +188,8 @@ static void test_net_lecun_within_one_ulp(void **state) {
     net_yaml(yaml, sizeof yaml, 1,
              "  defaults: {activation: tanh, init: lecun_normal, "
              "bias_init: {name: normal, std: 0.1}}\n"
-             "  layers:\n    - {units: 5}\n    - {units: 3}\n    - {units: 2}\n", "mse");
+             "  layers:\n    - {units: 5}\n    - {units: 3}\n    - {units: 2}\n",
+             "mse");
     fanin_experiment *x;
     fanin_model *m = init_model(yaml, 3, &x, FANIN_OK);
     size_t n = sizeof NPREF_NET_LECUN / sizeof(float), exact = 0;
@@ -205,7 +208,8 @@ static void test_net_lecun_within_one_ulp(void **state) {
 /* np.random.seed refuses seeds >= 2^32; so does rng: numpy, with a message. */
 static void test_seed_out_of_numpy_range(void **state) {
     char yaml[1024];
-    snprintf(yaml, sizeof yaml, "%sseed: 4294967296\nmodel:\n  layers:\n"
+    snprintf(yaml, sizeof yaml,
+             "%sseed: 4294967296\nmodel:\n  layers:\n"
              "    - {units: 1, activation: sigmoid}\nloss: bce\noptimizer: {name: sgd, lr: 0.1}\n",
              NET_HEAD);
     fanin_experiment *x;

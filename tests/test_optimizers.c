@@ -199,13 +199,14 @@ static const defaults_row torch_defaults[] = {
     {"adam", {"beta1", "beta2", "eps", "weight_decay", "amsgrad"}, {0.9, 0.999, 1e-8, 0, 0}},
     {"adamw", {"beta1", "beta2", "eps", "weight_decay", "amsgrad"}, {0.9, 0.999, 1e-8, 1e-2, 0}},
     {"rmsprop", {"alpha", "eps", "weight_decay", "momentum", "centered"}, {0.99, 1e-8, 0, 0, 0}},
-    {"adagrad", {"lr_decay", "weight_decay", "initial_accumulator_value", "eps"},
-     {0, 0, 0, 1e-10}},
+    {"adagrad", {"lr_decay", "weight_decay", "initial_accumulator_value", "eps"}, {0, 0, 0, 1e-10}},
     {"adadelta", {"rho", "eps", "weight_decay"}, {0.9, 1e-6, 0}},
     {"adamax", {"beta1", "beta2", "eps", "weight_decay"}, {0.9, 0.999, 1e-8, 0}},
-    {"nadam", {"beta1", "beta2", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay"},
+    {"nadam",
+     {"beta1", "beta2", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay"},
      {0.9, 0.999, 1e-8, 0, 4e-3, 0}},
-    {"radam", {"beta1", "beta2", "eps", "weight_decay", "decoupled_weight_decay"},
+    {"radam",
+     {"beta1", "beta2", "eps", "weight_decay", "decoupled_weight_decay"},
      {0.9, 0.999, 1e-8, 0, 0}},
 };
 #define N_OPTIMIZERS (sizeof torch_defaults / sizeof torch_defaults[0])
@@ -231,8 +232,7 @@ static void run_case(const fanin__entry *e, const fanin_value *p, void *s, float
     float g[OPTIM_REF_N];
     fanin__ctx_init(&ctx, e, 1.0);
     for (int t = first; t <= last; t++) {
-        for (int i = 0; i < OPTIM_REF_N; i++)
-            g[i] = optim_ref_c[i] * (w[i] - optim_ref_target[i]);
+        for (int i = 0; i < OPTIM_REF_N; i++) g[i] = optim_ref_c[i] * (w[i] - optim_ref_target[i]);
         int rc = vt(e)->step(&ctx, s, w, g, OPTIM_REF_N, c->lr, t, p);
         if (rc != FANIN_OK) fail_msg("%s %s step %d: %d %s", c->optimizer, c->name, t, rc, ctx.msg);
         for (int i = 0; i < OPTIM_REF_N; i++) {
@@ -325,10 +325,17 @@ static void test_optimizers_state_size(void **state) {
         double value;
         size_t buffers;
     } rows[] = {
-        {"adam", NULL, 0, 2},     {"adam", "amsgrad", 1, 3},    {"adamw", NULL, 0, 2},
-        {"adamw", "amsgrad", 1, 3}, {"rmsprop", NULL, 0, 1},   {"rmsprop", "centered", 1, 2},
-        {"rmsprop", "momentum", 0.9, 2}, {"adagrad", NULL, 0, 1}, {"adadelta", NULL, 0, 2},
-        {"adamax", NULL, 0, 2},   {"nadam", NULL, 0, 2},
+        {"adam", NULL, 0, 2},
+        {"adam", "amsgrad", 1, 3},
+        {"adamw", NULL, 0, 2},
+        {"adamw", "amsgrad", 1, 3},
+        {"rmsprop", NULL, 0, 1},
+        {"rmsprop", "centered", 1, 2},
+        {"rmsprop", "momentum", 0.9, 2},
+        {"adagrad", NULL, 0, 1},
+        {"adadelta", NULL, 0, 2},
+        {"adamax", NULL, 0, 2},
+        {"nadam", NULL, 0, 2},
     };
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         const fanin__entry *e = find(rows[k].optimizer);
@@ -340,7 +347,7 @@ static void test_optimizers_state_size(void **state) {
             fail_msg("%s %s: %zu bytes for 1000 parameters", rows[k].optimizer,
                      rows[k].set ? rows[k].set : "", vt(e)->state_size(1000, p));
     }
-    {   /* centered and momentum together: three buffers */
+    { /* centered and momentum together: three buffers */
         const fanin__entry *e = find("rmsprop");
         fanin_value p[MAX_PARAMS];
         params(e, p, "centered", 1.0, "momentum", 0.5, NULL);

@@ -62,8 +62,9 @@ static pid_t start(const char *out, int resume) {
         dup2(null, 1);
         dup2(null, 2);
         if (resume) execl(FANIN_TEST_BIN, "fanin", "run", "--resume", o, (char *)NULL);
-        else execl(FANIN_TEST_BIN, "fanin", "run", cfg, "--out", o, "--quiet", "--threads", "1",
-                   (char *)NULL);
+        else
+            execl(FANIN_TEST_BIN, "fanin", "run", cfg, "--out", o, "--quiet", "--threads", "1",
+                  (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -209,9 +210,7 @@ static void test_sigint_checkpoints_and_resume_is_bit_identical(void **state) {
     interrupt_and_resume(SIGINT);
 }
 
-static void test_kill9_resumes_from_last_checkpoint(void **state) {
-    interrupt_and_resume(SIGKILL);
-}
+static void test_kill9_resumes_from_last_checkpoint(void **state) { interrupt_and_resume(SIGKILL); }
 
 static void test_corrupt_checkpoint_is_an_error(void **state) {
     pid_t pid = start("cut", 0);

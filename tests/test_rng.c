@@ -84,8 +84,8 @@ static int same_prefix(uint64_t s1, uint32_t l1, uint32_t t1, uint64_t s2, uint3
 
 static void test_streams_independent_and_repeatable(void **state) {
     assert_true(same_prefix(SEED, 2, 0, SEED, 2, 0));
-    assert_false(same_prefix(SEED, 2, 0, SEED, 3, 0));  /* another layer */
-    assert_false(same_prefix(SEED, 2, 0, SEED, 2, 1));  /* another tensor */
+    assert_false(same_prefix(SEED, 2, 0, SEED, 3, 0)); /* another layer */
+    assert_false(same_prefix(SEED, 2, 0, SEED, 2, 1)); /* another tensor */
     assert_false(same_prefix(SEED, 2, 0, SEED + 1, 2, 0));
     assert_false(same_prefix(1ull << 32, 0, 0, 0, 0, 0)); /* the seed's high word counts */
 }

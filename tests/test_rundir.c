@@ -48,9 +48,9 @@ static void test_is_summary(void **state) {
     assert_int_equal(k, 2);
     assert_int_equal(n, 3);
     assert_true(fanin__rundir_is_summary("summary-1-of-2.csv", NULL, NULL));
-    const char *no[] = {"summary.json", "summary-1-of-2.json", "summary-3-of-2.csv",
+    const char *no[] = {"summary.json",        "summary-1-of-2.json", "summary-3-of-2.csv",
                         "summary-1-of-2.csv~", "summary-01-of-2.csv", "report.html",
-                        ".summary.csv.lock", "summary-K-of-N.csv", "summary"};
+                        ".summary.csv.lock",   "summary-K-of-N.csv",  "summary"};
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
         assert_false(fanin__rundir_is_summary(no[i], NULL, NULL));
 }
@@ -62,10 +62,15 @@ static void test_summary_round_trip(void **state) {
     FILE *f = open_memstream(&text, &len);
     const char *keys[] = {"model.defaults.init", "seed"};
     fanin__summary_write_header(f, keys, 2);
-    fanin__summary_row row = {.id = "03-normal-std=0.01-2", .status = "diverged", .n_values = 2,
+    fanin__summary_row row = {.id = "03-normal-std=0.01-2",
+                              .status = "diverged",
+                              .n_values = 2,
                               .values = {"{name: normal, std: 0.01}", "2"},
-                              .final_loss = 0.123456789012, .train_acc = 0.5, .test_acc = NAN,
-                              .iterations = 2500, .seconds = 1.23456};
+                              .final_loss = 0.123456789012,
+                              .train_acc = 0.5,
+                              .test_acc = NAN,
+                              .iterations = 2500,
+                              .seconds = 1.23456};
     fanin__summary_write_row(f, &row);
     fclose(f);
     assert_string_equal(text, "run,status,model.defaults.init,seed,final_loss,train_acc,test_acc,"
@@ -110,10 +115,8 @@ static void test_member_id(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names_and_shards),
-        cmocka_unit_test(test_is_summary),
-        cmocka_unit_test(test_summary_round_trip),
-        cmocka_unit_test(test_status_words),
+        cmocka_unit_test(test_names_and_shards),   cmocka_unit_test(test_is_summary),
+        cmocka_unit_test(test_summary_round_trip), cmocka_unit_test(test_status_words),
         cmocka_unit_test(test_member_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

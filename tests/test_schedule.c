@@ -298,7 +298,7 @@ static void test_train_reports_scheduled_lr(void **state) {
         double want = fanin__schedule_lr(&x->schedule, 0.5, s.iteration[k], 40);
         assert_true(s.lr[k] == want);
     }
-    assert_true(fabs(s.lr[0] - 0.1) < 1e-15);  /* warmup: 0.5 * 1/5 */
+    assert_true(fabs(s.lr[0] - 0.1) < 1e-15); /* warmup: 0.5 * 1/5 */
     assert_true(s.lr[4] == 0.5 && s.lr[5] == 0.5);
     assert_true(s.lr[40] == s.lr[39] && s.lr[39] < 0.02);
     fanin__model_free(m);

@@ -69,8 +69,7 @@ static uint64_t model_hash(const char *dir) {
         assert_true(i == 0 || t->begin >= f.t[i - 1].end); /* header order is data order */
         for (const char *s = t->name; *s; s++)
             h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
-        for (uint64_t b = t->begin; b < t->end; b++)
-            h = (h ^ f.data[b]) * UINT64_C(0x100000001b3);
+        for (uint64_t b = t->begin; b < t->end; b++) h = (h ^ f.data[b]) * UINT64_C(0x100000001b3);
     }
     fanin__st_deinit(&f);
     return h;
@@ -114,8 +113,8 @@ static void check(const char *fixture, uint64_t hash, const double *loss, const 
     if (h != hash)
         fail_msg("%s: the initial weights are not the ones the reference was made from (hash "
                  "%016llx, expected %016llx): if fanin's initialisation changed on purpose, "
-                 "rerun tests/ref/make_trajectory_ref.py", fixture, (unsigned long long)h,
-                 (unsigned long long)hash);
+                 "rerun tests/ref/make_trajectory_ref.py",
+                 fixture, (unsigned long long)h, (unsigned long long)hash);
     run(fixture, NULL, dir);
     double got[STEPS + 1];
     metrics_column(dir, "loss", got);

@@ -109,33 +109,39 @@ static void test_good_conv_net(void **state) {
 
 static void test_flatten_missing(void **state) {
     put_model("bad.yaml", "~", "    - {type: conv2d, channels: 4, kernel: 3}\n    - {units: 2}\n");
-    expect(validate("bad.yaml"), 2, "bad.yaml:6:7: layer 2 (dense, input [4, 6, 6]): a dense "
+    expect(validate("bad.yaml"), 2,
+           "bad.yaml:6:7: layer 2 (dense, input [4, 6, 6]): a dense "
            "layer needs a vector");
     assert_non_null(strstr(out, "add {type: flatten} before it; shapes so far: [1, 8, 8] -> "
                                 "[4, 6, 6]"));
 }
 
 static void test_kernel_too_large(void **state) {
-    put_model("bad.yaml", "~", "    - {type: conv2d, channels: 4, kernel: 5}\n"
-                               "    - {type: conv2d, channels: 4, kernel: 5}\n"
-                               "    - {type: flatten}\n    - {units: 2}\n");
-    expect(validate("bad.yaml"), 2, "bad.yaml:6:7: layer 2 (conv2d, input [4, 4, 4]): conv2d: "
+    put_model("bad.yaml", "~",
+              "    - {type: conv2d, channels: 4, kernel: 5}\n"
+              "    - {type: conv2d, channels: 4, kernel: 5}\n"
+              "    - {type: flatten}\n    - {units: 2}\n");
+    expect(validate("bad.yaml"), 2,
+           "bad.yaml:6:7: layer 2 (conv2d, input [4, 4, 4]): conv2d: "
            "kernel 5x5 is larger than the padded input 4x4");
     assert_non_null(strstr(out, "shapes so far: [1, 8, 8] -> [4, 4, 4]"));
 }
 
 static void test_residual_width_without_projection(void **state) {
-    put_model("bad.yaml", "~", "    - {type: flatten}\n    - {units: 16}\n"
-                               "    - type: residual\n"
-                               "      layers: [{units: 32}, {units: 8}]\n"
-                               "    - {units: 2}\n");
-    expect(validate("bad.yaml"), 2, "bad.yaml:7:7: layer 6 (residual_close, input [8]): a "
+    put_model("bad.yaml", "~",
+              "    - {type: flatten}\n    - {units: 16}\n"
+              "    - type: residual\n"
+              "      layers: [{units: 32}, {units: 8}]\n"
+              "    - {units: 2}\n");
+    expect(validate("bad.yaml"), 2,
+           "bad.yaml:7:7: layer 6 (residual_close, input [8]): a "
            "residual branch changing the width from 16 to 8 needs projection: true");
     assert_non_null(strstr(out, "shapes so far: [1, 8, 8] -> [64] -> [16] -> [16] -> [32] -> "
                                 "[8]"));
-    put_model("ok.yaml", "~", "    - {type: flatten}\n    - {units: 16}\n"
-                              "    - {type: residual, projection: true, layers: [{units: 8}]}\n"
-                              "    - {units: 2}\n");
+    put_model("ok.yaml", "~",
+              "    - {type: flatten}\n    - {units: 16}\n"
+              "    - {type: residual, projection: true, layers: [{units: 8}]}\n"
+              "    - {units: 2}\n");
     expect(validate("ok.yaml"), 0, "ok: ok.yaml");
 }
 
@@ -146,18 +152,22 @@ static void test_conv_on_vectors(void **state) {
     put_text("bad.yaml", "data: {source: csv, path: d.csv, target: y}\nmodel:\n  layers:\n"
                          "    - {units: 3}\n    - {type: conv2d, channels: 2, kernel: 1}\n"
                          "    - {type: flatten}\n    - {units: 2}\nloss: cross_entropy\n");
-    expect(validate("bad.yaml"), 2, "bad.yaml:5:7: a conv2d layer needs images [C, H, W], but "
+    expect(validate("bad.yaml"), 2,
+           "bad.yaml:5:7: a conv2d layer needs images [C, H, W], but "
            "data source 'csv' gives vectors (one value per feature column); give model.input: "
            "[C, H, W] (C*H*W values per example) to shape them, or use dense layers");
     char text[512];
-    snprintf(text, sizeof text, "data: {source: idx, images: flat, labels: lab, test: 0}\n"
+    snprintf(text, sizeof text,
+             "data: {source: idx, images: flat, labels: lab, test: 0}\n"
              "model:\n  layers:\n    - {type: conv2d, channels: 2, kernel: 3}\n"
              "    - {type: flatten}\n    - {units: 2}\nloss: cross_entropy\n");
     put_text("flat.yaml", text);
-    expect(validate("flat.yaml"), 2, "flat.yaml:4:7: a conv2d layer needs images [C, H, W], but "
+    expect(validate("flat.yaml"), 2,
+           "flat.yaml:4:7: a conv2d layer needs images [C, H, W], but "
            "the examples of data source 'idx' are vectors of 64 values; give model.input: "
            "[C, H, W] (C*H*W = 64) to shape them");
-    snprintf(text, sizeof text, "data: {source: idx, images: flat, labels: lab, test: 0}\n"
+    snprintf(text, sizeof text,
+             "data: {source: idx, images: flat, labels: lab, test: 0}\n"
              "model:\n  input: [1, 8, 8]\n  layers:\n    - {type: conv2d, channels: 2, kernel: "
              "3}\n    - {type: flatten}\n    - {units: 2}\nloss: cross_entropy\n");
     put_text("shaped.yaml", text);
@@ -166,7 +176,8 @@ static void test_conv_on_vectors(void **state) {
 
 static void test_input_mismatch(void **state) {
     put_model("bad.yaml", "[3, 8, 8]", "    - {type: flatten}\n    - {units: 2}\n");
-    expect(validate("bad.yaml"), 2, "bad.yaml:3:10: model.input [3, 8, 8] (192 values) does not "
+    expect(validate("bad.yaml"), 2,
+           "bad.yaml:3:10: model.input [3, 8, 8] (192 values) does not "
            "match the data: its examples are [1, 8, 8] (64 values)");
     put_model("ok.yaml", "[64]", "    - {units: 2}\n"); /* a dense net reads vectors */
     expect(validate("ok.yaml"), 0, "ok: ok.yaml");

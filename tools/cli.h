@@ -49,12 +49,12 @@ long cli_parse_count(const char *s);
 /* progress.c: what a run shows while it works */
 typedef struct cli_progress {
     int is_tty, quiet;
-    int n_members;      /* in the whole sweep: lines say "[member/n_members]" */
-    int n_todo, done;   /* this process's members (its shard's), and how many are done */
-    int member;         /* the current member's index in the sweep */
-    const char *label;  /* the current member's label */
-    double started;     /* seconds, monotonic: the current member's start */
-    double last_draw;   /* when the bar was last drawn (redrawn at most 10 times a second) */
+    int n_members;       /* in the whole sweep: lines say "[member/n_members]" */
+    int n_todo, done;    /* this process's members (its shard's), and how many are done */
+    int member;          /* the current member's index in the sweep */
+    const char *label;   /* the current member's label */
+    double started;      /* seconds, monotonic: the current member's start */
+    double last_draw;    /* when the bar was last drawn (redrawn at most 10 times a second) */
     double done_seconds; /* wall time of the finished members, for the sweep's ETA */
 } cli_progress;
 void cli_progress_hooks(cli_progress *p, fanin__run_hooks *h);

@@ -45,8 +45,8 @@ static void print_tap(printer *pr, const fanin__check_item *it) {
 
 static void print_plain(const fanin__check_item *it) {
     static const char *const tags[] = {"ok  ", "FAIL", "skip"};
-    printf("  %s  %s%s%s", tags[it->status], it->plugin ? it->plugin : "",
-           it->plugin ? ": " : "", it->name);
+    printf("  %s  %s%s%s", tags[it->status], it->plugin ? it->plugin : "", it->plugin ? ": " : "",
+           it->name);
     if (it->msg[0]) printf(": %s", it->msg);
     putchar('\n');
 }
@@ -75,8 +75,7 @@ typedef struct check_args {
 } check_args;
 
 /* argv into a and o; -1 when valid, else the exit code (the message printed). */
-static int parse_args(int argc, char **argv, check_args *a, fanin__check_opts *o,
-                      printer *pr) {
+static int parse_args(int argc, char **argv, check_args *a, fanin__check_opts *o, printer *pr) {
     for (int i = 0; i < argc; i++) {
         char *end;
         if (!strcmp(argv[i], "--tap")) pr->tap = 1;
@@ -88,8 +87,11 @@ static int parse_args(int argc, char **argv, check_args *a, fanin__check_opts *o
         } else if (!strcmp(argv[i], "--param") && i + 1 < argc) {
             const char *kv = argv[++i], *eq = strchr(kv, '=');
             if (!eq || eq == kv)
-                return fprintf(stderr, "fanin: check: --param takes K=V (a parameter name, "
-                               "'=' and its value), got '%s'\n", kv), FANIN_EXIT_USAGE;
+                return fprintf(stderr,
+                               "fanin: check: --param takes K=V (a parameter name, "
+                               "'=' and its value), got '%s'\n",
+                               kv),
+                       FANIN_EXIT_USAGE;
             a->params[a->n_params++] = kv;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             return fputs(check_usage, stdout), FANIN_EXIT_OK;
@@ -116,11 +118,10 @@ int cmd_check(int argc, char **argv) {
     if (rc < 0) {
         if (pr.tap) printf("TAP version 13\n");
         for (int i = 0; i < a.n_files; i++) fanin__check_file(a.files[i], &o);
-        if (pr.tap)
-            printf("1..%d\n", pr.number);
+        if (pr.tap) printf("1..%d\n", pr.number);
         else
-            printf("%d checks: %d passed, %d failed, %d skipped\n", pr.number, pr.passed,
-                   pr.failed, pr.skipped);
+            printf("%d checks: %d passed, %d failed, %d skipped\n", pr.number, pr.passed, pr.failed,
+                   pr.skipped);
         rc = pr.failed ? FANIN_EXIT_RUNTIME : FANIN_EXIT_OK;
     }
     free(a.files);

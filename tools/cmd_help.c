@@ -35,8 +35,9 @@ static int print_command(const char *name) {
 /* How the plugin is named in an experiment file. */
 static void print_example(const fanin__entry *e) {
     const fanin_plugin *p = e->plugin;
-    const char *key = p->kind == FANIN_KIND_INITIALIZER ? "model.defaults.init"
-                    : p->kind == FANIN_KIND_ACTIVATION ? "model.defaults.activation" : "optimizer";
+    const char *key = p->kind == FANIN_KIND_INITIALIZER  ? "model.defaults.init"
+                      : p->kind == FANIN_KIND_ACTIVATION ? "model.defaults.activation"
+                                                         : "optimizer";
     printf("\nin an experiment file (%s):\n  ", key);
     if (e->n_params == 0 && p->kind != FANIN_KIND_OPTIMIZER) {
         printf("%s\n", p->name);
@@ -78,8 +79,9 @@ int cmd_help(int argc, char **argv) {
             if (strncmp(name, fanin__kind_name(k), (size_t)(slash - name)) == 0 &&
                 fanin__kind_name(k)[slash - name] == '\0')
                 kind = k;
-        if (!kind) return cli_fail(FANIN_EINVAL, "use KIND/NAME with KIND initializer, "
-                                   "activation or optimizer");
+        if (!kind)
+            return cli_fail(FANIN_EINVAL, "use KIND/NAME with KIND initializer, "
+                                          "activation or optimizer");
         name = slash + 1;
     }
     fanin_registry *reg = cli_registry(&code);
@@ -94,9 +96,10 @@ int cmd_help(int argc, char **argv) {
         const char *near = NULL;
         for (int k = FANIN_KIND_INITIALIZER; !near && k <= FANIN_KIND_OPTIMIZER; k++)
             near = fanin__registry_suggest(reg, k, name);
-        fprintf(stderr, "fanin: help: '%s' is neither a command nor a plugin%s%s%s; see "
-                "'fanin help' and 'fanin plugins'\n", name, near ? "; did you mean '" : "",
-                near ? near : "", near ? "'?" : "");
+        fprintf(stderr,
+                "fanin: help: '%s' is neither a command nor a plugin%s%s%s; see "
+                "'fanin help' and 'fanin plugins'\n",
+                name, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         code = FANIN_EXIT_USAGE;
     }
     fanin__registry_free(reg);

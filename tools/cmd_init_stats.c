@@ -149,7 +149,7 @@ static double identity_deviation(const float *W, int64_t rows, int64_t cols) {
     if (wide) /* G = W W^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0f, W,
                     (int)cols, W, (int)cols, 0.0f, G, (int)d);
-    else      /* G = W^T W */
+    else /* G = W^T W */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)k, 1.0f, W,
                     (int)cols, W, (int)cols, 0.0f, G, (int)d);
     double worst = 0.0;
@@ -208,18 +208,18 @@ static void print_critical(const fanin__critical *c) {
     printf("%-9s %12.6g   weight std = sqrt(sigma_w^2 / fan_in)\n", "sigma_w^2", c->sigma_w2);
     if (c->status == FANIN_CRITICAL_NONE)
         printf("%-9s %12s   no finite fixed point: with this sigma_b^2 the variance grows "
-               "without bound at chi_1 = 1 (sigma_w^2 above is at q = 1)\n", "q*", "none");
+               "without bound at chi_1 = 1 (sigma_w^2 above is at q = 1)\n",
+               "q*", "none");
     else if (c->status == FANIN_CRITICAL_ANY_Q)
         printf("%-9s %12s   every q is a fixed point (scale invariant, sigma_b^2 = 0)\n", "q*",
                "any");
     else
-        printf("%-9s %12.6g   fixed point of q = sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2\n",
-               "q*", c->q_star);
+        printf("%-9s %12.6g   fixed point of q = sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2\n", "q*",
+               c->q_star);
     printf("%-9s %12.6g   sigma_w^2 E[phi'(sqrt(q*) z)^2]\n", "chi_1", c->chi1);
     printf("%-9s %12.6g   depth scale of q's approach to q*%s\n", "xi_q", c->xi_q,
            c->xi_q < 0 ? " (negative: q* repels, q drifts away from it)" : "");
-    printf("%-9s %12.6g   depth scale of correlations (infinite at chi_1 = 1)\n", "xi_c",
-           c->xi_c);
+    printf("%-9s %12.6g   depth scale of correlations (infinite at chi_1 = 1)\n", "xi_c", c->xi_c);
 }
 
 /* `critical`: sigma_w^2 and q* where chi_1 = 1 for --activation (its --param values) and
@@ -266,8 +266,9 @@ static int run_stats(const fanin_registry *reg, const stats_args *a) {
     if (code == FANIN_EXIT_OK && a->dump) {
         rc = fanin__npy_write(a->dump, W, a->rows, a->cols, err, sizeof err);
         if (rc < 0) code = cli_fail(rc, err);
-        else printf("wrote %s (float32, C order, shape (%lld, %lld))\n", a->dump,
-                    (long long)a->rows, (long long)a->cols);
+        else
+            printf("wrote %s (float32, C order, shape (%lld, %lld))\n", a->dump, (long long)a->rows,
+                   (long long)a->cols);
     }
     free(W);
     fanin__pref_deinit(&init);

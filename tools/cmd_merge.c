@@ -29,14 +29,16 @@ static int write_one(fanin__runset *s, const char *dir, fanin__rundir_file f, in
 int cli_write_outputs(fanin__runset *s, const char *dir, int shard_k, int shard_n, bool csv,
                       char *err, size_t errlen) {
     int k = shard_k, n = shard_n, rc = FANIN_OK;
-    if (csv) rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_CSV, k, n, fanin__runset_write_csv, err,
-                            errlen);
-    if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_GROUPS_CSV, k, n,
-                                       fanin__groups_write_csv, err, errlen);
-    if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_JSON, k, n,
-                                       fanin__runset_write_json, err, errlen);
-    if (rc == FANIN_OK) rc = write_one(s, dir, FANIN_RUNDIR_REPORT, k, n, fanin__report_write, err,
-                                       errlen);
+    if (csv)
+        rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_CSV, k, n, fanin__runset_write_csv, err,
+                       errlen);
+    if (rc == FANIN_OK)
+        rc = write_one(s, dir, FANIN_RUNDIR_GROUPS_CSV, k, n, fanin__groups_write_csv, err, errlen);
+    if (rc == FANIN_OK)
+        rc = write_one(s, dir, FANIN_RUNDIR_SUMMARY_JSON, k, n, fanin__runset_write_json, err,
+                       errlen);
+    if (rc == FANIN_OK)
+        rc = write_one(s, dir, FANIN_RUNDIR_REPORT, k, n, fanin__report_write, err, errlen);
     return rc;
 }
 
@@ -76,8 +78,10 @@ static int cmd_merge_with(int argc, char **argv, const char **dirs) {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (argv[i][0] == '-') {
-            fprintf(stderr, "fanin merge: unexpected option '%s'; usage: fanin merge DIR... "
-                            "[--out DIR]\n", argv[i]);
+            fprintf(stderr,
+                    "fanin merge: unexpected option '%s'; usage: fanin merge DIR... "
+                    "[--out DIR]\n",
+                    argv[i]);
             return FANIN_EXIT_USAGE;
         } else dirs[n++] = argv[i];
     }

@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, new_args *a) {
     if (!a->kind || !a->name) return fputs(new_usage, stderr), FANIN_EXIT_USAGE;
     if (!valid_name(a->name))
         return cli_fail(FANIN_EINVAL, "new-plugin: NAME must match [a-z][a-z0-9_]* (at most 48 "
-                        "characters): it is what experiment files use");
+                                      "characters): it is what experiment files use");
     snprintf(a->dflt, sizeof a->dflt, "./%s", a->name);
     a->dir = a->dir ? a->dir : a->dflt;
     if (strlen(a->dir) >= FANIN_PATHLEN)
@@ -100,8 +100,7 @@ static int parse_args(int argc, char **argv, new_args *a) {
 }
 
 /* A free name near `name` for that kind (NAME2..NAME9, then my_NAME) into out; 0 if none. */
-static int free_name(const fanin_registry *reg, int kind, const char *name, char *out,
-                     size_t len) {
+static int free_name(const fanin_registry *reg, int kind, const char *name, char *out, size_t len) {
     for (int k = 2; k <= 10; k++) {
         if (k < 10) snprintf(out, len, "%s%d", name, k);
         else snprintf(out, len, "my_%s", name);
@@ -122,9 +121,11 @@ static int refuse_taken(const new_args *a) {
     }
     const fanin__entry *e = fanin__registry_find(reg, a->kind, a->name);
     if (e) {
-        fprintf(stderr, "fanin: new-plugin: there is already an %s '%s', defined in %s; a "
+        fprintf(stderr,
+                "fanin: new-plugin: there is already an %s '%s', defined in %s; a "
                 "second one would make every command fail with \"duplicate %s '%s'\". Choose "
-                "another NAME", a->kind_s, a->name, e->path, a->kind_s, a->name);
+                "another NAME",
+                a->kind_s, a->name, e->path, a->kind_s, a->name);
         if (free_name(reg, a->kind, a->name, other, sizeof other))
             fprintf(stderr, ", e.g. %s (free): fanin new-plugin %s %s", other, a->kind_s, other);
         fputs(" (nothing was written)\n", stderr);
@@ -148,8 +149,10 @@ static int plan_files(const new_args *a, out_file files[4], char tpl_src[64], ch
         if (!find_template(files[i].tpl))
             return cli_fail(FANIN_EIO, "new-plugin: this fanin was built without its templates");
         if (stat(files[i].path, &st) == 0) {
-            fprintf(stderr, "fanin: new-plugin: %s already exists; choose another --dir or "
-                    "NAME (nothing was written)\n", files[i].path);
+            fprintf(stderr,
+                    "fanin: new-plugin: %s already exists; choose another --dir or "
+                    "NAME (nothing was written)\n",
+                    files[i].path);
             return FANIN_EXIT_USAGE;
         }
     }
@@ -164,9 +167,9 @@ static int write_file(const char *path, const char *text) {
 }
 
 static const char *usage_line(int kind) {
-    return kind == FANIN_KIND_INITIALIZER ? "`model: {defaults: {init: {{NAME}}}}`"
-         : kind == FANIN_KIND_ACTIVATION ? "`model: {defaults: {activation: {{NAME}}}}`"
-         : "`optimizer: {name: {{NAME}}, lr: 0.01}`";
+    return kind == FANIN_KIND_INITIALIZER  ? "`model: {defaults: {init: {{NAME}}}}`"
+           : kind == FANIN_KIND_ACTIVATION ? "`model: {defaults: {activation: {{NAME}}}}`"
+                                           : "`optimizer: {name: {{NAME}}, lr: 0.01}`";
 }
 
 /* Every file from its template, {{USAGE}} first (it holds {{NAME}}); 0 or the exit code. */
@@ -176,8 +179,9 @@ static int write_files(const new_args *a, const out_file files[4]) {
     snprintf(major, sizeof major, "%d", FANIN_VERSION_MAJOR);
     snprintf(minor, sizeof minor, "%d", FANIN_VERSION_MINOR);
     subst first[] = {{"USAGE", usage_line(a->kind)}};
-    subst subs[] = {{"NAME", a->name}, {"KIND", a->kind_s}, {"FANIN_VERSION", fanin_version()},
-                    {"FANIN_MAJOR", major}, {"FANIN_MINOR", minor}, {"ABI", abi}};
+    subst subs[] = {
+        {"NAME", a->name},      {"KIND", a->kind_s},    {"FANIN_VERSION", fanin_version()},
+        {"FANIN_MAJOR", major}, {"FANIN_MINOR", minor}, {"ABI", abi}};
     for (int i = 0; i < 4; i++) {
         char *step1 = expand(find_template(files[i].tpl)->text, first, 1);
         char *text = step1 ? expand(step1, subs, sizeof subs / sizeof subs[0]) : NULL;

@@ -23,9 +23,12 @@ const char *cli_param_type(int t) {
 
 void cli_param_default(const fanin_param_spec *s, char *buf, size_t len) {
     if (s->flags & FANIN_PARAM_REQUIRED) snprintf(buf, len, "required");
-    else if (s->type == FANIN_PARAM_ENUM && s->choices) snprintf(buf, len, "%s", s->choices[(int)s->def]);
-    else if (s->type == FANIN_PARAM_STRING) snprintf(buf, len, "\"%s\"", s->def_str ? s->def_str : "");
-    else if (s->type == FANIN_PARAM_BOOL) snprintf(buf, len, "%s", s->def != 0.0 ? "true" : "false");
+    else if (s->type == FANIN_PARAM_ENUM && s->choices)
+        snprintf(buf, len, "%s", s->choices[(int)s->def]);
+    else if (s->type == FANIN_PARAM_STRING)
+        snprintf(buf, len, "\"%s\"", s->def_str ? s->def_str : "");
+    else if (s->type == FANIN_PARAM_BOOL)
+        snprintf(buf, len, "%s", s->def != 0.0 ? "true" : "false");
     else if (isnan(s->def)) snprintf(buf, len, "auto");
     else snprintf(buf, len, "%g", s->def);
 }
@@ -67,7 +70,8 @@ static void print_plugin(const fanin__entry *e, int verbose) {
     printf("%-12s %-18s %-7s %s\n", fanin__kind_name(p->kind), p->name, p->version, p->doc);
     if (!verbose) return;
     printf("%-12s %-18s file %s\n", "", "", e->path);
-    for (size_t i = 0; i < e->n_params; i++) cli_print_param(stdout, &p->params[i], "               ");
+    for (size_t i = 0; i < e->n_params; i++)
+        cli_print_param(stdout, &p->params[i], "               ");
 }
 
 static const char plugins_usage[] = "usage: fanin plugins [--kind KIND] [--json] [-v]";
@@ -79,7 +83,8 @@ int cmd_plugins(int argc, char **argv) {
             const char *k = argv[++i];
             for (int c = FANIN_KIND_INITIALIZER; c <= FANIN_KIND_OPTIMIZER; c++)
                 if (!strcmp(k, fanin__kind_name(c))) kind = c;
-            if (!kind) return cli_fail(FANIN_EINVAL, "--kind is initializer, activation or optimizer");
+            if (!kind)
+                return cli_fail(FANIN_EINVAL, "--kind is initializer, activation or optimizer");
         } else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) verbose = 1;
         else return cli_fail(FANIN_EINVAL, plugins_usage);

@@ -218,8 +218,8 @@ static double prediction(const fanin_model *m, int r) {
 }
 
 /* Forward X [n] in chunks, one CSV row per example. */
-static int write_predictions(fanin_model *m, const float *X, const float *Y, int64_t n,
-                             int y_dim, FILE *f, char *err, size_t errlen) {
+static int write_predictions(fanin_model *m, const float *X, const float *Y, int64_t n, int y_dim,
+                             FILE *f, char *err, size_t errlen) {
     const fanin__layer *L = &m->layers[m->n_layers - 1];
     fprintf(f, "row,target,prediction");
     for (int j = 0; j < L->n_out; j++) fprintf(f, ",out%d", j);

@@ -30,10 +30,10 @@ typedef struct run_args {
     const char *config, *out, *resume;
     char **sets;
     int n_sets, threads, quiet, shard_k, shard_n;
-    int overwrite; /* replace an earlier run in the folder instead of writing beside it */
-    int jobs;  /* > 1: members run in that many processes, as shards merged at the end */
-    int child; /* this process is one of those jobs: no table, the parent prints it */
-    double timeout; /* --timeout S: a member running longer is killed (status timeout) */
+    int overwrite;      /* replace an earlier run in the folder instead of writing beside it */
+    int jobs;           /* > 1: members run in that many processes, as shards merged at the end */
+    int child;          /* this process is one of those jobs: no table, the parent prints it */
+    double timeout;     /* --timeout S: a member running longer is killed (status timeout) */
     int inline_members; /* --no-isolate: members in this process (a crash ends the sweep) */
     int rank, ranks;    /* under mpirun: this rank, how many (ranks 0: not under mpirun) */
     int data_parallel;  /* --data-parallel: under mpirun, every member's batches split over
@@ -71,9 +71,10 @@ static void (*progress_member_start)(void *, const fanin_experiment *, const fan
 static void save_args(const char *dir) {
     char path[FANIN_PATHLEN], config[PATH_MAX];
     FILE *f = fanin__rundir_path(path, dir, FANIN_RUNDIR_ARGS) == FANIN_OK ? fopen(path, "w")
-                                                                         : NULL;
+                                                                           : NULL;
     if (!f) return;
-    fprintf(f, "config %s\n", realpath(args_to_save->config, config) ? config : args_to_save->config);
+    fprintf(f, "config %s\n",
+            realpath(args_to_save->config, config) ? config : args_to_save->config);
     for (int i = 0; i < args_to_save->n_sets; i++) fprintf(f, "set %s\n", args_to_save->sets[i]);
     if (args_to_save->threads) fprintf(f, "threads %d\n", args_to_save->threads);
     if (args_to_save->shard_n > 1 && !args_to_save->child) /* jobs shard themselves */
@@ -100,19 +101,19 @@ static void on_member_start(void *user, const fanin_experiment *x, const fanin_d
 static char *saved[66];
 static int n_saved;
 
-static char *keep(const char *v) {
-    return n_saved < 66 ? (saved[n_saved++] = strdup(v)) : NULL;
-}
+static char *keep(const char *v) { return n_saved < 66 ? (saved[n_saved++] = strdup(v)) : NULL; }
 
 /* Fill what the command line left out from DIR/run.args. */
 static int load_args(run_args *a) {
     char path[FANIN_PATHLEN], line[8192];
     const char *name = fanin__rundir_name(FANIN_RUNDIR_ARGS);
     FILE *f = fanin__rundir_path(path, a->resume, FANIN_RUNDIR_ARGS) == FANIN_OK ? fopen(path, "r")
-                                                                               : NULL;
+                                                                                 : NULL;
     if (!f) {
-        fprintf(stderr, "fanin: --resume %s: no %s/%s (not a run folder?); give the config too: "
-                "fanin run CONFIG.yaml --resume %s\n", a->resume, a->resume, name, a->resume);
+        fprintf(stderr,
+                "fanin: --resume %s: no %s/%s (not a run folder?); give the config too: "
+                "fanin run CONFIG.yaml --resume %s\n",
+                a->resume, a->resume, name, a->resume);
         return FANIN_EXIT_USAGE;
     }
     while (fgets(line, sizeof line, f)) {
@@ -121,9 +122,11 @@ static int load_args(run_args *a) {
         if (!v) continue;
         *v++ = 0;
         if (!strcmp(line, "config")) a->config = keep(v);
-        else if (!strcmp(line, "set") && a->n_sets < 64 && keep(v)) a->sets[a->n_sets++] = saved[n_saved - 1];
+        else if (!strcmp(line, "set") && a->n_sets < 64 && keep(v))
+            a->sets[a->n_sets++] = saved[n_saved - 1];
         else if (!strcmp(line, "threads") && !a->threads) a->threads = atoi(v);
-        else if (!strcmp(line, "shard") && !a->shard_n) sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
+        else if (!strcmp(line, "shard") && !a->shard_n)
+            sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
         else if (!strcmp(line, "jobs") && !a->jobs) a->jobs = atoi(v);
         else if (!strcmp(line, "parallel")) a->data_parallel = !strcmp(v, "mpi");
     }
@@ -157,14 +160,15 @@ static int parse_args(int argc, char **argv, run_args *a) {
                 return cli_fail(FANIN_EINVAL, "--threads needs a positive integer");
         } else if (!strcmp(o, "--shard")) {
             if (parse_shard(argv[++i], a) < 0)
-                return cli_fail(FANIN_EINVAL, "--shard needs K/N with 1 <= K <= N, e.g. --shard 2/4");
+                return cli_fail(FANIN_EINVAL,
+                                "--shard needs K/N with 1 <= K <= N, e.g. --shard 2/4");
         } else if (!strcmp(o, "--jobs") || !strcmp(o, "-j")) {
             if (!v || (a->jobs = (int)cli_parse_count(argv[++i])) < 1)
                 return cli_fail(FANIN_EINVAL, "--jobs needs a positive integer");
         } else if (!strcmp(o, "--timeout")) {
             if (parse_timeout(v, a) < 0)
                 return cli_fail(FANIN_EINVAL, "--timeout needs a number of seconds, e.g. "
-                                "--timeout 600");
+                                              "--timeout 600");
             i++;
         } else if (!strcmp(o, "--no-isolate")) a->inline_members = 1;
         else if (!strcmp(o, "--data-parallel")) a->data_parallel = 1;
@@ -185,7 +189,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
         return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
     if (fanin__mpi_launched() && (a->jobs > 1 || a->shard_n > 1))
         return cli_fail(FANIN_EINVAL, "under mpirun the ranks share the members out; leave out "
-                        "--jobs and --shard");
+                                      "--jobs and --shard");
     if (!a->config && a->resume) return load_args(a);
     if (!a->config) return cli_fail(FANIN_EINVAL, "usage: fanin run CONFIG.yaml [options]");
     return FANIN_EXIT_OK;
@@ -269,9 +273,15 @@ static int run_members(const run_args *a, fanin_config *c, fanin_registry *reg, 
     static char err[8 * FANIN_ERRLEN];
     /* jobs share the terminal: plain lines, not bars redrawn in place */
     cli_progress prog = {.is_tty = isatty(STDERR_FILENO) && !a->child, .quiet = a->quiet};
-    fanin__runner rn = {.config = c, .reg = reg, .out_dir = out, .threads = a->threads,
-                        .shard_k = a->shard_k, .shard_n = a->shard_n, .resume = a->resume != NULL,
-                        .isolate = !a->inline_members, .timeout = a->timeout};
+    fanin__runner rn = {.config = c,
+                        .reg = reg,
+                        .out_dir = out,
+                        .threads = a->threads,
+                        .shard_k = a->shard_k,
+                        .shard_n = a->shard_n,
+                        .resume = a->resume != NULL,
+                        .isolate = !a->inline_members,
+                        .timeout = a->timeout};
     fanin__run_dist dist = {0};
     fanin__data_parallel dp = {fanin__mpi_allreduce, fanin__mpi_barrier, NULL, a->rank, a->ranks};
     if (a->ranks > 1 && a->data_parallel) rn.dp = &dp;

@@ -32,8 +32,7 @@ static void check_shapes(const fanin_experiment *x, fanin__errs *errs, void *use
     int rc = fanin__data_model_input(x, data, &in, err, sizeof err);
     fanin_model *m = NULL;
     if (rc == FANIN_OK)
-        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w}, 1, &m, err,
-                                     sizeof err);
+        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w}, 1, &m, err, sizeof err);
     fanin__model_free(m);
     if (rc < 0) fanin__errs_add(errs, rc == FANIN_ENOMEM ? rc : FANIN_ECONFIG, NULL, "%s", err);
 }

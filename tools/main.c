@@ -24,7 +24,8 @@ static const char usage[] =
     "                       --jobs N runs the members in N processes (give each one BLAS\n"
     "                       thread: threads: 1), --resume continues an interrupted run; a\n"
     "                       folder (runs/NAME or --out) holding an earlier run is kept: the\n"
-    "                       new one goes to NAME-2, -3, ..., or replaces it with --overwrite\n"    "                       each member runs in its own process: a crash, or a member past\n"
+    "                       new one goes to NAME-2, -3, ..., or replaces it with --overwrite\n"
+    "                       each member runs in its own process: a crash, or a member past\n"
     "                       --timeout S seconds, is its row (crashed, timeout) and the sweep\n"
     "                       goes on; under `mpirun -np N fanin run` rank 0 hands the members\n"
     "                       to the ranks as they become free (docs/cluster.md)\n"
@@ -62,15 +63,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"run", cmd_run},
-    {"validate", cmd_validate},
-    {"plugins", cmd_plugins},
-    {"check", cmd_check},
-    {"new-plugin", cmd_new_plugin},
-    {"help", cmd_help},
-    {"predict", cmd_predict},
-    {"init-stats", cmd_init_stats},
-    {"merge", cmd_merge},
+    {"run", cmd_run},         {"validate", cmd_validate},     {"plugins", cmd_plugins},
+    {"check", cmd_check},     {"new-plugin", cmd_new_plugin}, {"help", cmd_help},
+    {"predict", cmd_predict}, {"init-stats", cmd_init_stats}, {"merge", cmd_merge},
 };
 
 const char *cli_usage_text(void) { return usage; }
@@ -102,7 +97,8 @@ fanin_config *cli_config(const char *path, char **sets, int n_sets, int *exit_co
     fanin_config *c;
     char err[FANIN_ERRLEN];
     int rc = fanin__config_load(&c, path, err, sizeof err);
-    for (int i = 0; rc == FANIN_OK && i < n_sets; i++) rc = fanin__config_set(c, sets[i], err, sizeof err);
+    for (int i = 0; rc == FANIN_OK && i < n_sets; i++)
+        rc = fanin__config_set(c, sets[i], err, sizeof err);
     if (rc == FANIN_OK) return c;
     if (c && rc < 0) fanin__config_free(c);
     *exit_code = cli_fail(rc, err);
@@ -121,7 +117,8 @@ static int blas_start(char **argv) {
     const char *core = openblas_get_corename();
     if (fanin__coretype_decide(getenv("OPENBLAS_CORETYPE"), core, fanin__cpu_caps_now()) ==
         FANIN_CORETYPE_REEXEC) {
-        fprintf(stderr, "fanin: OpenBLAS picked its generic %s kernels on a CPU with AVX2 and "
+        fprintf(stderr,
+                "fanin: OpenBLAS picked its generic %s kernels on a CPU with AVX2 and "
                 "FMA; running with OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE to choose)\n",
                 core, FANIN_CORETYPE_FAST);
         setenv("OPENBLAS_CORETYPE", FANIN_CORETYPE_FAST, 1);
@@ -131,14 +128,17 @@ static int blas_start(char **argv) {
     }
     char err[FANIN_ERRLEN];
     if (fanin__sgemm_check(blas_nt, err, sizeof err) == FANIN_OK) return -1;
-    fprintf(stderr, "fanin: OpenBLAS's %s kernels compute wrong products on this CPU: %s; set "
+    fprintf(stderr,
+            "fanin: OpenBLAS's %s kernels compute wrong products on this CPU: %s; set "
             "OPENBLAS_CORETYPE to another core (e.g. Sandybridge or Prescott) or install another "
-            "BLAS\n", core, err);
+            "BLAS\n",
+            core, err);
     return FANIN_EXIT_RUNTIME;
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || (argc == 2 && !strcmp(argv[1], "help")) || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2 || (argc == 2 && !strcmp(argv[1], "help")) || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? FANIN_EXIT_USAGE : FANIN_EXIT_OK;
     }

@@ -73,7 +73,8 @@ int fanin__critical_expect(const fanin__pref *act, double q, double e[3], char *
                            size_t errlen) {
     int rc = expect_raw(act, q, e, err, errlen);
     if (rc == FANIN_OK && (!(e[1] > 0.0) || !isfinite(e[0]) || !isfinite(e[1])))
-        return fanin__errf(err, errlen, FANIN_EINVAL, "activation '%s': E[phi'^2] = %g at q = "
+        return fanin__errf(err, errlen, FANIN_EINVAL,
+                           "activation '%s': E[phi'^2] = %g at q = "
                            "%g; a critical point needs a non-zero, finite derivative",
                            act->entry->plugin->name, e[1], q);
     return rc;
@@ -93,8 +94,8 @@ static int gap(const fanin__pref *act, double sb2, double q, double *f, char *er
  * critical point is sigma_w2 = 1 / phi'(0)^2 at q* -> 0); 0 when none. Sets *flat when
  * |f| <= 1e-6 q everywhere (a scale-invariant activation with sigma_b2 = 0). The tolerances
  * are the plugin's float32 noise. */
-static int bracket(const fanin__pref *act, double sb2, double *a, double *b, int *flat,
-                   char *err, size_t len) {
+static int bracket(const fanin__pref *act, double sb2, double *a, double *b, int *flat, char *err,
+                   size_t len) {
     double prev = 0.0, qp = 0.0;
     int pos = 0; /* f was above the noise somewhere */
     for (int k = 0; k < GRID; k++) {
@@ -126,8 +127,8 @@ static int depth_scales(const fanin__pref *act, fanin__critical *c, char *err, s
     return FANIN_OK;
 }
 
-int fanin__critical_solve(const fanin__pref *act, double sigma_b2, fanin__critical *out,
-                          char *err, size_t errlen) {
+int fanin__critical_solve(const fanin__pref *act, double sigma_b2, fanin__critical *out, char *err,
+                          size_t errlen) {
     memset(out, 0, sizeof *out);
     out->sigma_b2 = sigma_b2;
     out->q_star = NAN;

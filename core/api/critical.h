@@ -33,13 +33,12 @@ typedef struct fanin__critical {
 /* Mean-field expectations at variance q over z ~ N(0, 1), through act's forward and backward:
  * e[0] = E[phi(sqrt(q) z)^2], e[1] = E[phi'(sqrt(q) z)^2], e[2] = E[z phi phi'(sqrt(q) z)]
  * (= sqrt(q) E[phi'^2 + phi phi''] by Stein's lemma: no second derivative needed). */
-int fanin__critical_expect(const fanin__pref *act, double q, double e[3], char *err,
-                           size_t errlen);
+int fanin__critical_expect(const fanin__pref *act, double q, double e[3], char *err, size_t errlen);
 
 /* The critical point for bias variance sigma_b2 >= 0: solve q = E[phi^2]/E[phi'^2] + sigma_b2
  * for the smallest q* in [1e-6, 1e6] (log-grid scan, then bisection to 1e-12 relative), then
  * sigma_w2 = 1 / E[phi'^2](q*). */
-int fanin__critical_solve(const fanin__pref *act, double sigma_b2, fanin__critical *out,
-                          char *err, size_t errlen);
+int fanin__critical_solve(const fanin__pref *act, double sigma_b2, fanin__critical *out, char *err,
+                          size_t errlen);
 
 #endif /* FANIN_API_CRITICAL_H */

@@ -19,7 +19,7 @@ int fanin__atomic_open(fanin__atomic *a, const char *path) {
 
 /* fsync the folder holding path, so the rename itself survives a power loss. */
 static void sync_dir(const char *path) {
-    char dir[sizeof ((fanin__atomic *)0)->tmp];
+    char dir[sizeof((fanin__atomic *)0)->tmp];
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
     int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -15,10 +15,9 @@
 
 /* OpenBLAS 0.3.21's core names (driver/others/dynamic.c) whose kernels predate AVX2. */
 static const char *const fallback_cores[] = {
-    "unknown",  "katmai",  "coppermine", "northwood",    "prescott",  "banias",
-    "atom",     "core2",   "penryn",     "dunnington",   "nehalem",   "athlon",
-    "opteron",  "opteron_sse3", "barcelona", "nano",     "sandybridge", "bobcat",
-    "bulldozer", "piledriver", "steamroller",
+    "unknown",   "katmai", "coppermine",  "northwood", "prescott",  "banias",     "atom",
+    "core2",     "penryn", "dunnington",  "nehalem",   "athlon",    "opteron",    "opteron_sse3",
+    "barcelona", "nano",   "sandybridge", "bobcat",    "bulldozer", "piledriver", "steamroller",
 };
 
 bool fanin__core_is_fallback(const char *core) {
@@ -56,7 +55,9 @@ fanin__cpu_caps fanin__cpu_caps_now(void) {
 
 /* Small integers over 4: every product and partial sum is a multiple of 1/16 below 2^20, exact
  * in float, so the BLAS and the loop must agree to the bit in any summation order. */
-static float cell(int i, int j, int salt) { return (float)((i * 7 + j * 3 + salt) % 11 - 5) / 4.0f; }
+static float cell(int i, int j, int salt) {
+    return (float)((i * 7 + j * 3 + salt) % 11 - 5) / 4.0f;
+}
 
 /* One m x n x k product through gemm against the plain triple loop. */
 static int check_shape(fanin__sgemm_nt_fn gemm, int m, int n, int k, char *err, size_t errlen) {
@@ -73,9 +74,10 @@ static int check_shape(fanin__sgemm_nt_fn gemm, int m, int n, int k, char *err, 
             float want = 0.0f;
             for (int p = 0; p < k; p++) want += A[i * k + p] * B[j * k + p];
             if (C[i * n + j] != want)
-                return fanin__errf(err, errlen, FANIN_ENOTSUP, "sgemm [%d x %d] . [%d x %d]^T "
-                                   "gave C[%d][%d] = %g where a plain loop gives %g", m, k, n, k,
-                                   i, j, (double)C[i * n + j], (double)want);
+                return fanin__errf(err, errlen, FANIN_ENOTSUP,
+                                   "sgemm [%d x %d] . [%d x %d]^T "
+                                   "gave C[%d][%d] = %g where a plain loop gives %g",
+                                   m, k, n, k, i, j, (double)C[i * n + j], (double)want);
         }
     return FANIN_OK;
 }

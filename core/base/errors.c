@@ -10,27 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FANIN_ERRNO_MAP(X)                                              \
-    X(OK, 0, "success")                                                 \
-    X(EINVAL, -1, "invalid argument")                                   \
-    X(ENOMEM, -2, "out of memory")                                      \
-    X(EIO, -3, "input/output error")                                    \
-    X(ECONFIG, -4, "error in the experiment file")                      \
-    X(EDATA, -5, "missing or corrupt data")                             \
-    X(EPLUGIN, -6, "plugin error")                                      \
-    X(ENOTSUP, -7, "not supported")                                     \
-    X(EDIVERGED, -8, "training diverged (NaN or Inf)")                  \
+#define FANIN_ERRNO_MAP(X)                             \
+    X(OK, 0, "success")                                \
+    X(EINVAL, -1, "invalid argument")                  \
+    X(ENOMEM, -2, "out of memory")                     \
+    X(EIO, -3, "input/output error")                   \
+    X(ECONFIG, -4, "error in the experiment file")     \
+    X(EDATA, -5, "missing or corrupt data")            \
+    X(EPLUGIN, -6, "plugin error")                     \
+    X(ENOTSUP, -7, "not supported")                    \
+    X(EDIVERGED, -8, "training diverged (NaN or Inf)") \
     X(EINTR, -9, "interrupted")
 
 const char *fanin_err_name(int code) {
-#define NAME_CASE(name, val, text) case val: return "FANIN_" #name;
+#define NAME_CASE(name, val, text) \
+    case val: return "FANIN_" #name;
     switch (code) { FANIN_ERRNO_MAP(NAME_CASE) }
 #undef NAME_CASE
     return "FANIN_EUNKNOWN";
 }
 
 const char *fanin_strerror(int code) {
-#define TEXT_CASE(name, val, text) case val: return text;
+#define TEXT_CASE(name, val, text) \
+    case val: return text;
     switch (code) { FANIN_ERRNO_MAP(TEXT_CASE) }
 #undef TEXT_CASE
     return "unknown error";
@@ -38,9 +40,12 @@ const char *fanin_strerror(int code) {
 
 int fanin_exit_code(int code) {
     switch (code) {
-    case FANIN_OK: case FANIN_EDIVERGED: return FANIN_EXIT_OK;
-    case FANIN_EINVAL: case FANIN_ECONFIG: case FANIN_EDATA: case FANIN_EPLUGIN:
-        return FANIN_EXIT_USAGE;
+    case FANIN_OK:
+    case FANIN_EDIVERGED: return FANIN_EXIT_OK;
+    case FANIN_EINVAL:
+    case FANIN_ECONFIG:
+    case FANIN_EDATA:
+    case FANIN_EPLUGIN: return FANIN_EXIT_USAGE;
     case FANIN_EINTR: return FANIN_EXIT_INTERRUPTED;
     default: return FANIN_EXIT_RUNTIME;
     }
@@ -84,7 +89,10 @@ const char *fanin__nearest(const char *word, const char *const *candidates, size
     if (limit < 2) limit = 2;
     for (size_t i = 0; i < n; i++) {
         int d = fanin__edit_distance(word, candidates[i]);
-        if (d < best_d) { best_d = d; best = candidates[i]; }
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
     }
     return best_d <= limit ? best : NULL;
 }

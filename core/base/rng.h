@@ -23,29 +23,29 @@ enum fanin__stream {
  * fanin_rng handles continues exactly as one RandomState does across randn calls. */
 typedef struct fanin__mt19937 {
     uint32_t key[624];
-    int pos;        /* next word of key to temper; 624 = regenerate first */
-    int has_gauss;  /* legacy_gauss caches the second value of each polar pair */
+    int pos;       /* next word of key to temper; 624 = regenerate first */
+    int has_gauss; /* legacy_gauss caches the second value of each polar pair */
     double gauss;
 } fanin__mt19937;
 
 /* np.random.seed(seed) for an integer seed: init_genrand (numpy's mt19937_seed). */
 void fanin__mt19937_seed(fanin__mt19937 *mt, uint32_t seed);
-uint32_t fanin__mt19937_next32(fanin__mt19937 *mt);  /* genrand_int32 */
-double fanin__mt19937_double(fanin__mt19937 *mt);    /* random_sample: genrand_res53 */
-double fanin__mt19937_gauss(fanin__mt19937 *mt);     /* numpy's legacy_gauss (randn) */
+uint32_t fanin__mt19937_next32(fanin__mt19937 *mt); /* genrand_int32 */
+double fanin__mt19937_double(fanin__mt19937 *mt);   /* random_sample: genrand_res53 */
+double fanin__mt19937_gauss(fanin__mt19937 *mt);    /* numpy's legacy_gauss (randn) */
 
 /* Philox-4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"):
  * key = seed; counter = (block lo, block hi, layer, tensor). Independent streams per
  * (seed, layer, tensor), so adding a layer leaves the other layers' weights unchanged. */
 struct fanin_rng {
-    int kind;             /* enum fanin__rng_kind */
-    uint32_t key[2];      /* the seed */
-    uint32_t ctr[4];      /* ctr[0..1] block index, ctr[2] layer, ctr[3] tensor */
-    uint32_t buf[4];      /* outputs of the current block */
-    int avail;            /* unread words left in buf */
-    int has_spare;        /* a cached second normal (Box-Muller gives two) */
+    int kind;        /* enum fanin__rng_kind */
+    uint32_t key[2]; /* the seed */
+    uint32_t ctr[4]; /* ctr[0..1] block index, ctr[2] layer, ctr[3] tensor */
+    uint32_t buf[4]; /* outputs of the current block */
+    int avail;       /* unread words left in buf */
+    int has_spare;   /* a cached second normal (Box-Muller gives two) */
     double spare;
-    fanin__mt19937 *mt;   /* numpy kind only: the shared MT19937 stream (borrowed) */
+    fanin__mt19937 *mt; /* numpy kind only: the shared MT19937 stream (borrowed) */
 };
 
 void fanin__rng_init(fanin_rng *r, uint64_t seed, uint32_t layer, uint32_t tensor);

@@ -36,10 +36,9 @@ static char *abs_dir_of(const char *name) {
     }
     if (!getcwd(cwd, sizeof cwd)) return NULL;
     if (slash)
-        fanin__str_appendf(&d, &len, "%s/%.*s", strcmp(cwd, "/") ? cwd : "",
-                           (int)(slash - name), name);
-    else
-        fanin__str_appendf(&d, &len, "%s", cwd);
+        fanin__str_appendf(&d, &len, "%s/%.*s", strcmp(cwd, "/") ? cwd : "", (int)(slash - name),
+                           name);
+    else fanin__str_appendf(&d, &len, "%s", cwd);
     return d;
 }
 
@@ -102,8 +101,9 @@ int fanin__config_load(fanin_config **out, const char *path, char *err, size_t e
     char *text = read_all(f, &len, &rc);
     fclose(f);
     if (rc == FANIN_OK) rc = fanin__config_parse(out, path, text, len, err, errlen);
-    else fanin__errf(err, errlen, rc, "%s: %s", path,
-                     rc == FANIN_EIO ? "read error" : "too large or out of memory (64 MB at most)");
+    else
+        fanin__errf(err, errlen, rc, "%s: %s", path,
+                    rc == FANIN_EIO ? "read error" : "too large or out of memory (64 MB at most)");
     free(text);
     return rc;
 }
@@ -195,8 +195,8 @@ int fanin__config_set(fanin_config *c, const char *assignment, char *err, size_t
     char key[512], msg[FANIN_ERRLEN];
     snprintf(key, sizeof key, "%.*s", (int)(eq - assignment), assignment);
     fanin__node *val;
-    int rc = fanin__yaml_parse("--set", eq + 1, strlen(eq + 1), 0, (int)(eq + 1 - assignment),
-                               &val, err, errlen);
+    int rc = fanin__yaml_parse("--set", eq + 1, strlen(eq + 1), 0, (int)(eq + 1 - assignment), &val,
+                               err, errlen);
     if (rc != FANIN_OK) return rc;
     fanin__loc loc = {"--set", 1, 1};
     fanin__loc vloc = {"--set", 1, (int)(eq - assignment) + 2};
@@ -269,8 +269,7 @@ int fanin__config_members(const fanin_config *c) {
 }
 
 /* Set member's values on tree; the last axis varies fastest (itertools.product). */
-static int apply_member(fanin__node **tree, const axis *a, int n, int member,
-                        fanin__errs *errs) {
+static int apply_member(fanin__node **tree, const axis *a, int n, int member, fanin__errs *errs) {
     int rc = FANIN_OK;
     for (int k = n - 1; k >= 0; k--) {
         size_t len = a[k].values->n, idx = (size_t)member % len;
@@ -305,8 +304,7 @@ static char *swept_text(fanin__rctx *r, const axis *a, int idx) {
         if (lr && lr->type == FANIN__SCALAR) /* "sgd(lr=0.1, momentum=0.9)" */
             fanin__str_appendf(&s, &len, "%s(lr=%s%s%s", p.entry->plugin->name, lr->text,
                                p.text[nl] ? ", " : ")", p.text[nl] ? p.text + nl + 1 : "");
-        else
-            s = fanin__strdup(p.text);
+        else s = fanin__strdup(p.text);
         fanin__pref_deinit(&p);
     }
     fanin__errs_deinit(&quiet);
@@ -355,8 +353,7 @@ static int resolve_member(const fanin_config *c, int member, const fanin_registr
     else if (member < 0 || member >= count)
         rc = fanin__errs_add(errs, FANIN_EINVAL, NULL, "sweep member %d does not exist (0..%lld)",
                              member, count - 1);
-    else if (a)
-        apply_member(&tree, a, n, member, errs);
+    else if (a) apply_member(&tree, a, n, member, errs);
     r.root = tree;
     if (rc == FANIN_OK) fanin__resolve_tree(&r);
     if (rc == FANIN_OK && errs->total == before) record_swept(&r, a, n, member);
@@ -386,8 +383,7 @@ int fanin__config_validate(const fanin_config *c, const fanin_registry *reg, cha
 }
 
 int fanin__config_validate_with(const fanin_config *c, const fanin_registry *reg,
-                                fanin__member_check check, void *user, char *err,
-                                size_t errlen) {
+                                fanin__member_check check, void *user, char *err, size_t errlen) {
     fanin__errs errs = {0};
     int members = fanin__config_members(c);
     for (int m = 0; m < members && reg; m++) {

@@ -10,16 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fanin__errs_vadd(fanin__errs *e, int code, const fanin__loc *loc, const char *fmt,
-                     va_list ap) {
+int fanin__errs_vadd(fanin__errs *e, int code, const fanin__loc *loc, const char *fmt, va_list ap) {
     char body[FANIN_ERRLEN], msg[FANIN_ERRLEN + 64];
     vsnprintf(body, sizeof body, fmt, ap);
     if (loc && loc->file && loc->line > 0)
         snprintf(msg, sizeof msg, "%s:%d:%d: %s", loc->file, loc->line, loc->col, body);
-    else if (loc && loc->file)
-        snprintf(msg, sizeof msg, "%s: %s", loc->file, body);
-    else
-        snprintf(msg, sizeof msg, "%s", body);
+    else if (loc && loc->file) snprintf(msg, sizeof msg, "%s: %s", loc->file, body);
+    else snprintf(msg, sizeof msg, "%s", body);
     if (e->code == FANIN_OK) e->code = code;
     e->total++;
     for (int i = 0; i < e->n; i++)

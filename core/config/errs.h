@@ -20,8 +20,7 @@ typedef struct fanin__errs {
 /* Add a located message; returns `code`. loc may be NULL (no prefix). */
 int fanin__errs_add(fanin__errs *e, int code, const fanin__loc *loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int fanin__errs_vadd(fanin__errs *e, int code, const fanin__loc *loc, const char *fmt,
-                     va_list ap);
+int fanin__errs_vadd(fanin__errs *e, int code, const fanin__loc *loc, const char *fmt, va_list ap);
 void fanin__errs_deinit(fanin__errs *e);
 
 /* All messages, one per line, into err. */

@@ -21,12 +21,14 @@
 enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };
 /* AUTO (hdf5 only): scale255 when the file's x is uint8, else none; the reader decides. */
 enum fanin__norm {
-    FANIN_NORM_NONE = 0, FANIN_NORM_SCALE255 = 1, FANIN_NORM_STANDARDIZE = 2, FANIN_NORM_AUTO = 3
+    FANIN_NORM_NONE = 0,
+    FANIN_NORM_SCALE255 = 1,
+    FANIN_NORM_STANDARDIZE = 2,
+    FANIN_NORM_AUTO = 3
 };
 /* The names the file uses for enum fanin__loss, fanin__norm and fanin__rng_kind, indexed by
  * value and ending in NULL (config_resolve.c); the reader and the writer share them. */
-extern const char *const fanin__loss_names[], *const fanin__norm_names[],
-    *const fanin__rng_names[];
+extern const char *const fanin__loss_names[], *const fanin__norm_names[], *const fanin__rng_names[];
 
 /* hdf5 `data.layout`: how a 4-D x [n, a, b, c] holds one example, [H, W, C] (the course's
  * [64, 64, 3] images) or [C, H, W]; the dataset is stored [C, H, W] either way. */
@@ -34,13 +36,13 @@ enum fanin__layout { FANIN_LAYOUT_HWC = 0, FANIN_LAYOUT_CHW = 1 };
 extern const char *const fanin__layout_names[]; /* "hwc", "chw", NULL (section_data.c) */
 
 typedef struct fanin__data_spec {
-    char source[16];       /* fashion-mnist | idx | csv | synthetic | hdf5 */
-    char path[1024];       /* fashion-mnist folder, csv or hdf5 file (absolute after resolution) */
+    char source[16]; /* fashion-mnist | idx | csv | synthetic | hdf5 */
+    char path[1024]; /* fashion-mnist folder, csv or hdf5 file (absolute after resolution) */
     char images[1024], labels[1024], test_images[1024], test_labels[1024]; /* idx */
-    char test_path[1024];  /* hdf5: the file of the test datasets ("" = path) */
+    char test_path[1024]; /* hdf5: the file of the test datasets ("" = path) */
     char x[256], y[256], test_x[256], test_y[256]; /* hdf5 dataset names */
-    char target[128];      /* csv target column */
-    char kind[16];         /* synthetic: spiral | moons | circles | xor | blobs | linear_teacher */
+    char target[128];                              /* csv target column */
+    char kind[16]; /* synthetic: spiral | moons | circles | xor | blobs | linear_teacher */
     int classes[FANIN_MAX_CLASSES];
     int n_classes_listed;  /* 0 = all classes */
     int64_t train, test;   /* how many examples; -1 = all available */
@@ -60,8 +62,14 @@ typedef struct fanin__data_spec {
  * checks report (data/data.h): indexes of fanin_experiment.data_loc, spelt as in
  * fanin__data_key_names (section_data.c). */
 enum fanin__data_key {
-    FANIN__DK_PATH, FANIN__DK_TEST_PATH, FANIN__DK_IMAGES, FANIN__DK_LABELS,
-    FANIN__DK_TEST_IMAGES, FANIN__DK_TEST_LABELS, FANIN__DK_TARGET, FANIN__DK_COUNT
+    FANIN__DK_PATH,
+    FANIN__DK_TEST_PATH,
+    FANIN__DK_IMAGES,
+    FANIN__DK_LABELS,
+    FANIN__DK_TEST_IMAGES,
+    FANIN__DK_TEST_LABELS,
+    FANIN__DK_TARGET,
+    FANIN__DK_COUNT
 };
 extern const char *const fanin__data_key_names[]; /* "path", ..., "target" */
 
@@ -84,7 +92,10 @@ enum fanin__layer_type {
 /* residual `scale:`: y = x + alpha * F(x) with alpha 1, learnable from 0 (ReZero), learnable from
  * `init` (SkipInit), or Fixup's scalar multiplier and biases (Zhang et al. 2019). */
 enum fanin__residual_scale {
-    FANIN_SCALE_ONE = 0, FANIN_SCALE_REZERO = 1, FANIN_SCALE_SKIPINIT = 2, FANIN_SCALE_FIXUP = 3
+    FANIN_SCALE_ONE = 0,
+    FANIN_SCALE_REZERO = 1,
+    FANIN_SCALE_SKIPINIT = 2,
+    FANIN_SCALE_FIXUP = 3
 };
 /* The names `type:` takes, by enum fanin__layer_type ("residual" is the open;
  * "residual_close" is never written), and `scale:`'s by enum fanin__residual_scale ("1",
@@ -94,19 +105,19 @@ extern const char *const fanin__layer_type_names[], *const fanin__scale_names[];
 #define FANIN_PAD_VALID (-2) /* no padding (0) */
 
 typedef struct fanin__layer_spec {
-    int type;          /* enum fanin__layer_type */
-    fanin__loc loc;    /* where the layer (or its residual block) was written */
-    char name[64];     /* the module path its tensors are saved under: "layers.3" or
+    int type;       /* enum fanin__layer_type */
+    fanin__loc loc; /* where the layer (or its residual block) was written */
+    char name[64];  /* the module path its tensors are saved under: "layers.3" or
                         * "layers.2.1.branch.0"; "" = "layers.<index>" */
-    int units;         /* dense */
+    int units;      /* dense */
     /* dense, conv2d; residual close: the activation after the sum ("linear" = none), its
      * projection's init and bias_init; batchnorm/layernorm: init = gamma, bias_init = beta */
     fanin__pref activation, init, bias_init;
-    int channels;      /* conv2d: output channels */
+    int channels;                /* conv2d: output channels */
     int kernel, stride, padding; /* conv2d, pools: square kernel; padding >= 0 or FANIN_PAD_* */
-    bool bias;         /* conv2d: with a bias (dense always has one) */
-    double p;          /* dropout: the probability of zeroing */
-    double eps, momentum; /* batchnorm (1e-5, 0.1 as PyTorch), layernorm (eps) */
+    bool bias;                   /* conv2d: with a bias (dense always has one) */
+    double p;                    /* dropout: the probability of zeroing */
+    double eps, momentum;        /* batchnorm (1e-5, 0.1 as PyTorch), layernorm (eps) */
     /* residual blocks: an open and its close link to each other (indices in the layer list) */
     int link;
     int scale;         /* close: enum fanin__residual_scale */
@@ -127,30 +138,30 @@ typedef struct fanin__swept {
 
 typedef struct fanin_experiment {
     char name[128];
-    char *source_file;   /* the YAML file (owned); relative paths resolve against its folder */
-    uint64_t seed;       /* the initial weights */
-    uint64_t data_seed;  /* minibatch order and synthetic data (default: seed) */
-    int rng;             /* enum fanin__rng_kind */
+    char *source_file;  /* the YAML file (owned); relative paths resolve against its folder */
+    uint64_t seed;      /* the initial weights */
+    uint64_t data_seed; /* minibatch order and synthetic data (default: seed) */
+    int rng;            /* enum fanin__rng_kind */
     fanin__data_spec data;
     /* where each enum fanin__data_key value was written (data.source's place for a default);
      * loc.file is source_file or "--set", so valid as long as the experiment */
     fanin__loc data_loc[FANIN__DK_COUNT];
     int n_layers;
     fanin__layer_spec *layers; /* n_layers, repeats and residual blocks expanded (owned) */
-    int input[3];        /* model.input: one example's [C, H, W]; all 0 when not given */
-    fanin__loc input_loc; /* where model.input was written */
-    int loss;            /* enum fanin__loss */
+    int input[3];              /* model.input: one example's [C, H, W]; all 0 when not given */
+    fanin__loc input_loc;      /* where model.input was written */
+    int loss;                  /* enum fanin__loss */
     fanin__pref optimizer;
     double lr;
     fanin__schedule schedule; /* lr_schedule: the lr of each step from lr (schedule.h) */
-    int64_t iterations;  /* total optimizer steps (epochs converted once data size is known) */
-    int64_t epochs;      /* > 0 when the file gave train.epochs instead */
-    int64_t batch;       /* 0 = full batch */
+    int64_t iterations;       /* total optimizer steps (epochs converted once data size is known) */
+    int64_t epochs;           /* > 0 when the file gave train.epochs instead */
+    int64_t batch;            /* 0 = full batch */
     int64_t log_every;
     int64_t layer_stats_every; /* 0 = only at iteration 0 and the end */
     int64_t checkpoint_every;  /* train.checkpoint_every: steps between checkpoints; 0 = never */
-    int threads;         /* BLAS threads; 0 = OpenBLAS default */
-    int member;          /* index within the sweep */
+    int threads;               /* BLAS threads; 0 = OpenBLAS default */
+    int member;                /* index within the sweep */
     int n_swept;
     fanin__swept *swept; /* the values this sweep member took (owned) */
     void *arena;         /* internal allocations (params, strings) */

@@ -60,8 +60,9 @@ static int unknown_key(fanin__rctx *r, const fanin__node *key, const fanin__key 
     size_t n = fanin__key_names(table, names, 64, 0);
     near = fanin__nearest(key->text, names, n);
     if (path) snprintf(where, sizeof where, " in '%s'", path);
-    if (near) return fanin__rerr(r, key, "unknown key '%s'%s; did you mean '%s'?", key->text,
-                                 where, near);
+    if (near)
+        return fanin__rerr(r, key, "unknown key '%s'%s; did you mean '%s'?", key->text, where,
+                           near);
     names_text(names, n, list, sizeof list);
     return fanin__rerr(r, key, "unknown key '%s'%s (known keys: %s)", key->text, where, list);
 }
@@ -80,8 +81,15 @@ static int wrong_source(fanin__rctx *r, const fanin__node *key, const fanin__key
 /* ---- reading one value by its row ---- */
 
 static fanin_param_spec spec_of(const fanin__key *k) {
-    fanin_param_spec s = {k->name, FANIN_PARAM_STRING, k->flags & ~FANIN__KEY_REQUIRED, 0.0,
-                          k->min, k->max, k->choices, NULL, k->doc};
+    fanin_param_spec s = {k->name,
+                          FANIN_PARAM_STRING,
+                          k->flags & ~FANIN__KEY_REQUIRED,
+                          0.0,
+                          k->min,
+                          k->max,
+                          k->choices,
+                          NULL,
+                          k->doc};
     switch (k->type) {
     case FANIN__KEY_I64:
     case FANIN__KEY_INT:
@@ -94,18 +102,17 @@ static fanin_param_spec spec_of(const fanin__key *k) {
 }
 
 int fanin__key_store_text(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, char *field, const char *text) {
+                          const char *path, char *field, const char *text) {
     if (strlen(text) >= k->size)
-        return fanin__rerr(r, val, "'%s' is too long (at most %zu characters)", path,
-                           k->size - 1);
+        return fanin__rerr(r, val, "'%s' is too long (at most %zu characters)", path, k->size - 1);
     memcpy(field, text, strlen(text) + 1);
     return FANIN_OK;
 }
 
 /* A file name made absolute: relative to the experiment file's folder when it came from the
  * file, to the current directory when it came from --set. */
-static int store_path(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, char *field, const char *text) {
+static int store_path(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      char *field, const char *text) {
     char cwd[PATH_MAX], buf[PATH_MAX + 1024];
     const char *dir = r->c->dir;
     if (!*text) return fanin__rerr(r, val, "'%s' is empty; give a file name", path);
@@ -142,13 +149,14 @@ static int read_scalar(fanin__rctx *r, const fanin__key *k, const fanin__node *v
     case FANIN__KEY_F64: *(double *)field = v.f; break;
     case FANIN__KEY_ENUM: *(int *)field = v.e; break;
     case FANIN__KEY_PATH: return store_path(r, k, val, path, field, v.s);
-    default: return fanin__key_store_text(r, k, val, path, field, k->choices ? k->choices[v.e] : v.s);
+    default:
+        return fanin__key_store_text(r, k, val, path, field, k->choices ? k->choices[v.e] : v.s);
     }
     return FANIN_OK;
 }
 
-static int read_value(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, void *base) {
+static int read_value(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      void *base) {
     char *field = (char *)base + k->off;
     if (k->fn) return k->fn(r, k, val, path, base);
     switch (k->type) {
@@ -168,8 +176,8 @@ static int read_value(fanin__rctx *r, const fanin__key *k, const fanin__node *va
     }
 }
 
-int fanin__apply_map(fanin__rctx *r, const fanin__node *map, const fanin__key *table,
-                     void *base, const char *path, unsigned source_bit) {
+int fanin__apply_map(fanin__rctx *r, const fanin__node *map, const fanin__key *table, void *base,
+                     const char *path, unsigned source_bit) {
     int rc = FANIN_OK;
     if (fanin__node_is_null(map)) {
         map = NULL;
@@ -183,8 +191,7 @@ int fanin__apply_map(fanin__rctx *r, const fanin__node *map, const fanin__key *t
         const fanin__key *k = fanin__key_find(table, key->text);
         char child[512];
         snprintf(child, sizeof child, "%s%s%s", path ? path : "", path ? "." : "", key->text);
-        if (!k)
-            rc = unknown_key(r, key, table, path);
+        if (!k) rc = unknown_key(r, key, table, path);
         else if (source_bit && k->sources && !(k->sources & source_bit))
             rc = wrong_source(r, key, table, child, source_bit);
         else if (!fanin__node_is_null(val) && read_value(r, k, val, child, base) != FANIN_OK)

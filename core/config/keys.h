@@ -61,8 +61,8 @@ extern const fanin__key fanin__top_keys[];
 
 /* Read every key of map by table into base; unknown keys, keys not allowed for `source_bit`
  * (0 = no source filter) and missing required keys are errors. A null map counts as empty. */
-int fanin__apply_map(fanin__rctx *r, const fanin__node *map, const fanin__key *table,
-                     void *base, const char *path, unsigned source_bit);
+int fanin__apply_map(fanin__rctx *r, const fanin__node *map, const fanin__key *table, void *base,
+                     const char *path, unsigned source_bit);
 /* A located error, the location taken from node n (n may be NULL: the file). */
 int fanin__rerr(fanin__rctx *r, const fanin__node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -42,8 +42,8 @@ static char *pref_text(const fanin__entry *e, const fanin_value *v, const bool *
     for (size_t i = 0; i < e->n_params && rc == FANIN_OK; i++) {
         if (!given[i]) continue;
         fanin__value_format(&e->plugin->params[i], &v[i], true, val, sizeof val);
-        rc = fanin__str_appendf(&s, &len, "%s%s=%s", k++ ? ", " : "(",
-                                e->plugin->params[i].name, val);
+        rc = fanin__str_appendf(&s, &len, "%s%s=%s", k++ ? ", " : "(", e->plugin->params[i].name,
+                                val);
     }
     if (rc == FANIN_OK && k) rc = fanin__str_appendf(&s, &len, ")");
     if (rc != FANIN_OK) {
@@ -166,9 +166,9 @@ int fanin__pref_from_node(fanin__pref *out, const fanin_registry *reg, int kind,
     if (!e) {
         const char *near = fanin__registry_suggest(reg, kind, name->text);
         return fanin__errs_add(errs, FANIN_ECONFIG, &name->loc,
-                               "unknown %s '%s'%s%s%s (plugins searched in: %s)", kname,
-                               name->text, near ? "; did you mean '" : "", near ? near : "",
-                               near ? "'?" : "", fanin__registry_search_path(reg));
+                               "unknown %s '%s'%s%s%s (plugins searched in: %s)", kname, name->text,
+                               near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "",
+                               fanin__registry_search_path(reg));
     }
     return fanin__pref_from_entry(out, e, map, &n->loc, skip, errs);
 }
@@ -209,8 +209,8 @@ static int arg_pair(const char *kv, int i, fanin__node *map, fanin__errs *errs) 
         return fanin__errs_add(errs, FANIN_EINVAL, &kl, "parameter '%s' %s", key,
                                strcmp(key, "name") ? "is given twice" : "is not a parameter");
     fanin__node *val;
-    int rc = fanin__yaml_parse("--param", eq + 1, strlen(eq + 1), i, (int)(eq + 1 - kv), &val,
-                               err, sizeof err);
+    int rc = fanin__yaml_parse("--param", eq + 1, strlen(eq + 1), i, (int)(eq + 1 - kv), &val, err,
+                               sizeof err);
     if (rc != FANIN_OK) return fanin__errs_add(errs, FANIN_EINVAL, NULL, "%s", err);
     if (!val) val = fanin__node_scalar("", true, &kl);
     return fanin__node_map_add(map, fanin__node_scalar(key, true, &kl), val);

@@ -14,7 +14,7 @@ typedef struct fanin__pref {
     const fanin__entry *entry;
     fanin_value *params; /* entry->n_params values in schema order (owned by the experiment) */
     fanin__loc loc;
-    char *text;          /* compact form for tables: "normal(std=0.01)" (owned) */
+    char *text; /* compact form for tables: "normal(std=0.01)" (owned) */
 } fanin__pref;
 
 /* Resolve a plugin reference node (a name, or a mapping with `name` and parameters) of `kind`

@@ -28,15 +28,19 @@
 #define OFF(field) offsetof(fanin_experiment, field)
 #define NO_MAX FANIN_PARAM_NO_MAX
 
-static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, void *base);
-static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                     const char *path, void *base);
+static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      void *base);
+static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                     void *base);
 static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                           const char *path, void *base);
 static int read_nothing(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base) {
-    (void)base; (void)k; (void)path; (void)r; (void)val;
+    (void)base;
+    (void)k;
+    (void)path;
+    (void)r;
+    (void)val;
     return FANIN_OK; /* sweep: expanded by config.c before the tree gets here */
 }
 
@@ -45,41 +49,67 @@ const char *const fanin__loss_names[] = {"bce", "cross_entropy", "mse", NULL};
 const char *const fanin__norm_names[] = {"none", "scale255", "standardize", "auto", NULL};
 
 static const fanin__key train_keys[] = {
-    {.name = "iterations", .type = FANIN__KEY_I64, .off = OFF(iterations), .flags = NO_MAX,
+    {.name = "iterations",
+     .type = FANIN__KEY_I64,
+     .off = OFF(iterations),
+     .flags = NO_MAX,
      .min = 0},
     {.name = "epochs", .type = FANIN__KEY_I64, .off = OFF(epochs), .flags = NO_MAX, .min = 1},
     {.name = "batch", .type = FANIN__KEY_ANY, .off = OFF(batch), .fn = read_batch},
-    {.name = "log_every", .type = FANIN__KEY_I64, .off = OFF(log_every), .flags = NO_MAX,
-     .min = 1},
-    {.name = "checkpoint_every", .type = FANIN__KEY_I64, .off = OFF(checkpoint_every),
-     .flags = NO_MAX, .min = 0},
+    {.name = "log_every", .type = FANIN__KEY_I64, .off = OFF(log_every), .flags = NO_MAX, .min = 1},
+    {.name = "checkpoint_every",
+     .type = FANIN__KEY_I64,
+     .off = OFF(checkpoint_every),
+     .flags = NO_MAX,
+     .min = 0},
     {0},
 };
 
 static const fanin__key diagnostics_keys[] = {
-    {.name = "layer_stats_every", .type = FANIN__KEY_I64, .off = OFF(layer_stats_every),
-     .flags = NO_MAX, .min = 0},
+    {.name = "layer_stats_every",
+     .type = FANIN__KEY_I64,
+     .off = OFF(layer_stats_every),
+     .flags = NO_MAX,
+     .min = 0},
     {0},
 };
 
 const fanin__key fanin__top_keys[] = {
-    {.name = "name", .type = FANIN__KEY_STR, .off = OFF(name),
-     .size = sizeof(((fanin_experiment *)0)->name), .fn = read_name},
+    {.name = "name",
+     .type = FANIN__KEY_STR,
+     .off = OFF(name),
+     .size = sizeof(((fanin_experiment *)0)->name),
+     .fn = read_name},
     {.name = "seed", .type = FANIN__KEY_U64, .off = OFF(seed), .flags = NO_MAX, .min = 0},
-    {.name = "data_seed", .type = FANIN__KEY_U64, .off = OFF(data_seed), .flags = NO_MAX,
-     .min = 0},
+    {.name = "data_seed", .type = FANIN__KEY_U64, .off = OFF(data_seed), .flags = NO_MAX, .min = 0},
     {.name = "rng", .type = FANIN__KEY_ENUM, .off = OFF(rng), .choices = fanin__rng_names},
     {.name = "threads", .type = FANIN__KEY_INT, .off = OFF(threads), .min = 0, .max = 4096},
-    {.name = "data", .type = FANIN__KEY_MAP, .sub = fanin__data_keys, .fn = fanin__resolve_data,
-     .flags = FANIN__KEY_REQUIRED, .doc = "a mapping with at least 'source'"},
-    {.name = "model", .type = FANIN__KEY_MAP, .sub = fanin__model_keys,
-     .fn = fanin__resolve_model, .flags = FANIN__KEY_REQUIRED,
+    {.name = "data",
+     .type = FANIN__KEY_MAP,
+     .sub = fanin__data_keys,
+     .fn = fanin__resolve_data,
+     .flags = FANIN__KEY_REQUIRED,
+     .doc = "a mapping with at least 'source'"},
+    {.name = "model",
+     .type = FANIN__KEY_MAP,
+     .sub = fanin__model_keys,
+     .fn = fanin__resolve_model,
+     .flags = FANIN__KEY_REQUIRED,
      .doc = "a mapping with 'layers': [{units: N}, ...]"},
-    {.name = "loss", .type = FANIN__KEY_ENUM, .off = OFF(loss), .choices = fanin__loss_names,
-     .flags = FANIN__KEY_REQUIRED, .doc = "bce | cross_entropy | mse"},
-    {.name = "optimizer", .type = FANIN__KEY_PREF, .off = OFF(optimizer),
-     .kind = FANIN_KIND_OPTIMIZER, .fn = read_optimizer},
-    {.name = "lr_schedule", .type = FANIN__KEY_MAP, .sub = fanin__schedule_keys,
+    {.name = "loss",
+     .type = FANIN__KEY_ENUM,
+     .off = OFF(loss),
+     .choices = fanin__loss_names,
+     .flags = FANIN__KEY_REQUIRED,
+     .doc = "bce | cross_entropy | mse"},
+    {.name = "optimizer",
+     .type = FANIN__KEY_PREF,
+     .off = OFF(optimizer),
+     .kind = FANIN_KIND_OPTIMIZER,
+     .fn = read_optimizer},
+    {.name = "lr_schedule",
+     .type = FANIN__KEY_MAP,
+     .sub = fanin__schedule_keys,
      .fn = fanin__resolve_schedule},
     {.name = "train", .type = FANIN__KEY_MAP, .sub = train_keys},
     {.name = "diagnostics", .type = FANIN__KEY_MAP, .sub = diagnostics_keys},
@@ -89,9 +119,10 @@ const fanin__key fanin__top_keys[] = {
 
 /* ---- the custom readers of this file ---- */
 
-static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, void *base) {
-    (void)base; (void)k;
+static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      void *base) {
+    (void)base;
+    (void)k;
     static const fanin_param_spec spec = {"batch", FANIN_PARAM_I64, NO_MAX, 0, 1, 0, 0, 0, 0};
     fanin_value v;
     char msg[FANIN_ERRLEN], got[120];
@@ -104,12 +135,12 @@ static int read_batch(fanin__rctx *r, const fanin__key *k, const fanin__node *va
         return FANIN_OK;
     }
     fanin__node_describe(val, got, sizeof got);
-    return fanin__rerr(r, val, "'%s' must be full or an integer >= 1 (rows per step), got %s",
-                       path, got);
+    return fanin__rerr(r, val, "'%s' must be full or an integer >= 1 (rows per step), got %s", path,
+                       got);
 }
 
-static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                     const char *path, void *base) {
+static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                     void *base) {
     (void)path;
     char *field = (char *)base + k->off;
     if (val->type != FANIN__SCALAR) {
@@ -123,7 +154,8 @@ static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val
     if (bad)
         return fanin__rerr(r, val,
                            "'name' names the run folder: it must not be empty, '.', '..', or "
-                           "contain '/' or control characters, got '%s'", t);
+                           "contain '/' or control characters, got '%s'",
+                           t);
     return fanin__key_store_text(r, k, val, "name", field, t);
 }
 
@@ -131,9 +163,11 @@ static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val
  * plugin's. */
 static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                           const char *path, void *base) {
-    (void)base; (void)k; (void)path;
-    static const fanin_param_spec lr_spec = {"lr", FANIN_PARAM_F64,
-                                             FANIN_PARAM_MIN_EXCL | NO_MAX, 0, 0, 0, 0, 0, 0};
+    (void)base;
+    (void)k;
+    (void)path;
+    static const fanin_param_spec lr_spec = {
+        "lr", FANIN_PARAM_F64, FANIN_PARAM_MIN_EXCL | NO_MAX, 0, 0, 0, 0, 0, 0};
     const fanin__node *lr = fanin__node_get(val, "lr", NULL);
     int rc = FANIN_OK;
     if (!fanin__node_is_null(lr)) {
@@ -141,8 +175,7 @@ static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node
         char msg[FANIN_ERRLEN];
         if (fanin__value_read(&lr_spec, lr, &v, msg, sizeof msg) != FANIN_OK)
             rc = fanin__rerr(r, lr, "'optimizer.lr' %s", msg);
-        else
-            r->x->lr = v.f;
+        else r->x->lr = v.f;
     }
     fanin__pref p;
     if (fanin__pref_from_node(&p, r->reg, FANIN_KIND_OPTIMIZER, val, "lr", r->errs) != FANIN_OK)
@@ -206,8 +239,10 @@ static void default_optimizer(fanin__rctx *r) {
     const fanin__entry *e = fanin__registry_find(r->reg, FANIN_KIND_OPTIMIZER, "sgd");
     fanin__loc loc = {r->x->source_file, 0, 0};
     if (!e) {
-        fanin__rerr(r, NULL, "no 'optimizer' given and the default 'sgd' was not found "
-                    "(plugins searched in: %s)", fanin__registry_search_path(r->reg));
+        fanin__rerr(r, NULL,
+                    "no 'optimizer' given and the default 'sgd' was not found "
+                    "(plugins searched in: %s)",
+                    fanin__registry_search_path(r->reg));
         return;
     }
     fanin__pref_from_entry(&r->x->optimizer, e, NULL, &loc, NULL, r->errs);
@@ -245,14 +280,16 @@ const fanin__key *fanin__schema_find(const char *path, char *near, size_t nearle
         char name[128];
         snprintf(name, sizeof name, "%.*s", n, seg);
         if (row && row->type == FANIN__KEY_PREF) {
-            if (dot) return path_fail("goes inside a plugin parameter, which has no keys", msg,
-                                      msglen);
+            if (dot)
+                return path_fail("goes inside a plugin parameter, which has no keys", msg, msglen);
             return &param_row;
         }
         if (row && row->type == FANIN__KEY_LIST) {
             bool digits = n > 0 && strspn(name, "0123456789") == (size_t)n;
-            snprintf(buf, sizeof buf, "indexes the list '%.*s' with '%s'; use a number, e.g. "
-                     "model.layers.0.units", (int)(seg - path) - 1, path, name);
+            snprintf(buf, sizeof buf,
+                     "indexes the list '%.*s' with '%s'; use a number, e.g. "
+                     "model.layers.0.units",
+                     (int)(seg - path) - 1, path, name);
             if (!digits) return path_fail(buf, msg, msglen);
             table = row->sub;
             row = NULL;

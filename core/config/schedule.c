@@ -48,21 +48,37 @@ double fanin__schedule_lr(const fanin__schedule *s, double base_lr, int64_t iter
 
 #define OFF(field) offsetof(fanin_experiment, schedule.field)
 
-static int read_t_max(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, void *base);
+static int read_t_max(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      void *base);
 
 const fanin__key fanin__schedule_keys[] = {
-    {.name = "name", .type = FANIN__KEY_ENUM, .off = OFF(kind), .choices = fanin__schedule_names,
-     .flags = FANIN__KEY_REQUIRED, .doc = "constant | step | exponential | cosine"},
-    {.name = "warmup", .type = FANIN__KEY_I64, .off = OFF(warmup), .flags = FANIN_PARAM_NO_MAX,
+    {.name = "name",
+     .type = FANIN__KEY_ENUM,
+     .off = OFF(kind),
+     .choices = fanin__schedule_names,
+     .flags = FANIN__KEY_REQUIRED,
+     .doc = "constant | step | exponential | cosine"},
+    {.name = "warmup",
+     .type = FANIN__KEY_I64,
+     .off = OFF(warmup),
+     .flags = FANIN_PARAM_NO_MAX,
      .min = 0},
-    {.name = "step_size", .type = FANIN__KEY_I64, .off = OFF(step_size),
-     .flags = FANIN_PARAM_NO_MAX, .min = 1},
-    {.name = "gamma", .type = FANIN__KEY_F64, .off = OFF(gamma),
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, .min = 0},
+    {.name = "step_size",
+     .type = FANIN__KEY_I64,
+     .off = OFF(step_size),
+     .flags = FANIN_PARAM_NO_MAX,
+     .min = 1},
+    {.name = "gamma",
+     .type = FANIN__KEY_F64,
+     .off = OFF(gamma),
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .min = 0},
     {.name = "t_max", .type = FANIN__KEY_ANY, .off = OFF(t_max), .fn = read_t_max},
-    {.name = "eta_min", .type = FANIN__KEY_F64, .off = OFF(eta_min),
-     .flags = FANIN_PARAM_NO_MAX, .min = 0},
+    {.name = "eta_min",
+     .type = FANIN__KEY_F64,
+     .off = OFF(eta_min),
+     .flags = FANIN_PARAM_NO_MAX,
+     .min = 0},
     {0},
 };
 
@@ -81,11 +97,12 @@ static bool kind_takes(int kind, const char *key) {
     return false;
 }
 
-static int read_t_max(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, void *base) {
-    (void)base; (void)k;
-    static const fanin_param_spec spec = {"t_max", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 0, 1, 0,
-                                          NULL, NULL, NULL};
+static int read_t_max(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      void *base) {
+    (void)base;
+    (void)k;
+    static const fanin_param_spec spec = {
+        "t_max", FANIN_PARAM_I64, FANIN_PARAM_NO_MAX, 0, 1, 0, NULL, NULL, NULL};
     fanin_value v;
     char msg[FANIN_ERRLEN], got[120];
     if (val->type == FANIN__SCALAR && val->plain && !strcmp(val->text, "auto")) {
@@ -111,17 +128,24 @@ static int check_kind(fanin__rctx *r, const fanin__node *val, const char *path) 
         if (kind_takes(s->kind, val->keys[i]->text)) continue;
         char list[200] = "name, warmup";
         for (int j = 0; kind_keys[s->kind][j]; j++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), ", %s", kind_keys[s->kind][j]);
-        rc = fanin__rerr(r, val->keys[i], "'%s.%s' does not apply to the %s schedule (its keys: "
-                         "%s)", path, val->keys[i]->text, name, list);
+            snprintf(list + strlen(list), sizeof list - strlen(list), ", %s",
+                     kind_keys[s->kind][j]);
+        rc = fanin__rerr(r, val->keys[i],
+                         "'%s.%s' does not apply to the %s schedule (its keys: "
+                         "%s)",
+                         path, val->keys[i]->text, name, list);
     }
     if (s->kind == FANIN_SCHEDULE_STEP && s->step_size == 0)
-        rc = fanin__rerr(r, val, "the step schedule needs '%s.step_size' (iterations between two "
-                         "decays), e.g. %s: {name: step, step_size: 1000, gamma: 0.1}", path, path);
+        rc = fanin__rerr(r, val,
+                         "the step schedule needs '%s.step_size' (iterations between two "
+                         "decays), e.g. %s: {name: step, step_size: 1000, gamma: 0.1}",
+                         path, path);
     if (s->kind == FANIN_SCHEDULE_STEP && s->gamma == 0) s->gamma = 0.1;
     if (s->kind == FANIN_SCHEDULE_EXPONENTIAL && s->gamma == 0)
-        rc = fanin__rerr(r, val, "the exponential schedule needs '%s.gamma' (the factor per "
-                         "iteration), e.g. %s: {name: exponential, gamma: 0.999}", path, path);
+        rc = fanin__rerr(r, val,
+                         "the exponential schedule needs '%s.gamma' (the factor per "
+                         "iteration), e.g. %s: {name: exponential, gamma: 0.999}",
+                         path, path);
     return rc;
 }
 
@@ -134,8 +158,8 @@ int fanin__resolve_schedule(fanin__rctx *r, const fanin__key *k, const fanin__no
     if (val->type == FANIN__SCALAR) {
         fanin_value v;
         char msg[FANIN_ERRLEN];
-        const fanin_param_spec spec = {"name", FANIN_PARAM_ENUM, 0, 0, 0, 0,
-                                       fanin__schedule_names, NULL, NULL};
+        const fanin_param_spec spec = {"name", FANIN_PARAM_ENUM,      0,    0,   0,
+                                       0,      fanin__schedule_names, NULL, NULL};
         if (fanin__value_read(&spec, val, &v, msg, sizeof msg) != FANIN_OK)
             return fanin__rerr(r, val, "'%s' %s", path, msg);
         r->x->schedule.kind = v.e;
@@ -150,13 +174,14 @@ int fanin__resolve_schedule(fanin__rctx *r, const fanin__key *k, const fanin__no
  * train.epochs the length is known only once the data is loaded; training then just ramps. */
 void fanin__check_schedule(fanin__rctx *r) {
     const fanin__schedule *s = &r->x->schedule;
-    if (s->warmup == 0 || r->x->epochs > 0 || r->x->iterations == 0 ||
-        s->warmup < r->x->iterations)
+    if (s->warmup == 0 || r->x->epochs > 0 || r->x->iterations == 0 || s->warmup < r->x->iterations)
         return;
     const fanin__node *kn = NULL, *sched = fanin__node_get(r->root, "lr_schedule", NULL);
     fanin__node_get(sched, "warmup", &kn);
-    fanin__rerr(r, kn ? kn : sched, "'lr_schedule.warmup' (%lld) must be less than "
-                "'train.iterations' (%lld)", (long long)s->warmup, (long long)r->x->iterations);
+    fanin__rerr(r, kn ? kn : sched,
+                "'lr_schedule.warmup' (%lld) must be less than "
+                "'train.iterations' (%lld)",
+                (long long)s->warmup, (long long)r->x->iterations);
 }
 
 void fanin__schedule_write(FILE *f, const fanin__schedule *s) {

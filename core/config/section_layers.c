@@ -21,13 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const fanin__layer_type_names[] = {
-    "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool",
-    "flatten", "batchnorm", "layernorm", "dropout", "residual", "residual_close", NULL};
+const char *const fanin__layer_type_names[] = {"dense",     "conv2d",         "maxpool2d",
+                                               "avgpool2d", "global_avgpool", "flatten",
+                                               "batchnorm", "layernorm",      "dropout",
+                                               "residual",  "residual_close", NULL};
 /* what `type:` takes: every name but residual_close */
-static const char *const type_choices[] = {"dense", "conv2d", "maxpool2d", "avgpool2d",
-                                           "global_avgpool", "flatten", "batchnorm",
-                                           "layernorm", "dropout", "residual", NULL};
+static const char *const type_choices[] = {"dense",          "conv2d",   "maxpool2d", "avgpool2d",
+                                           "global_avgpool", "flatten",  "batchnorm", "layernorm",
+                                           "dropout",        "residual", NULL};
 const char *const fanin__scale_names[] = {"1", "rezero", "skipinit", "fixup", NULL};
 
 /* One item of model.layers (or of a residual branch), as read. */
@@ -39,101 +40,124 @@ typedef struct layer_item {
 
 #define LI(field) offsetof(layer_item, field)
 
-static int read_type(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                     const char *path, void *base);
+static int read_type(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                     void *base);
 static int read_padding(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base);
-static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                     const char *path, void *base);
+static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                     void *base);
 static int note_branch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base);
 
 /* ---- the keys of each kind ---- */
 
-#define K_TYPE {.name = "type", .type = FANIN__KEY_ENUM, .choices = type_choices, .fn = read_type}
-#define K_REPEAT                                                                            \
-    {.name = "repeat", .type = FANIN__KEY_I64, .off = LI(repeat), .min = 1,                 \
-     .max = FANIN_MAX_LAYERS}
-#define K_UNITS                                                                             \
-    {.name = "units", .type = FANIN__KEY_INT, .off = LI(s.units), .min = 1, .max = 1 << 20, \
-     .flags = FANIN__KEY_REQUIRED, .doc = "the layer's width"}
-#define K_CHANNELS                                                                          \
-    {.name = "channels", .type = FANIN__KEY_INT, .off = LI(s.channels), .min = 1,           \
-     .max = 1 << 20, .flags = FANIN__KEY_REQUIRED, .doc = "output channels, e.g. 16"}
-#define K_KERNEL                                                                            \
-    {.name = "kernel", .type = FANIN__KEY_INT, .off = LI(s.kernel), .min = 1, .max = 4096,  \
-     .flags = FANIN__KEY_REQUIRED, .doc = "the square kernel's side, e.g. 3"}
-#define K_STRIDE                                                                            \
-    {.name = "stride", .type = FANIN__KEY_INT, .off = LI(s.stride), .min = 1, .max = 4096}
+#define K_TYPE \
+    { .name = "type", .type = FANIN__KEY_ENUM, .choices = type_choices, .fn = read_type }
+#define K_REPEAT                                                               \
+    {                                                                          \
+        .name = "repeat", .type = FANIN__KEY_I64, .off = LI(repeat), .min = 1, \
+        .max = FANIN_MAX_LAYERS                                                \
+    }
+#define K_UNITS                                                                                \
+    {                                                                                          \
+        .name = "units", .type = FANIN__KEY_INT, .off = LI(s.units), .min = 1, .max = 1 << 20, \
+        .flags = FANIN__KEY_REQUIRED, .doc = "the layer's width"                               \
+    }
+#define K_CHANNELS                                                                      \
+    {                                                                                   \
+        .name = "channels", .type = FANIN__KEY_INT, .off = LI(s.channels), .min = 1,    \
+        .max = 1 << 20, .flags = FANIN__KEY_REQUIRED, .doc = "output channels, e.g. 16" \
+    }
+#define K_KERNEL                                                                              \
+    {                                                                                         \
+        .name = "kernel", .type = FANIN__KEY_INT, .off = LI(s.kernel), .min = 1, .max = 4096, \
+        .flags = FANIN__KEY_REQUIRED, .doc = "the square kernel's side, e.g. 3"               \
+    }
+#define K_STRIDE \
+    { .name = "stride", .type = FANIN__KEY_INT, .off = LI(s.stride), .min = 1, .max = 4096 }
 #define K_PADDING \
-    {.name = "padding", .type = FANIN__KEY_ANY, .off = LI(s.padding), .fn = read_padding}
+    { .name = "padding", .type = FANIN__KEY_ANY, .off = LI(s.padding), .fn = read_padding }
 #define K_POOL_PADDING \
-    {.name = "padding", .type = FANIN__KEY_INT, .off = LI(s.padding), .min = 0, .max = 4096}
-#define K_BIAS {.name = "bias", .type = FANIN__KEY_ANY, .off = LI(s.bias), .fn = read_bool}
-#define K_ACT                                                                               \
-    {.name = "activation", .type = FANIN__KEY_PREF, .off = LI(s.activation),                \
-     .kind = FANIN_KIND_ACTIVATION}
-#define K_INIT                                                                              \
-    {.name = "init", .type = FANIN__KEY_PREF, .off = LI(s.init), .kind = FANIN_KIND_INITIALIZER}
-#define K_BIAS_INIT                                                                         \
-    {.name = "bias_init", .type = FANIN__KEY_PREF, .off = LI(s.bias_init),                  \
-     .kind = FANIN_KIND_INITIALIZER}
-#define K_EPS                                                                               \
-    {.name = "eps", .type = FANIN__KEY_F64, .off = LI(s.eps), .min = 0,                     \
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX}
+    { .name = "padding", .type = FANIN__KEY_INT, .off = LI(s.padding), .min = 0, .max = 4096 }
+#define K_BIAS \
+    { .name = "bias", .type = FANIN__KEY_ANY, .off = LI(s.bias), .fn = read_bool }
+#define K_ACT                                                                   \
+    {                                                                           \
+        .name = "activation", .type = FANIN__KEY_PREF, .off = LI(s.activation), \
+        .kind = FANIN_KIND_ACTIVATION                                           \
+    }
+#define K_INIT \
+    { .name = "init", .type = FANIN__KEY_PREF, .off = LI(s.init), .kind = FANIN_KIND_INITIALIZER }
+#define K_BIAS_INIT                                                           \
+    {                                                                         \
+        .name = "bias_init", .type = FANIN__KEY_PREF, .off = LI(s.bias_init), \
+        .kind = FANIN_KIND_INITIALIZER                                        \
+    }
+#define K_EPS                                                              \
+    {                                                                      \
+        .name = "eps", .type = FANIN__KEY_F64, .off = LI(s.eps), .min = 0, \
+        .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX                 \
+    }
 #define K_MOMENTUM \
-    {.name = "momentum", .type = FANIN__KEY_F64, .off = LI(s.momentum), .min = 0, .max = 1}
-#define K_P                                                                                 \
-    {.name = "p", .type = FANIN__KEY_F64, .off = LI(s.p), .min = 0, .max = 1,               \
-     .flags = FANIN_PARAM_MAX_EXCL}
-#define K_LAYERS                                                                            \
-    {.name = "layers", .type = FANIN__KEY_LIST, .sub = fanin__layer_keys, .fn = note_branch,  \
-     .flags = FANIN__KEY_REQUIRED,                                                          \
-     .doc = "the branch F, e.g. [{units: 64}, {units: 64, activation: linear}]"}
+    { .name = "momentum", .type = FANIN__KEY_F64, .off = LI(s.momentum), .min = 0, .max = 1 }
+#define K_P                                                                      \
+    {                                                                            \
+        .name = "p", .type = FANIN__KEY_F64, .off = LI(s.p), .min = 0, .max = 1, \
+        .flags = FANIN_PARAM_MAX_EXCL                                            \
+    }
+#define K_LAYERS                                                                                \
+    {                                                                                           \
+        .name = "layers", .type = FANIN__KEY_LIST, .sub = fanin__layer_keys, .fn = note_branch, \
+        .flags = FANIN__KEY_REQUIRED,                                                           \
+        .doc = "the branch F, e.g. [{units: 64}, {units: 64, activation: linear}]"              \
+    }
 #define K_SCALE \
-    {.name = "scale", .type = FANIN__KEY_ENUM, .off = LI(s.scale), .choices = fanin__scale_names}
-#define K_SCALE_INIT                                                                        \
-    {.name = "scale_init", .type = FANIN__KEY_F64, .off = LI(s.scale_init),                 \
-     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX}
+    { .name = "scale", .type = FANIN__KEY_ENUM, .off = LI(s.scale), .choices = fanin__scale_names }
+#define K_SCALE_INIT                                                           \
+    {                                                                          \
+        .name = "scale_init", .type = FANIN__KEY_F64, .off = LI(s.scale_init), \
+        .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX                       \
+    }
 #define K_PROJECTION \
-    {.name = "projection", .type = FANIN__KEY_ANY, .off = LI(s.projection), .fn = read_bool}
+    { .name = "projection", .type = FANIN__KEY_ANY, .off = LI(s.projection), .fn = read_bool }
 
-static const fanin__key dense_keys[] = {K_TYPE, K_UNITS, K_ACT, K_INIT, K_BIAS_INIT, K_REPEAT,
-                                        {0}};
-static const fanin__key conv_keys[] = {K_TYPE,   K_CHANNELS, K_KERNEL, K_STRIDE,    K_PADDING,
-                                       K_BIAS,   K_ACT,      K_INIT,   K_BIAS_INIT, K_REPEAT,
-                                       {0}};
-static const fanin__key pool_keys[] = {K_TYPE,         K_KERNEL, K_STRIDE,
-                                       K_POOL_PADDING, K_REPEAT, {0}};
+static const fanin__key dense_keys[] = {K_TYPE, K_UNITS, K_ACT, K_INIT, K_BIAS_INIT, K_REPEAT, {0}};
+static const fanin__key conv_keys[] = {K_TYPE, K_CHANNELS, K_KERNEL,    K_STRIDE, K_PADDING, K_BIAS,
+                                       K_ACT,  K_INIT,     K_BIAS_INIT, K_REPEAT, {0}};
+static const fanin__key pool_keys[] = {K_TYPE, K_KERNEL, K_STRIDE, K_POOL_PADDING, K_REPEAT, {0}};
 static const fanin__key plain_keys[] = {K_TYPE, K_REPEAT, {0}};
 static const fanin__key batchnorm_keys[] = {K_TYPE,      K_EPS,    K_MOMENTUM, K_INIT,
                                             K_BIAS_INIT, K_REPEAT, {0}};
 static const fanin__key layernorm_keys[] = {K_TYPE, K_EPS, K_INIT, K_BIAS_INIT, K_REPEAT, {0}};
 static const fanin__key dropout_keys[] = {K_TYPE, K_P, K_REPEAT, {0}};
-static const fanin__key residual_keys[] = {K_TYPE,       K_LAYERS,   K_REPEAT, K_ACT,
-                                           K_SCALE,      K_SCALE_INIT, K_PROJECTION, K_INIT,
-                                           K_BIAS_INIT,  {0}};
+static const fanin__key residual_keys[] = {K_TYPE,      K_LAYERS,     K_REPEAT,     K_ACT,
+                                           K_SCALE,     K_SCALE_INIT, K_PROJECTION, K_INIT,
+                                           K_BIAS_INIT, {0}};
 
 /* Every key some kind takes: what sweep and --set paths are checked against. */
 const fanin__key fanin__layer_keys[] = {
-    K_TYPE,   K_UNITS,  K_CHANNELS, K_KERNEL, K_STRIDE, K_PADDING,    K_BIAS,
-    K_ACT,    K_INIT,   K_BIAS_INIT, K_EPS,   K_MOMENTUM, K_P,        K_LAYERS,
-    K_SCALE,  K_SCALE_INIT, K_PROJECTION, K_REPEAT, {0},
+    K_TYPE,  K_UNITS,      K_CHANNELS,   K_KERNEL, K_STRIDE,   K_PADDING, K_BIAS,
+    K_ACT,   K_INIT,       K_BIAS_INIT,  K_EPS,    K_MOMENTUM, K_P,       K_LAYERS,
+    K_SCALE, K_SCALE_INIT, K_PROJECTION, K_REPEAT, {0},
 };
 
 /* by enum fanin__layer_type, up to RESIDUAL_OPEN */
 static const fanin__key *const kind_keys[] = {
-    dense_keys,     conv_keys,      pool_keys,    pool_keys,    plain_keys,
-    plain_keys,     batchnorm_keys, layernorm_keys, dropout_keys, residual_keys,
+    dense_keys, conv_keys,      pool_keys,      pool_keys,    plain_keys,
+    plain_keys, batchnorm_keys, layernorm_keys, dropout_keys, residual_keys,
 };
 
 static bool has_weight(int type) { return type == FANIN_LAYER_DENSE || type == FANIN_LAYER_CONV2D; }
 
 /* ---- custom readers ---- */
 
-static int read_type(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                     const char *path, void *base) {
-    (void)r; (void)k; (void)val; (void)path; (void)base;
+static int read_type(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                     void *base) {
+    (void)r;
+    (void)k;
+    (void)val;
+    (void)path;
+    (void)base;
     return FANIN_OK; /* read first, by read_item: it decides the other keys */
 }
 
@@ -157,12 +181,14 @@ static int read_padding(fanin__rctx *r, const fanin__key *k, const fanin__node *
         return FANIN_OK;
     }
     fanin__node_describe(val, got, sizeof got);
-    return fanin__rerr(r, val, "'%s' must be same, valid or an integer in [0, 4096] (zeros "
-                       "added on each side), got %s", path, got);
+    return fanin__rerr(r, val,
+                       "'%s' must be same, valid or an integer in [0, 4096] (zeros "
+                       "added on each side), got %s",
+                       path, got);
 }
 
-static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                     const char *path, void *base) {
+static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                     void *base) {
     static const fanin_param_spec spec = {"bool", FANIN_PARAM_BOOL, 0, 0, 0, 1, 0, 0, 0};
     fanin_value v;
     char msg[FANIN_ERRLEN];
@@ -174,7 +200,9 @@ static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val
 
 static int note_branch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
-    (void)r; (void)k; (void)path;
+    (void)r;
+    (void)k;
+    (void)path;
     ((layer_item *)base)->branch = val;
     return FANIN_OK;
 }
@@ -184,14 +212,14 @@ static int note_branch(fanin__rctx *r, const fanin__key *k, const fanin__node *v
 /* What reading the layers needs besides the file. */
 typedef struct layers_ctx {
     fanin__rctx *r;
-    const fanin__node *model;           /* the model: mapping (located messages) */
-    const fanin__layer_spec *defaults;  /* model.defaults: entry NULL where not given */
-    const fanin__node *item;            /* the model.layers item being expanded */
-    fanin__pref linear;                 /* the activation of kinds without one (entry NULL
+    const fanin__node *model;          /* the model: mapping (located messages) */
+    const fanin__layer_spec *defaults; /* model.defaults: entry NULL where not given */
+    const fanin__node *item;           /* the model.layers item being expanded */
+    fanin__pref linear;                /* the activation of kinds without one (entry NULL
                                          * until first needed) */
-    int cap;                            /* room in r->x->layers */
-    int module;                         /* the next top-level module: tensor names */
-    bool too_many;                      /* the FANIN_MAX_LAYERS error was given */
+    int cap;                           /* room in r->x->layers */
+    int module;                        /* the next top-level module: tensor names */
+    bool too_many;                     /* the FANIN_MAX_LAYERS error was given */
 } layers_ctx;
 
 /* A built-in plugin by name into p, the reference located at `at`; `key` names the key that
@@ -200,9 +228,11 @@ static int builtin(layers_ctx *c, const fanin__node *at, int kind, const char *n
                    const char *key, fanin__pref *p) {
     const fanin__entry *e = fanin__registry_find(c->r->reg, kind, name);
     if (!e)
-        return fanin__rerr(c->r, at, "the built-in %s '%s' was not found (plugins searched in: "
-                           "%s); give %s", fanin__kind_name(kind), name,
-                           fanin__registry_search_path(c->r->reg), key);
+        return fanin__rerr(c->r, at,
+                           "the built-in %s '%s' was not found (plugins searched in: "
+                           "%s); give %s",
+                           fanin__kind_name(kind), name, fanin__registry_search_path(c->r->reg),
+                           key);
     return fanin__pref_from_entry(p, e, NULL, &at->loc, NULL, c->r->errs);
 }
 
@@ -221,8 +251,9 @@ static int linear_into(layers_ctx *c, const fanin__node *at, fanin__pref *p) {
 
 /* The model.defaults slot (`which`: activation, init or bias_init) into p unless p is set. */
 static int model_default(layers_ctx *c, fanin__pref *p, const char *which) {
-    static const char *const builtins[][2] = {
-        {"activation", "relu"}, {"init", "lecun_normal"}, {"bias_init", "zeros"}};
+    static const char *const builtins[][2] = {{"activation", "relu"},
+                                              {"init", "lecun_normal"},
+                                              {"bias_init", "zeros"}};
     if (p->entry) return FANIN_OK;
     const fanin__pref *d = !strcmp(which, "activation") ? &c->defaults->activation
                            : !strcmp(which, "init")     ? &c->defaults->init
@@ -260,8 +291,8 @@ static int fill_prefs(layers_ctx *c, const fanin__node *item, layer_item *it) {
         if (!s->init.entry &&
             builtin(c, item, FANIN_KIND_INITIALIZER, "ones", "init", &s->init) != FANIN_OK)
             rc = FANIN_ECONFIG;
-        if (!s->bias_init.entry && builtin(c, item, FANIN_KIND_INITIALIZER, "zeros",
-                                           "bias_init", &s->bias_init) != FANIN_OK)
+        if (!s->bias_init.entry && builtin(c, item, FANIN_KIND_INITIALIZER, "zeros", "bias_init",
+                                           &s->bias_init) != FANIN_OK)
             rc = FANIN_ECONFIG;
         break;
     case FANIN_LAYER_RESIDUAL_OPEN:
@@ -336,8 +367,10 @@ static int read_keys(fanin__rctx *r, const fanin__node *item, const fanin__key *
         if (!fanin__key_find(table, name) && fanin__key_find(fanin__layer_keys, name)) {
             char list[400];
             names_text(table, list, sizeof list);
-            rc = fanin__rerr(r, item->keys[i], "'%s.%s' is not a key of a %s layer (its keys: "
-                             "%s)", path, name, type_choices[it->s.type], list);
+            rc = fanin__rerr(r, item->keys[i],
+                             "'%s.%s' is not a key of a %s layer (its keys: "
+                             "%s)",
+                             path, name, type_choices[it->s.type], list);
             continue;
         }
         view.keys[view.n] = item->keys[i];
@@ -356,14 +389,17 @@ static int residual_rules(fanin__rctx *r, const fanin__node *item, const layer_i
     const fanin__node *kn = NULL;
     if (!fanin__node_is_null(fanin__node_get(item, "scale_init", &kn)) &&
         it->s.scale != FANIN_SCALE_SKIPINIT)
-        rc = fanin__rerr(r, kn, "'%s.scale_init' is the starting alpha of scale: skipinit, but "
-                         "the scale is %s", path, fanin__scale_names[it->s.scale]);
+        rc = fanin__rerr(r, kn,
+                         "'%s.scale_init' is the starting alpha of scale: skipinit, but "
+                         "the scale is %s",
+                         path, fanin__scale_names[it->s.scale]);
     static const char *const proj_keys[] = {"init", "bias_init"};
     for (int i = 0; i < 2 && !it->s.projection; i++)
         if (!fanin__node_is_null(fanin__node_get(item, proj_keys[i], &kn)))
-            rc = fanin__rerr(r, kn, "'%s.%s' initialises the skip path's projection; add "
-                             "projection: true, or move it to the branch's layers", path,
-                             proj_keys[i]);
+            rc = fanin__rerr(r, kn,
+                             "'%s.%s' initialises the skip path's projection; add "
+                             "projection: true, or move it to the branch's layers",
+                             path, proj_keys[i]);
     return rc;
 }
 
@@ -381,9 +417,11 @@ static int read_item(layers_ctx *c, const fanin__node *item, const char *path, i
     if (type < 0) return FANIN_ECONFIG;
     kind_defaults(it, type);
     if (type == FANIN_LAYER_RESIDUAL_OPEN && depth > 0)
-        return fanin__rerr(r, fanin__node_get(item, "type", NULL), "'%s': a residual block "
+        return fanin__rerr(r, fanin__node_get(item, "type", NULL),
+                           "'%s': a residual block "
                            "inside a residual branch is not supported; put the blocks one after "
-                           "another in model.layers", path);
+                           "another in model.layers",
+                           path);
     int rc = read_keys(r, item, kind_keys[type], it, path);
     if (type == FANIN_LAYER_RESIDUAL_OPEN && residual_rules(r, item, it, path) != FANIN_OK)
         rc = FANIN_ECONFIG;
@@ -400,8 +438,10 @@ static fanin__layer_spec *push(layers_ctx *c) {
     fanin_experiment *x = c->r->x;
     if (x->n_layers == FANIN_MAX_LAYERS) {
         if (!c->too_many)
-            fanin__rerr(c->r, c->item, "the model has more than %d layers after repeat and residual "
-                        "blocks are expanded", FANIN_MAX_LAYERS);
+            fanin__rerr(c->r, c->item,
+                        "the model has more than %d layers after repeat and residual "
+                        "blocks are expanded",
+                        FANIN_MAX_LAYERS);
         c->too_many = true;
         return NULL;
     }
@@ -462,9 +502,10 @@ static int read_branch(layers_ctx *c, const layer_item *it, const char *path, br
     if (l->type != FANIN__SEQ || l->n == 0) {
         char got[120];
         fanin__node_describe(l, got, sizeof got);
-        return fanin__rerr(c->r, l, "'%s.layers' must list the branch's layers, e.g. "
-                           "[{units: 64}, {units: 64, activation: linear}], got %s", path,
-                           l->type == FANIN__SEQ ? "an empty list" : got);
+        return fanin__rerr(c->r, l,
+                           "'%s.layers' must list the branch's layers, e.g. "
+                           "[{units: 64}, {units: 64, activation: linear}], got %s",
+                           path, l->type == FANIN__SEQ ? "an empty list" : got);
     }
     if (!(b->items = calloc(l->n, sizeof *b->items)))
         return fanin__errs_add(c->r->errs, FANIN_ENOMEM, NULL, "out of memory");
@@ -540,13 +581,14 @@ static int read_top_item(layers_ctx *c, const fanin__node *item, size_t i) {
     return rc;
 }
 
-int fanin__read_layers(fanin__rctx *r, const fanin__node *model,
-                       const fanin__layer_spec *defaults, const fanin__node *layers) {
+int fanin__read_layers(fanin__rctx *r, const fanin__node *model, const fanin__layer_spec *defaults,
+                       const fanin__node *layers) {
     layers_ctx c = {.r = r, .model = model, .defaults = defaults};
     if (layers->type != FANIN__SEQ || layers->n == 0) {
         char got[120];
         fanin__node_describe(layers, got, sizeof got);
-        return fanin__rerr(r, layers, "'model.layers' must list at least one layer, e.g. "
+        return fanin__rerr(r, layers,
+                           "'model.layers' must list at least one layer, e.g. "
                            "[{units: 20}, {units: 1}], got %s",
                            layers->type == FANIN__SEQ ? "an empty list" : got);
     }

@@ -21,29 +21,33 @@
 
 /* What model: is read into before the layers are expanded into the experiment. */
 typedef struct model_state {
-    fanin__layer_spec defaults;  /* entry NULL where model.defaults does not say */
-    const fanin__node *layers;   /* the list, read once the defaults are known */
+    fanin__layer_spec defaults; /* entry NULL where model.defaults does not say */
+    const fanin__node *layers;  /* the list, read once the defaults are known */
 } model_state;
 
 static int note_layers(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                        const char *path, void *base) {
-    (void)k; (void)path; (void)r;
+    (void)k;
+    (void)path;
+    (void)r;
     ((model_state *)base)->layers = val;
     return FANIN_OK;
 }
 
 /* `input: [C, H, W]` (or `[n]` for vectors): one example's shape, checked against the data
  * when it is loaded (data/data.h), or giving a flat source's vectors an image shape. */
-static int read_input(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                      const char *path, void *base) {
-    (void)k; (void)base;
+static int read_input(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
+                      void *base) {
+    (void)k;
+    (void)base;
     static const fanin_param_spec spec = {"size", FANIN_PARAM_I64, 0, 0, 1, 1 << 24, 0, 0, 0};
     char got[120], msg[FANIN_ERRLEN];
     if (val->type != FANIN__SEQ || (val->n != 1 && val->n != 3)) {
         fanin__node_describe(val, got, sizeof got);
-        return fanin__rerr(r, val, "'%s' must be one example's shape [C, H, W] (e.g. [1, 28, "
-                           "28]) or [features], got %s%s", path, got,
-                           val->type == FANIN__SEQ ? " of that length" : "");
+        return fanin__rerr(r, val,
+                           "'%s' must be one example's shape [C, H, W] (e.g. [1, 28, "
+                           "28]) or [features], got %s%s",
+                           path, got, val->type == FANIN__SEQ ? " of that length" : "");
     }
     int v[3] = {1, 1, 1};
     for (size_t i = 0; i < val->n; i++) {
@@ -60,18 +64,26 @@ static int read_input(fanin__rctx *r, const fanin__key *k, const fanin__node *va
 #define MS(field) offsetof(model_state, defaults.field)
 
 static const fanin__key default_keys[] = {
-    {.name = "activation", .type = FANIN__KEY_PREF, .off = MS(activation),
+    {.name = "activation",
+     .type = FANIN__KEY_PREF,
+     .off = MS(activation),
      .kind = FANIN_KIND_ACTIVATION},
     {.name = "init", .type = FANIN__KEY_PREF, .off = MS(init), .kind = FANIN_KIND_INITIALIZER},
-    {.name = "bias_init", .type = FANIN__KEY_PREF, .off = MS(bias_init),
+    {.name = "bias_init",
+     .type = FANIN__KEY_PREF,
+     .off = MS(bias_init),
      .kind = FANIN_KIND_INITIALIZER},
     {0},
 };
 
 const fanin__key fanin__model_keys[] = {
     {.name = "defaults", .type = FANIN__KEY_MAP, .sub = default_keys},
-    {.name = "layers", .type = FANIN__KEY_LIST, .sub = fanin__layer_keys, .fn = note_layers,
-     .flags = FANIN__KEY_REQUIRED, .doc = "a list like [{units: 20}, {units: 1}]"},
+    {.name = "layers",
+     .type = FANIN__KEY_LIST,
+     .sub = fanin__layer_keys,
+     .fn = note_layers,
+     .flags = FANIN__KEY_REQUIRED,
+     .doc = "a list like [{units: 20}, {units: 1}]"},
     {.name = "input", .type = FANIN__KEY_ANY, .fn = read_input},
     {0},
 };
@@ -84,7 +96,8 @@ static void spec_deinit(fanin__layer_spec *s) {
 
 int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                          const char *path, void *base) {
-    (void)base; (void)k;
+    (void)base;
+    (void)k;
     model_state m;
     memset(&m, 0, sizeof m);
     int rc = fanin__apply_map(r, val, fanin__model_keys, &m, path, 0);
@@ -128,7 +141,8 @@ static void check_input(fanin__rctx *r) {
         char what[80] = "one value per feature column";
         if (synth)
             snprintf(what, sizeof what, "%d features", x->data.features ? x->data.features : 2);
-        fanin__errs_add(r->errs, FANIN_ECONFIG, &s->loc, "a %s layer needs images [C, H, W], "
+        fanin__errs_add(r->errs, FANIN_ECONFIG, &s->loc,
+                        "a %s layer needs images [C, H, W], "
                         "but data source '%s' gives vectors (%s); give model.input: [C, H, W] "
                         "(C*H*W values per example) to shape them, or use dense layers",
                         fanin__layer_type_names[s->type], src, what);
@@ -156,8 +170,7 @@ static int output_units(const fanin__rctx *r, const fanin__node *layers, size_t 
     /* the same walk over the items: each kind skipped above is one item per `repeat` */
     while (i > 0) {
         const fanin__node *t = fanin__node_get(layers->vals[i - 1], "type", NULL);
-        if (fanin__node_is_null(t) || t->type != FANIN__SCALAR || !strcmp(t->text, "dense"))
-            break;
+        if (fanin__node_is_null(t) || t->type != FANIN__SCALAR || !strcmp(t->text, "dense")) break;
         i--;
     }
     *item = i ? i - 1 : 0;
@@ -177,15 +190,23 @@ void fanin__check_loss(fanin__rctx *r) {
     snprintf(last, sizeof last, "model.layers.%zu", item);
     if (units < 0) return;
     if (x->loss == FANIN_LOSS_BCE && units != 1)
-        fanin__rerr(r, key, "loss 'bce' needs a last layer of 1 unit (a probability), but '%s' "
-                    "has %d units; use cross_entropy for %d classes", last, units, units);
+        fanin__rerr(r, key,
+                    "loss 'bce' needs a last layer of 1 unit (a probability), but '%s' "
+                    "has %d units; use cross_entropy for %d classes",
+                    last, units, units);
     else if (x->loss == FANIN_LOSS_BCE && classes > 2)
-        fanin__rerr(r, key, "loss 'bce' is for 2 classes, but the data has %d; use "
-                    "cross_entropy with a last layer of %d units", classes, classes);
+        fanin__rerr(r, key,
+                    "loss 'bce' is for 2 classes, but the data has %d; use "
+                    "cross_entropy with a last layer of %d units",
+                    classes, classes);
     else if (x->loss == FANIN_LOSS_CE && units < 2)
-        fanin__rerr(r, key, "loss 'cross_entropy' needs a last layer of one unit per class (at "
-                    "least 2), but '%s' has %d; use bce for 2 classes", last, units);
+        fanin__rerr(r, key,
+                    "loss 'cross_entropy' needs a last layer of one unit per class (at "
+                    "least 2), but '%s' has %d; use bce for 2 classes",
+                    last, units);
     else if (x->loss == FANIN_LOSS_CE && classes > 0 && units != classes)
-        fanin__rerr(r, key, "loss 'cross_entropy' with %d classes needs a last layer of %d "
-                    "units, but '%s' has %d", classes, classes, last, units);
+        fanin__rerr(r, key,
+                    "loss 'cross_entropy' with %d classes needs a last layer of %d "
+                    "units, but '%s' has %d",
+                    classes, classes, last, units);
 }

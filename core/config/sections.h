@@ -34,8 +34,8 @@ int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node 
 extern const fanin__key fanin__layer_keys[];
 /* The list `layers` (model: mapping `model`, model.defaults in `defaults`: entry NULL where not
  * given) expanded into r->x->layers: repeats, residual blocks, names, places. */
-int fanin__read_layers(fanin__rctx *r, const fanin__node *model,
-                       const fanin__layer_spec *defaults, const fanin__node *layers);
+int fanin__read_layers(fanin__rctx *r, const fanin__node *model, const fanin__layer_spec *defaults,
+                       const fanin__node *layers);
 /* The number of classes the file fixes (listed, synthetic, fashion-mnist's 10), else 0. */
 int fanin__data_class_count(const fanin__data_spec *d);
 /* After every key: does the loss fit the last layer and the classes? Do convolutions get

@@ -120,8 +120,7 @@ bool fanin__node_is_null(const fanin__node *n) {
     if (!n) return true;
     if (n->type != FANIN__SCALAR || !n->plain) return false;
     const char *t = n->text;
-    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") ||
-           !strcmp(t, "NULL");
+    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
 }
 
 static size_t count_nodes(const fanin__node *n) {
@@ -145,7 +144,7 @@ typedef struct anchor {
 
 typedef struct builder {
     const char *file, *text;
-    size_t len;        /* text's length: it need not be NUL-terminated (fuzz_config found it) */
+    size_t len; /* text's length: it need not be NUL-terminated (fuzz_config found it) */
     int line0, col0;
     frame stack[FANIN__YAML_MAX_DEPTH];
     int depth;
@@ -306,9 +305,11 @@ static void indent_hint(const builder *b, const yaml_parser_t *p, char *buf, siz
         if (p->context) /* "while parsing a block mapping" / "... a block collection" */
             snprintf(ctx, sizeof ctx, " (in the %s that starts at line %d, column %d)",
                      strstr(p->context, "mapping") ? "mapping" : "list", at.line, at.col);
-        snprintf(buf, len, "%s; this usually means the indentation is inconsistent%s: check that "
+        snprintf(buf, len,
+                 "%s; this usually means the indentation is inconsistent%s: check that "
                  "keys and '- ' items at the same level start in the same column; tabs are not "
-                 "allowed", ctx, indent_problems[i][1]);
+                 "allowed",
+                 ctx, indent_problems[i][1]);
         return;
     }
 }
@@ -357,7 +358,12 @@ static void builder_deinit(builder *b, bool keep_root) {
 
 int fanin__yaml_parse(const char *file, const char *text, size_t len, int line0, int col0,
                       fanin__node **out, char *err, size_t errlen) {
-    builder b = {.file = file, .text = text, .len = len, .line0 = line0, .col0 = col0, .err = err,
+    builder b = {.file = file,
+                 .text = text,
+                 .len = len,
+                 .line0 = line0,
+                 .col0 = col0,
+                 .err = err,
                  .errlen = errlen};
     yaml_parser_t p;
     *out = NULL;
@@ -391,15 +397,14 @@ static bool all_digits(const char *s, size_t n) {
 }
 
 /* One step down from *slot by the segment seg[0..n); creates a mapping key when missing. */
-static int step_into(fanin__node ***slot, const char *path, const char *seg, size_t n,
-                     bool last, fanin__node **val, const fanin__loc *loc, char *msg,
-                     size_t msglen) {
+static int step_into(fanin__node ***slot, const char *path, const char *seg, size_t n, bool last,
+                     fanin__node **val, const fanin__loc *loc, char *msg, size_t msglen) {
     fanin__node *cur = **slot;
     int prefix = (int)(seg - path) - 1;
     if (cur->type == FANIN__SEQ) {
         if (!all_digits(seg, n)) {
-            snprintf(msg, msglen, "'%.*s' is a list; index it with a number, not '%.*s'",
-                     prefix, path, (int)n, seg);
+            snprintf(msg, msglen, "'%.*s' is a list; index it with a number, not '%.*s'", prefix,
+                     path, (int)n, seg);
             return FANIN_ECONFIG;
         }
         size_t i = (size_t)atol(seg);
@@ -511,8 +516,8 @@ static bool is_word(const char *t, const char *const *words) {
 }
 
 bool fanin__needs_quotes(const char *t) {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "y", "n",
-                                        "null", "~", NULL};
+    static const char *const words[] = {"true", "false", "yes",  "no", "on", "off",
+                                        "y",    "n",     "null", "~",  NULL};
     bool is_int;
     if (!*t || is_word(t, words) || fanin__text_is_number(t, &is_int)) return true;
     if (!isalnum((unsigned char)t[0]) && t[0] != '_' && t[0] != '/' && t[0] != '.') return true;
@@ -593,14 +598,9 @@ char *fanin__node_flow_text(const fanin__node *n) {
 }
 
 void fanin__node_describe(const fanin__node *n, char *buf, size_t len) {
-    if (!n || fanin__node_is_null(n))
-        snprintf(buf, len, "nothing (null)");
-    else if (n->type == FANIN__MAP)
-        snprintf(buf, len, "a mapping");
-    else if (n->type == FANIN__SEQ)
-        snprintf(buf, len, "a list");
-    else if (!n->plain)
-        snprintf(buf, len, "the quoted string '%.80s'", n->text);
-    else
-        snprintf(buf, len, "'%.80s'", n->text);
+    if (!n || fanin__node_is_null(n)) snprintf(buf, len, "nothing (null)");
+    else if (n->type == FANIN__MAP) snprintf(buf, len, "a mapping");
+    else if (n->type == FANIN__SEQ) snprintf(buf, len, "a list");
+    else if (!n->plain) snprintf(buf, len, "the quoted string '%.80s'", n->text);
+    else snprintf(buf, len, "'%.80s'", n->text);
 }

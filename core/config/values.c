@@ -21,12 +21,9 @@ static void range_text(const fanin_param_spec *s, char *buf, size_t len) {
     if (lo && hi)
         snprintf(buf, len, " in %c%s, %s%c", s->flags & FANIN_PARAM_MIN_EXCL ? '(' : '[', a, b,
                  s->flags & FANIN_PARAM_MAX_EXCL ? ')' : ']');
-    else if (lo)
-        snprintf(buf, len, " %s %s", s->flags & FANIN_PARAM_MIN_EXCL ? ">" : ">=", a);
-    else if (hi)
-        snprintf(buf, len, " %s %s", s->flags & FANIN_PARAM_MAX_EXCL ? "<" : "<=", b);
-    else
-        buf[0] = '\0';
+    else if (lo) snprintf(buf, len, " %s %s", s->flags & FANIN_PARAM_MIN_EXCL ? ">" : ">=", a);
+    else if (hi) snprintf(buf, len, " %s %s", s->flags & FANIN_PARAM_MAX_EXCL ? "<" : "<=", b);
+    else buf[0] = '\0';
 }
 
 void fanin__choices_text(const char *const *choices, char *buf, size_t len) {
@@ -89,7 +86,7 @@ static int read_number(const fanin_param_spec *s, const fanin__node *n, fanin_va
 
 static int read_bool(const fanin__node *n, fanin_value *out) {
     static const char *const t[] = {"true", "True", "TRUE"}, *const f[] = {"false", "False",
-                                                                          "FALSE"};
+                                                                           "FALSE"};
     for (int i = 0; n->plain && i < 3; i++) {
         if (!strcmp(n->text, t[i])) return out->b = 1, FANIN_OK;
         if (!strcmp(n->text, f[i])) return out->b = 0, FANIN_OK;
@@ -106,8 +103,8 @@ static int read_enum(const fanin_param_spec *s, const fanin__node *n, fanin_valu
     return FANIN_ECONFIG;
 }
 
-int fanin__value_read(const fanin_param_spec *s, const fanin__node *n, fanin_value *out,
-                      char *msg, size_t msglen) {
+int fanin__value_read(const fanin_param_spec *s, const fanin__node *n, fanin_value *out, char *msg,
+                      size_t msglen) {
     const char *near = NULL;
     int rc = FANIN_ECONFIG;
     if (n->type == FANIN__SCALAR) {
@@ -140,27 +137,24 @@ int fanin__value_read(const fanin_param_spec *s, const fanin__node *n, fanin_val
     return FANIN_ECONFIG;
 }
 
-void fanin__value_format(const fanin_param_spec *s, const fanin_value *v, bool quote,
-                         char *buf, size_t len) {
+void fanin__value_format(const fanin_param_spec *s, const fanin_value *v, bool quote, char *buf,
+                         size_t len) {
     switch (s->type) {
     case FANIN_PARAM_F64:
-        if (isnan(v->f))
-            snprintf(buf, len, "auto");
-        else
-            fanin__format_double(v->f, buf, len);
+        if (isnan(v->f)) snprintf(buf, len, "auto");
+        else fanin__format_double(v->f, buf, len);
         break;
     case FANIN_PARAM_I64: snprintf(buf, len, "%lld", (long long)v->i); break;
     case FANIN_PARAM_BOOL: snprintf(buf, len, "%s", v->b ? "true" : "false"); break;
     case FANIN_PARAM_ENUM:
         snprintf(buf, len, "%s",
                  v->e >= 0 && (size_t)v->e < fanin__choices_count(s->choices) ? s->choices[v->e]
-                                                                             : "?");
+                                                                              : "?");
         break;
     default:
         if (quote && fanin__needs_quotes(v->s ? v->s : ""))
             fanin__quote(v->s ? v->s : "", buf, len);
-        else
-            snprintf(buf, len, "%s", v->s ? v->s : "");
+        else snprintf(buf, len, "%s", v->s ? v->s : "");
         break;
     }
 }

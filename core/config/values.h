@@ -15,8 +15,8 @@ int fanin__value_read(const fanin_param_spec *spec, const fanin__node *n, fanin_
 void fanin__value_expect(const fanin_param_spec *spec, char *buf, size_t len);
 /* A value as YAML text: shortest round-trip number, `auto`, true/false, an enum choice, a
  * string (quoted when needed when `quote` is set). */
-void fanin__value_format(const fanin_param_spec *spec, const fanin_value *v, bool quote,
-                         char *buf, size_t len);
+void fanin__value_format(const fanin_param_spec *spec, const fanin_value *v, bool quote, char *buf,
+                         size_t len);
 /* "a | b | c" */
 void fanin__choices_text(const char *const *choices, char *buf, size_t len);
 size_t fanin__choices_count(const char *const *choices);

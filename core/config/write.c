@@ -32,10 +32,8 @@ static void put_key_str(FILE *f, const char *indent, const char *key, const char
 }
 
 static void put_count(FILE *f, const char *key, int64_t n) {
-    if (n < 0)
-        fprintf(f, "  %s: all\n", key);
-    else
-        fprintf(f, "  %s: %lld\n", key, (long long)n);
+    if (n < 0) fprintf(f, "  %s: all\n", key);
+    else fprintf(f, "  %s: %lld\n", key, (long long)n);
 }
 
 /* {name: normal, mean: 0, std: 0.01}; `lr` (may be NULL) goes right after the name. */
@@ -134,8 +132,8 @@ static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind)
     }
     switch (s->type) {
     case FANIN_LAYER_CONV2D:
-        fprintf(f, "%schannels: %d\n%skernel: %d\n%sstride: %d\n", ind, s->channels, ind,
-                s->kernel, ind, s->stride);
+        fprintf(f, "%schannels: %d\n%skernel: %d\n%sstride: %d\n", ind, s->channels, ind, s->kernel,
+                ind, s->stride);
         put_padding(f, ind, s->padding);
         fprintf(f, "%sbias: %s\n", ind, s->bias ? "true" : "false");
         put_weight_prefs(f, s, ind);
@@ -143,8 +141,8 @@ static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind)
     case FANIN_LAYER_DENSE: put_weight_prefs(f, s, ind); break;
     case FANIN_LAYER_MAXPOOL2D:
     case FANIN_LAYER_AVGPOOL2D:
-        fprintf(f, "%skernel: %d\n%sstride: %d\n%spadding: %d\n", ind, s->kernel, ind,
-                s->stride, ind, s->padding);
+        fprintf(f, "%skernel: %d\n%sstride: %d\n%spadding: %d\n", ind, s->kernel, ind, s->stride,
+                ind, s->padding);
         break;
     case FANIN_LAYER_BATCHNORM:
     case FANIN_LAYER_LAYERNORM:
@@ -187,8 +185,7 @@ static void put_residual(FILE *f, const fanin_experiment *x, int o) {
 /* Layers as expanded, but each residual item once, with its repeat: its blocks are copies. */
 static void put_model(FILE *f, const fanin_experiment *x) {
     fputs("model:\n", f);
-    if (x->input[0])
-        fprintf(f, "  input: [%d, %d, %d]\n", x->input[0], x->input[1], x->input[2]);
+    if (x->input[0]) fprintf(f, "  input: [%d, %d, %d]\n", x->input[0], x->input[1], x->input[2]);
     fputs("  layers:\n", f);
     for (int l = 0; l < x->n_layers;) {
         const fanin__layer_spec *s = &x->layers[l];
@@ -217,23 +214,20 @@ static void put_header(FILE *f, const fanin_experiment *x) {
 int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
     put_header(f, x);
     put_key_str(f, "", "name", x->name);
-    fprintf(f, "seed: %llu\ndata_seed: %llu\nrng: %s\nthreads: %d\n",
-            (unsigned long long)x->seed, (unsigned long long)x->data_seed,
-            fanin__rng_names[x->rng == FANIN_RNG_NUMPY], x->threads);
+    fprintf(f, "seed: %llu\ndata_seed: %llu\nrng: %s\nthreads: %d\n", (unsigned long long)x->seed,
+            (unsigned long long)x->data_seed, fanin__rng_names[x->rng == FANIN_RNG_NUMPY],
+            x->threads);
     put_data(f, &x->data);
     put_model(f, x);
-    fprintf(f, "loss: %s\noptimizer: ", x->loss >= 0 && x->loss <= FANIN_LOSS_MSE ? fanin__loss_names[x->loss] : "?");
+    fprintf(f, "loss: %s\noptimizer: ",
+            x->loss >= 0 && x->loss <= FANIN_LOSS_MSE ? fanin__loss_names[x->loss] : "?");
     put_pref(f, &x->optimizer, &x->lr);
     fputs("\nlr_schedule: ", f);
     fanin__schedule_write(f, &x->schedule);
-    if (x->epochs > 0)
-        fprintf(f, "\ntrain: {epochs: %lld", (long long)x->epochs);
-    else
-        fprintf(f, "\ntrain: {iterations: %lld", (long long)x->iterations);
-    if (x->batch > 0)
-        fprintf(f, ", batch: %lld", (long long)x->batch);
-    else
-        fputs(", batch: full", f);
+    if (x->epochs > 0) fprintf(f, "\ntrain: {epochs: %lld", (long long)x->epochs);
+    else fprintf(f, "\ntrain: {iterations: %lld", (long long)x->iterations);
+    if (x->batch > 0) fprintf(f, ", batch: %lld", (long long)x->batch);
+    else fputs(", batch: full", f);
     fprintf(f, ", log_every: %lld", (long long)x->log_every);
     if (x->checkpoint_every > 0)
         fprintf(f, ", checkpoint_every: %lld", (long long)x->checkpoint_every);

@@ -19,12 +19,12 @@
 
 typedef struct csv_table {
     const char *path;
-    char *text;        /* the whole file, split in place */
-    char **names;      /* [n_cols] column names (into text) */
+    char *text;   /* the whole file, split in place */
+    char **names; /* [n_cols] column names (into text) */
     int n_cols, target;
     int64_t header_line; /* the header row's line (after blank lines) */
-    double *v;         /* [n_rows, n_cols] */
-    int64_t *line;     /* [n_rows] each row's line number */
+    double *v;           /* [n_rows, n_cols] */
+    int64_t *line;       /* [n_rows] each row's line number */
     int64_t n_rows, cap;
 } csv_table;
 
@@ -53,7 +53,8 @@ static int slurp(csv_table *t, char *err, size_t errlen) {
     }
     int bad = buf && ferror(f);
     fclose(f);
-    if (!buf) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory reading '%s'", t->path);
+    if (!buf)
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory reading '%s'", t->path);
     buf[len] = '\0';
     t->text = buf;
     if (bad) return fanin__errf(err, errlen, FANIN_EIO, "%s: read error", t->path);
@@ -157,10 +158,12 @@ static int parse_number(const char *s, double *out) {
 static int not_number(const csv_table *t, int64_t line, int col, const char *s, char *err,
                       size_t errlen) {
     if (!*s)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld:%d: empty field is not a number "
-                           "(column '%s')", t->path, (long long)line, col, t->names[col - 1]);
-    return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld:%d: '%.40s' is not a number",
-                       t->path, (long long)line, col, s);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s:%lld:%d: empty field is not a number "
+                           "(column '%s')",
+                           t->path, (long long)line, col, t->names[col - 1]);
+    return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld:%d: '%.40s' is not a number", t->path,
+                       (long long)line, col, s);
 }
 
 /* ---- header and rows ---- */
@@ -178,33 +181,37 @@ static int find_target(csv_table *t, const char *target, char *err, size_t errle
     if (!target[0])
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "data: source csv needs data.target, the label column; %s has "
-                           "columns: %s", t->path, cols);
+                           "columns: %s",
+                           t->path, cols);
     for (int i = 0; i < t->n_cols; i++)
         if (!strcmp(t->names[i], target)) {
             t->target = i;
             if (t->n_cols < 2)
-                return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld: no feature columns "
-                                   "besides the target '%s'", t->path,
-                                   (long long)t->header_line, target);
+                return fanin__errf(err, errlen, FANIN_EDATA,
+                                   "%s:%lld: no feature columns "
+                                   "besides the target '%s'",
+                                   t->path, (long long)t->header_line, target);
             return FANIN_OK;
         }
     const char *near = fanin__nearest(target, (const char *const *)t->names, (size_t)t->n_cols);
     if (near)
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "%s:%lld: no column '%s' (data.target) in the header; did you mean "
-                           "'%s'? columns: %s", t->path, (long long)t->header_line, target, near,
-                           cols);
+                           "'%s'? columns: %s",
+                           t->path, (long long)t->header_line, target, near, cols);
     return fanin__errf(err, errlen, FANIN_ECONFIG,
-                       "%s:%lld: no column '%s' (data.target) in the header; columns: %s",
-                       t->path, (long long)t->header_line, target, cols);
+                       "%s:%lld: no column '%s' (data.target) in the header; columns: %s", t->path,
+                       (long long)t->header_line, target, cols);
 }
 
 static int read_header(csv_table *t, char **p, int64_t *line, char *err, size_t errlen) {
     char *s;
     while ((s = next_line(p)) && (++*line, is_blank(s))) {}
     if (!s)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: empty file; csv needs a header row "
-                           "naming the columns, then data rows", t->path);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: empty file; csv needs a header row "
+                           "naming the columns, then data rows",
+                           t->path);
     t->header_line = *line;
     int bound = count_fields_bound(s), bad = 0, numeric = 0;
     t->names = malloc(sizeof(char *) * (size_t)bound);
@@ -218,8 +225,10 @@ static int read_header(csv_table *t, char **p, int64_t *line, char *err, size_t 
         numeric += parse_number(t->names[i], &v);
     }
     if (numeric == t->n_cols)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld: the first row is all numbers; "
-                           "csv needs a header row naming the columns", t->path, (long long)*line);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s:%lld: the first row is all numbers; "
+                           "csv needs a header row naming the columns",
+                           t->path, (long long)*line);
     return FANIN_OK;
 }
 
@@ -235,19 +244,21 @@ static int grow(csv_table *t) {
     return 1;
 }
 
-static int read_row(csv_table *t, char *s, int64_t line, char **fields, char *err,
-                    size_t errlen) {
+static int read_row(csv_table *t, char *s, int64_t line, char **fields, char *err, size_t errlen) {
     int bad = 0, n = split(s, fields, t->n_cols, &bad);
     if (n < 0)
         return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld:%d: unterminated quote", t->path,
                            (long long)line, bad);
     if (n != t->n_cols)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld: %d fields, but the header has %d "
-                           "columns", t->path, (long long)line, n, t->n_cols);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s:%lld: %d fields, but the header has %d "
+                           "columns",
+                           t->path, (long long)line, n, t->n_cols);
     if (!grow(t)) return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
     double *row = t->v + t->n_rows * t->n_cols;
     for (int j = 0; j < n; j++)
-        if (!parse_number(fields[j], &row[j])) return not_number(t, line, j + 1, fields[j], err, errlen);
+        if (!parse_number(fields[j], &row[j]))
+            return not_number(t, line, j + 1, fields[j], err, errlen);
     t->line[t->n_rows++] = line;
     return FANIN_OK;
 }
@@ -324,17 +335,18 @@ int fanin__csv_check_header(const char *path, const char *target, int *n_cols, c
 
 /* Class labels when every target is an integer in 0..63; otherwise a regression target. With
  * data.classes, targets must be integers. */
-static int target_kind(const csv_table *t, const fanin__data_spec *spec, int *max_label,
-                       char *err, size_t errlen) {
+static int target_kind(const csv_table *t, const fanin__data_spec *spec, int *max_label, char *err,
+                       size_t errlen) {
     int classes = 1;
     *max_label = 0;
     for (int64_t i = 0; i < t->n_rows; i++) {
         double y = t->v[i * t->n_cols + t->target];
         int integral = y == floor(y);
         if (!integral && spec->n_classes_listed)
-            return fanin__errf(err, errlen, FANIN_EDATA, "%s:%lld:%d: target %g is not a class "
-                               "label, but data.classes needs integer labels", t->path,
-                               (long long)t->line[i], t->target + 1, y);
+            return fanin__errf(err, errlen, FANIN_EDATA,
+                               "%s:%lld:%d: target %g is not a class "
+                               "label, but data.classes needs integer labels",
+                               t->path, (long long)t->line[i], t->target + 1, y);
         if (!integral || y < 0 || y > CSV_MAX_CLASS_LABEL) classes = 0;
         else if ((int)y > *max_label) *max_label = (int)y;
     }
@@ -348,9 +360,7 @@ static void copy_row(const csv_table *t, const double *row, float *x, float *y, 
 }
 
 /* The target as a class label for fanin__data_class_index (-1: never a class). */
-static long label_of(double y) {
-    return y >= 0 && y <= 1e9 ? (long)y : -1;
-}
+static long label_of(double y) { return y >= 0 && y <= 1e9 ? (long)y : -1; }
 
 /* Rows kept by data.classes go, in order, to train then test. */
 static int fill(const csv_table *t, const fanin__data_spec *spec, int classes, fanin_dataset *d,
@@ -367,8 +377,7 @@ static int fill(const csv_table *t, const fanin__data_spec *spec, int classes, f
         const double *row = t->v + i * t->n_cols;
         int label = classes ? fanin__data_class_index(spec, label_of(row[t->target])) : -1;
         if (classes && label < 0) continue;
-        if (k < n_train)
-            copy_row(t, row, d->x_train + k * d->n_features, d->y_train + k, label);
+        if (k < n_train) copy_row(t, row, d->x_train + k * d->n_features, d->y_train + k, label);
         else
             copy_row(t, row, d->x_test + (k - n_train) * d->n_features, d->y_test + k - n_train,
                      label);
@@ -385,8 +394,9 @@ int fanin__csv_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, s
     if (classes < 0) rc = classes;
     if (rc == FANIN_OK) rc = fill(&t, spec, classes, d, err, errlen);
     if (rc == FANIN_OK)
-        d->n_classes = !classes ? 0 : spec->n_classes_listed ? spec->n_classes_listed
-                                                             : max_label + 1;
+        d->n_classes = !classes                 ? 0
+                       : spec->n_classes_listed ? spec->n_classes_listed
+                                                : max_label + 1;
     table_free(&t);
     return rc;
 }

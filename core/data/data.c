@@ -89,8 +89,7 @@ static void describe(const fanin__data_spec *spec, int norm, fanin_dataset *d) {
     char list[FANIN_MAX_CLASSES * 12];
     size_t len = sizeof d->desc;
     d->desc[0] = '\0';
-    if (!strcmp(spec->source, "idx"))
-        appendf(d->desc, len, "idx %s", base_name(spec->images));
+    if (!strcmp(spec->source, "idx")) appendf(d->desc, len, "idx %s", base_name(spec->images));
     else if (!strcmp(spec->source, "csv"))
         appendf(d->desc, len, "csv %s target '%s'", base_name(spec->path), spec->target);
     else if (!strcmp(spec->source, "synthetic"))
@@ -100,8 +99,7 @@ static void describe(const fanin__data_spec *spec, int norm, fanin_dataset *d) {
                 spec->normalize != FANIN_NORM_AUTO ? ""
                 : norm == FANIN_NORM_SCALE255      ? " (uint8: scale255)"
                                                    : " (not uint8: no scaling)");
-    else
-        appendf(d->desc, len, "%s", spec->source);
+    else appendf(d->desc, len, "%s", spec->source);
     fanin__data_classes_text(spec, list, sizeof list);
     if (list[0]) appendf(d->desc, len, " classes %s", list);
     appendf(d->desc, len, ": %lld train / %lld test, %d features", (long long)d->n_train,
@@ -121,8 +119,8 @@ static int check_classes(const fanin__data_spec *spec, char *err, size_t errlen)
                                spec->classes[i]);
         for (int j = 0; j < i; j++)
             if (spec->classes[j] == spec->classes[i])
-                return fanin__errf(err, errlen, FANIN_ECONFIG,
-                                   "data.classes: %d is listed twice", spec->classes[i]);
+                return fanin__errf(err, errlen, FANIN_ECONFIG, "data.classes: %d is listed twice",
+                                   spec->classes[i]);
     }
     return FANIN_OK;
 }
@@ -131,22 +129,25 @@ static int dispatch(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *
                     char *err, size_t errlen) {
     static const char *const sources[] = {"fashion-mnist", "idx", "csv", "synthetic", "hdf5"};
     if (*norm == FANIN_NORM_AUTO && strcmp(spec->source, "hdf5"))
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "data: normalize auto is for source "
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "data: normalize auto is for source "
                            "hdf5; use none, scale255 or standardize");
     if (!strcmp(spec->source, "fashion-mnist") || !strcmp(spec->source, "idx"))
         return fanin__idx_load(spec, d, err, errlen);
     if (!strcmp(spec->source, "csv")) return fanin__csv_load(spec, d, err, errlen);
-    if (!strcmp(spec->source, "synthetic")) return fanin__synthetic_load(spec, seed, d, err, errlen);
+    if (!strcmp(spec->source, "synthetic"))
+        return fanin__synthetic_load(spec, seed, d, err, errlen);
     if (!strcmp(spec->source, "hdf5")) return fanin__hdf5_load(spec, d, norm, err, errlen);
     const char *near = fanin__nearest(spec->source, sources, 5);
     return fanin__errf(err, errlen, FANIN_ECONFIG,
                        "data: unknown source '%s'%s%s%s (sources: fashion-mnist, idx, csv, "
-                       "synthetic, hdf5)", spec->source, near ? "; did you mean '" : "",
-                       near ? near : "", near ? "'?" : "");
+                       "synthetic, hdf5)",
+                       spec->source, near ? "; did you mean '" : "", near ? near : "",
+                       near ? "'?" : "");
 }
 
-int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset **out,
-                     char *err, size_t errlen) {
+int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset **out, char *err,
+                     size_t errlen) {
     *out = NULL;
     int rc = check_classes(spec, err, errlen);
     if (rc == FANIN_OK) rc = fanin__data_check_exist(spec, err, errlen);

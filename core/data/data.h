@@ -20,18 +20,18 @@ typedef struct fanin_dataset {
     int64_t n_train, n_test;
     int n_features;
     fanin__data_shape shape; /* one example: c * h * w = n_features; x rows hold [C, H, W] */
-    int n_classes;     /* classes after relabelling (2 for binary); 0 for regression */
-    int y_dim;         /* floats per target: 1 for class labels, >= 1 for regression */
-    float *x_train;    /* [n_train, n_features] row-major */
-    float *y_train;    /* [n_train, y_dim]; class labels stored as 0.0, 1.0, ... */
+    int n_classes;           /* classes after relabelling (2 for binary); 0 for regression */
+    int y_dim;               /* floats per target: 1 for class labels, >= 1 for regression */
+    float *x_train;          /* [n_train, n_features] row-major */
+    float *y_train;          /* [n_train, y_dim]; class labels stored as 0.0, 1.0, ... */
     float *x_test, *y_test;
-    char desc[256];    /* "fashion-mnist classes [0,6]: 2000 train / 1000 test, 784 features" */
+    char desc[256]; /* "fashion-mnist classes [0,6]: 2000 train / 1000 test, 784 features" */
 } fanin_dataset;
 
 /* Load what spec describes; seed (the experiment's data_seed) drives synthetic generation.
  * Errors name the file and byte or row, or the key of a file that cannot be read. */
-int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset **out,
-                     char *err, size_t errlen);
+int fanin__data_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset **out, char *err,
+                     size_t errlen);
 /* Check the files x's data section names (check.c): each exists and opens for reading and,
  * where cheap, starts as its format does (IDX magic, HDF5 signature, a csv header naming
  * data.target). Problems go to errs located at the key that named the file:

@@ -68,7 +68,8 @@ int fanin__data_split_sizes(const fanin__data_spec *spec, int64_t avail, const c
     if (tr == 0 && spec->train != 0)
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "data: no training %s left%s: %s %lld and data.test takes %lld; "
-                           "lower data.test", unit, of, have, (long long)avail, (long long)te);
+                           "lower data.test",
+                           unit, of, have, (long long)avail, (long long)te);
     *n_train = tr;
     *n_test = te;
     return FANIN_OK;
@@ -80,8 +81,8 @@ static float *alloc_floats(int64_t rows, int cols) {
     return malloc((size_t)rows * (size_t)cols * sizeof(float));
 }
 
-int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features,
-                      int y_dim, char *err, size_t errlen) {
+int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features, int y_dim,
+                      char *err, size_t errlen) {
     d->n_train = n_train;
     d->n_test = n_test;
     d->n_features = n_features;
@@ -90,10 +91,8 @@ int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_f
     d->y_train = alloc_floats(n_train, y_dim);
     d->x_test = alloc_floats(n_test, n_features);
     d->y_test = alloc_floats(n_test, y_dim);
-    if ((n_train > 0 && (!d->x_train || !d->y_train)) ||
-        (n_test > 0 && (!d->x_test || !d->y_test)))
-        return fanin__errf(err, errlen, FANIN_ENOMEM,
-                           "data: out of memory for %lld x %d floats",
+    if ((n_train > 0 && (!d->x_train || !d->y_train)) || (n_test > 0 && (!d->x_test || !d->y_test)))
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory for %lld x %d floats",
                            (long long)(n_train + n_test), n_features + y_dim);
     return FANIN_OK;
 }

@@ -19,8 +19,8 @@ int fanin__hdf5_load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, 
 int fanin__idx_peek_shape(const char *images, fanin__data_shape *out, char *err, size_t errlen);
 int fanin__hdf5_peek_shape(const fanin__data_spec *spec, fanin__data_shape *out, char *err,
                            size_t errlen);
-int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
-                          char *err, size_t errlen);
+int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d, char *err,
+                          size_t errlen);
 /* Shared by the readers (dataset.c). The position of `label` in data.classes (its new label),
  * or -1 when not listed; with no classes listed the label itself (-1 if negative). */
 int fanin__data_class_index(const fanin__data_spec *spec, long label);
@@ -33,8 +33,8 @@ int fanin__data_split_sizes(const fanin__data_spec *spec, int64_t avail, const c
                             const char *have, int64_t *n_train, int64_t *n_test, char *err,
                             size_t errlen);
 /* Sets the sizes and mallocs x/y of both splits (NULL for an empty split). */
-int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features,
-                      int y_dim, char *err, size_t errlen);
+int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_features, int y_dim,
+                      char *err, size_t errlen);
 
 /* ---- the files a spec names (dataset.c, check.c, csv.c) ---- */
 

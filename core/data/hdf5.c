@@ -39,10 +39,10 @@ typedef struct h5_split {
     int64_t n, features;
     fanin__data_shape shape; /* one example, as stored in x (CHW) */
     int y_dim;
-    int u8;          /* x is unsigned 8-bit (images): what normalize auto scales */
-    int int_labels;  /* y has an integer type */
-    float *x;        /* [n, features] */
-    double *y;       /* [n, y_dim]; in class mode the class index, or -1 for a dropped row */
+    int u8;         /* x is unsigned 8-bit (images): what normalize auto scales */
+    int int_labels; /* y has an integer type */
+    float *x;       /* [n, features] */
+    double *y;      /* [n, y_dim]; in class mode the class index, or -1 for a dropped row */
 } h5_split;
 
 /* An open dataset and what it holds. */
@@ -70,14 +70,19 @@ static int open_file(const h5_req *q, hid_t *f, char *err, size_t errlen) {
         return fanin__errf(err, errlen, FANIN_EDATA, "%s: cannot read '%s': %s", q->path_key,
                            q->path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: '%s' is a folder; it names an HDF5 "
-                           "file (.h5)", q->path_key, q->path);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: '%s' is a folder; it names an HDF5 "
+                           "file (.h5)",
+                           q->path_key, q->path);
     if (H5Fis_hdf5(q->path) <= 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: not an HDF5 file (no HDF5 signature); "
-                           "check %s", q->path, q->path_key);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: not an HDF5 file (no HDF5 signature); "
+                           "check %s",
+                           q->path, q->path_key);
     *f = H5Fopen(q->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (*f < 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: libhdf5 cannot open it (corrupt, or a "
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: libhdf5 cannot open it (corrupt, or a "
                            "file system without locks: set HDF5_USE_FILE_LOCKING=FALSE)",
                            q->path);
     return FANIN_OK;
@@ -134,22 +139,30 @@ static int open_set(hid_t f, const char *path, const char *name, const char *key
     if (t >= 0) H5Tclose(t);
     if (sp >= 0) H5Sclose(sp);
     if (s->cls != H5T_INTEGER && s->cls != H5T_FLOAT)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) holds %s, not "
-                           "numbers; point %s at a numeric dataset", path, name, key,
-                           s->cls == H5T_STRING ? "strings" : s->cls == H5T_ENUM ?
-                           "enums (booleans?)" : s->cls == H5T_COMPOUND ? "compound records" :
-                           "a non-numeric type", key);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: dataset '%s' (%s) holds %s, not "
+                           "numbers; point %s at a numeric dataset",
+                           path, name, key,
+                           s->cls == H5T_STRING     ? "strings"
+                           : s->cls == H5T_ENUM     ? "enums (booleans?)"
+                           : s->cls == H5T_COMPOUND ? "compound records"
+                                                    : "a non-numeric type",
+                           key);
     if (s->rank < 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s): cannot read its "
-                           "shape", path, name, key);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: dataset '%s' (%s): cannot read its "
+                           "shape",
+                           path, name, key);
     return FANIN_OK;
 }
 
 static int read_set(const h5_set *s, hid_t mem, void *buf, int64_t count, const char *path,
                     const char *name, char *err, size_t errlen) {
     if (count > 0 && H5Dread(s->id, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s': libhdf5 cannot read it "
-                           "(corrupt or truncated file?)", path, name);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: dataset '%s': libhdf5 cannot read it "
+                           "(corrupt or truncated file?)",
+                           path, name);
     return FANIN_OK;
 }
 
@@ -162,12 +175,10 @@ static bool transposed(const h5_set *s, int layout, int images) {
 /* One example's shape from x's dimensions: [n, f] vectors, [n, h, w] one-channel images,
  * [n, h, w, c] (layout hwc, for a model that reads images) or [n, c, h, w] (chw) images; more
  * dimensions, or hwc rows kept in the file's order, read as vectors. */
-static fanin__data_shape example_shape(const h5_set *s, int layout, int images,
-                                       int64_t features) {
+static fanin__data_shape example_shape(const h5_set *s, int layout, int images, int64_t features) {
     const hsize_t *d = s->dims;
     if (s->rank == 3) return (fanin__data_shape){1, (int)d[1], (int)d[2]};
-    if (transposed(s, layout, images))
-        return (fanin__data_shape){(int)d[3], (int)d[1], (int)d[2]};
+    if (transposed(s, layout, images)) return (fanin__data_shape){(int)d[3], (int)d[1], (int)d[2]};
     if (s->rank == 4 && layout == FANIN_LAYOUT_HWC) return (fanin__data_shape){(int)features, 1, 1};
     if (s->rank == 4) return (fanin__data_shape){(int)d[1], (int)d[2], (int)d[3]};
     return (fanin__data_shape){(int)features, 1, 1};
@@ -191,8 +202,10 @@ static int read_x(hid_t f, const h5_req *q, h5_split *sp, char *err, size_t errl
     int rc = open_set(f, q->path, q->x, q->x_key, &s, err, errlen);
     char shape[200];
     if (rc == FANIN_OK && s.rank == 0)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) is a scalar; x must "
-                         "be [n, ...], one row per example", q->path, q->x, q->x_key);
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: dataset '%s' (%s) is a scalar; x must "
+                         "be [n, ...], one row per example",
+                         q->path, q->x, q->x_key);
     if (rc == FANIN_OK) {
         double features = 1; /* a double: no overflow before the range check */
         for (int i = 1; i < s.rank; i++) features *= (double)s.dims[i];
@@ -202,9 +215,10 @@ static int read_x(hid_t f, const h5_req *q, h5_split *sp, char *err, size_t errl
         sp->u8 = s.u8;
         shape_text(&s, shape, sizeof shape);
         if (features < 1 || features > INT32_MAX)
-            rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) is %s: %s "
-                             "features per example", q->path, q->x, q->x_key, shape,
-                             features < 1 ? "no" : "too many");
+            rc = fanin__errf(err, errlen, FANIN_EDATA,
+                             "%s: dataset '%s' (%s) is %s: %s "
+                             "features per example",
+                             q->path, q->x, q->x_key, shape, features < 1 ? "no" : "too many");
     }
     if (rc == FANIN_OK && (uint64_t)sp->n > SIZE_MAX / sizeof(float) / (uint64_t)sp->features)
         rc = fanin__errf(err, errlen, FANIN_ENOMEM, "%s: dataset '%s' %s does not fit in memory",
@@ -244,14 +258,17 @@ static int read_y(hid_t f, const h5_req *q, h5_split *sp, char *err, size_t errl
     shape_text(&s, shape, sizeof shape);
     sp->int_labels = s.cls == H5T_INTEGER;
     if (rc == FANIN_OK && rows < 0)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) is %s; labels must be "
-                         "[n], [1, n] or [n, 1] (float targets may be [n, k])", q->path, q->y,
-                         q->y_key, shape);
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: dataset '%s' (%s) is %s; labels must be "
+                         "[n], [1, n] or [n, 1] (float targets may be [n, k])",
+                         q->path, q->y, q->y_key, shape);
     else if (rc == FANIN_OK && rows != sp->n)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) has %lld examples but "
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: dataset '%s' (%s) has %lld examples but "
                          "'%s' (%s) has %lld labels (shape %s); they must describe the same "
-                         "examples", q->path, q->x, q->x_key, (long long)sp->n, q->y, q->y_key,
-                         (long long)rows, shape);
+                         "examples",
+                         q->path, q->x, q->x_key, (long long)sp->n, q->y, q->y_key, (long long)rows,
+                         shape);
     if (rc == FANIN_OK && sp->n > 0 &&
         !(sp->y = malloc((size_t)sp->n * (size_t)sp->y_dim * sizeof(double))))
         rc = fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory for '%s'", q->y);
@@ -273,22 +290,26 @@ static int read_split(const h5_req *q, h5_split *sp, char *err, size_t errlen) {
 /* ---- labels and rows ---- */
 
 /* Class mode: y[i] becomes the class index, or -1 when data.classes drops the row. */
-static int to_classes(const h5_req *q, const fanin__data_spec *spec, h5_split *sp,
-                      int *max_label, char *err, size_t errlen) {
+static int to_classes(const h5_req *q, const fanin__data_spec *spec, h5_split *sp, int *max_label,
+                      char *err, size_t errlen) {
     if (sp->y_dim != 1)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) has %d values per "
-                           "example; class labels need one", q->path, q->y, q->y_key, sp->y_dim);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: dataset '%s' (%s) has %d values per "
+                           "example; class labels need one",
+                           q->path, q->y, q->y_key, sp->y_dim);
     for (int64_t i = 0; i < sp->n; i++) {
         double v = sp->y[i];
         if (v != floor(v)) /* NaN too */
-            return fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) row %lld: target "
+            return fanin__errf(err, errlen, FANIN_EDATA,
+                               "%s: dataset '%s' (%s) row %lld: target "
                                "%g is not a class label, but data.classes needs integer labels",
                                q->path, q->y, q->y_key, (long long)i, v);
         if (!spec->n_classes_listed && (v < 0 || v >= FANIN_MAX_CLASSES))
-            return fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) row %lld: label "
+            return fanin__errf(err, errlen, FANIN_EDATA,
+                               "%s: dataset '%s' (%s) row %lld: label "
                                "%g is not a class label (0..%d); list the labels to keep in "
-                               "data.classes", q->path, q->y, q->y_key, (long long)i, v,
-                               FANIN_MAX_CLASSES - 1);
+                               "data.classes",
+                               q->path, q->y, q->y_key, (long long)i, v, FANIN_MAX_CLASSES - 1);
         int c = fanin__data_class_index(spec, v >= 0 && v <= 1e9 ? (long)v : -1);
         if (c > *max_label) *max_label = c;
         sp->y[i] = c;
@@ -323,14 +344,16 @@ static int want_of(const h5_req *q, const fanin__data_spec *spec, int64_t avail,
     char list[FANIN_MAX_CLASSES * 12];
     fanin__data_classes_text(spec, list, sizeof list);
     if (avail == 0 && q->want != 0)
-        return fanin__errf(err, errlen, FANIN_EDATA, "data: '%s' dataset '%s' has no %s "
-                           "examples%s%s", q->path, q->x, q->split, list[0] ? " of classes " : "",
-                           list);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "data: '%s' dataset '%s' has no %s "
+                           "examples%s%s",
+                           q->path, q->x, q->split, list[0] ? " of classes " : "", list);
     if (q->want > avail)
-        return fanin__errf(err, errlen, FANIN_EDATA, "data: asked for %lld %s examples%s%s but "
-                           "'%s' dataset '%s' has %lld; lower %s", (long long)q->want, q->split,
-                           list[0] ? " of classes " : "", list, q->path, q->x, (long long)avail,
-                           q->limit_key);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "data: asked for %lld %s examples%s%s but "
+                           "'%s' dataset '%s' has %lld; lower %s",
+                           (long long)q->want, q->split, list[0] ? " of classes " : "", list,
+                           q->path, q->x, (long long)avail, q->limit_key);
     *n = q->want < 0 ? avail : q->want;
     return FANIN_OK;
 }
@@ -343,8 +366,7 @@ static int fill(const h5_req q[2], const fanin__data_spec *spec, h5_split s[2], 
     int rc;
     if (split) {
         snprintf(have, sizeof have, "'%s' dataset '%s' has", q[0].path, q[0].x);
-        rc = fanin__data_split_sizes(spec, avail, "examples", have, &n_train, &n_test, err,
-                                     errlen);
+        rc = fanin__data_split_sizes(spec, avail, "examples", have, &n_train, &n_test, err, errlen);
     } else {
         rc = want_of(&q[0], spec, avail, &n_train, err, errlen);
         if (rc == FANIN_OK && spec->test != 0)
@@ -362,8 +384,8 @@ static int fill(const h5_req q[2], const fanin__data_spec *spec, h5_split s[2], 
     d->y_test = n_test ? malloc((size_t)n_test * (size_t)d->y_dim * sizeof(float)) : NULL;
     if ((n_train && !d->y_train) || (n_test && (!d->x_test || !d->y_test)))
         return fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
-    if (n_test) take(split ? &s[0] : &s[1], classes, split ? n_train : 0, n_test, d->x_test,
-                     d->y_test);
+    if (n_test)
+        take(split ? &s[0] : &s[1], classes, split ? n_train : 0, n_test, d->x_test, d->y_test);
     if (n_train) take(&s[0], classes, 0, n_train, s[0].x, d->y_train);
     d->x_train = n_train ? s[0].x : NULL;
     size_t bytes = (size_t)n_train * (size_t)nf * sizeof(float);
@@ -377,12 +399,20 @@ static int fill(const h5_req q[2], const fanin__data_spec *spec, h5_split s[2], 
 /* ---- the source ---- */
 
 static void make_requests(const fanin__data_spec *spec, h5_req q[2]) {
-    q[0] = (h5_req){spec->path, "data.path", spec->x, spec->y, "data.x", "data.y", "training",
-                    "data.train", spec->train, spec->layout, spec->model_images};
+    q[0] = (h5_req){spec->path,  "data.path",  spec->x,           spec->y,
+                    "data.x",    "data.y",     "training",        "data.train",
+                    spec->train, spec->layout, spec->model_images};
     q[1] = (h5_req){spec->test_path[0] ? spec->test_path : spec->path,
-                    spec->test_path[0] ? "data.test_path" : "data.path", spec->test_x,
-                    spec->test_y, "data.test_x", "data.test_y", "test", "data.test", spec->test,
-                    spec->layout, spec->model_images};
+                    spec->test_path[0] ? "data.test_path" : "data.path",
+                    spec->test_x,
+                    spec->test_y,
+                    "data.test_x",
+                    "data.test_y",
+                    "test",
+                    "data.test",
+                    spec->test,
+                    spec->layout,
+                    spec->model_images};
 }
 
 /* 1: the test datasets are to be read; 0: split the training datasets (no data.test_path and
@@ -398,8 +428,8 @@ static int want_test(const fanin__data_spec *spec, const h5_req *q, char *err, s
     return any;
 }
 
-static int load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, h5_split s[2],
-                char *err, size_t errlen) {
+static int load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, h5_split s[2], char *err,
+                size_t errlen) {
     h5_req q[2];
     int max_label = 0;
     make_requests(spec, q);
@@ -408,14 +438,17 @@ static int load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, h5_sp
     int rc = read_split(&q[0], &s[0], err, errlen);
     if (rc == FANIN_OK && test) rc = read_split(&q[1], &s[1], err, errlen);
     if (rc == FANIN_OK && test && s[1].features != s[0].features)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) has %lld features per "
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: dataset '%s' (%s) has %lld features per "
                          "example but '%s' (%s) in %s has %lld; train and test must have the "
-                         "same shape", q[1].path, q[1].x, q[1].x_key, (long long)s[1].features,
-                         q[0].x, q[0].x_key, q[0].path, (long long)s[0].features);
+                         "same shape",
+                         q[1].path, q[1].x, q[1].x_key, (long long)s[1].features, q[0].x,
+                         q[0].x_key, q[0].path, (long long)s[0].features);
     if (rc == FANIN_OK && test && s[1].y_dim != s[0].y_dim)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s' (%s) has %d targets per "
-                         "example but '%s' (%s) has %d", q[1].path, q[1].y, q[1].y_key,
-                         s[1].y_dim, q[0].y, q[0].y_key, s[0].y_dim);
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: dataset '%s' (%s) has %d targets per "
+                         "example but '%s' (%s) has %d",
+                         q[1].path, q[1].y, q[1].y_key, s[1].y_dim, q[0].y, q[0].y_key, s[0].y_dim);
     int classes = s[0].int_labels || spec->n_classes_listed > 0;
     if (rc == FANIN_OK && classes) rc = to_classes(&q[0], spec, &s[0], &max_label, err, errlen);
     if (rc == FANIN_OK && classes && test)
@@ -433,7 +466,8 @@ int fanin__hdf5_load(const fanin__data_spec *spec, fanin_dataset *d, int *norm, 
     void *data = NULL;
     h5_split s[2] = {{0}, {0}};
     if (!spec->path[0])
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "data: source hdf5 needs data.path (the "
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "data: source hdf5 needs data.path (the "
                            ".h5 file)");
     /* libhdf5 prints its error stack to stderr by default; ours is the message. Restore the
      * host's setting afterwards, in case it uses libhdf5 itself. */
@@ -464,7 +498,8 @@ static int peek(const fanin__data_spec *spec, fanin__data_shape *out, char *err,
     if (rc == FANIN_OK && (features < 1 || features > INT32_MAX))
         rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: dataset '%s': %s features per example",
                          q[0].path, q[0].x, features < 1 ? "no" : "too many");
-    if (rc == FANIN_OK) *out = example_shape(&s, spec->layout, spec->model_images, (int64_t)features);
+    if (rc == FANIN_OK)
+        *out = example_shape(&s, spec->layout, spec->model_images, (int64_t)features);
     if (s.id >= 0) H5Dclose(s.id);
     if (f >= 0) H5Fclose(f);
     return rc;

@@ -33,8 +33,8 @@ typedef struct idx_file {
     int64_t off;       /* bytes of IDX data (decompressed) consumed */
     int64_t size;      /* the file's size on disk */
     int type, ndims, esize;
-    int64_t count;     /* dims[0]: records */
-    int64_t rec;       /* elements per record: the product of dims[1..] */
+    int64_t count; /* dims[0]: records */
+    int64_t rec;   /* elements per record: the product of dims[1..] */
     uint32_t dims[IDX_MAX_DIMS];
 } idx_file;
 
@@ -52,8 +52,8 @@ typedef struct idx_split {
     int64_t n;
     int n_features;
     fanin__data_shape shape; /* one image */
-    int max_label;   /* over the whole labels file */
-    float *x, *y;    /* malloc'ed [n, n_features], [n] */
+    int max_label;           /* over the whole labels file */
+    float *x, *y;            /* malloc'ed [n, n_features], [n] */
 } idx_split;
 
 static const char *type_name(int type) {
@@ -107,8 +107,8 @@ static int sniff(idx_file *f, char *err, size_t errlen) {
 }
 
 /* Open path (named by `key`, e.g. "data.images") and sniff gzip. */
-static int open_file(idx_file *f, const char *path, const char *key, const char *hint,
-                     char *err, size_t errlen) {
+static int open_file(idx_file *f, const char *path, const char *key, const char *hint, char *err,
+                     size_t errlen) {
     struct stat st;
     memset(f, 0, sizeof *f);
     f->path = path;
@@ -149,8 +149,8 @@ static int64_t read_raw(idx_file *f, unsigned char *buf, int64_t n) {
 static int corrupt(const idx_file *f, int64_t out, const char *what, char *err, size_t errlen) {
     return fanin__errf(err, errlen, FANIN_EDATA,
                        "%s: byte %lld: corrupt gzip stream (zlib: %s), at byte %lld of the "
-                       "decompressed data", f->path, (long long)f->z.total_in, what,
-                       (long long)out);
+                       "decompressed data",
+                       f->path, (long long)f->z.total_in, what, (long long)out);
 }
 
 /* Inflate up to n bytes into buf; stops early at the end of the stream or of the file. */
@@ -161,8 +161,8 @@ static int inflate_some(idx_file *f, unsigned char *buf, int64_t n, int64_t *got
         if (f->z.avail_in == 0) {
             int64_t r = read_fd(f->fd, f->in, IDX_IN_SIZE);
             if (r < 0)
-                return fanin__errf(err, errlen, FANIN_EIO, "%s: byte %lld: read error: %s",
-                                   f->path, (long long)f->z.total_in, strerror(errno));
+                return fanin__errf(err, errlen, FANIN_EIO, "%s: byte %lld: read error: %s", f->path,
+                                   (long long)f->z.total_in, strerror(errno));
             if (r == 0) return FANIN_OK; /* cut short: the caller says what was missing */
             f->z.next_in = f->in;
             f->z.avail_in = (uInt)r;
@@ -182,8 +182,7 @@ static int inflate_some(idx_file *f, unsigned char *buf, int64_t n, int64_t *got
 }
 
 /* Read up to n bytes of IDX data; *got says how many came (fewer at the end of the file). */
-static int read_some(idx_file *f, void *buf, int64_t n, int64_t *got, char *err,
-                     size_t errlen) {
+static int read_some(idx_file *f, void *buf, int64_t n, int64_t *got, char *err, size_t errlen) {
     int rc = FANIN_OK;
     if (f->gz) {
         rc = inflate_some(f, buf, n, got, err, errlen);
@@ -210,8 +209,8 @@ static int check_trailer(idx_file *f, char *err, size_t errlen) {
     if (rc == FANIN_OK && !f->ended && got < EXTRA)
         rc = fanin__errf(err, errlen, FANIN_EDATA,
                          "%s: byte %lld: the gzip stream ends without its trailer, after byte "
-                         "%lld of the data (file cut short?)", f->path,
-                         (long long)f->z.total_in, (long long)data_end);
+                         "%lld of the data (file cut short?)",
+                         f->path, (long long)f->z.total_in, (long long)data_end);
     return rc;
 }
 
@@ -234,13 +233,13 @@ static int read_header(idx_file *f, char *err, size_t errlen) {
     if (b[0] || b[1])
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "%s: byte 0: bad magic 0x%02X%02X%02X%02X; an IDX file starts with "
-                           "two zero bytes, a type byte and a dimension count", f->path, b[0],
-                           b[1], b[2], b[3]);
+                           "two zero bytes, a type byte and a dimension count",
+                           f->path, b[0], b[1], b[2], b[3]);
     f->type = b[2];
     f->ndims = b[3];
     if (!type_name(f->type))
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 2: unknown IDX type 0x%02X",
-                           f->path, f->type);
+        return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 2: unknown IDX type 0x%02X", f->path,
+                           f->type);
     if (f->ndims < 1 || f->ndims > IDX_MAX_DIMS)
         return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 3: %d dimensions; expected 1 to %d",
                            f->path, f->ndims, IDX_MAX_DIMS);
@@ -255,7 +254,8 @@ static int read_header(idx_file *f, char *err, size_t errlen) {
         if (dim == 0 || f->rec * dim > INT_MAX)
             return fanin__errf(err, errlen, FANIN_EDATA,
                                "%s: byte %d: dimension %d is %u; records must hold 1 to %d "
-                               "values", f->path, 4 + 4 * i, i, dim, INT_MAX);
+                               "values",
+                               f->path, 4 + 4 * i, i, dim, INT_MAX);
         f->rec *= dim;
         f->dims[i] = dim;
     }
@@ -295,7 +295,8 @@ static int check_raw_size(const idx_file *f, char *err, size_t errlen) {
     int64_t hdr = 4 + 4 * (int64_t)f->ndims, need = data_bytes(f);
     if (!f->gz && f->size - hdr < need) return data_ends(f, f->size - hdr, err, errlen);
     if (f->gz && f->size < need / 1032)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 4: the header promises %lld data "
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: byte 4: the header promises %lld data "
                            "bytes, more than %lld compressed bytes can hold; corrupt header",
                            f->path, (long long)need, (long long)f->size);
     return FANIN_OK;
@@ -303,19 +304,20 @@ static int check_raw_size(const idx_file *f, char *err, size_t errlen) {
 
 /* ---- labels ---- */
 
-static int open_labels(idx_file *f, const idx_req *q, const char *hint, char *err,
-                       size_t errlen) {
+static int open_labels(idx_file *f, const idx_req *q, const char *hint, char *err, size_t errlen) {
     int rc = open_file(f, q->labels, q->labels_key, hint, err, errlen);
     if (rc == FANIN_OK) rc = read_header(f, err, errlen);
     if (rc < 0) return rc;
     if (f->type != 0x08)
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "%s: byte 2: labels must be unsigned bytes (IDX type 0x08), not "
-                           "0x%02X (%s)", f->path, f->type, type_name(f->type));
+                           "0x%02X (%s)",
+                           f->path, f->type, type_name(f->type));
     if (f->ndims != 1)
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "%s: byte 3: labels must have 1 dimension, not %d (is this an images "
-                           "file? check %s)", f->path, f->ndims, q->labels_key);
+                           "file? check %s)",
+                           f->path, f->ndims, q->labels_key);
     return check_raw_size(f, err, errlen);
 }
 
@@ -334,8 +336,8 @@ static int read_labels(const idx_req *q, const char *hint, unsigned char **out, 
     for (int64_t i = 0; rc == FANIN_OK && q->fashion && i < f.count; i++)
         if (lab[i] >= 10)
             rc = fanin__errf(err, errlen, FANIN_EDATA,
-                             "%s: byte %lld: label %d is not a Fashion-MNIST class (0..9)",
-                             f.path, (long long)(8 + i), lab[i]);
+                             "%s: byte %lld: label %d is not a Fashion-MNIST class (0..9)", f.path,
+                             (long long)(8 + i), lab[i]);
     int64_t count = f.count;
     close_file(&f);
     if (rc < 0) {
@@ -349,21 +351,21 @@ static int read_labels(const idx_req *q, const char *hint, unsigned char **out, 
 
 /* ---- images ---- */
 
-static int open_images(idx_file *f, const idx_req *q, const char *hint, int64_t n_labels,
-                       char *err, size_t errlen) {
+static int open_images(idx_file *f, const idx_req *q, const char *hint, int64_t n_labels, char *err,
+                       size_t errlen) {
     int rc = open_file(f, q->images, q->images_key, hint, err, errlen);
     if (rc == FANIN_OK) rc = read_header(f, err, errlen);
     if (rc < 0) return rc;
     if (f->type != 0x08 && f->type != 0x0D)
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "%s: byte 2: unsupported IDX type 0x%02X (%s); images must be "
-                           "unsigned byte (0x08) or float32 (0x0D)", f->path, f->type,
-                           type_name(f->type));
+                           "unsigned byte (0x08) or float32 (0x0D)",
+                           f->path, f->type, type_name(f->type));
     if (f->ndims < 2)
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "%s: byte 3: images need 2 or more dimensions ([n, features] or "
-                           "[n, rows, cols]), not 1 (is this a labels file? check %s)", f->path,
-                           q->images_key);
+                           "[n, rows, cols]), not 1 (is this a labels file? check %s)",
+                           f->path, q->images_key);
     if (f->count != n_labels)
         return fanin__errf(err, errlen, FANIN_EDATA,
                            "%s: byte 4: %lld images but '%s' has %lld labels", f->path,
@@ -408,8 +410,8 @@ static int read_images(idx_file *f, const unsigned char *lab, const fanin__data_
 }
 
 /* How many labels match, and the index of the want-th match (-1 = all of them). */
-static int pick(const idx_req *q, const fanin__data_spec *spec, const unsigned char *lab,
-                int64_t n, int64_t *take, int64_t *last, char *err, size_t errlen) {
+static int pick(const idx_req *q, const fanin__data_spec *spec, const unsigned char *lab, int64_t n,
+                int64_t *take, int64_t *last, char *err, size_t errlen) {
     int64_t avail = 0;
     char list[FANIN_MAX_CLASSES * 12];
     fanin__data_classes_text(spec, list, sizeof list);
@@ -451,7 +453,8 @@ static int read_split(const idx_req *q, const fanin__data_spec *spec, const char
             s->x = malloc((size_t)s->n * (size_t)f.rec * sizeof(float));
             s->y = malloc((size_t)s->n * sizeof(float));
         }
-        if (s->n > 0 && (!s->x || !s->y)) rc = fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
+        if (s->n > 0 && (!s->x || !s->y))
+            rc = fanin__errf(err, errlen, FANIN_ENOMEM, "data: out of memory");
     }
     if (rc == FANIN_OK) rc = read_images(&f, lab, spec, last, s, err, errlen);
     close_file(&f);
@@ -467,7 +470,8 @@ static int check_fashion_classes(const fanin__data_spec *spec, char *err, size_t
             return fanin__errf(err, errlen, FANIN_ECONFIG,
                                "data.classes: %d is not a Fashion-MNIST class (0..9: T-shirt, "
                                "Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, "
-                               "Ankle boot)", spec->classes[i]);
+                               "Ankle boot)",
+                               spec->classes[i]);
     return FANIN_OK;
 }
 
@@ -490,8 +494,9 @@ static int make_requests(const fanin__data_spec *spec, idx_req q[2], char paths[
         snprintf(paths[1], sizeof paths[1], "%s", spec->labels);
         snprintf(paths[2], sizeof paths[2], "%s", spec->test_images);
         snprintf(paths[3], sizeof paths[3], "%s", spec->test_labels);
-        snprintf(hint, hint_len, "check data.images, data.labels, data.test_images and "
-                                 "data.test_labels");
+        snprintf(hint, hint_len,
+                 "check data.images, data.labels, data.test_images and "
+                 "data.test_labels");
     }
     for (int k = 0; k < 2; k++) {
         q[k].images = paths[2 * k];
@@ -535,7 +540,8 @@ int fanin__idx_load(const fanin__data_spec *spec, fanin_dataset *d, char *err, s
     if (rc == FANIN_OK && test && s[1].n_features != s[0].n_features)
         rc = fanin__errf(err, errlen, FANIN_EDATA,
                          "%s: test images have %d values each but the training images (%s) "
-                         "have %d", q[1].images, s[1].n_features, q[0].images, s[0].n_features);
+                         "have %d",
+                         q[1].images, s[1].n_features, q[0].images, s[0].n_features);
     d->n_train = s[0].n;
     d->x_train = s[0].x;
     d->y_train = s[0].y;
@@ -554,8 +560,10 @@ int fanin__idx_peek_shape(const char *images, fanin__data_shape *out, char *err,
     int rc = open_file(&f, images, "data.images", "check data.images", err, errlen);
     if (rc == FANIN_OK) rc = read_header(&f, err, errlen);
     if (rc == FANIN_OK && f.ndims < 2)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 3: images need 2 or more "
-                         "dimensions, not 1", images);
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: byte 3: images need 2 or more "
+                         "dimensions, not 1",
+                         images);
     if (rc == FANIN_OK) *out = record_shape(&f);
     close_file(&f);
     return rc;

@@ -18,10 +18,8 @@ static size_t size_of(fanin__data_shape s) { return (size_t)s.c * (size_t)s.h * 
 static bool is_image(fanin__data_shape s) { return s.h > 1 || s.w > 1; }
 
 void fanin__data_shape_text(fanin__data_shape s, char *buf, size_t len) {
-    if (!is_image(s))
-        snprintf(buf, len, "[%d]", s.c);
-    else
-        snprintf(buf, len, "[%d, %d, %d]", s.c, s.h, s.w);
+    if (!is_image(s)) snprintf(buf, len, "[%d]", s.c);
+    else snprintf(buf, len, "[%d, %d, %d]", s.c, s.h, s.w);
 }
 
 /* The first layer that needs an image (conv2d, a pool), or NULL; with `any` flatten and
@@ -40,8 +38,7 @@ static const fanin__layer_spec *image_layer(const fanin_experiment *x, bool any)
 static void where(const fanin__loc *loc, char *buf, size_t len) {
     if (loc->file && loc->line > 0)
         snprintf(buf, len, "%s:%d:%d: ", loc->file, loc->line, loc->col);
-    else
-        buf[0] = '\0';
+    else buf[0] = '\0';
 }
 
 /* model.input against the data's shape: as many values, and the same image when both are
@@ -53,12 +50,15 @@ static int check_input(const fanin_experiment *x, fanin__data_shape data, fanin_
     fanin__data_shape_text(in, a, sizeof a);
     fanin__data_shape_text(data, b, sizeof b);
     if (size_of(in) != size_of(data))
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "%smodel.input %s (%zu values) does not "
-                           "match the data: its examples are %s (%zu values)", at, a,
-                           size_of(in), b, size_of(data));
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "%smodel.input %s (%zu values) does not "
+                           "match the data: its examples are %s (%zu values)",
+                           at, a, size_of(in), b, size_of(data));
     if (is_image(data) && is_image(in) && (in.c != data.c || in.h != data.h || in.w != data.w))
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "%smodel.input %s does not match the "
-                           "data's example shape %s%s", at, a, b,
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "%smodel.input %s does not match the "
+                           "data's example shape %s%s",
+                           at, a, b,
                            !strcmp(x->data.source, "hdf5")
                                ? "; data.layout (hwc or chw) says how x holds an image"
                                : "");
@@ -77,11 +77,12 @@ int fanin__data_model_input(const fanin_experiment *x, fanin__data_shape data,
     if (img && !x->input[0] && !is_image(s)) {
         char at[1200];
         where(&img->loc, at, sizeof at);
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "%sa %s layer needs images [C, H, W], "
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "%sa %s layer needs images [C, H, W], "
                            "but the examples of data source '%s' are vectors of %d values; give "
                            "model.input: [C, H, W] (C*H*W = %d) to shape them, or use dense "
-                           "layers", at, fanin__layer_type_names[img->type], x->data.source,
-                           s.c, s.c);
+                           "layers",
+                           at, fanin__layer_type_names[img->type], x->data.source, s.c, s.c);
     }
     if (!image_layer(x, true)) s = (fanin__data_shape){(int)size_of(s), 1, 1};
     *out = s;

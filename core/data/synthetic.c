@@ -31,9 +31,7 @@ static double linspace(double a, double b, int64_t m, int64_t i, int endpoint) {
 }
 
 /* Points per class: n / k each, the first n % k classes one more (as scikit-learn). */
-static int64_t class_size(int64_t n, int k, int c) {
-    return n / k + (c < n % k);
-}
+static int64_t class_size(int64_t n, int k, int c) { return n / k + (c < n % k); }
 
 static void add_noise(fanin_rng *r, synth_points *p, double noise) {
     for (int64_t i = 0; i < 2 * p->n; i++) p->x[i] += noise * fanin__rng_normal(r);
@@ -127,8 +125,8 @@ static void blobs(fanin_rng *r, synth_points *p, int k, double noise) {
  * (so each y component has variance ~1) drawn first, then per example x ~ N(0, I_features) and
  * y = T x + noise * N(0, 1) per output. Examples are i.i.d., so no shuffle: the first `train`
  * are the training set, the next `test` the test set. Regression: n_classes 0, y_dim outputs. */
-static int linear_teacher(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
-                          char *err, size_t errlen) {
+static int linear_teacher(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d, char *err,
+                          size_t errlen) {
     int nf = spec->features > 0 ? spec->features : 32;
     int no = spec->outputs > 0 ? spec->outputs : nf;
     int64_t n_train, n_test;
@@ -163,28 +161,30 @@ static int linear_teacher(const fanin__data_spec *spec, uint64_t seed, fanin_dat
 /* ---- checks, shuffling, the split ---- */
 
 static int check(const fanin__data_spec *spec, int *k, char *err, size_t errlen) {
-    static const char *const kinds[] = {"spiral", "moons", "circles", "xor", "blobs",
-                                        "linear_teacher"};
+    static const char *const kinds[] = {"spiral", "moons", "circles",
+                                        "xor",    "blobs", "linear_teacher"};
     int fixed = !strcmp(spec->kind, "moons") || !strcmp(spec->kind, "circles") ||
                 !strcmp(spec->kind, "xor");
     if (!fixed && strcmp(spec->kind, "spiral") && strcmp(spec->kind, "blobs")) {
         const char *near = fanin__nearest(spec->kind, kinds, 6);
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "data: unknown synthetic kind '%s'%s%s%s (kinds: spiral, moons, "
-                           "circles, xor, blobs, linear_teacher)", spec->kind,
-                           near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+                           "circles, xor, blobs, linear_teacher)",
+                           spec->kind, near ? "; did you mean '" : "", near ? near : "",
+                           near ? "'?" : "");
     }
     *k = spec->n_synth_classes > 0 ? spec->n_synth_classes : 2;
     if (fixed && *k != 2)
-        return fanin__errf(err, errlen, FANIN_ECONFIG,
-                           "data: synthetic '%s' has 2 classes, not %d", spec->kind, *k);
+        return fanin__errf(err, errlen, FANIN_ECONFIG, "data: synthetic '%s' has 2 classes, not %d",
+                           spec->kind, *k);
     if (*k < 2 || *k > FANIN_MAX_CLASSES)
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "data: synthetic '%s' with %d classes; use 2 to %d", spec->kind, *k,
                            FANIN_MAX_CLASSES);
     if (spec->n < *k || spec->n > (int64_t)1 << 31)
         return fanin__errf(err, errlen, FANIN_ECONFIG,
-                           "data: synthetic n = %lld; use %d to 2^31 points", (long long)spec->n, *k);
+                           "data: synthetic n = %lld; use %d to 2^31 points", (long long)spec->n,
+                           *k);
     if (!(spec->noise >= 0) || !isfinite(spec->noise))
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "data: synthetic noise = %g; use a finite value >= 0", spec->noise);
@@ -200,8 +200,8 @@ static void generate(fanin_rng *r, const fanin__data_spec *spec, int k, synth_po
 }
 
 /* Shuffled points kept by data.classes go, in order, to train then test. */
-static int fill(const fanin__data_spec *spec, const synth_points *p, const int64_t *order,
-                int k, fanin_dataset *d, char *err, size_t errlen) {
+static int fill(const fanin__data_spec *spec, const synth_points *p, const int64_t *order, int k,
+                fanin_dataset *d, char *err, size_t errlen) {
     int64_t avail = 0, n_train, n_test, j = 0;
     for (int64_t i = 0; i < p->n; i++) avail += fanin__data_class_index(spec, p->y[i]) >= 0;
     char have[64];
@@ -223,8 +223,8 @@ static int fill(const fanin__data_spec *spec, const synth_points *p, const int64
     return rc;
 }
 
-int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d,
-                          char *err, size_t errlen) {
+int fanin__synthetic_load(const fanin__data_spec *spec, uint64_t seed, fanin_dataset *d, char *err,
+                          size_t errlen) {
     if (!strcmp(spec->kind, "linear_teacher")) return linear_teacher(spec, seed, d, err, errlen);
     int k = 0;
     int rc = check(spec, &k, err, errlen);

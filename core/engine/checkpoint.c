@@ -39,7 +39,7 @@ typedef struct ckpt_head {
     uint32_t key[2], ctr[4], buf[4];
     int32_t avail, has_spare;
     double spare;
-    double seconds; /* version 2 on */
+    double seconds;  /* version 2 on */
     uint64_t n_bufs; /* version 3 on */
 } ckpt_head;
 #pragma pack(pop)
@@ -88,8 +88,8 @@ static void fill_head(ckpt_head *h, const fanin_model *m, const fanin__ckpt *c) 
     h->n_bufs = m->n_bufs;
 }
 
-int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c,
-                           char *err, size_t errlen) {
+int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c, char *err,
+                           size_t errlen) {
     fanin__atomic a;
     int e = fanin__atomic_open(&a, path);
     if (e)
@@ -135,7 +135,8 @@ static void get(rd *r, void *p, size_t n) {
 
 static int mismatch(const char *path, const char *what, unsigned long long have,
                     unsigned long long want, char *err, size_t errlen) {
-    return fanin__errf(err, errlen, FANIN_EDATA, "%s: the checkpoint has %llu %s but this run "
+    return fanin__errf(err, errlen, FANIN_EDATA,
+                       "%s: the checkpoint has %llu %s but this run "
                        "needs %llu; it belongs to another config (delete it to start over)",
                        path, have, what, want);
 }
@@ -150,8 +151,8 @@ static int check_head(const char *path, const ckpt_head *h, const fanin_model *m
     if (h->n_bufs != m->n_bufs)
         return mismatch(path, "floats of saved statistics", h->n_bufs, m->n_bufs, err, errlen);
     if (h->opt_state_size != m->opt_state_size)
-        return mismatch(path, "bytes of optimizer state", h->opt_state_size, m->opt_state_size,
-                        err, errlen);
+        return mismatch(path, "bytes of optimizer state", h->opt_state_size, m->opt_state_size, err,
+                        errlen);
     if (h->n_order && h->n_order != (uint64_t)c->n_order)
         return mismatch(path, "training rows", h->n_order, (unsigned long long)c->n_order, err,
                         errlen);
@@ -168,7 +169,7 @@ int fanin__checkpoint_load(const char *path, fanin_model *m, fanin__ckpt *c, cha
     ckpt_head h;
     get(&r, &h, CKPT_HEAD_V1);
     h.seconds = 0; /* version 1 did not count them */
-    h.n_bufs = 0; /* nor did versions 1 and 2 save statistics */
+    h.n_bufs = 0;  /* nor did versions 1 and 2 save statistics */
     if (!r.short_read && h.version >= 2) get(&r, &h.seconds, sizeof h.seconds);
     if (!r.short_read && h.version >= 3) get(&r, &h.n_bufs, sizeof h.n_bufs);
     int rc = r.short_read ? fanin__errf(err, errlen, FANIN_EDATA, "%s: truncated checkpoint", path)
@@ -183,10 +184,13 @@ int fanin__checkpoint_load(const char *path, fanin_model *m, fanin__ckpt *c, cha
         uint32_t want = (uint32_t)r.crc, crc = 0;
         get(&r, &crc, sizeof crc);
         unsigned char extra;
-        if (r.short_read) rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: truncated checkpoint", path);
+        if (r.short_read)
+            rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: truncated checkpoint", path);
         else if (crc != want || read(r.fd, &extra, 1) != 0)
-            rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: checksum mismatch; the checkpoint is "
-                             "corrupt (delete it to start the run over)", path);
+            rc = fanin__errf(err, errlen, FANIN_EDATA,
+                             "%s: checksum mismatch; the checkpoint is "
+                             "corrupt (delete it to start the run over)",
+                             path);
     }
     close(r.fd);
     if (rc != FANIN_OK) return rc;

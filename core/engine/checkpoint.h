@@ -9,18 +9,18 @@
 
 /* What a checkpoint restores besides the model's params and optimizer state. */
 typedef struct fanin__ckpt {
-    int64_t iteration;  /* optimizer steps done */
-    int threads;        /* BLAS threads of the run that wrote it */
-    fanin_rng shuffle;  /* the minibatch order stream, after the current epoch's shuffle */
-    int64_t *order;     /* the current epoch's row order [n_order] (borrowed), or NULL */
+    int64_t iteration; /* optimizer steps done */
+    int threads;       /* BLAS threads of the run that wrote it */
+    fanin_rng shuffle; /* the minibatch order stream, after the current epoch's shuffle */
+    int64_t *order;    /* the current epoch's row order [n_order] (borrowed), or NULL */
     int64_t n_order;
-    double seconds;     /* training seconds so far, over every invocation */
+    double seconds; /* training seconds so far, over every invocation */
 } fanin__ckpt;
 
 /* Write params, optimizer state and c into path atomically (path.tmp, fsync, rename, fsync of
  * the folder). Allocates nothing. */
-int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c,
-                           char *err, size_t errlen);
+int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c, char *err,
+                           size_t errlen);
 /* Read path into m and c (c->order must hold c->n_order rows; the sizes must match the model
  * and data the run has now). FANIN_EDATA for a corrupt or mismatched file. */
 int fanin__checkpoint_load(const char *path, fanin_model *m, fanin__ckpt *c, char *err,

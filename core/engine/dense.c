@@ -17,8 +17,10 @@ static int dense_shape(fanin__layer *L, fanin__layer_size *sz, char *err, size_t
     if (L->in.h != 1 || L->in.w != 1) {
         char in[64];
         fanin__shape_text(L->in, in, sizeof in);
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "a dense layer needs a vector, but its "
-                           "input is an image %s; add {type: flatten} before it", in);
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "a dense layer needs a vector, but its "
+                           "input is an image %s; add {type: flatten} before it",
+                           in);
     }
     L->n_in = L->in.c;
     L->n_out = L->spec->units;
@@ -65,8 +67,8 @@ static int dense_forward(fanin__layer *L, const float *in, int n, int pass, char
     if (!pre_only)
         for (int r = 0; r < n; r++)
             memcpy(L->Z + (size_t)r * L->n_out, L->b, sizeof(float) * L->n_out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->n_out, L->n_in, 1.0f, in,
-                L->n_in, L->W, L->n_in, pre_only ? 0.0f : 1.0f, L->Z, L->n_out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->n_out, L->n_in, 1.0f, in, L->n_in,
+                L->W, L->n_in, pre_only ? 0.0f : 1.0f, L->Z, L->n_out);
     if (pre_only) return FANIN_OK;
     return fanin__layer_activate(L, L->Z, L->A, (size_t)n * L->n_out, err, errlen);
 }

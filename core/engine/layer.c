@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-extern const fanin__layer_kind fanin__dense_kind; /* dense.c */
+extern const fanin__layer_kind fanin__dense_kind;          /* dense.c */
 extern const fanin__layer_kind fanin__conv2d_kind;         /* conv.c */
 extern const fanin__layer_kind fanin__maxpool2d_kind;      /* pool.c */
 extern const fanin__layer_kind fanin__avgpool2d_kind;      /* pool.c */
@@ -44,26 +44,20 @@ const fanin__layer_kind *fanin__layer_kind_of(int type) {
 size_t fanin__shape_size(fanin__shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
 
 void fanin__layer_name(const fanin__layer *L, char *buf, size_t len) {
-    if (L->spec->name[0])
-        snprintf(buf, len, "%.50s", L->spec->name);
-    else
-        snprintf(buf, len, "layers.%d", L->index);
+    if (L->spec->name[0]) snprintf(buf, len, "%.50s", L->spec->name);
+    else snprintf(buf, len, "layers.%d", L->index);
 }
 
 void fanin__shape_text(fanin__shape s, char *buf, size_t len) {
-    if (s.h == 1 && s.w == 1)
-        snprintf(buf, len, "[%d]", s.c);
-    else
-        snprintf(buf, len, "[%d, %d, %d]", s.c, s.h, s.w);
+    if (s.h == 1 && s.w == 1) snprintf(buf, len, "[%d]", s.c);
+    else snprintf(buf, len, "[%d, %d, %d]", s.c, s.h, s.w);
 }
 
 /* The stream a tensor draws from: its own Philox (seed, layer, stream), or with rng numpy the
  * one shared MT19937 stream, in call order (docs/random-streams.md). */
 static void tensor_rng(const fanin__init_env *env, int stream, fanin_rng *rng) {
-    if (env->mt)
-        fanin__rng_init_numpy(rng, env->mt);
-    else
-        fanin__rng_init(rng, env->seed, (uint32_t)env->layer, (uint32_t)stream);
+    if (env->mt) fanin__rng_init_numpy(rng, env->mt);
+    else fanin__rng_init(rng, env->seed, (uint32_t)env->layer, (uint32_t)stream);
 }
 
 int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const fanin_tensor *t,
@@ -88,8 +82,7 @@ static bool in_block(const fanin__layer_spec *s) { return s->block >= 0 && s->n_
 /* Is L the network's output layer: its last dense or conv layer, outside any branch? */
 static bool is_output_layer(const fanin__layer *L) {
     const fanin__layer_spec *s = L->spec;
-    if ((s->type != FANIN_LAYER_DENSE && s->type != FANIN_LAYER_CONV2D) || in_block(s) ||
-        !L->model)
+    if ((s->type != FANIN_LAYER_DENSE && s->type != FANIN_LAYER_CONV2D) || in_block(s) || !L->model)
         return false;
     for (int j = L->index + 1; j < L->model->n_layers; j++) {
         int type = L->model->layers[j].spec->type;
@@ -126,8 +119,8 @@ int fanin__layer_activate(const fanin__layer *L, const float *Z, float *A, size_
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, "activation forward", err, errlen) : FANIN_OK;
 }
 
-int fanin__layer_activate_backward(const fanin__layer *L, const float *Z, const float *A,
-                                   float *dA, size_t n, char *err, size_t errlen) {
+int fanin__layer_activate_backward(const fanin__layer *L, const float *Z, const float *A, float *dA,
+                                   size_t n, char *err, size_t errlen) {
     const fanin__pref *a = &L->spec->activation;
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, a->entry, 1.0);

@@ -24,9 +24,9 @@
  * service (installed in a weight fill's context; NULL: no data batch). */
 typedef struct fanin__init_env {
     uint64_t seed;
-    fanin__mt19937 *mt;               /* rng numpy: the one shared stream, else NULL */
-    int layer;                        /* the layer's index: its streams' (seed, layer, .) key */
-    fanin__layer_forward_fn forward;  /* the layer_forward service for this layer, or NULL */
+    fanin__mt19937 *mt;              /* rng numpy: the one shared stream, else NULL */
+    int layer;                       /* the layer's index: its streams' (seed, layer, .) key */
+    fanin__layer_forward_fn forward; /* the layer_forward service for this layer, or NULL */
     void *forward_user;
 } fanin__init_env;
 
@@ -49,16 +49,14 @@ typedef struct fanin__layer_kind {
     void (*carve)(fanin__layer *L, float *p, float *g, float *b, float *a, int cap);
     /* Fill the parameters (and reset the buffers) with the spec's initializers (activation
      * gain `gain`). */
-    int (*init)(fanin__layer *L, const fanin__init_env *env, double gain, char *err,
-                size_t errlen);
+    int (*init)(fanin__layer *L, const fanin__init_env *env, double gain, char *err, size_t errlen);
     /* n rows of `in` [n, n_in] into Z and A, as `pass` (enum fanin__pass) asks; for
      * FANIN_PASS_PRE, Z without bias or activation (what layer_forward shows an initializer). */
-    int (*forward)(fanin__layer *L, const float *in, int n, int pass, char *err,
-                   size_t errlen);
+    int (*forward)(fanin__layer *L, const float *in, int n, int pass, char *err, size_t errlen);
     /* From dA (or dZ when dz_ready) to the parameter gradients, and to d_in [n, n_in] unless
      * d_in is NULL (the first layer). */
-    int (*backward)(fanin__layer *L, const float *in, float *d_in, int n, bool dz_ready,
-                    char *err, size_t errlen);
+    int (*backward)(fanin__layer *L, const float *in, float *d_in, int n, bool dz_ready, char *err,
+                    size_t errlen);
     /* The layer's tensors (parameters, then buffers) as model.safetensors names them: the
      * names PyTorch gives the equivalent nn.Sequential. Returns how many (at most
      * FANIN_LAYER_MAX_TENSORS) it wrote into out, names in `names`. */
@@ -101,7 +99,7 @@ int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const
 /* A = f(Z) and dZ = dA * f'(Z) over n cells with the layer's activation plugin. */
 int fanin__layer_activate(const fanin__layer *L, const float *Z, float *A, size_t n, char *err,
                           size_t errlen);
-int fanin__layer_activate_backward(const fanin__layer *L, const float *Z, const float *A,
-                                   float *dA, size_t n, char *err, size_t errlen);
+int fanin__layer_activate_backward(const fanin__layer *L, const float *Z, const float *A, float *dA,
+                                   size_t n, char *err, size_t errlen);
 
 #endif /* FANIN_ENGINE_LAYER_H */

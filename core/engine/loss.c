@@ -85,7 +85,8 @@ bool fanin__loss_fuses(const fanin_experiment *x) {
 double fanin__loss(fanin_model *m, const float *Y, int n, bool grad) {
     fanin__layer *L = &m->layers[m->n_layers - 1];
     switch (m->x->loss) {
-    case FANIN_LOSS_BCE: return m->fused_output ? bce_logits(L, Y, n, grad) : bce_probs(L, Y, n, grad);
+    case FANIN_LOSS_BCE:
+        return m->fused_output ? bce_logits(L, Y, n, grad) : bce_probs(L, Y, n, grad);
     case FANIN_LOSS_CE: return cross_entropy(L, Y, n, grad);
     default: return mse(L, Y, n, grad);
     }
@@ -128,13 +129,15 @@ int fanin__loss_check(const fanin_model *m, const fanin_dataset *d, char *err, s
             return fanin__errf(err, errlen, FANIN_ECONFIG,
                                "%s: loss cross_entropy needs one output unit per class; the model "
                                "has %d units and the data %d classes; set the last layer's units "
-                               "to %d", file, units, d->n_classes, d->n_classes);
+                               "to %d",
+                               file, units, d->n_classes, d->n_classes);
         break;
     default:
         if (units != d->y_dim)
             return fanin__errf(err, errlen, FANIN_ECONFIG,
                                "%s: loss mse needs %d output units (the targets' width); the model "
-                               "has %d", file, d->y_dim, units);
+                               "has %d",
+                               file, d->y_dim, units);
     }
     return FANIN_OK;
 }

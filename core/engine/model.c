@@ -42,11 +42,15 @@ static int layer_error(const fanin__layer *L, const char *why, char *err, size_t
     fanin__shape_text(L->in, in, sizeof in);
     shapes_so_far(L, so_far, sizeof so_far);
     if (at->file && at->line)
-        return fanin__errf(err, errlen, FANIN_ECONFIG, "%s:%d:%d: layer %d (%s, input %s): %s; "
-                           "shapes so far: %s", at->file, at->line, at->col, L->index + 1,
-                           L->kind->name, in, why, so_far);
-    return fanin__errf(err, errlen, FANIN_ECONFIG, "layer %d (%s, input %s): %s; shapes so far: "
-                       "%s", L->index + 1, L->kind->name, in, why, so_far);
+        return fanin__errf(err, errlen, FANIN_ECONFIG,
+                           "%s:%d:%d: layer %d (%s, input %s): %s; "
+                           "shapes so far: %s",
+                           at->file, at->line, at->col, L->index + 1, L->kind->name, in, why,
+                           so_far);
+    return fanin__errf(err, errlen, FANIN_ECONFIG,
+                       "layer %d (%s, input %s): %s; shapes so far: "
+                       "%s",
+                       L->index + 1, L->kind->name, in, why, so_far);
 }
 
 /* One layer's kind and shape from its input's; adds what it needs to *total. */
@@ -103,7 +107,8 @@ static int alloc_optimizer(fanin_model *m, char *err, size_t errlen) {
     const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
     m->opt_state_size = vt->state_size(m->n_params, o->params);
     m->opt_state = aligned_alloc(16, round_up(m->opt_state_size ? m->opt_state_size : 16, 16));
-    if (!m->opt_state) return fanin__errf(err, errlen, FANIN_ENOMEM, "optimizer state: out of memory");
+    if (!m->opt_state)
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "optimizer state: out of memory");
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, o->entry, 1.0);
     int rc = vt->init_state(&ctx, m->opt_state, m->n_params, o->params);
@@ -118,7 +123,8 @@ static int alloc_block(fanin_model *m, char *err, size_t errlen) {
     size_t act = total.act_per_row * (size_t)m->cap;
     size_t nf = 2 * m->n_params + m->n_bufs + act + m->n_scratch;
     m->block = aligned_alloc(64, round_up(nf * sizeof(float), 64));
-    if (!m->block) return fanin__errf(err, errlen, FANIN_ENOMEM, "model: cannot allocate %zu floats", nf);
+    if (!m->block)
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "model: cannot allocate %zu floats", nf);
     memset(m->block, 0, nf * sizeof(float));
     m->params = m->block;
     m->grads = m->block + m->n_params;
@@ -128,8 +134,8 @@ static int alloc_block(fanin_model *m, char *err, size_t errlen) {
     return FANIN_OK;
 }
 
-int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out,
-                     char *err, size_t errlen) {
+int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out, char *err,
+                     size_t errlen) {
     return fanin__model_new_shaped(x, (fanin__shape){n_in, 1, 1}, cap, out, err, errlen);
 }
 
@@ -202,7 +208,8 @@ int fanin__model_init_params(fanin_model *m, char *err, size_t errlen) {
     fanin__init_env env = {.seed = m->x->seed, .forward = layer_forward_service};
     if (m->x->rng == FANIN_RNG_NUMPY) {
         if (m->x->seed > 0xFFFFFFFFu)
-            return fanin__errf(err, errlen, FANIN_ECONFIG, "rng: numpy takes a seed in "
+            return fanin__errf(err, errlen, FANIN_ECONFIG,
+                               "rng: numpy takes a seed in "
                                "[0, 4294967295], as np.random.seed does; got %llu",
                                (unsigned long long)m->x->seed);
         fanin__mt19937_seed(&mt, (uint32_t)m->x->seed);
@@ -245,13 +252,14 @@ int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t
     if (l < 0 || l >= m->n_layers)
         return fanin__errf(err, errlen, FANIN_EINVAL, "layer_forward: no layer %d", l);
     if (!m->init_X || m->init_n < 1)
-        return fanin__errf(err, errlen, FANIN_ENOTSUP, "layer_forward: this model has no data "
+        return fanin__errf(err, errlen, FANIN_ENOTSUP,
+                           "layer_forward: this model has no data "
                            "batch to run (the caller set none before initialising)");
     const float *in = m->init_X;
     for (int k = 0; k <= l; k++) {
         fanin__layer *L = &m->layers[k];
-        int rc = L->kind->forward(L, in, m->init_n, k == l ? FANIN_PASS_PRE : FANIN_PASS_TRAIN,
-                                  err, errlen);
+        int rc = L->kind->forward(L, in, m->init_n, k == l ? FANIN_PASS_PRE : FANIN_PASS_TRAIN, err,
+                                  errlen);
         if (rc < 0) return rc;
         in = L->A;
     }

@@ -30,9 +30,9 @@ typedef struct fanin__layer {
     int index;                     /* its position in model->layers */
     fanin__shape in, out;          /* per-example shapes */
     int n_in, n_out;               /* in.c * in.h * in.w, out.c * out.h * out.w */
-    float *P, *dP;  /* all of this layer's parameters and their gradients: views */
+    float *P, *dP;                 /* all of this layer's parameters and their gradients: views */
     size_t n_p;
-    float *B;       /* saved state that is not trained (running statistics): a view */
+    float *B; /* saved state that is not trained (running statistics): a view */
     size_t n_b;
     float *W, *b;   /* the weight and bias: views into P */
     float *dW, *db; /* their gradients: views into dP */
@@ -44,18 +44,18 @@ typedef struct fanin__layer {
 } fanin__layer;
 
 typedef struct fanin_model {
-    int n_layers, n_in, cap;   /* cap: rows the buffers hold (batch or eval chunk) */
-    fanin__shape input;        /* one example's shape; n_in = its size */
+    int n_layers, n_in, cap; /* cap: rows the buffers hold (batch or eval chunk) */
+    fanin__shape input;      /* one example's shape; n_in = its size */
     fanin__layer *layers;
-    float *params, *grads;     /* every layer's parameters, contiguous, layer by layer */
+    float *params, *grads; /* every layer's parameters, contiguous, layer by layer */
     size_t n_params;
-    float *bufs;               /* every layer's saved untrained state (running statistics) */
+    float *bufs; /* every layer's saved untrained state (running statistics) */
     size_t n_bufs;
-    float *scratch;            /* scratch shared by the layers during one call */
+    float *scratch; /* scratch shared by the layers during one call */
     size_t n_scratch;
-    int pass;                  /* enum fanin__pass of the next forward: TRAIN unless evaluating */
-    int64_t step;              /* the optimizer step being computed (dropout's stream) */
-    void *opt_state;           /* optimizer-owned bytes, host-allocated */
+    int pass;        /* enum fanin__pass of the next forward: TRAIN unless evaluating */
+    int64_t step;    /* the optimizer step being computed (dropout's stream) */
+    void *opt_state; /* optimizer-owned bytes, host-allocated */
     size_t opt_state_size;
     float *block;              /* the one allocation the layers' buffers are carved from */
     bool fused_output;         /* the loss writes dZ from the logits (loss.h: fanin__loss_fuses) */
@@ -70,8 +70,8 @@ typedef struct fanin_model {
 int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int cap,
                             fanin_model **out, char *err, size_t errlen);
 /* The same for flat examples of n_in features: input [n_in, 1, 1]. */
-int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out,
-                     char *err, size_t errlen);
+int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out, char *err,
+                     size_t errlen);
 void fanin__model_free(fanin_model *m);
 /* Initialise every W and b with the experiment's plugins and streams: rng philox gives each
  * tensor its own (seed, layer, tensor) stream; rng numpy one MT19937 stream seeded as
@@ -94,8 +94,8 @@ int fanin__model_backward(fanin_model *m, const float *X, int n, char *err, size
 /* Write the parameters as safetensors under each kind's tensor names (dense: layers.N.weight
  * [out,in], layers.N.bias [out], F32); `metadata` (may be NULL) is stored under
  * __metadata__.config. */
-int fanin__model_save(const fanin_model *m, const char *path, const char *metadata,
-                      char *err, size_t errlen);
+int fanin__model_save(const fanin_model *m, const char *path, const char *metadata, char *err,
+                      size_t errlen);
 /* Copy `layers.N.weight` and `layers.N.bias` (F32, shapes [out, in] and [out]) into m->params,
  * checking every name and shape against the model. */
 int fanin__model_load(fanin_model *m, const char *path, char *err, size_t errlen);

@@ -49,8 +49,7 @@ int fanin__model_save(const fanin_model *m, const char *path, const char *metada
 static void shape_text(const fanin__st_out *o, char *buf, size_t len) {
     if (o->ndim == 2)
         snprintf(buf, len, "[%lld, %lld]", (long long)o->shape[0], (long long)o->shape[1]);
-    else
-        snprintf(buf, len, "[%lld]", (long long)o->shape[0]);
+    else snprintf(buf, len, "[%lld]", (long long)o->shape[0]);
 }
 
 /* One tensor into its view: F32 of exactly the model's shape. */
@@ -58,16 +57,19 @@ static int take(const fanin__st_file *f, const char *path, const fanin__st_out *
                 size_t errlen) {
     const fanin__st_tensor *t = fanin__st_find(f, o->name);
     if (!t)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: no tensor '%s'; the config's model does "
-                           "not match this file", path, o->name);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: no tensor '%s'; the config's model does "
+                           "not match this file",
+                           path, o->name);
     bool same = !strcmp(t->dtype, "F32") && t->ndim == o->ndim;
     for (int d = 0; same && d < o->ndim; d++) same = t->shape[d] == o->shape[d];
     if (!same) {
         char want[64];
         shape_text(o, want, sizeof want);
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: tensor '%s' is %s of %d dimensions "
-                           "[%lld%s...]; the config's model needs F32 %s", path, o->name, t->dtype,
-                           t->ndim, t->ndim ? (long long)t->shape[0] : 0LL,
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: tensor '%s' is %s of %d dimensions "
+                           "[%lld%s...]; the config's model needs F32 %s",
+                           path, o->name, t->dtype, t->ndim, t->ndim ? (long long)t->shape[0] : 0LL,
                            t->ndim > 1 ? ", " : "", want);
     }
     /* the views point into m->params, which the caller owns and may write (little-endian) */
@@ -89,8 +91,10 @@ int fanin__model_load(fanin_model *m, const char *path, char *err, size_t errlen
     }
     for (int i = 0; rc == FANIN_OK && i < tl.n; i++) rc = take(&f, path, &tl.t[i], err, errlen);
     if (rc == FANIN_OK && f.n != tl.n)
-        rc = fanin__errf(err, errlen, FANIN_EDATA, "%s: %d tensors, but the config's model has %d "
-                         "layers (%d tensors)", path, f.n, m->n_layers, tl.n);
+        rc = fanin__errf(err, errlen, FANIN_EDATA,
+                         "%s: %d tensors, but the config's model has %d "
+                         "layers (%d tensors)",
+                         path, f.n, m->n_layers, tl.n);
     fanin__st_deinit(&f);
     list_free(&tl);
     return rc;

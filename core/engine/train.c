@@ -35,8 +35,8 @@ typedef struct train_bufs {
     double t0;         /* the run's clock: fanin__now() at the start, less the seconds of the
                           invocations a resumed run continues */
     const fanin__train_hooks *dp; /* data-parallel: the hooks with reduce, else NULL */
-    float *red;        /* data-parallel: the reduced block [n_params + 3] */
-    int rows;          /* data-parallel: the rows of this process's last forward */
+    float *red;                   /* data-parallel: the reduced block [n_params + 3] */
+    int rows;                     /* data-parallel: the rows of this process's last forward */
 } train_bufs;
 
 int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
@@ -112,14 +112,15 @@ static int optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_
 /* Loss and accuracies of the weights as they are before this iteration's update: the test set
  * always, the train set by its own pass only for minibatches (full batch reuses the step's
  * forward). */
-static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full,
-                            fanin__progress *p, char *err, size_t errlen) {
+static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full, fanin__progress *p,
+                            char *err, size_t errlen) {
     double loss;
     p->train_acc = p->test_acc = NAN;
     int rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &p->test_loss, &p->test_acc, err,
                              errlen);
     if (rc < 0 || full) return rc;
-    return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err, errlen);
+    return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err,
+                           errlen);
 }
 
 /* One gradient step on rows [X, Y) of n rows; returns the forward loss through *loss. When dg
@@ -210,10 +211,11 @@ static int resume_from(fanin_model *m, const fanin_dataset *d, const fanin__trai
     b->t0 -= c.seconds; /* seconds count every invocation's training */
     if (hooks->threads > 0 && c.threads > 0 && c.threads != hooks->threads && hooks->on_warning) {
         char msg[FANIN_ERRLEN];
-        snprintf(msg, sizeof msg, "%s was written with %d BLAS threads and this run uses %d; "
+        snprintf(msg, sizeof msg,
+                 "%s was written with %d BLAS threads and this run uses %d; "
                  "OpenBLAS's sgemm gives other bits at another count, so the result will not be "
-                 "bit-identical to an uninterrupted run (use --threads %d)", path, c.threads,
-                 hooks->threads, c.threads);
+                 "bit-identical to an uninterrupted run (use --threads %d)",
+                 path, c.threads, hooks->threads, c.threads);
         hooks->on_warning(hooks->user, msg);
     }
     return FANIN_OK;
@@ -321,7 +323,8 @@ static int final_figures(fanin_model *m, const fanin_dataset *d, const fanin__tr
     int rc = fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &res->final_loss,
                              &res->train_acc, err, errlen);
     if (rc < 0) return rc;
-    rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &test_loss, &res->test_acc, err, errlen);
+    rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &test_loss, &res->test_acc, err,
+                         errlen);
     if (rc < 0) return rc;
     res->seconds = fanin__now() - t0;
     if (!isfinite(res->final_loss)) return FANIN_EDIVERGED;
@@ -352,8 +355,10 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     if ((full ? d->n_train : m->x->batch) > m->cap)
         return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
     if (hooks && hooks->reduce && hooks->n_shards > (full ? d->n_train : m->x->batch))
-        return fanin__errf(err, errlen, FANIN_EINVAL, "data-parallel over %d processes needs a "
-                           "batch of at least %d rows", hooks->n_shards, hooks->n_shards);
+        return fanin__errf(err, errlen, FANIN_EINVAL,
+                           "data-parallel over %d processes needs a "
+                           "batch of at least %d rows",
+                           hooks->n_shards, hooks->n_shards);
     train_bufs b;
     rc = bufs_init(&b, m, d, full, hooks);
     if (rc == FANIN_OK) rc = train_loop(m, d, hooks, &b, res, err, errlen);
@@ -363,9 +368,11 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     if (rc == FANIN_EDIVERGED) {
         res->status = rc;
         if (res->diverged_layer >= 0)
-            fanin__errf(err, errlen, rc, "diverged at iteration %lld: NaN or Inf first in the %s "
-                        "of layer %d (layers.%d)", (long long)res->iterations,
-                        res->diverged_what, res->diverged_layer + 1, res->diverged_layer);
+            fanin__errf(err, errlen, rc,
+                        "diverged at iteration %lld: NaN or Inf first in the %s "
+                        "of layer %d (layers.%d)",
+                        (long long)res->iterations, res->diverged_what, res->diverged_layer + 1,
+                        res->diverged_layer);
         else
             fanin__errf(err, errlen, rc, "diverged at iteration %lld: the loss became NaN or Inf",
                         (long long)res->iterations);

@@ -40,7 +40,7 @@ typedef struct fanin__train_hooks {
 } fanin__train_hooks;
 
 typedef struct fanin__result {
-    int status;   /* FANIN_OK, FANIN_EDIVERGED, FANIN_EINTR */
+    int status; /* FANIN_OK, FANIN_EDIVERGED, FANIN_EINTR */
     int64_t iterations;
     double final_loss, train_acc, test_acc, seconds;
     /* diverged: the first layer (0-based) where a non-finite value appeared, or -1 when only

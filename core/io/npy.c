@@ -40,8 +40,16 @@ static int little_endian(void) {
 
 /* Preamble, header and data into f; nonzero when a write failed. */
 static int npy_emit(FILE *f, const char *hdr, size_t len, const float *data, size_t n) {
-    unsigned char pre[NPY_PREAMBLE] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                                       (unsigned char)(len & 0xFF), (unsigned char)(len >> 8)};
+    unsigned char pre[NPY_PREAMBLE] = {0x93,
+                                       'N',
+                                       'U',
+                                       'M',
+                                       'P',
+                                       'Y',
+                                       1,
+                                       0,
+                                       (unsigned char)(len & 0xFF),
+                                       (unsigned char)(len >> 8)};
     if (fwrite(pre, 1, sizeof pre, f) != sizeof pre || fwrite(hdr, 1, len, f) != len) return -1;
     if (little_endian()) return fwrite(data, sizeof(float), n, f) != n ? -1 : 0;
     for (size_t i = 0; i < n; i++) { /* '<f4' on a big-endian machine: swap each value */
@@ -53,12 +61,13 @@ static int npy_emit(FILE *f, const char *hdr, size_t len, const float *data, siz
     return 0;
 }
 
-int fanin__npy_write(const char *path, const float *data, int64_t rows, int64_t cols,
-                     char *err, size_t errlen) {
+int fanin__npy_write(const char *path, const float *data, int64_t rows, int64_t cols, char *err,
+                     size_t errlen) {
     char hdr[256];
     size_t len = rows >= 0 && cols >= 0 ? npy_header(hdr, sizeof hdr, rows, cols) : 0;
-    if (!len) return fanin__errf(err, errlen, FANIN_EINVAL, "%s: bad shape %lld x %lld", path,
-                                 (long long)rows, (long long)cols);
+    if (!len)
+        return fanin__errf(err, errlen, FANIN_EINVAL, "%s: bad shape %lld x %lld", path,
+                           (long long)rows, (long long)cols);
     fanin__atomic a;
     int e = fanin__atomic_open(&a, path);
     if (!e) {

@@ -14,19 +14,19 @@
 
 typedef struct fanin__st_tensor {
     char name[128];
-    char dtype[8];           /* "F32", "F64", "I64", ... as written */
+    char dtype[8]; /* "F32", "F64", "I64", ... as written */
     int ndim;
     int64_t shape[FANIN_ST_MAX_DIMS];
-    uint64_t begin, end;     /* byte range within the data section */
+    uint64_t begin, end; /* byte range within the data section */
 } fanin__st_tensor;
 
 typedef struct fanin__st_file {
-    fanin__st_tensor *t;     /* n tensors, in header order (owned) */
+    fanin__st_tensor *t; /* n tensors, in header order (owned) */
     int n;
-    char *config;            /* __metadata__.config, unescaped, or NULL (owned) */
+    char *config;              /* __metadata__.config, unescaped, or NULL (owned) */
     const unsigned char *data; /* the data section: borrowed from the parsed buffer */
     uint64_t data_len;
-    unsigned char *buf;      /* the whole file when read by fanin__st_read (owned) */
+    unsigned char *buf; /* the whole file when read by fanin__st_read (owned) */
 } fanin__st_file;
 
 /* Parse a safetensors image buf[0..len) (borrowed until deinit). `name` is used in messages,

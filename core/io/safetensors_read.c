@@ -24,8 +24,10 @@ typedef struct jp {
 } jp;
 
 static int jerr(jp *j, const char *what) {
-    return fanin__errf(j->err, j->errlen, FANIN_EDATA, "%s: byte %lld: %s; not a safetensors "
-                       "file fanin can read", j->name, (long long)(j->p - j->s) + 8, what);
+    return fanin__errf(j->err, j->errlen, FANIN_EDATA,
+                       "%s: byte %lld: %s; not a safetensors "
+                       "file fanin can read",
+                       j->name, (long long)(j->p - j->s) + 8, what);
 }
 
 static void ws(jp *j) {
@@ -50,14 +52,23 @@ static int peek(jp *j) {
 }
 
 static int hexval(int c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Append code point u as UTF-8 (out has room: callers reserve 4 bytes). */
 static size_t put_utf8(char *o, unsigned u) {
-    if (u < 0x80) { o[0] = (char)u; return 1; }
-    if (u < 0x800) { o[0] = (char)(0xC0 | u >> 6); o[1] = (char)(0x80 | (u & 63)); return 2; }
+    if (u < 0x80) {
+        o[0] = (char)u;
+        return 1;
+    }
+    if (u < 0x800) {
+        o[0] = (char)(0xC0 | u >> 6);
+        o[1] = (char)(0x80 | (u & 63));
+        return 2;
+    }
     o[0] = (char)(0xE0 | u >> 12);
     o[1] = (char)(0x80 | ((u >> 6) & 63));
     o[2] = (char)(0x80 | (u & 63));
@@ -133,9 +144,11 @@ static int int_list(jp *j, uint64_t *v, int max, int *n) {
 }
 
 static int dtype_size(const char *d) {
-    static const struct { const char *name; int size; } t[] = {
-        {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2},
-        {"I8", 1}, {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1}, {"BOOL", 1}};
+    static const struct {
+        const char *name;
+        int size;
+    } t[] = {{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2},
+             {"I8", 1},  {"U64", 8}, {"U32", 4}, {"U16", 2},  {"U8", 1},  {"BOOL", 1}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (!strcmp(d, t[i].name)) return t[i].size;
     return 0;
@@ -241,8 +254,9 @@ static int check_ranges(jp *j, const fanin__st_file *f) {
         if (t->end > f->data_len)
             return fanin__errf(j->err, j->errlen, FANIN_EDATA,
                                "%s: tensor '%s' ends at data byte %llu but the file has %llu data "
-                               "bytes (truncated?)", j->name, t->name,
-                               (unsigned long long)t->end, (unsigned long long)f->data_len);
+                               "bytes (truncated?)",
+                               j->name, t->name, (unsigned long long)t->end,
+                               (unsigned long long)f->data_len);
         if (t->end - t->begin != bytes)
             return fanin__errf(j->err, j->errlen, FANIN_EDATA,
                                "%s: tensor '%s' has %llu bytes but its dtype and shape need %llu",
@@ -256,14 +270,17 @@ int fanin__st_parse(const unsigned char *buf, size_t len, const char *name, fani
                     char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (len < 8)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: %zu bytes; a safetensors file starts "
-                           "with an 8-byte header length", name, len);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: %zu bytes; a safetensors file starts "
+                           "with an 8-byte header length",
+                           name, len);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
     if (n > FANIN_ST_MAX_HEADER || n > len - 8)
-        return fanin__errf(err, errlen, FANIN_EDATA, "%s: byte 0: header length %llu does not fit "
-                           "the file's %zu bytes; not a safetensors file, or truncated", name,
-                           (unsigned long long)n, len);
+        return fanin__errf(err, errlen, FANIN_EDATA,
+                           "%s: byte 0: header length %llu does not fit "
+                           "the file's %zu bytes; not a safetensors file, or truncated",
+                           name, (unsigned long long)n, len);
     jp j = {buf + 8, buf + 8, buf + 8 + n, name, err, errlen};
     out->data = buf + 8 + n;
     out->data_len = len - 8 - n;

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD 16                  /* guard floats (or 64 bytes) on each side of a buffer */
-#define GUARD_WORD 0x7FA5A5A5u    /* a NaN no plugin writes by accident */
-#define MAX_ALLOC_FAILURES 64     /* allocations per scenario tried in turn */
+#define GUARD 16               /* guard floats (or 64 bytes) on each side of a buffer */
+#define GUARD_WORD 0x7FA5A5A5u /* a NaN no plugin writes by accident */
+#define MAX_ALLOC_FAILURES 64  /* allocations per scenario tried in turn */
 
 int fanin__chk_result(int status, char *msg, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -37,9 +37,10 @@ int fanin__chk_result(int status, char *msg, size_t len, const char *fmt, ...) {
 int fanin__chk_call_failed(const fanin_ctx *ctx, int rc, const char *what, char *msg, size_t len) {
     const char *why = ctx->has_error ? ctx->msg : "(no message)";
     if (rc == FANIN_ENOTSUP)
-        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len, "%s is not supported here: %s", what, why);
-    return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s returned %s: %s", what, fanin_err_name(rc),
-                  why);
+        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len, "%s is not supported here: %s", what,
+                                 why);
+    return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s returned %s: %s", what,
+                             fanin_err_name(rc), why);
 }
 
 void fanin__chk_ctx_init(fanin_ctx *ctx, const fanin__check_subject *s) {
@@ -71,12 +72,13 @@ long fanin__chk_guard_broken(const float *p, size_t n) {
 }
 
 int fanin__chk_guard_fail(long where, size_t n, const char *buf, const char *what, char *msg,
-                      size_t len) {
+                          size_t len) {
     if (where < 0)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s wrote %ld float(s) before %s[0]", what,
-                      -where, buf);
-    return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s wrote past the end of %s (index %ld of %zu)",
-                  what, buf, where - 1, n);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s wrote %ld float(s) before %s[0]",
+                                 what, -where, buf);
+    return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                             "%s wrote past the end of %s (index %ld of %zu)", what, buf, where - 1,
+                             n);
 }
 
 /* Optimizer state as the host gives it (16-byte aligned) with 64 guard bytes on each side. */
@@ -113,31 +115,30 @@ static int bad_name(const char *s) {
 static const char *bad_range(const fanin_param_spec *r, char *why, size_t len) {
     int lo = !(r->flags & FANIN_PARAM_NO_MIN), hi = !(r->flags & FANIN_PARAM_NO_MAX);
     double d = r->def;
-    if ((lo && isnan(r->min)) || (hi && isnan(r->max)))
-        snprintf(why, len, "min or max is NaN");
-    else if (lo && hi && r->min > r->max)
-        snprintf(why, len, "min %g > max %g", r->min, r->max);
-    else if (r->flags & FANIN_PARAM_REQUIRED)
-        return NULL;
+    if ((lo && isnan(r->min)) || (hi && isnan(r->max))) snprintf(why, len, "min or max is NaN");
+    else if (lo && hi && r->min > r->max) snprintf(why, len, "min %g > max %g", r->min, r->max);
+    else if (r->flags & FANIN_PARAM_REQUIRED) return NULL;
     else if (isnan(d) && !(r->flags & FANIN_PARAM_AUTO))
         snprintf(why, len, "default is NaN but FANIN_PARAM_AUTO is not set");
     else if (!isnan(d) && lo && ((r->flags & FANIN_PARAM_MIN_EXCL) ? !(d > r->min) : d < r->min))
         snprintf(why, len, "default %g is below min %g", d, r->min);
     else if (!isnan(d) && hi && ((r->flags & FANIN_PARAM_MAX_EXCL) ? !(d < r->max) : d > r->max))
         snprintf(why, len, "default %g is above max %g", d, r->max);
-    else
-        return NULL;
+    else return NULL;
     return why;
 }
 
 int fanin__check_schema(const fanin_plugin *p, char *msg, size_t len) {
     char why[256];
-    if (!p->doc || !*p->doc) return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "the descriptor has no doc");
+    if (!p->doc || !*p->doc)
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "the descriptor has no doc");
     for (size_t k = 0; p->params && p->params[k].name; k++) {
         const fanin_param_spec *r = &p->params[k];
         const char *bad = NULL;
-        if (k >= 256) return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "more than 256 schema rows; "
-                                    "is the terminating {0} row missing?");
+        if (k >= 256)
+            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                     "more than 256 schema rows; "
+                                     "is the terminating {0} row missing?");
         if (bad_name(r->name)) bad = "invalid name (must match [a-z][a-z0-9_]*)";
         for (size_t j = 0; !bad && j < k; j++)
             if (strcmp(p->params[j].name, r->name) == 0) bad = "duplicate name";
@@ -154,10 +155,11 @@ int fanin__check_schema(const fanin_plugin *p, char *msg, size_t len) {
             else if (!(r->flags & FANIN_PARAM_REQUIRED) && !(r->def >= 0 && r->def < n))
                 bad = "ENUM default is not among the choices";
         }
-        if (!bad && (r->type < FANIN_PARAM_F64 || r->type > FANIN_PARAM_STRING)) bad = "unknown type";
+        if (!bad && (r->type < FANIN_PARAM_F64 || r->type > FANIN_PARAM_STRING))
+            bad = "unknown type";
         if (bad)
             return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "parameter '%s' (row %zu): %s",
-                          r->name ? r->name : "(null)", k, bad);
+                                     r->name ? r->name : "(null)", k, bad);
     }
     return FANIN_CHECK_PASS;
 }
@@ -189,8 +191,10 @@ int fanin__check_probe(const fanin__check_subject *s, char *msg, size_t len) {
     const char *what = "";
     int rc = scenario(s, &ctx, &what);
     if (rc == FANIN_EINVAL && ctx.has_error)
-        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len, "the plugin refuses these values "
-                                 "(%s: %s); nothing else was checked with them", what, ctx.msg);
+        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len,
+                                 "the plugin refuses these values "
+                                 "(%s: %s); nothing else was checked with them",
+                                 what, ctx.msg);
     return FANIN_CHECK_PASS;
 }
 
@@ -204,22 +208,26 @@ static int alloc_failures(const fanin__check_subject *s, char *msg, size_t len) 
     int rc = scenario(s, &ctx, &what);
     if (rc < 0) return fanin__chk_call_failed(&ctx, rc, what, msg, len);
     if (env->live_allocs() != live0)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "leaks %ld host allocation(s) per %s call "
-                      "(host->alloc without host->free)", env->live_allocs() - live0, what);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "leaks %ld host allocation(s) per %s call "
+                                 "(host->alloc without host->free)",
+                                 env->live_allocs() - live0, what);
     for (long k = 1; k <= MAX_ALLOC_FAILURES; k++) {
         env->fail_alloc_after(k);
         rc = scenario(s, &ctx, &what);
         env->fail_alloc_after(0);
         long leaked = env->live_allocs() - live0;
         if (leaked)
-            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "when host allocation #%ld fails, %s "
-                          "returns %s and leaks %ld allocation(s)", k, what,
-                          fanin_err_name(rc), leaked);
+            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                     "when host allocation #%ld fails, %s "
+                                     "returns %s and leaks %ld allocation(s)",
+                                     k, what, fanin_err_name(rc), leaked);
         if (rc == FANIN_OK) break; /* fewer than k allocations: every failure was seen */
         if (rc > 0 || !ctx.has_error)
-            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "when host allocation #%ld fails, %s "
-                          "returns %d without a message; report it with host->error", k, what,
-                          rc);
+            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                     "when host allocation #%ld fails, %s "
+                                     "returns %d without a message; report it with host->error",
+                                     k, what, rc);
     }
     return FANIN_CHECK_PASS;
 }
@@ -232,26 +240,30 @@ static int schema_check(const fanin__check_subject *s, char *msg, size_t len) {
 
 static int dispatch_empty(const fanin__check_subject *s, char *msg, size_t len) {
     int k = s->entry->plugin->kind;
-    return k == FANIN_KIND_INITIALIZER ? fanin__chk_init_empty(s, msg, len)
-         : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_empty(s, msg, len) : fanin__chk_opt_empty(s, msg, len);
+    return k == FANIN_KIND_INITIALIZER  ? fanin__chk_init_empty(s, msg, len)
+           : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_empty(s, msg, len)
+                                        : fanin__chk_opt_empty(s, msg, len);
 }
 
 static int dispatch_guard(const fanin__check_subject *s, char *msg, size_t len) {
     int k = s->entry->plugin->kind;
-    return k == FANIN_KIND_INITIALIZER ? fanin__chk_init_guard(s, msg, len)
-         : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_guard(s, msg, len) : fanin__chk_opt_guard(s, msg, len);
+    return k == FANIN_KIND_INITIALIZER  ? fanin__chk_init_guard(s, msg, len)
+           : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_guard(s, msg, len)
+                                        : fanin__chk_opt_guard(s, msg, len);
 }
 
 static int dispatch_same(const fanin__check_subject *s, char *msg, size_t len) {
     int k = s->entry->plugin->kind;
-    return k == FANIN_KIND_INITIALIZER ? fanin__chk_init_same_seed(s, msg, len)
-         : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_same_input(s, msg, len) : fanin__chk_opt_same_input(s, msg, len);
+    return k == FANIN_KIND_INITIALIZER  ? fanin__chk_init_same_seed(s, msg, len)
+           : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_same_input(s, msg, len)
+                                        : fanin__chk_opt_same_input(s, msg, len);
 }
 
 static int dispatch_finite(const fanin__check_subject *s, char *msg, size_t len) {
     int k = s->entry->plugin->kind;
-    return k == FANIN_KIND_INITIALIZER ? fanin__chk_init_finite(s, msg, len)
-         : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_finite(s, msg, len) : fanin__chk_opt_finite(s, msg, len);
+    return k == FANIN_KIND_INITIALIZER  ? fanin__chk_init_finite(s, msg, len)
+           : k == FANIN_KIND_ACTIVATION ? fanin__chk_act_finite(s, msg, len)
+                                        : fanin__chk_opt_finite(s, msg, len);
 }
 
 static const fanin__check_def checks[] = {
@@ -260,10 +272,12 @@ static const fanin__check_def checks[] = {
     {"writes stay inside the buffers (guard words)", 0, dispatch_guard, 0},
     {"same seed and input give the same output", 0, dispatch_same, 0},
     {"no NaN or Inf on normal input", 0, dispatch_finite, 0},
-    {"sample moments match the declared moments", FANIN_KIND_INITIALIZER, fanin__chk_init_moments, 0},
+    {"sample moments match the declared moments", FANIN_KIND_INITIALIZER, fanin__chk_init_moments,
+     0},
     {"backward matches finite differences of forward", FANIN_KIND_ACTIVATION, fanin__chk_act_fd, 0},
     {"gain is positive and finite", FANIN_KIND_ACTIVATION, fanin__chk_act_gain, 0},
-    {"in place gives the same result as out of place", FANIN_KIND_ACTIVATION, fanin__chk_act_in_place, 0},
+    {"in place gives the same result as out of place", FANIN_KIND_ACTIVATION,
+     fanin__chk_act_in_place, 0},
     {"decreases a simple quadratic", FANIN_KIND_OPTIMIZER, fanin__chk_opt_quadratic, 0},
     {"host allocation failures end in a clean error without a leak", 0, alloc_failures, 0},
 };

@@ -41,10 +41,10 @@ typedef struct fanin__check_subject {
 typedef int (*fanin__check_fn)(const fanin__check_subject *s, char *msg, size_t len);
 
 typedef struct fanin__check_def {
-    const char *name;  /* "writes stay inside the buffer" */
-    int kind;          /* 0 = every kind, else enum fanin_kind */
+    const char *name; /* "writes stay inside the buffer" */
+    int kind;         /* 0 = every kind, else enum fanin_kind */
     fanin__check_fn fn;
-    int once;          /* does not depend on the parameter values: run with set 0 only */
+    int once; /* does not depend on the parameter values: run with set 0 only */
 } fanin__check_def;
 
 /* Every behaviour check, in order; *n is set to the count. */
@@ -76,11 +76,11 @@ int fanin__check_init_moments(const fanin__check_subject *s, const fanin_tensor 
                               size_t len);
 /* A rows x cols dense weight's fill: every value in [lo, hi] and both ends approached within
  * 1% of the width. */
-int fanin__check_init_bounds(const fanin__check_subject *s, int64_t rows, int64_t cols,
-                             double lo, double hi, char *msg, size_t len);
+int fanin__check_init_bounds(const fanin__check_subject *s, int64_t rows, int64_t cols, double lo,
+                             double hi, char *msg, size_t len);
 /* W W^T (rows <= cols) or W^T W (rows > cols) within tol of gain^2 I. */
-int fanin__check_orthogonal(const fanin__check_subject *s, int64_t rows, int64_t cols,
-                            double gain, double tol, char *msg, size_t len);
+int fanin__check_orthogonal(const fanin__check_subject *s, int64_t rows, int64_t cols, double gain,
+                            double tol, char *msg, size_t len);
 /* backward against central differences of forward at n points in [lo, hi] (kinks skipped). */
 int fanin__check_gradient(const fanin__check_subject *s, double lo, double hi, size_t n,
                           double rtol, double atol, char *msg, size_t len);
@@ -110,12 +110,12 @@ typedef struct fanin__check_item {
 } fanin__check_item;
 
 typedef struct fanin__check_opts {
-    double timeout;     /* seconds per check; <= 0: 10 */
+    double timeout; /* seconds per check; <= 0: 10 */
     void *user;
     void (*report)(void *user, const fanin__check_item *it); /* called once per check */
     const char *const *params; /* "K=V" (--param): applied to every plugin with a parameter K */
     size_t n_params;
-    int sweep;          /* --sweep-params: also each numeric parameter at its range ends and a
+    int sweep; /* --sweep-params: also each numeric parameter at its range ends and a
                          * value between, one at a time (check_params.c) */
 } fanin__check_opts;
 
@@ -131,8 +131,8 @@ int fanin__check_params_valid(const char *const *files, size_t n, const fanin__c
 
 /* text as a value of schema row s, within its range: FANIN_OK, or FANIN_EINVAL with why
  * ("must be a number in [0, 4], got '9'"). STRING values borrow text. */
-int fanin__check_param_parse(const fanin_param_spec *s, const char *text, fanin_value *v,
-                             char *why, size_t len);
+int fanin__check_param_parse(const fanin_param_spec *s, const char *text, fanin_value *v, char *why,
+                             size_t len);
 /* v as text: "0.5", "auto", "3", "true", an ENUM's choice, a STRING. */
 void fanin__check_param_format(const fanin_param_spec *s, fanin_value v, char *buf, size_t len);
 /* p (e->n_params values) = the defaults with o->params applied; used[k] (may be NULL) marks

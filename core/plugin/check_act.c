@@ -25,7 +25,7 @@ void fanin__chk_act_inputs(float *x, float *dy, size_t n, double lo, double hi) 
 }
 
 int fanin__chk_act_run(const fanin__check_subject *s, fanin_ctx *ctx, const float *x, float *y,
-                   const float *dy, float *dx, size_t n, const char **what) {
+                       const float *dy, float *dx, size_t n, const char **what) {
     fanin__chk_ctx_init(ctx, s);
     *what = "forward";
     int rc = avt(s)->forward(ctx, x, y, n, s->params);
@@ -45,14 +45,16 @@ int fanin__chk_act_empty(const fanin__check_subject *s, char *msg, size_t len) {
         rc = avt(s)->backward(&ctx, NULL, NULL, NULL, NULL, 0, s->params);
     }
     if (rc != FANIN_OK)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s with n = 0 returned %s, want FANIN_OK",
-                      what, fanin_err_name(rc));
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "%s with n = 0 returned %s, want FANIN_OK", what,
+                                 fanin_err_name(rc));
     return FANIN_CHECK_PASS;
 }
 
 int fanin__chk_act_guard(const fanin__check_subject *s, char *msg, size_t len) {
     enum { N = 37 };
-    float *x = fanin__chk_guarded_new(N), *y = fanin__chk_guarded_new(N), *dy = fanin__chk_guarded_new(N), *dx = fanin__chk_guarded_new(N);
+    float *x = fanin__chk_guarded_new(N), *y = fanin__chk_guarded_new(N),
+          *dy = fanin__chk_guarded_new(N), *dx = fanin__chk_guarded_new(N);
     float x0[N], dy0[N];
     fanin_ctx ctx;
     const char *what = "";
@@ -72,7 +74,8 @@ int fanin__chk_act_guard(const fanin__check_subject *s, char *msg, size_t len) {
         else if (memcmp(dy, dy0, sizeof dy0) || fanin__chk_guard_broken(dy, N))
             rc = fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "the input dy was modified");
     }
-    fanin__chk_guarded_free(x), fanin__chk_guarded_free(y), fanin__chk_guarded_free(dy), fanin__chk_guarded_free(dx);
+    fanin__chk_guarded_free(x), fanin__chk_guarded_free(y), fanin__chk_guarded_free(dy),
+        fanin__chk_guarded_free(dx);
     return rc;
 }
 
@@ -102,8 +105,8 @@ int fanin__chk_act_finite(const fanin__check_subject *s, char *msg, size_t len) 
         if (!isfinite(y[i]))
             return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "forward(%g) = %g", x[i], y[i]);
         if (!isfinite(dx[i]))
-            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "backward at x = %g, dy = %g gives %g",
-                          x[i], dy[i], dx[i]);
+            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                     "backward at x = %g, dy = %g gives %g", x[i], dy[i], dx[i]);
     }
     return FANIN_CHECK_PASS;
 }
@@ -124,7 +127,8 @@ int fanin__check_gradient(const fanin__check_subject *s, double lo, double hi, s
     }
     int rc = fanin__chk_act_run(s, &ctx, x, y, dy, dx, n, &what), status = FANIN_CHECK_PASS;
     if (rc == FANIN_OK) rc = fanin__chk_act_run(s, &ctx, xp, f, NULL, NULL, n, &what);
-    if (rc == FANIN_OK) rc = fanin__chk_act_run(s, &ctx, xm, xp, NULL, NULL, n, &what); /* f(xm) into xp */
+    if (rc == FANIN_OK)
+        rc = fanin__chk_act_run(s, &ctx, xm, xp, NULL, NULL, n, &what); /* f(xm) into xp */
     if (rc < 0) status = fanin__chk_call_failed(&ctx, rc, what, msg, len);
     for (size_t i = 0; status == FANIN_CHECK_PASS && i < n; i++) {
         double h = 1e-3 * fmax(1.0, fabs(x[i])), fp = f[i], fm = xp[i];
@@ -136,8 +140,10 @@ int fanin__check_gradient(const fanin__check_subject *s, double lo, double hi, s
          * beta is ~log(2)/beta) leaves few significant digits in fp - fm */
         double round = 4.0 * FLT_EPSILON * fmax(fabs(fp), fabs(fm)) / (xhi - xlo);
         if (!(fabs(dx[i] - num) <= rtol * fabs(num) + (atol + round) * fabs(dy[i])))
-            status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "at x = %.6g (dy = %g): backward gives "
-                            "%.7g, central difference of forward %.7g", x[i], dy[i], dx[i], num);
+            status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                       "at x = %.6g (dy = %g): backward gives "
+                                       "%.7g, central difference of forward %.7g",
+                                       x[i], dy[i], dx[i], num);
     }
     free(b);
     return status;
@@ -151,9 +157,11 @@ int fanin__chk_act_gain(const fanin__check_subject *s, char *msg, size_t len) {
     double g = NAN;
     int rc = avt(s)->gain(s->params, &g);
     if (rc != FANIN_OK)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "gain returned %s", fanin_err_name(rc));
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "gain returned %s",
+                                 fanin_err_name(rc));
     if (!(isfinite(g) && g > 0.0))
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "gain is %g; it must be positive and finite", g);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "gain is %g; it must be positive and finite", g);
     return FANIN_CHECK_PASS;
 }
 
@@ -170,7 +178,8 @@ int fanin__chk_act_in_place(const fanin__check_subject *s, char *msg, size_t len
     int rc = fanin__chk_act_run(s, &ctx, x, y, dy, dx, N, &what);
     if (rc == FANIN_OK) rc = fanin__chk_act_run(s, &ctx, buf, buf, NULL, NULL, N, &what);
     if (rc == FANIN_OK && memcmp(buf, y, sizeof y))
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "forward with y == x differs from out of place");
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "forward with y == x differs from out of place");
     if (rc == FANIN_OK) {
         fanin__chk_ctx_init(&ctx, s);
         what = "backward";
@@ -178,7 +187,7 @@ int fanin__chk_act_in_place(const fanin__check_subject *s, char *msg, size_t len
     }
     if (rc < 0) return fanin__chk_call_failed(&ctx, rc, what, msg, len);
     if (memcmp(dbuf, dx, sizeof dx))
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "backward with dx == dy differs from out of place");
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "backward with dx == dy differs from out of place");
     return FANIN_CHECK_PASS;
 }
-

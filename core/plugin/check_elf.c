@@ -107,8 +107,8 @@ int fanin__check_elf_exports(const char *path, char *msg, size_t len) {
     for (size_t i = 1; rc == FANIN_CHECK_PASS && i < sym->sh_size / sizeof(Elf64_Sym); i++) {
         const Elf64_Sym *s = (const Elf64_Sym *)(f.data + sym->sh_offset) + i;
         int bind = ELF64_ST_BIND(s->st_info), type = ELF64_ST_TYPE(s->st_info);
-        if (s->st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK &&
-                                         bind != STB_GNU_UNIQUE))
+        if (s->st_shndx == SHN_UNDEF ||
+            (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE))
             continue;
         if (type == STT_SECTION || type == STT_FILE ||
             ELF64_ST_VISIBILITY(s->st_other) == STV_HIDDEN)
@@ -119,11 +119,13 @@ int fanin__check_elf_exports(const char *path, char *msg, size_t len) {
         else append(extra, sizeof extra, name);
     }
     if (rc == FANIN_CHECK_PASS && !has_entry)
-        rc = say(FANIN_CHECK_FAIL, msg, len, "does not export %s (define it with "
-                 "FANIN_PLUGIN_DEFINE(...))%s%s", FANIN_ENTRY_SYMBOL,
-                 extra[0] ? "; exports instead: " : "", extra);
+        rc = say(FANIN_CHECK_FAIL, msg, len,
+                 "does not export %s (define it with "
+                 "FANIN_PLUGIN_DEFINE(...))%s%s",
+                 FANIN_ENTRY_SYMBOL, extra[0] ? "; exports instead: " : "", extra);
     else if (rc == FANIN_CHECK_PASS && extra[0])
-        rc = say(FANIN_CHECK_FAIL, msg, len, "exports more than %s: %s; build with "
+        rc = say(FANIN_CHECK_FAIL, msg, len,
+                 "exports more than %s: %s; build with "
                  "-fvisibility=hidden and the version script (fanin_add_plugin does both)",
                  FANIN_ENTRY_SYMBOL, extra);
     elf_close(&f);
@@ -132,8 +134,8 @@ int fanin__check_elf_exports(const char *path, char *msg, size_t len) {
 
 /* Runtimes a plugin must not bring: a second BLAS or OpenMP fights the host's threads. */
 static int forbidden(const char *lib) {
-    static const char *const bad[] = {"libopenblas", "liblapack", "libblas", "libcblas",
-                                      "libgomp", "libomp", "libiomp", "libmkl", "libatlas"};
+    static const char *const bad[] = {"libopenblas", "liblapack", "libblas", "libcblas", "libgomp",
+                                      "libomp",      "libiomp",   "libmkl",  "libatlas"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (strncmp(lib, bad[i], strlen(bad[i])) == 0) return 1;
     return 0;
@@ -145,16 +147,17 @@ int fanin__check_elf_needed(const char *path, char *msg, size_t len) {
     char found[FANIN_CHECK_MSGLEN] = "";
     int rc = elf_open(&f, path, msg, len);
     if (rc == FANIN_CHECK_PASS) dyn = find_section(&f, SHT_DYNAMIC, &str);
-    for (size_t i = 0; rc == FANIN_CHECK_PASS && dyn && i < dyn->sh_size / sizeof(Elf64_Dyn);
-         i++) {
+    for (size_t i = 0; rc == FANIN_CHECK_PASS && dyn && i < dyn->sh_size / sizeof(Elf64_Dyn); i++) {
         const Elf64_Dyn *d = (const Elf64_Dyn *)(f.data + dyn->sh_offset) + i;
         if (d->d_tag == DT_NULL) break;
         const char *lib = d->d_tag == DT_NEEDED ? str_at(&f, str, d->d_un.d_val) : NULL;
         if (lib && forbidden(lib)) append(found, sizeof found, lib);
     }
     if (rc == FANIN_CHECK_PASS && found[0])
-        rc = say(FANIN_CHECK_FAIL, msg, len, "links %s; use the host's BLAS/LAPACK services "
-                 "(host->sgemm, host->qr) and start no threads", found);
+        rc = say(FANIN_CHECK_FAIL, msg, len,
+                 "links %s; use the host's BLAS/LAPACK services "
+                 "(host->sgemm, host->qr) and start no threads",
+                 found);
     elf_close(&f);
     return rc;
 }

@@ -23,10 +23,8 @@ static const fanin_initializer_vt *ivt(const fanin__check_subject *s) {
 static void dense_tensor(fanin_tensor *t, float *w, int64_t rows, int64_t cols, int is_bias) {
     fanin_tensor of;
     fanin__tensor_init(&of, NULL, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){rows, 4}, NULL);
-    if (is_bias)
-        fanin__tensor_init(t, w, FANIN_ROLE_BIAS, 1, (int64_t[]){rows}, &of);
-    else
-        fanin__tensor_init(t, w, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){rows, cols}, NULL);
+    if (is_bias) fanin__tensor_init(t, w, FANIN_ROLE_BIAS, 1, (int64_t[]){rows}, &of);
+    else fanin__tensor_init(t, w, FANIN_ROLE_DENSE_WEIGHT, 2, (int64_t[]){rows, cols}, NULL);
 }
 
 enum { N_SHAPED = 4 };
@@ -46,8 +44,10 @@ static void shaped_tensor(fanin_tensor *t, float *w, int k) {
 
 /* "a [8, 3, 3, 3] conv weight", "a 7x3 weight", "a 5x1 bias" for messages. */
 static void tensor_text(const fanin_tensor *t, char *buf, size_t len) {
-    static const char *const roles[] = {"tensor", "weight", "conv weight", "bias", "norm scale",
-                                        "norm shift", "skip projection", "residual scale",
+    static const char *const roles[] = {"tensor",          "weight",
+                                        "conv weight",     "bias",
+                                        "norm scale",      "norm shift",
+                                        "skip projection", "residual scale",
                                         "residual bias"};
     const char *role = t->role >= 0 && t->role <= FANIN_ROLE_RESIDUAL_BIAS ? roles[t->role] : "?";
     if (t->role == FANIN_ROLE_CONV_WEIGHT || t->role == FANIN_ROLE_NORM_SCALE ||
@@ -157,7 +157,8 @@ int fanin__check_init_moments(const fanin__check_subject *s, const fanin_tensor 
     tensor_text(shape, what, sizeof what);
     if (isnan(want_mean) || isnan(want_std)) {
         if (!ivt(s)->moments)
-            return fanin__chk_result(FANIN_CHECK_SKIP, msg, len, "declares no moments (moments is NULL)");
+            return fanin__chk_result(FANIN_CHECK_SKIP, msg, len,
+                                     "declares no moments (moments is NULL)");
         fanin_tensor t = *shape;
         t.data = NULL;
         fanin__chk_ctx_init(&ctx, s);
@@ -168,21 +169,21 @@ int fanin__check_init_moments(const fanin__check_subject *s, const fanin_tensor 
     if (rc != FANIN_CHECK_PASS) return rc;
     if (st.nonfinite)
         return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%zu of %zu values are NaN or Inf",
-                      st.nonfinite, st.n + st.nonfinite);
+                                 st.nonfinite, st.n + st.nonfinite);
     double n = (double)st.n, slack = 1e-6 * (fabs(want_mean) + want_std) + 1e-30;
     double tol_mean = nsigma * want_std / sqrt(n) + slack;
     double spread = sample_m4(s, shape, st.mean) - pow(st.std, 4);
     double tol_std = nsigma * sqrt(fmax(spread, 0.0) / n) / (2.0 * fmax(st.std, 1e-30)) + slack;
     if (!(fabs(st.mean - want_mean) <= tol_mean) || !(fabs(st.std - want_std) <= tol_std))
         return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
-                      "%s sample: mean %.6g std %.6g; declared mean %.6g +- %.2g, "
-                      "std %.6g +- %.2g", what, st.mean, st.std, want_mean, tol_mean, want_std,
-                      tol_std);
+                                 "%s sample: mean %.6g std %.6g; declared mean %.6g +- %.2g, "
+                                 "std %.6g +- %.2g",
+                                 what, st.mean, st.std, want_mean, tol_mean, want_std, tol_std);
     return FANIN_CHECK_PASS;
 }
 
-int fanin__check_init_bounds(const fanin__check_subject *s, int64_t rows, int64_t cols,
-                             double lo, double hi, char *msg, size_t len) {
+int fanin__check_init_bounds(const fanin__check_subject *s, int64_t rows, int64_t cols, double lo,
+                             double hi, char *msg, size_t len) {
     fanin__sample_stats st;
     fanin_tensor t;
     dense_tensor(&t, NULL, rows, cols, 0);
@@ -190,15 +191,19 @@ int fanin__check_init_bounds(const fanin__check_subject *s, int64_t rows, int64_
     if (rc != FANIN_CHECK_PASS) return rc;
     double reach = 0.01 * (hi - lo);
     if (st.nonfinite || st.min < (float)lo || st.max > (float)hi)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "values in [%.6g, %.6g] (%zu not finite), "
-                      "want inside [%.6g, %.6g]", st.min, st.max, st.nonfinite, lo, hi);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "values in [%.6g, %.6g] (%zu not finite), "
+                                 "want inside [%.6g, %.6g]",
+                                 st.min, st.max, st.nonfinite, lo, hi);
     if (st.min > lo + reach || st.max < hi - reach)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "values in [%.6g, %.6g] do not reach the "
-                      "ends of [%.6g, %.6g]", st.min, st.max, lo, hi);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "values in [%.6g, %.6g] do not reach the "
+                                 "ends of [%.6g, %.6g]",
+                                 st.min, st.max, lo, hi);
     return FANIN_CHECK_PASS;
 }
-int fanin__check_orthogonal(const fanin__check_subject *s, int64_t rows, int64_t cols,
-                            double gain, double tol, char *msg, size_t len) {
+int fanin__check_orthogonal(const fanin__check_subject *s, int64_t rows, int64_t cols, double gain,
+                            double tol, char *msg, size_t len) {
     size_t n = (size_t)rows * (size_t)cols;
     float *w = malloc(n * sizeof *w);
     fanin_ctx ctx;
@@ -223,8 +228,10 @@ int fanin__check_orthogonal(const fanin__check_subject *s, int64_t rows, int64_t
         }
     free(w);
     if (!(worst <= tol))
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "Gram matrix entry (%lld, %lld) is off gain^2 "
-                      "I by %.3g (tolerance %.3g)", (long long)wi, (long long)wj, worst, tol);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "Gram matrix entry (%lld, %lld) is off gain^2 "
+                                 "I by %.3g (tolerance %.3g)",
+                                 (long long)wi, (long long)wj, worst, tol);
     return FANIN_CHECK_PASS;
 }
 
@@ -242,9 +249,10 @@ int fanin__chk_init_empty(const fanin__check_subject *s, char *msg, size_t len) 
         int rc = fill_tensor(s, &ctx, &t[i], 1, FANIN_STREAM_WEIGHT);
         if (rc == FANIN_OK) continue;
         tensor_text(&t[i], what, sizeof what);
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "fill of %s (empty) returned %s, "
-                                 "want FANIN_OK (a no-op): %s", what, fanin_err_name(rc),
-                                 ctx.has_error ? ctx.msg : "");
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "fill of %s (empty) returned %s, "
+                                 "want FANIN_OK (a no-op): %s",
+                                 what, fanin_err_name(rc), ctx.has_error ? ctx.msg : "");
     }
     return FANIN_CHECK_PASS;
 }
@@ -282,8 +290,8 @@ int fanin__chk_init_guard(const fanin__check_subject *s, char *msg, size_t len) 
 }
 
 /* Two fills of t (data: two buffers of its size) from the same stream must agree. */
-static int same_twice(const fanin__check_subject *s, fanin_tensor *t, float *a, float *b,
-                      char *msg, size_t len) {
+static int same_twice(const fanin__check_subject *s, fanin_tensor *t, float *a, float *b, char *msg,
+                      size_t len) {
     fanin_ctx ctx;
     char what[64];
     t->data = a;
@@ -294,9 +302,12 @@ static int same_twice(const fanin__check_subject *s, fanin_tensor *t, float *a, 
     tensor_text(t, what, sizeof what);
     for (size_t i = 0; i < tensor_size(t); i++)
         if (memcmp(&a[i], &b[i], sizeof a[i]) != 0)
-            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "two fills of %s from the same "
-                          "stream differ at index %zu (%.9g vs %.9g); draw only from the host's "
-                          "rng", what, i, a[i], b[i]);
+            return fanin__chk_result(
+                FANIN_CHECK_FAIL, msg, len,
+                "two fills of %s from the same "
+                "stream differ at index %zu (%.9g vs %.9g); draw only from the host's "
+                "rng",
+                what, i, a[i], b[i]);
     return FANIN_CHECK_PASS;
 }
 
@@ -304,7 +315,8 @@ int fanin__chk_init_same_seed(const fanin__check_subject *s, char *msg, size_t l
     float a[8 * 3 * 3 * 3], b[8 * 3 * 3 * 3]; /* the larger of 16 x 12 and the conv */
     fanin_tensor t;
     if (!(s->entry->plugin->flags & FANIN_FLAG_DETERMINISTIC))
-        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len, "not declared FANIN_FLAG_DETERMINISTIC");
+        return fanin__chk_result(FANIN_CHECK_SKIP, msg, len,
+                                 "not declared FANIN_FLAG_DETERMINISTIC");
     dense_tensor(&t, NULL, 16, 12, 0);
     int rc = same_twice(s, &t, a, b, msg, len);
     shaped_tensor(&t, NULL, 0);
@@ -320,8 +332,10 @@ static int finite_fill(const fanin__check_subject *s, fanin_tensor *t, char *msg
     tensor_text(t, what, sizeof what);
     for (size_t i = 0; i < tensor_size(t); i++)
         if (!isfinite(t->data[i]))
-            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "fill of %s wrote %g at index "
-                                     "%zu", what, t->data[i], i);
+            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                     "fill of %s wrote %g at index "
+                                     "%zu",
+                                     what, t->data[i], i);
     return FANIN_CHECK_PASS;
 }
 

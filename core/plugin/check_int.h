@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GUARD 16                  /* guard floats (or 64 bytes) on each side of a buffer */
-#define GUARD_WORD 0x7FA5A5A5u    /* a NaN no plugin writes by accident */
-#define MAX_ALLOC_FAILURES 64     /* allocations per scenario tried in turn */
+#define GUARD 16               /* guard floats (or 64 bytes) on each side of a buffer */
+#define GUARD_WORD 0x7FA5A5A5u /* a NaN no plugin writes by accident */
+#define MAX_ALLOC_FAILURES 64  /* allocations per scenario tried in turn */
 
 /* ---- check.c: verdicts and guarded buffers ---- */
 
@@ -25,13 +25,15 @@ void fanin__chk_ctx_init(fanin_ctx *ctx, const fanin__check_subject *s);
 float *fanin__chk_guarded_new(size_t n);
 void fanin__chk_guarded_free(float *p);
 long fanin__chk_guard_broken(const float *p, size_t n);
-int fanin__chk_guard_fail(long where, size_t n, const char *buf, const char *what, char *msg, size_t len);
+int fanin__chk_guard_fail(long where, size_t n, const char *buf, const char *what, char *msg,
+                          size_t len);
 unsigned char *fanin__chk_state_new(size_t size);
 int fanin__chk_state_guard_ok(const unsigned char *s, size_t size);
 void fanin__chk_state_free(unsigned char *s);
 /* ---- check_init.c ---- */
 
-int fanin__chk_init_fill(const fanin__check_subject *s, fanin_ctx *ctx, float *w, int64_t rows, int64_t cols, int is_bias, uint64_t seed, uint32_t stream);
+int fanin__chk_init_fill(const fanin__check_subject *s, fanin_ctx *ctx, float *w, int64_t rows,
+                         int64_t cols, int is_bias, uint64_t seed, uint32_t stream);
 /* the described conv weight [8, 4, 3, 3] from stream (seed, 1, weight) */
 int fanin__chk_init_fill_conv(const fanin__check_subject *s, fanin_ctx *ctx, float *w,
                               uint64_t seed);
@@ -43,7 +45,8 @@ int fanin__chk_init_moments(const fanin__check_subject *s, char *msg, size_t len
 /* ---- check_act.c ---- */
 
 void fanin__chk_act_inputs(float *x, float *dy, size_t n, double lo, double hi);
-int fanin__chk_act_run(const fanin__check_subject *s, fanin_ctx *ctx, const float *x, float *y, const float *dy, float *dx, size_t n, const char **what);
+int fanin__chk_act_run(const fanin__check_subject *s, fanin_ctx *ctx, const float *x, float *y,
+                       const float *dy, float *dx, size_t n, const char **what);
 int fanin__chk_act_empty(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_act_guard(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_act_same_input(const fanin__check_subject *s, char *msg, size_t len);
@@ -53,7 +56,9 @@ int fanin__chk_act_gain(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_act_in_place(const fanin__check_subject *s, char *msg, size_t len);
 /* ---- check_opt.c ---- */
 
-int fanin__chk_opt_run(const fanin__check_subject *s, fanin_ctx *ctx, float *w, float *g, size_t n, double lr, int steps, unsigned char **state, size_t *size, const char **what);
+int fanin__chk_opt_run(const fanin__check_subject *s, fanin_ctx *ctx, float *w, float *g, size_t n,
+                       double lr, int steps, unsigned char **state, size_t *size,
+                       const char **what);
 int fanin__chk_opt_empty(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_opt_guard(const fanin__check_subject *s, char *msg, size_t len);
 int fanin__chk_opt_same_input(const fanin__check_subject *s, char *msg, size_t len);

@@ -21,7 +21,8 @@ static double quad_target(size_t i) { return sin(1.0 + (double)i); }
 
 static double quad_loss(const float *w, size_t n) {
     double l = 0.0;
-    for (size_t i = 0; i < n; i++) l += 0.5 * quad_curv(i) * (w[i] - quad_target(i)) * (w[i] - quad_target(i));
+    for (size_t i = 0; i < n; i++)
+        l += 0.5 * quad_curv(i) * (w[i] - quad_target(i)) * (w[i] - quad_target(i));
     return l;
 }
 
@@ -33,8 +34,8 @@ static void quad_start(float *w, size_t n) {
 /* A fresh state and `steps` steps from quad_start; the state is returned through *state (caller
  * frees with state_free) when state is not NULL. */
 int fanin__chk_opt_run(const fanin__check_subject *s, fanin_ctx *ctx, float *w, float *g, size_t n,
-                   double lr, int steps, unsigned char **state, size_t *size,
-                   const char **what) {
+                       double lr, int steps, unsigned char **state, size_t *size,
+                       const char **what) {
     size_t sz = ovt(s)->state_size(n, s->params);
     unsigned char *st = fanin__chk_state_new(sz);
     fanin__chk_ctx_init(ctx, s);
@@ -60,8 +61,9 @@ int fanin__chk_opt_empty(const fanin__check_subject *s, char *msg, size_t len) {
     const char *what = "";
     int rc = fanin__chk_opt_run(s, &ctx, NULL, NULL, 0, 0.1, 1, NULL, NULL, &what);
     if (rc != FANIN_OK)
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%s with n = 0 returned %s, want FANIN_OK: %s",
-                      what, fanin_err_name(rc), ctx.has_error ? ctx.msg : "");
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "%s with n = 0 returned %s, want FANIN_OK: %s", what,
+                                 fanin_err_name(rc), ctx.has_error ? ctx.msg : "");
     return FANIN_CHECK_PASS;
 }
 
@@ -76,12 +78,15 @@ int fanin__chk_opt_guard(const fanin__check_subject *s, char *msg, size_t len) {
     if (!w || !g) status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "out of memory");
     int rc = status ? FANIN_OK : fanin__chk_opt_run(s, &ctx, w, g, N, 0.05, 3, &st, &size, &what);
     if (!status && rc < 0) status = fanin__chk_call_failed(&ctx, rc, what, msg, len);
-    long bw = status ? 0 : fanin__chk_guard_broken(w, N), bg = status ? 0 : fanin__chk_guard_broken(g, N);
+    long bw = status ? 0 : fanin__chk_guard_broken(w, N),
+         bg = status ? 0 : fanin__chk_guard_broken(g, N);
     if (!status && bw) status = fanin__chk_guard_fail(bw, N, "w", "step", msg, len);
     if (!status && bg) status = fanin__chk_guard_fail(bg, N, "g", "step", msg, len);
     if (!status && st && !fanin__chk_state_guard_ok(st, size))
-        status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "init_state or step wrote outside the %zu "
-                        "state bytes state_size(%d) asked for", size, N);
+        status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                   "init_state or step wrote outside the %zu "
+                                   "state bytes state_size(%d) asked for",
+                                   size, N);
     fanin__chk_state_free(st);
     fanin__chk_guarded_free(w), fanin__chk_guarded_free(g);
     return status;
@@ -94,15 +99,17 @@ int fanin__chk_opt_same_input(const fanin__check_subject *s, char *msg, size_t l
     size_t z1 = 0, z2 = 0;
     fanin_ctx ctx;
     const char *what = "";
-    int rc = fanin__chk_opt_run(s, &ctx, w1, g, N, 0.05, 5, &s1, &z1, &what), status = FANIN_CHECK_PASS;
+    int rc = fanin__chk_opt_run(s, &ctx, w1, g, N, 0.05, 5, &s1, &z1, &what),
+        status = FANIN_CHECK_PASS;
     if (rc == FANIN_OK) rc = fanin__chk_opt_run(s, &ctx, w2, g, N, 0.05, 5, &s2, &z2, &what);
     if (rc < 0) status = fanin__chk_call_failed(&ctx, rc, what, msg, len);
     else if (z1 != z2)
-        status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "state_size(%d) changed: %zu then %zu", N,
-                        z1, z2);
+        status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                   "state_size(%d) changed: %zu then %zu", N, z1, z2);
     else if (memcmp(w1, w2, sizeof w1) || memcmp(s1, s2, z1))
-        status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "two runs from the same start differ in %s",
-                        memcmp(w1, w2, sizeof w1) ? "the weights" : "the state");
+        status = fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                   "two runs from the same start differ in %s",
+                                   memcmp(w1, w2, sizeof w1) ? "the weights" : "the state");
     fanin__chk_state_free(s1);
     fanin__chk_state_free(s2);
     return status;
@@ -117,8 +124,8 @@ int fanin__chk_opt_finite(const fanin__check_subject *s, char *msg, size_t len) 
     if (rc < 0) return fanin__chk_call_failed(&ctx, rc, what, msg, len);
     for (size_t i = 0; i < N; i++)
         if (!isfinite(w[i]))
-            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "w[%zu] = %g after 20 steps at lr 0.01", i,
-                          w[i]);
+            return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                     "w[%zu] = %g after 20 steps at lr 0.01", i, w[i]);
     return FANIN_CHECK_PASS;
 }
 
@@ -137,8 +144,10 @@ int fanin__check_quadratic(const fanin__check_subject *s, size_t n, double lr, i
     if (loss1) *loss1 = l1;
     if (rc < 0) return fanin__chk_call_failed(&ctx, rc, what, msg, len);
     if (!(l1 <= factor * l0))
-        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "%d steps at lr %g on a quadratic took the loss "
-                      "from %.6g to %.6g (want <= %.6g)", steps, lr, l0, l1, factor * l0);
+        return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                                 "%d steps at lr %g on a quadratic took the loss "
+                                 "from %.6g to %.6g (want <= %.6g)",
+                                 steps, lr, l0, l1, factor * l0);
     return FANIN_CHECK_PASS;
 }
 
@@ -151,7 +160,8 @@ int fanin__chk_opt_quadratic(const fanin__check_subject *s, char *msg, size_t le
         if (rc != FANIN_CHECK_FAIL) return rc;
         if (!first[0]) snprintf(first, sizeof first, "%s", msg);
     }
-    return fanin__chk_result(FANIN_CHECK_FAIL, msg, len, "no learning rate of 0.01, 0.1, 1 decreased the "
-                  "loss; %s", first);
+    return fanin__chk_result(FANIN_CHECK_FAIL, msg, len,
+                             "no learning rate of 0.01, 0.1, 1 decreased the "
+                             "loss; %s",
+                             first);
 }
-

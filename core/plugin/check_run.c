@@ -99,8 +99,10 @@ static int run_forked(child_fn fn, const void *arg, double timeout, char *out, s
     else if (WIFSIGNALED(ws))
         snprintf(out, len, "crashed: signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
     else if (got < 1 || buf[0] < '0' || buf[0] > '2')
-        snprintf(out, len, "the test process exited with status %d before reporting; plugins "
-                 "must not call exit()", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+        snprintf(out, len,
+                 "the test process exited with status %d before reporting; plugins "
+                 "must not call exit()",
+                 WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
     else {
         status = buf[0] - '0';
         snprintf(out, len, "%s", buf + 1);
@@ -186,7 +188,8 @@ static int do_load(const void *arg, char *out, size_t len) {
     fanin__host_begin_entry(NULL);
     if (!a1 || a1 != b1 || a1->plugins[0] != e0->plugin)
         return snprintf(out, len, "calling %s again returned a different library descriptor",
-                        FANIN_ENTRY_SYMBOL), FANIN_CHECK_FAIL;
+                        FANIN_ENTRY_SYMBOL),
+               FANIN_CHECK_FAIL;
     list_plugins(r, a->o, out, len);
     return FANIN_CHECK_PASS;
 }
@@ -210,7 +213,8 @@ static int do_raw_schema(const void *arg, char *out, size_t len) {
         if (!p || p->hdr.magic != FANIN_MAGIC) continue;
         if (fanin__check_schema(p, why, sizeof why) == FANIN_CHECK_FAIL)
             return snprintf(out, len, "%s '%s': %s", fanin__kind_name(p->kind),
-                            p->name ? p->name : "?", why), FANIN_CHECK_FAIL;
+                            p->name ? p->name : "?", why),
+                   FANIN_CHECK_FAIL;
     }
     return FANIN_CHECK_PASS;
 }
@@ -263,9 +267,8 @@ static int do_params(const void *arg, char *out, size_t len) {
 /* ---- the driver ---- */
 
 static void report(const fanin__check_opts *o, const char *file, const char *plugin,
-                   const char *name, int status, const char *msg, const char *params,
-                   int *failed) {
-    fanin__check_item it = {file, plugin, name, status, status == FANIN_CHECK_PASS ? "" : msg,
+                   const char *name, int status, const char *msg, const char *params, int *failed) {
+    fanin__check_item it = {file,  plugin, name, status, status == FANIN_CHECK_PASS ? "" : msg,
                             params};
     if (status == FANIN_CHECK_FAIL) (*failed)++;
     if (o->report) o->report(o->user, &it);
@@ -302,8 +305,8 @@ static void check_set(const char *path, const plugin_set *ps, double timeout,
 }
 
 /* The load check's list: "KIND NAME" lines, each followed by its sets' "\tTAG\tDESC" lines. */
-static void check_plugins(const char *path, char *list, double timeout,
-                          const fanin__check_opts *o, int *failed) {
+static void check_plugins(const char *path, char *list, double timeout, const fanin__check_opts *o,
+                          int *failed) {
     plugin_set ps = {0, NULL, 0, "", ""};
     char *save = NULL;
     for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -338,8 +341,8 @@ int fanin__check_file(const char *path, const fanin__check_opts *o) {
         check_plugins(path, list, timeout, o, &failed);
     } else {
         st = run_forked(do_raw_schema, path, timeout, msg, sizeof msg);
-        report(o, path, NULL, "schema sanity (names, docs, min <= default <= max)", st, msg,
-               NULL, &failed);
+        report(o, path, NULL, "schema sanity (names, docs, min <= default <= max)", st, msg, NULL,
+               &failed);
     }
     free(list);
     return failed;

@@ -22,14 +22,14 @@
  * LP64: Fortran INTEGER is int, every argument by reference. */
 void sgeqrf_(const int *m, const int *n, float *a, const int *lda, float *tau, float *work,
              const int *lwork, int *info);
-void sorgqr_(const int *m, const int *n, const int *k, float *a, const int *lda,
-             const float *tau, float *work, const int *lwork, int *info);
+void sorgqr_(const int *m, const int *n, const int *k, float *a, const int *lda, const float *tau,
+             float *work, const int *lwork, int *info);
 
 /* ---- messages and logs ---- */
 
 static char entry_msg[FANIN_ERRLEN]; /* host->error(NULL, ...) during an entry call */
 static int has_entry_msg;
-static const char *entry_path;       /* the file whose entry is running (for logs) */
+static const char *entry_path; /* the file whose entry is running (for logs) */
 
 static void default_log(int level, const char *plugin, const char *msg) {
     /* the one place the library writes to stderr: a plugin's own warnings */
@@ -51,14 +51,12 @@ void fanin__host_begin_entry(const char *path) {
 const char *fanin__host_entry_message(void) { return has_entry_msg ? entry_msg : NULL; }
 
 static void format_into(char *buf, size_t len, const char *fmt, va_list ap) {
-    if (fmt)
-        vsnprintf(buf, len, fmt, ap);
-    else
-        snprintf(buf, len, "(no message)");
+    if (fmt) vsnprintf(buf, len, fmt, ap);
+    else snprintf(buf, len, "(no message)");
 }
 
-__attribute__((format(printf, 3, 4)))
-static int host_error(fanin_ctx *ctx, int code, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int host_error(fanin_ctx *ctx, int code,
+                                                            const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     if (ctx) {
@@ -81,8 +79,8 @@ static const char *log_label(const fanin_ctx *ctx) {
     return entry_path ? entry_path : "(unknown)";
 }
 
-__attribute__((format(printf, 3, 4)))
-static void host_log(fanin_ctx *ctx, int level, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void host_log(fanin_ctx *ctx, int level,
+                                                           const char *fmt, ...) {
     char msg[FANIN_ERRLEN];
     va_list ap;
     va_start(ap, fmt);
@@ -152,9 +150,8 @@ static int sgemm_args_ok(int trans_a, int trans_b, int m, int n, int k, int lda,
 /* C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C, row-major (BLAS xGEMM). The service cannot
  * return an error, and OpenBLAS would print on bad arguments: check them here and make a
  * wrong call visible as NaN in C instead. */
-static void host_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                       int ldc) {
+static void host_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                       int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     if (m <= 0 || n <= 0 || ldc < n) return;
     if (k < 0 || !sgemm_args_ok(trans_a, trans_b, m, n, k, lda, ldb)) {
         for (int i = 0; i < m; i++)
@@ -162,8 +159,7 @@ static void host_sgemm(int trans_a, int trans_b, int m, int n, int k, float alph
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                ldc);
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* ---- QR ---- */
@@ -182,8 +178,8 @@ static int qr_lwork(int m, int n, float *col, float *tau) {
 /* col (column-major m x n) = Q of a = QR, columns multiplied by sign(R_jj) so diag(R) >= 0:
  * then Q is Haar-distributed when a is Gaussian (Mezzadri 2007, "How to generate random
  * matrices from the classical compact groups", section 5). LAPACK sgeqrf + sorgqr. */
-static int qr_factor(fanin_ctx *ctx, float *col, int m, int n, float *tau, float *work,
-                     int lwork, float *sign) {
+static int qr_factor(fanin_ctx *ctx, float *col, int m, int n, float *tau, float *work, int lwork,
+                     float *sign) {
     int info = 0;
     sgeqrf_(&m, &n, col, &m, tau, work, &lwork, &info);
     if (info != 0) return host_error(ctx, FANIN_EINVAL, "qr: LAPACK sgeqrf failed (info %d)", info);
@@ -202,8 +198,10 @@ static int host_qr(fanin_ctx *ctx, float *a, int m, int n) {
         return host_error(ctx, FANIN_EINVAL, "qr: bad arguments (a %p, %d x %d)", (void *)a, m, n);
     if (n == 0) return FANIN_OK;
     if (m < n)
-        return host_error(ctx, FANIN_EINVAL, "qr: needs rows >= cols, got %d x %d; "
-                          "factor the transpose and transpose Q back", m, n);
+        return host_error(ctx, FANIN_EINVAL,
+                          "qr: needs rows >= cols, got %d x %d; "
+                          "factor the transpose and transpose Q back",
+                          m, n);
     size_t mn = (size_t)m * n;
     float *col = counted_alloc((mn + 2 * (size_t)n) * sizeof *col);
     if (!col) return host_error(ctx, FANIN_ENOMEM, "qr: out of memory for a %d x %d matrix", m, n);
@@ -232,7 +230,8 @@ static int host_layer_forward(fanin_ctx *ctx, const float **out, int64_t *rows, 
     *out = NULL;
     *rows = *cols = 0;
     if (!ctx || !ctx->layer_forward)
-        return host_error(ctx, FANIN_ENOTSUP, "layer_forward: no model here (only a layer's "
+        return host_error(ctx, FANIN_ENOTSUP,
+                          "layer_forward: no model here (only a layer's "
                           "weight fill during a run has one; fanin init-stats and bias fills do "
                           "not)");
     char err[FANIN_ERRLEN];
@@ -327,13 +326,11 @@ static int known_status(int rc) { return rc <= FANIN_EINVAL && rc >= FANIN_EINTR
 int fanin__ctx_fail(const fanin_ctx *ctx, int rc, const char *what, char *err, size_t errlen) {
     const fanin_plugin *p = ctx->entry ? ctx->entry->plugin : NULL;
     char why[FANIN_ERRLEN];
-    if (ctx->has_error)
-        snprintf(why, sizeof why, "%s", ctx->msg);
+    if (ctx->has_error) snprintf(why, sizeof why, "%s", ctx->msg);
     else if (known_status(rc))
         snprintf(why, sizeof why, "returned %s (%s) without a message", fanin_err_name(rc),
                  fanin_strerror(rc));
-    else
-        snprintf(why, sizeof why, "returned unknown status %d", rc);
+    else snprintf(why, sizeof why, "returned unknown status %d", rc);
     int code = known_status(rc) ? rc : FANIN_EPLUGIN;
     return fanin__errf(err, errlen, code, "%s plugin '%s' (%s): %s failed: %s",
                        p ? fanin__kind_name(p->kind) : "unknown", p && p->name ? p->name : "?",

@@ -11,8 +11,8 @@
 
 /* The layer_forward service's implementation: see fanin_host.layer_forward. On failure writes
  * why into err and returns a negative code. */
-typedef int (*fanin__layer_forward_fn)(void *user, const float **out, int64_t *rows,
-                                       int64_t *cols, char *err, size_t errlen);
+typedef int (*fanin__layer_forward_fn)(void *user, const float **out, int64_t *rows, int64_t *cols,
+                                       char *err, size_t errlen);
 
 struct fanin_ctx {
     const fanin__entry *entry; /* the plugin being called (NULL during the entry call) */
@@ -25,7 +25,7 @@ struct fanin_ctx {
     void *layer_forward_user;
     int has_error;
     int error_code;
-    char msg[FANIN_ERRLEN];    /* the plugin's own message */
+    char msg[FANIN_ERRLEN]; /* the plugin's own message */
 };
 
 const fanin_host *fanin__host(void);

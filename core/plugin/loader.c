@@ -25,11 +25,11 @@
 struct fanin_registry {
     fanin__entry *entries;
     size_t n, cap;
-    char **files;   /* real paths of the loaded .so files (owned); entries point into them */
+    char **files; /* real paths of the loaded .so files (owned); entries point into them */
     size_t n_files, cap_files;
     char **searched; /* real paths of the files and folders searched (owned) */
     size_t n_searched, cap_searched;
-    char *search;   /* files and folders searched, ':'-joined (owned) */
+    char *search; /* files and folders searched, ':'-joined (owned) */
 };
 
 /* dlopen, the entry call and the host's entry message are process-wide: one loader at a time. */
@@ -102,13 +102,14 @@ static void folder_of(const char *file, char *dir, size_t len) {
 /* A file or folder others can write to lets them run code as us (pitfall 14; PAM's rule):
  * refused, naming the path, who can write it and the fix. Group-write by the owner's private
  * group and a sticky folder (/tmp) are fine (safety.c). */
-static int check_not_writable(const char *path, const struct stat *st, const char *what,
-                              char *err, size_t errlen) {
+static int check_not_writable(const char *path, const struct stat *st, const char *what, char *err,
+                              size_t errlen) {
     char why[FANIN_ERRLEN / 2];
     if (!fanin__writable_by_others(st, why, sizeof why)) return FANIN_OK;
     return fanin__errf(err, errlen, FANIN_EPLUGIN,
                        "refusing plugin %s %s: it is %s, so another user could make fanin run "
-                       "their code; run `chmod go-w %s`", what, path, why, path);
+                       "their code; run `chmod go-w %s`",
+                       what, path, why, path);
 }
 
 /* Only regular files, not writable by others, in a folder not writable by others. */
@@ -120,7 +121,8 @@ static int check_file(const char *real, char *err, size_t errlen) {
     if (!S_ISREG(st.st_mode))
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "refusing plugin %s: not a regular file; a plugin is a shared object "
-                           "(.so) built with FANIN_PLUGIN_DEFINE", real);
+                           "(.so) built with FANIN_PLUGIN_DEFINE",
+                           real);
     int rc = check_not_writable(real, &st, "file", err, errlen);
     if (rc) return rc;
     char dir[PATH_MAX];
@@ -133,8 +135,8 @@ static int check_file(const char *real, char *err, size_t errlen) {
 
 _Static_assert(sizeof(void *) == sizeof(fanin_plugin_entry_fn), "dlsym returns code as data");
 
-static int open_library(const char *path, void **handle, fanin_plugin_entry_fn *entry,
-                        char *err, size_t errlen) {
+static int open_library(const char *path, void **handle, fanin_plugin_entry_fn *entry, char *err,
+                        size_t errlen) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror(); /* copied at once: the next dl call overwrites it */
@@ -150,7 +152,8 @@ static int open_library(const char *path, void **handle, fanin_plugin_entry_fn *
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s is not a fanin plugin (no symbol %s); a plugin must define its "
                            "entry point with FANIN_PLUGIN_DEFINE(...) from <fanin/plugin.h> and "
-                           "export it", path, FANIN_ENTRY_SYMBOL);
+                           "export it",
+                           path, FANIN_ENTRY_SYMBOL);
     }
     memcpy(entry, &sym, sizeof *entry); /* POSIX: a data pointer from dlsym may hold code */
     *handle = h;
@@ -172,8 +175,8 @@ static int call_entry(const char *path, fanin_plugin_entry_fn entry, const fanin
     else if (!*lib)
         rc = fanin__errf(err, errlen, FANIN_EPLUGIN,
                          "%s: the plugin refused to load (%s returned NULL without a message); "
-                         "it may have been built for another fanin ABI: %s", path,
-                         FANIN_ENTRY_SYMBOL, FANIN_FIX_REBUILD);
+                         "it may have been built for another fanin ABI: %s",
+                         path, FANIN_ENTRY_SYMBOL, FANIN_FIX_REBUILD);
     fanin__host_begin_entry(NULL);
     return rc;
 }
@@ -191,8 +194,9 @@ static int is_builtin_file(const char *file);
 static int env_without(const char *file, char *out, size_t len);
 
 static const char *kind_macro(int kind) {
-    return kind == FANIN_KIND_INITIALIZER ? "FANIN_INITIALIZER"
-         : kind == FANIN_KIND_ACTIVATION ? "FANIN_ACTIVATION" : "FANIN_OPTIMIZER";
+    return kind == FANIN_KIND_INITIALIZER  ? "FANIN_INITIALIZER"
+           : kind == FANIN_KIND_ACTIVATION ? "FANIN_ACTIVATION"
+                                           : "FANIN_OPTIMIZER";
 }
 
 /* "duplicate KIND 'NAME'" naming both files and the two ways out: rename it in the source of
@@ -204,21 +208,21 @@ static int duplicate_error(const fanin_plugin *p, const char *a, const char *b, 
     const char *mine = a_builtin || !b_builtin ? b : a;
     const char *base = strrchr(mine, '/') ? strrchr(mine, '/') + 1 : mine;
     int stem = (int)strlen(base) - (int)(strlen(base) > 3 ? 3 : 0); /* without ".so" */
-    char env[FANIN_ERRLEN / 2], off[FANIN_ERRLEN / 2 + 64] = ""; /* off: room for env */
+    char env[FANIN_ERRLEN / 2], off[FANIN_ERRLEN / 2 + 64] = "";    /* off: room for env */
     char dir_a[PATH_MAX], dir_b[PATH_MAX];
     folder_of(a, dir_a, sizeof dir_a);
     folder_of(b, dir_b, sizeof dir_b);
-    if (strcmp(dir_a, dir_b) == 0)
-        snprintf(off, sizeof off, ", or delete one of the two files");
+    if (strcmp(dir_a, dir_b) == 0) snprintf(off, sizeof off, ", or delete one of the two files");
     else if (env_without(mine, env, sizeof env))
         snprintf(off, sizeof off, ", or take it off the plugin path: %s%s", env[0] ? "" : "unset ",
                  env[0] ? env : "FANIN_PLUGIN_PATH");
     return fanin__errf(err, errlen, FANIN_EPLUGIN,
                        "duplicate %s '%s': defined in %s%s and in %s%s; rename it in the source of "
                        "%s (%.*s.c if `fanin new-plugin` wrote it: the '%s' in its %s line) and "
-                       "rebuild%s", fanin__kind_name(p->kind), p->name, a,
-                       a_builtin ? " (built in)" : "", b, b_builtin ? " (built in)" : "", mine,
-                       stem, base, p->name, kind_macro(p->kind), off);
+                       "rebuild%s",
+                       fanin__kind_name(p->kind), p->name, a, a_builtin ? " (built in)" : "", b,
+                       b_builtin ? " (built in)" : "", mine, stem, base, p->name,
+                       kind_macro(p->kind), off);
 }
 
 /* plugins[i] may not repeat a kind+name already registered or earlier in the same file. */
@@ -230,9 +234,11 @@ static int check_unique(const fanin_registry *r, const char *path, const fanin_l
     for (uint32_t j = 0; j < i; j++) {
         const fanin_plugin *q = lib->plugins[j];
         if (q->kind == p->kind && strcmp(q->name, p->name) == 0)
-            return fanin__errf(err, errlen, FANIN_EPLUGIN, "duplicate %s '%s': defined twice "
+            return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                               "duplicate %s '%s': defined twice "
                                "in %s; rename one of them in its source (the '%s' in a %s line) "
-                               "and rebuild", fanin__kind_name(p->kind), p->name, path, p->name,
+                               "and rebuild",
+                               fanin__kind_name(p->kind), p->name, path, p->name,
                                kind_macro(p->kind));
     }
     return FANIN_OK;
@@ -342,8 +348,7 @@ static int load_folder(fanin_registry *r, const char *dir, char *err, size_t err
 
 /* A file or folder of the search path. Missing ones are skipped unless `required` (the
  * caller named it explicitly); folders are checked like files and searched once. */
-static int load_path(fanin_registry *r, const char *path, int required, char *err,
-                     size_t errlen) {
+static int load_path(fanin_registry *r, const char *path, int required, char *err, size_t errlen) {
     char real[PATH_MAX];
     struct stat st;
     if (!realpath(path, real) || stat(real, &st) != 0) {
@@ -354,8 +359,7 @@ static int load_path(fanin_registry *r, const char *path, int required, char *er
     if (in_list(r->searched, r->n_searched, real)) return FANIN_OK;
     int rc = S_ISDIR(st.st_mode) ? check_not_writable(real, &st, "folder", err, errlen) : 0;
     if (rc) return rc;
-    if (push_string(&r->searched, &r->n_searched, &r->cap_searched, real) ||
-        search_add(r, real))
+    if (push_string(&r->searched, &r->n_searched, &r->cap_searched, real) || search_add(r, real))
         return oom(err, errlen);
     return S_ISDIR(st.st_mode) ? load_folder(r, real, err, errlen)
                                : fanin__registry_load(r, real, err, errlen);
@@ -470,8 +474,8 @@ int fanin__registry_new_empty(fanin_registry **out) {
     return *out ? FANIN_OK : FANIN_ENOMEM;
 }
 
-int fanin__registry_new(fanin_registry **out, const char *const *extra, size_t n_extra,
-                        char *err, size_t errlen) {
+int fanin__registry_new(fanin_registry **out, const char *const *extra, size_t n_extra, char *err,
+                        size_t errlen) {
     fanin_registry *r;
     *out = NULL;
     if (fanin__registry_new_empty(&r)) return oom(err, errlen);

@@ -18,8 +18,8 @@ typedef struct fanin_registry fanin_registry;
  * be NULL), then $FANIN_PLUGIN_PATH (secure_getenv), then the build tree's and install
  * prefix's plugin folders found relative to the running executable. Never the current
  * directory. On error (a bad plugin, a duplicate name) err names the file and the fix. */
-int fanin__registry_new(fanin_registry **out, const char *const *extra, size_t n_extra,
-                        char *err, size_t errlen);
+int fanin__registry_new(fanin_registry **out, const char *const *extra, size_t n_extra, char *err,
+                        size_t errlen);
 /* Load one shared object into the registry (used by the above and by `fanin check`). */
 int fanin__registry_load(fanin_registry *r, const char *path, char *err, size_t errlen);
 /* A registry with no plugins, filled only by fanin__registry_load (`fanin check FILE`, tests).

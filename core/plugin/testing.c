@@ -20,9 +20,9 @@
 #include <string.h>
 
 struct fanin_test_plugin {
-    fanin_registry *reg;  /* owns the entry */
+    fanin_registry *reg; /* owns the entry */
     const fanin__entry *entry;
-    fanin_value *params;  /* entry->n_params values (at least one slot) */
+    fanin_value *params; /* entry->n_params values (at least one slot) */
     fanin_ctx ctx;
     fanin_rng rng;
     double gain;
@@ -79,14 +79,16 @@ static int reenter(const fanin__entry *e, char *err, size_t errlen) {
     void *h = dlopen(e->path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
     void *sym = h ? dlsym(h, FANIN_ENTRY_SYMBOL) : NULL;
     fanin_plugin_entry_fn entry;
-    if (!sym) return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: cannot find %s again",
-                                 e->path, FANIN_ENTRY_SYMBOL);
+    if (!sym)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: cannot find %s again", e->path,
+                           FANIN_ENTRY_SYMBOL);
     memcpy(&entry, &sym, sizeof entry);
     fanin__host_begin_entry(e->path);
     const fanin_library *lib = entry(fake_host());
     fanin__host_begin_entry(NULL);
-    if (!lib) return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s refused the test host",
-                                 e->path, FANIN_ENTRY_SYMBOL);
+    if (!lib)
+        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s refused the test host", e->path,
+                           FANIN_ENTRY_SYMBOL);
     return FANIN_OK;
 }
 
@@ -135,9 +137,7 @@ void fanin_test_free(fanin_test_plugin *tp) {
     free(tp);
 }
 
-const fanin_plugin *fanin_test_descriptor(const fanin_test_plugin *tp) {
-    return tp->entry->plugin;
-}
+const fanin_plugin *fanin_test_descriptor(const fanin_test_plugin *tp) { return tp->entry->plugin; }
 
 /* ---- parameters ---- */
 
@@ -217,8 +217,8 @@ fanin_rng *fanin_test_rng(fanin_test_plugin *tp, uint64_t seed, uint32_t stream)
     return &tp->rng;
 }
 
-void fanin_test_tensor_init(fanin_tensor *t, float *data, int role, int ndim,
-                            const int64_t *shape, const fanin_tensor *of) {
+void fanin_test_tensor_init(fanin_tensor *t, float *data, int role, int ndim, const int64_t *shape,
+                            const fanin_tensor *of) {
     fanin__tensor_init(t, data, role, ndim, shape, of);
 }
 
@@ -257,20 +257,22 @@ static fanin__check_env env_of(const fanin_test_plugin *tp) {
 /* A check's status as a return code; why[] keeps its message. */
 static int verdict(fanin_test_plugin *tp, int status) {
     if (status == FANIN_CHECK_PASS) tp->why[0] = '\0';
-    return status == FANIN_CHECK_PASS ? FANIN_OK
-         : status == FANIN_CHECK_SKIP ? FANIN_ENOTSUP : FANIN_EINVAL;
+    return status == FANIN_CHECK_PASS   ? FANIN_OK
+           : status == FANIN_CHECK_SKIP ? FANIN_ENOTSUP
+                                        : FANIN_EINVAL;
 }
 
 /* Is this the kind the check needs? */
 static int need_kind(fanin_test_plugin *tp, int kind) {
     if (tp->entry->plugin->kind == kind) return 1;
     snprintf(tp->why, sizeof tp->why, "%s is a %s, not a%s %s", tp->entry->plugin->name,
-             fanin__kind_name(tp->entry->plugin->kind), kind == FANIN_KIND_INITIALIZER ||
-             kind == FANIN_KIND_ACTIVATION ? "n" : "", fanin__kind_name(kind));
+             fanin__kind_name(tp->entry->plugin->kind),
+             kind == FANIN_KIND_INITIALIZER || kind == FANIN_KIND_ACTIVATION ? "n" : "",
+             fanin__kind_name(kind));
     return 0;
 }
 
-#define SUBJECT(tp) \
+#define SUBJECT(tp)                     \
     fanin__check_env env_ = env_of(tp); \
     fanin__check_subject s_ = {(tp)->entry, (tp)->params, &env_}
 
@@ -302,7 +304,8 @@ int fanin_test_init_stats(fanin_test_plugin *tp, int64_t rows, int64_t cols, uin
     SUBJECT(tp);
     dense(&t, NULL, rows, cols);
     int rc = verdict(tp, fanin__check_init_sample(&s_, &t, seed, &st, tp->why, sizeof tp->why));
-    if (rc == FANIN_OK) *out = (fanin_test_stats){st.mean, st.std, st.min, st.max, st.n, st.nonfinite};
+    if (rc == FANIN_OK)
+        *out = (fanin_test_stats){st.mean, st.std, st.min, st.max, st.n, st.nonfinite};
     return rc;
 }
 
@@ -314,8 +317,8 @@ int fanin_test_check_init_moments_tensor(fanin_test_plugin *tp, const fanin_tens
                                                  sizeof tp->why));
 }
 
-int fanin_test_check_init_moments(fanin_test_plugin *tp, int64_t rows, int64_t cols,
-                                  double mean, double std, double nsigma) {
+int fanin_test_check_init_moments(fanin_test_plugin *tp, int64_t rows, int64_t cols, double mean,
+                                  double std, double nsigma) {
     fanin_tensor t;
     dense(&t, NULL, rows, cols);
     return fanin_test_check_init_moments_tensor(tp, &t, mean, std, nsigma);
@@ -332,8 +335,8 @@ int fanin_test_check_orthogonal(fanin_test_plugin *tp, int64_t rows, int64_t col
                                 double tol) {
     if (!need_kind(tp, FANIN_KIND_INITIALIZER)) return FANIN_EINVAL;
     SUBJECT(tp);
-    return verdict(tp, fanin__check_orthogonal(&s_, rows, cols, gain, tol, tp->why,
-                                               sizeof tp->why));
+    return verdict(tp,
+                   fanin__check_orthogonal(&s_, rows, cols, gain, tol, tp->why, sizeof tp->why));
 }
 
 int fanin_test_check_gradient(fanin_test_plugin *tp, double lo, double hi, size_t n, double rtol,

@@ -27,8 +27,8 @@
 #define BASE_ACTIVATION_VT END_OF(fanin_activation_vt, gain)
 #define BASE_OPTIMIZER_VT END_OF(fanin_optimizer_vt, step)
 
-#define KNOWN_MUST_UNDERSTAND 0u  /* must-understand flag bits this host knows (none in 1.0) */
-#define MAX_SCHEMA_ROWS 256       /* more means a missing NULL-name terminator row */
+#define KNOWN_MUST_UNDERSTAND 0u /* must-understand flag bits this host knows (none in 1.0) */
+#define MAX_SCHEMA_ROWS 256      /* more means a missing NULL-name terminator row */
 
 
 /* ---- header checks ---- */
@@ -39,40 +39,40 @@ static int check_header(const fanin_abi_header *h, size_t baseline, const char *
                         const char *what, char *err, size_t errlen) {
     if (h->magic != FANIN_MAGIC)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
-                           "%s: %s is corrupt (bad magic 0x%08x, expected 0x%08x); %s", path,
-                           what, (unsigned)h->magic, FANIN_MAGIC, FANIN_FIX_REBUILD);
+                           "%s: %s is corrupt (bad magic 0x%08x, expected 0x%08x); %s", path, what,
+                           (unsigned)h->magic, FANIN_MAGIC, FANIN_FIX_REBUILD);
     if (h->abi_major != FANIN_ABI_MAJOR)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s: %s was built for fanin plugin ABI %u.x; this fanin provides ABI "
-                           "%d.%d \u2014 rebuild against fanin %d.x headers", path, what,
-                           (unsigned)h->abi_major, FANIN_ABI_MAJOR, FANIN_ABI_MINOR,
+                           "%d.%d \u2014 rebuild against fanin %d.x headers",
+                           path, what, (unsigned)h->abi_major, FANIN_ABI_MAJOR, FANIN_ABI_MINOR,
                            FANIN_ABI_MAJOR);
     if (h->struct_size < baseline)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
-                           "%s: %s is corrupt (struct_size %u < 1.0 baseline %zu); %s", path,
-                           what, (unsigned)h->struct_size, baseline, FANIN_FIX_REBUILD);
+                           "%s: %s is corrupt (struct_size %u < 1.0 baseline %zu); %s", path, what,
+                           (unsigned)h->struct_size, baseline, FANIN_FIX_REBUILD);
     return FANIN_OK;
 }
 
-int fanin__validate_library(const char *path, const fanin_library *lib, char *err,
-                         size_t errlen) {
+int fanin__validate_library(const char *path, const fanin_library *lib, char *err, size_t errlen) {
     int rc = check_header(&lib->hdr, BASE_LIBRARY, path, "library descriptor", err, errlen);
     if (rc) return rc;
     if (lib->min_host_minor > FANIN_ABI_MINOR)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s needs fanin plugin ABI >= %d.%u (this fanin provides %d.%d); "
-                           "upgrade fanin", path, FANIN_ABI_MAJOR,
-                           (unsigned)lib->min_host_minor, FANIN_ABI_MAJOR, FANIN_ABI_MINOR);
+                           "upgrade fanin",
+                           path, FANIN_ABI_MAJOR, (unsigned)lib->min_host_minor, FANIN_ABI_MAJOR,
+                           FANIN_ABI_MINOR);
     if (lib->sizeof_real != sizeof(float))
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s was built with a %u-byte real; this fanin uses %zu-byte reals "
-                           "(float); %s", path, (unsigned)lib->sizeof_real, sizeof(float),
-                           FANIN_FIX_REBUILD);
+                           "(float); %s",
+                           path, (unsigned)lib->sizeof_real, sizeof(float), FANIN_FIX_REBUILD);
     if (lib->plugin_count == 0 || !lib->plugins)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s lists no plugins (plugin_count %u, plugins %s); list its "
-                           "descriptors in FANIN_PLUGIN_DEFINE(&a, &b, ...)", path,
-                           (unsigned)lib->plugin_count, lib->plugins ? "set" : "NULL");
+                           "descriptors in FANIN_PLUGIN_DEFINE(&a, &b, ...)",
+                           path, (unsigned)lib->plugin_count, lib->plugins ? "set" : "NULL");
     if (lib->plugin_count > FANIN_MAX_PLUGINS)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s: library descriptor is corrupt (plugin_count %u > %d); %s", path,
@@ -110,8 +110,8 @@ static int check_identity(const char *path, uint32_t i, const fanin_plugin *p, c
     if (!valid_name(p->name))
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s: %s has invalid name '%s'; names must match [a-z][a-z0-9_]* "
-                           "(they are what experiment files use)", path, what,
-                           p->name ? p->name : "(null)");
+                           "(they are what experiment files use)",
+                           path, what, p->name ? p->name : "(null)");
     if (p->kind < FANIN_KIND_INITIALIZER || p->kind > FANIN_KIND_OPTIMIZER)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s: plugin '%s' has unknown kind %d (this fanin knows 1 initializer, "
@@ -120,21 +120,25 @@ static int check_identity(const char *path, uint32_t i, const fanin_plugin *p, c
     char label[128];
     plugin_label(p, label, sizeof label);
     if (empty(p->version))
-        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s has no version; set the "
-                           "descriptor's version string (semver, e.g. \"1.0.0\")", path, label);
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s has no version; set the "
+                           "descriptor's version string (semver, e.g. \"1.0.0\")",
+                           path, label);
     if (empty(p->doc))
-        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s has no doc; give the descriptor "
-                           "a one-line description", path, label);
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s has no doc; give the descriptor "
+                           "a one-line description",
+                           path, label);
     uint32_t unknown = p->flags & FANIN_FLAG_MUST_UNDERSTAND & ~KNOWN_MUST_UNDERSTAND;
     if (unknown)
         return fanin__errf(err, errlen, FANIN_EPLUGIN,
                            "%s: %s sets must-understand flags 0x%08x this fanin does not know; "
-                           "upgrade fanin", path, label, (unsigned)unknown);
+                           "upgrade fanin",
+                           path, label, (unsigned)unknown);
     return FANIN_OK;
 }
 
-static int null_fn(const char *path, const char *label, const char *fn, char *err,
-                   size_t errlen) {
+static int null_fn(const char *path, const char *label, const char *fn, char *err, size_t errlen) {
     return fanin__errf(err, errlen, FANIN_EPLUGIN,
                        "%s: %s: vtable function '%s' is NULL but required; implement it", path,
                        label, fn);
@@ -147,9 +151,10 @@ static int check_vtable(const char *path, const fanin_plugin *p, char *err, size
     char label[128], what[160];
     plugin_label(p, label, sizeof label);
     if (!p->vtable)
-        return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s has no vtable; point the "
-                           "descriptor at its fanin_%s_vt", path, label,
-                           fanin__kind_name(p->kind));
+        return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                           "%s: %s has no vtable; point the "
+                           "descriptor at its fanin_%s_vt",
+                           path, label, fanin__kind_name(p->kind));
     snprintf(what, sizeof what, "%s: vtable", label);
     int rc = check_header(p->vtable, baseline[p->kind], path, what, err, errlen);
     if (rc) return rc;
@@ -216,8 +221,8 @@ static void check_default(const fanin_param_spec *s, char *why, size_t len) {
     } else if (s->type == FANIN_PARAM_I64 && !(isfinite(d) && d == floor(d))) {
         snprintf(why, len, "I64 default %g is not an integer", d);
     } else if (s->type != FANIN_PARAM_ENUM && !in_bounds(s, d)) {
-        snprintf(why, len, "default %g is outside [min %g, max %g] (bounds flags 0x%x)", d,
-                 s->min, s->max, (unsigned)(s->flags & 0xFu));
+        snprintf(why, len, "default %g is outside [min %g, max %g] (bounds flags 0x%x)", d, s->min,
+                 s->max, (unsigned)(s->flags & 0xFu));
     }
 }
 
@@ -225,8 +230,8 @@ static void check_enum(const fanin_param_spec *s, char *why, size_t len) {
     int n = s->choices ? count_choices(s->choices) : 0;
     if (n <= 0)
         snprintf(why, len, "ENUM needs a NULL-terminated list of distinct, non-empty choices");
-    else if (!(s->flags & FANIN_PARAM_REQUIRED) && !(s->def >= 0 && s->def < n &&
-                                                    s->def == floor(s->def)))
+    else if (!(s->flags & FANIN_PARAM_REQUIRED) &&
+             !(s->def >= 0 && s->def < n && s->def == floor(s->def)))
         snprintf(why, len, "ENUM default index %g is not in [0, %d)", s->def, n);
 }
 
@@ -246,12 +251,9 @@ static void check_param(const fanin_param_spec *rows, size_t k, char *why, size_
     if (s->type < FANIN_PARAM_F64 || s->type > FANIN_PARAM_STRING)
         snprintf(why, len, "unknown type %d (1 F64, 2 I64, 3 BOOL, 4 ENUM, 5 STRING)",
                  (int)s->type);
-    else if (empty(s->doc))
-        snprintf(why, len, "no doc; give it a one-line description");
-    else if (s->type == FANIN_PARAM_ENUM)
-        check_enum(s, why, len);
-    else if (s->type == FANIN_PARAM_F64 || s->type == FANIN_PARAM_I64)
-        check_bounds(s, why, len);
+    else if (empty(s->doc)) snprintf(why, len, "no doc; give it a one-line description");
+    else if (s->type == FANIN_PARAM_ENUM) check_enum(s, why, len);
+    else if (s->type == FANIN_PARAM_F64 || s->type == FANIN_PARAM_I64) check_bounds(s, why, len);
     if (!why[0]) check_default(s, why, len);
 }
 
@@ -262,14 +264,15 @@ static int check_schema(const char *path, const fanin_plugin *p, char *err, size
     size_t k = 0;
     for (; p->params && p->params[k].name; k++) {
         if (k == MAX_SCHEMA_ROWS)
-            return fanin__errf(err, errlen, FANIN_EPLUGIN, "%s: %s: schema has more than %d "
-                               "rows; is its terminating {0} row missing?", path, label,
-                               MAX_SCHEMA_ROWS);
+            return fanin__errf(err, errlen, FANIN_EPLUGIN,
+                               "%s: %s: schema has more than %d "
+                               "rows; is its terminating {0} row missing?",
+                               path, label, MAX_SCHEMA_ROWS);
         check_param(p->params, k, why, sizeof why);
         if (why[0])
             return fanin__errf(err, errlen, FANIN_EPLUGIN,
-                               "%s: %s: parameter '%s' (schema row %zu): %s; fix the schema",
-                               path, label, p->params[k].name, k, why);
+                               "%s: %s: parameter '%s' (schema row %zu): %s; fix the schema", path,
+                               label, p->params[k].name, k, why);
     }
     return FANIN_OK;
 }

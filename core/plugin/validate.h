@@ -11,8 +11,7 @@
 #define FANIN_FIX_REBUILD "rebuild the plugin against fanin 1.x headers"
 
 /* The library struct: its ABI header, sizeof_real, min_host_minor and plugin list. */
-int fanin__validate_library(const char *path, const fanin_library *lib, char *err,
-                            size_t errlen);
+int fanin__validate_library(const char *path, const fanin_library *lib, char *err, size_t errlen);
 /* Descriptor i of a library: its header, identity, vtable and parameter schema. */
 int fanin__validate_plugin(const char *path, uint32_t i, const fanin_plugin *p, char *err,
                            size_t errlen);

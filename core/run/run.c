@@ -28,8 +28,10 @@
 static int make_dirs(const char *path, char *err, size_t errlen) {
     char failed[FANIN_PATHLEN];
     if (fanin__make_dirs(path, failed) == 0) return FANIN_OK;
-    return fanin__errf(err, errlen, FANIN_EINVAL, "cannot create the output folder '%s': %s; "
-                       "choose another with --out", failed, strerror(errno));
+    return fanin__errf(err, errlen, FANIN_EINVAL,
+                       "cannot create the output folder '%s': %s; "
+                       "choose another with --out",
+                       failed, strerror(errno));
 }
 
 static int write_config(const fanin_experiment *x, const char *dir, char **yaml, char *err,
@@ -55,10 +57,10 @@ typedef struct member_run {
     FILE *metrics;
     bool resume;
     int threads;
-    char ckpt[FANIN_PATHLEN]; /* the member's checkpoint */
+    char ckpt[FANIN_PATHLEN];       /* the member's checkpoint */
     const fanin__data_parallel *dp; /* data-parallel, or NULL */
-    bool writer;              /* this process writes the member's files (not a rank > 0) */
-    int64_t resume_at;        /* resuming: its iteration (the logs keep the rows before it) */
+    bool writer;                    /* this process writes the member's files (not a rank > 0) */
+    int64_t resume_at;              /* resuming: its iteration (the logs keep the rows before it) */
 } member_run;
 
 static void on_warning(void *user, const char *msg) {
@@ -86,7 +88,7 @@ static int model_cap(const fanin_experiment *x, const fanin_dataset *d) {
 static void write_divergence(const fanin__member_result *r) {
     char path[FANIN_PATHLEN];
     FILE *f = fanin__rundir_path(path, r->dir, FANIN_RUNDIR_DIVERGED) == FANIN_OK ? fopen(path, "w")
-                                                                          : NULL;
+                                                                                  : NULL;
     if (!f) return; /* the summary row still says diverged */
     fprintf(f, "%s\n", r->message);
     fclose(f);
@@ -122,8 +124,8 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
     fanin__data_shape in;
     int rc = fanin__data_model_input(x, d->shape, &in, err, errlen);
     if (rc == FANIN_OK)
-        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w}, model_cap(x, d), &m,
-                                     err, errlen);
+        rc = fanin__model_new_shaped(x, (fanin__shape){in.c, in.h, in.w}, model_cap(x, d), &m, err,
+                                     errlen);
     if (rc < 0) return rc;
     fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
     if (fanin__in_child()) say_phase_init(x);
@@ -131,9 +133,13 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
     fanin__diag *dg = NULL;
     if (rc == FANIN_OK && mr->writer)
         rc = open_diag(m, r->dir, x->layer_stats_every, mr->resume_at, &dg, err, errlen);
-    fanin__train_hooks hooks = {.user = mr, .on_log = on_log, .diag = dg,
-                                .checkpoint_path = mr->ckpt, .resume = mr->resume,
-                                .threads = mr->threads, .on_warning = on_warning};
+    fanin__train_hooks hooks = {.user = mr,
+                                .on_log = on_log,
+                                .diag = dg,
+                                .checkpoint_path = mr->ckpt,
+                                .resume = mr->resume,
+                                .threads = mr->threads,
+                                .on_warning = on_warning};
     if (mr->dp) {
         hooks.reduce = mr->dp->reduce;
         hooks.reduce_user = mr->dp->user;
@@ -168,8 +174,8 @@ static int open_metrics(member_run *mr, const char *dir, char *err, size_t errle
     fanin__rundir_path(path, dir, FANIN_RUNDIR_METRICS);
     if (!mr->writer) { /* a data-parallel rank > 0: rank 0 writes the log */
         mr->metrics = fopen("/dev/null", "w");
-        return mr->metrics ? FANIN_OK : fanin__errf(err, errlen, FANIN_EIO, "/dev/null: %s",
-                                                    strerror(errno));
+        return mr->metrics ? FANIN_OK
+                           : fanin__errf(err, errlen, FANIN_EIO, "/dev/null: %s", strerror(errno));
     }
     bool kept = mr->resume_at > 0 && fanin__checkpoint_trim_log(path, mr->resume_at) >= 0;
     mr->metrics = fopen(path, kept ? "a" : "w");
@@ -185,7 +191,8 @@ static int prepare_member(fanin__runner *rn, const fanin_experiment *x, fanin__m
     int rc = fanin__runner_data(rn, x, err, errlen);
     if (rc < 0) return rc;
     if (fanin__path_join(r->dir, rn->out_dir, r->id) < 0)
-        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s", rn->out_dir);
+        return fanin__errf(err, errlen, FANIN_EINVAL, "output folder name too long: %s",
+                           rn->out_dir);
     return FANIN_OK;
 }
 
@@ -198,8 +205,12 @@ static int run_member(fanin__runner *rn, const fanin_experiment *x, fanin__membe
     char *yaml = NULL;
     bool writer = !rn->dp || rn->dp->rank == 0;
     if (writer && (rc = write_config(x, r->dir, &yaml, err, errlen)) < 0) return rc;
-    member_run mr = {.hooks = rn->hooks, .resume = rn->resume, .threads = x->threads,
-                     .resume_at = -1, .dp = rn->dp, .writer = writer};
+    member_run mr = {.hooks = rn->hooks,
+                     .resume = rn->resume,
+                     .threads = x->threads,
+                     .resume_at = -1,
+                     .dp = rn->dp,
+                     .writer = writer};
     fanin__rundir_path(mr.ckpt, r->dir, FANIN_RUNDIR_CHECKPOINT);
     if (rn->resume) mr.resume_at = fanin__checkpoint_iteration(mr.ckpt);
     if ((rc = open_metrics(&mr, r->dir, err, errlen)) == FANIN_OK) {
@@ -238,9 +249,12 @@ static void summary_header(FILE *f, const fanin_experiment *x) {
 }
 
 static void summary_row(FILE *f, const fanin__member_result *r, const fanin_experiment *x) {
-    fanin__summary_row row = {.id = r->id, .status = fanin__summary_status(r->res.status),
-                              .final_loss = r->res.final_loss, .train_acc = r->res.train_acc,
-                              .test_acc = r->res.test_acc, .iterations = r->res.iterations,
+    fanin__summary_row row = {.id = r->id,
+                              .status = fanin__summary_status(r->res.status),
+                              .final_loss = r->res.final_loss,
+                              .train_acc = r->res.train_acc,
+                              .test_acc = r->res.test_acc,
+                              .iterations = r->res.iterations,
                               .seconds = r->res.seconds};
     row.n_values = swept(x, false, row.values);
     fanin__summary_write_row(f, &row);
@@ -249,7 +263,7 @@ static void summary_row(FILE *f, const fanin__member_result *r, const fanin_expe
 /* ---- resuming: the finished rows of the summary an earlier invocation wrote ---- */
 
 typedef struct old_rows {
-    char **line;   /* rows whose status is done or diverged, as written (owned) */
+    char **line; /* rows whose status is done or diverged, as written (owned) */
     int n;
 } old_rows;
 
@@ -258,8 +272,8 @@ typedef struct old_rows {
 static bool parse_copy(const char *line, char *copy, size_t len, fanin__summary_row *row) {
     char *f[FANIN_SUMMARY_MAX_COLS];
     snprintf(copy, len, "%s", line);
-    return fanin__summary_parse_row(f, fanin__csv_split(copy, f, FANIN_SUMMARY_MAX_COLS), row)
-           == FANIN_OK;
+    return fanin__summary_parse_row(f, fanin__csv_split(copy, f, FANIN_SUMMARY_MAX_COLS), row) ==
+           FANIN_OK;
 }
 
 static bool finished(const char *line) {
@@ -374,10 +388,8 @@ static void crash_text(const fanin__child *c, double timeout, char *why, size_t 
     if (c->status == FANIN_RUN_TIMEOUT)
         snprintf(why, len, "killed after %g s (the time limit, --timeout) while %s", timeout,
                  phase);
-    else if (c->sig)
-        snprintf(why, len, "%s while %s", fanin__signal_name(c->sig), phase);
-    else
-        snprintf(why, len, "exited with code %d without a result while %s", c->exit_code, phase);
+    else if (c->sig) snprintf(why, len, "%s while %s", fanin__signal_name(c->sig), phase);
+    else snprintf(why, len, "exited with code %d without a result while %s", c->exit_code, phase);
 }
 
 /* Run the member in a child process; its crash, hang or error becomes its result. */
@@ -430,7 +442,7 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
     rc = prepare_member(rn, x, r, err, errlen);
     if (rc == FANIN_OK)
         rc = rn->isolate && !rn->dp ? run_isolated(rn, x, r, err, errlen)
-                         : run_member(rn, x, r, true, err, errlen);
+                                    : run_member(rn, x, r, true, err, errlen);
     if (rc == FANIN_OK) {
         if (ftell(summary) == 0) summary_header(summary, x);
         summary_row(summary, r, x);

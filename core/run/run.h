@@ -58,26 +58,26 @@ typedef struct fanin__data_parallel {
 
 /* Caller fills the first block; fanin__run fills the rest. */
 typedef struct fanin__runner {
-    const fanin_config *config;  /* borrowed */
-    const fanin_registry *reg;   /* borrowed */
-    const char *out_dir;         /* the run folder */
-    int threads;                 /* > 0 overrides the experiment's */
-    int shard_k, shard_n;        /* run members k-1, k-1+n, ... (1-based k); n <= 1: all */
-    bool resume;                 /* keep finished runs in out_dir, continue from checkpoints */
+    const fanin_config *config; /* borrowed */
+    const fanin_registry *reg;  /* borrowed */
+    const char *out_dir;        /* the run folder */
+    int threads;                /* > 0 overrides the experiment's */
+    int shard_k, shard_n;       /* run members k-1, k-1+n, ... (1-based k); n <= 1: all */
+    bool resume;                /* keep finished runs in out_dir, continue from checkpoints */
     fanin__run_hooks hooks;
     /* each member in a child process (isolate.h): a crash, a hang past `timeout` seconds
      * (> 0) or an error is that member's row (crashed, timeout, failed), and the sweep goes on */
     bool isolate;
     double timeout;
-    const fanin__run_dist *dist; /* NULL: this process runs every member of its shard */
+    const fanin__run_dist *dist;    /* NULL: this process runs every member of its shard */
     const fanin__data_parallel *dp; /* NULL: each member trains in one process */
 
     int n_members;
-    int n_failed;                  /* members crashed, timed out or failed */
+    int n_failed;  /* members crashed, timed out or failed */
     int fail_code; /* the first of them's error code (FANIN_EIO for a crash or timeout) */
     fanin__member_result *results; /* n_results rows, in run order (owned) */
     int n_results;
-    fanin_dataset *data;           /* cached between members with the same data spec */
+    fanin_dataset *data; /* cached between members with the same data spec */
     fanin__data_spec data_spec;
     uint64_t data_seed;
     char summary_path[FANIN_PATHLEN]; /* the summary CSV written (rundir.h: one per shard) */

@@ -38,9 +38,7 @@ static const char *const names[] = {
     [FANIN_RUNDIR_GROUPS_CSV] = "groups.csv",
 };
 
-const char *fanin__rundir_name(fanin__rundir_file f) {
-    return names[f];
-}
+const char *fanin__rundir_name(fanin__rundir_file f) { return names[f]; }
 
 /* Shards name their files STEM-K-of-N.EXT: the mark goes before the first dot that does not
  * start the name (".summary-2-of-4.csv.lock"). */
@@ -62,8 +60,8 @@ int fanin__rundir_path(char out[FANIN_PATHLEN], const char *dir, fanin__rundir_f
     return fanin__path_join(out, dir, names[f]);
 }
 
-int fanin__rundir_shard_path(char out[FANIN_PATHLEN], const char *dir, fanin__rundir_file f,
-                             int k, int n) {
+int fanin__rundir_shard_path(char out[FANIN_PATHLEN], const char *dir, fanin__rundir_file f, int k,
+                             int n) {
     char name[128];
     int rc = fanin__rundir_shard_name(name, sizeof name, f, k, n);
     return rc < 0 ? rc : fanin__path_join(out, dir, name);
@@ -262,8 +260,10 @@ int fanin__csv_split(char *line, char **fields, int max) {
         if (*p == '"') {
             for (p++; *p; p++) {
                 if (*p == '"' && p[1] == '"') *w++ = '"', p++;
-                else if (*p == '"') { p++; break; }
-                else *w++ = *p;
+                else if (*p == '"') {
+                    p++;
+                    break;
+                } else *w++ = *p;
             }
         } else {
             while (*p && *p != ',') *w++ = *p++;
@@ -279,8 +279,10 @@ int fanin__csv_split(char *line, char **fields, int max) {
 static const struct {
     int code;
     const char *word;
-} statuses[] = {{FANIN_EDIVERGED, "diverged"}, {FANIN_EINTR, "interrupted"},
-                {FANIN_RUN_CRASHED, "crashed"}, {FANIN_RUN_TIMEOUT, "timeout"},
+} statuses[] = {{FANIN_EDIVERGED, "diverged"},
+                {FANIN_EINTR, "interrupted"},
+                {FANIN_RUN_CRASHED, "crashed"},
+                {FANIN_RUN_TIMEOUT, "timeout"},
                 {FANIN_RUN_FAILED, "failed"}};
 
 const char *fanin__summary_status(int status) {

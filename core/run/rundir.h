@@ -47,8 +47,8 @@ int fanin__rundir_shard_name(char *buf, size_t len, fanin__rundir_file f, int k,
 int fanin__rundir_path(char out[FANIN_PATHLEN], const char *dir, fanin__rundir_file f);
 /* dir/name of shard k of n's file (as fanin__rundir_shard_name) into out; FANIN_EINVAL when it
  * does not fit. */
-int fanin__rundir_shard_path(char out[FANIN_PATHLEN], const char *dir, fanin__rundir_file f,
-                             int k, int n);
+int fanin__rundir_shard_path(char out[FANIN_PATHLEN], const char *dir, fanin__rundir_file f, int k,
+                             int n);
 /* Is `name` (a file name, no folder) a summary CSV: summary.csv (*k = *n = 0) or
  * summary-K-of-N.csv with 1 <= K <= N (*k = K, *n = N)? k and n may be NULL. */
 bool fanin__rundir_is_summary(const char *name, int *k, int *n);
@@ -87,7 +87,7 @@ int fanin__rundir_choose(char out[FANIN_PATHLEN], const char *want, bool overwri
 
 /* ---- the summary CSV ---- */
 
-#define FANIN_SUMMARY_MAX_KEYS 64                          /* swept keys a row may carry */
+#define FANIN_SUMMARY_MAX_KEYS 64                           /* swept keys a row may carry */
 #define FANIN_SUMMARY_MAX_COLS (FANIN_SUMMARY_MAX_KEYS + 7) /* run, status, keys, 5 figures */
 
 /* One summary row. The strings are borrowed: from the caller when writing, from the fields

@@ -39,15 +39,15 @@ extern "C" {
 /* ---- status codes (append-only; shared with <fanin/fanin.h>) ---- */
 enum {
     FANIN_OK = 0,
-    FANIN_EINVAL = -1,   /* bad argument or parameter */
-    FANIN_ENOMEM = -2,   /* an allocation failed */
-    FANIN_EIO = -3,      /* reading or writing a file failed */
-    FANIN_ECONFIG = -4,  /* the experiment file is wrong */
-    FANIN_EDATA = -5,    /* a data file is missing or corrupt */
-    FANIN_EPLUGIN = -6,  /* a plugin could not be loaded or misbehaved */
-    FANIN_ENOTSUP = -7,  /* the operation or service is not supported */
+    FANIN_EINVAL = -1,    /* bad argument or parameter */
+    FANIN_ENOMEM = -2,    /* an allocation failed */
+    FANIN_EIO = -3,       /* reading or writing a file failed */
+    FANIN_ECONFIG = -4,   /* the experiment file is wrong */
+    FANIN_EDATA = -5,     /* a data file is missing or corrupt */
+    FANIN_EPLUGIN = -6,   /* a plugin could not be loaded or misbehaved */
+    FANIN_ENOTSUP = -7,   /* the operation or service is not supported */
     FANIN_EDIVERGED = -8, /* NaN or Inf appeared in training */
-    FANIN_EINTR = -9,    /* interrupted by a signal */
+    FANIN_EINTR = -9,     /* interrupted by a signal */
 };
 
 /* ---- the frozen header that starts every ABI struct ---- */
@@ -58,11 +58,13 @@ typedef struct fanin_abi_header {
     uint32_t struct_size; /* sizeof the struct at compile time */
 } fanin_abi_header;
 
-#define FANIN_HEADER(type) {FANIN_MAGIC, FANIN_ABI_MAJOR, FANIN_ABI_MINOR, (uint32_t)sizeof(type)}
+#define FANIN_HEADER(type) \
+    { FANIN_MAGIC, FANIN_ABI_MAJOR, FANIN_ABI_MINOR, (uint32_t)sizeof(type) }
 
 /* ---- opaque host objects ---- */
 typedef struct fanin_ctx fanin_ctx; /* one plugin call's context: errors, layer info */
-typedef struct fanin_rng fanin_rng; /* a random stream, derived by the host from (seed, layer, tensor) */
+typedef struct fanin_rng
+    fanin_rng; /* a random stream, derived by the host from (seed, layer, tensor) */
 
 /* ---- parameter schema (validated by the host; plugins never parse text) ---- */
 enum fanin_param_type {
@@ -84,14 +86,14 @@ enum fanin_param_flag {
 
 /* One parameter. A schema is an array ending in a row whose name is NULL. */
 typedef struct fanin_param_spec {
-    const char *name;            /* [a-z][a-z0-9_]*, unique within the schema */
-    int32_t type;                /* enum fanin_param_type */
-    uint32_t flags;              /* enum fanin_param_flag */
-    double def;                  /* default: F64, I64, BOOL (0/1), ENUM (index); NaN = auto */
-    double min, max;             /* inclusive bounds unless flagged otherwise */
-    const char *const *choices;  /* ENUM: NULL-terminated names */
-    const char *def_str;         /* STRING default */
-    const char *doc;             /* one line, required */
+    const char *name;           /* [a-z][a-z0-9_]*, unique within the schema */
+    int32_t type;               /* enum fanin_param_type */
+    uint32_t flags;             /* enum fanin_param_flag */
+    double def;                 /* default: F64, I64, BOOL (0/1), ENUM (index); NaN = auto */
+    double min, max;            /* inclusive bounds unless flagged otherwise */
+    const char *const *choices; /* ENUM: NULL-terminated names */
+    const char *def_str;        /* STRING default */
+    const char *doc;            /* one line, required */
 } fanin_param_spec;
 
 /* A resolved parameter value. Plugins receive `const fanin_value *p`, one entry per schema
@@ -170,15 +172,15 @@ typedef struct fanin_host {
 
 /* What a tensor is for (1.2; append-only: treat an unknown value as FANIN_ROLE_UNKNOWN). */
 enum fanin_role {
-    FANIN_ROLE_UNKNOWN = 0,          /* not described: only the 2-D view and is_bias */
-    FANIN_ROLE_DENSE_WEIGHT = 1,     /* a dense layer's W [out, in] */
-    FANIN_ROLE_CONV_WEIGHT = 2,      /* a convolution's W [out, in, kh, kw] */
-    FANIN_ROLE_BIAS = 3,             /* b [out] of a dense layer, a convolution, a projection */
-    FANIN_ROLE_NORM_SCALE = 4,       /* gamma of a batchnorm [C] or layernorm */
-    FANIN_ROLE_NORM_SHIFT = 5,       /* beta of a batchnorm [C] or layernorm */
-    FANIN_ROLE_SKIP_PROJECTION = 6,  /* P [out, in] on a residual block's skip path */
-    FANIN_ROLE_RESIDUAL_SCALE = 7,   /* a residual block's scalar multiplier alpha [1] */
-    FANIN_ROLE_RESIDUAL_BIAS = 8,    /* a residual branch's scalar bias [1] (Fixup) */
+    FANIN_ROLE_UNKNOWN = 0,         /* not described: only the 2-D view and is_bias */
+    FANIN_ROLE_DENSE_WEIGHT = 1,    /* a dense layer's W [out, in] */
+    FANIN_ROLE_CONV_WEIGHT = 2,     /* a convolution's W [out, in, kh, kw] */
+    FANIN_ROLE_BIAS = 3,            /* b [out] of a dense layer, a convolution, a projection */
+    FANIN_ROLE_NORM_SCALE = 4,      /* gamma of a batchnorm [C] or layernorm */
+    FANIN_ROLE_NORM_SHIFT = 5,      /* beta of a batchnorm [C] or layernorm */
+    FANIN_ROLE_SKIP_PROJECTION = 6, /* P [out, in] on a residual block's skip path */
+    FANIN_ROLE_RESIDUAL_SCALE = 7,  /* a residual block's scalar multiplier alpha [1] */
+    FANIN_ROLE_RESIDUAL_BIAS = 8,   /* a residual branch's scalar bias [1] (Fixup) */
 };
 
 /* fanin_tensor.flags (1.2) */
@@ -205,10 +207,10 @@ typedef struct fanin_tensor {
     int32_t is_bias; /* 1 for a vector that adds: a bias, a norm shift, a residual bias */
 
     /* ---- added in 1.2 (see above: FANIN_TENSOR_HAS, then ndim > 0) ---- */
-    int32_t ndim;      /* 1, 2, 3 or 4; 0 = not described */
-    int64_t shape[4];  /* PyTorch's shape: [out, in, kh, kw], [out, in], [n]; unused dims 1 */
-    int32_t role;      /* enum fanin_role */
-    uint32_t flags;    /* enum fanin_tensor_flag */
+    int32_t ndim;     /* 1, 2, 3 or 4; 0 = not described */
+    int64_t shape[4]; /* PyTorch's shape: [out, in, kh, kw], [out, in], [n]; unused dims 1 */
+    int32_t role;     /* enum fanin_role */
+    uint32_t flags;   /* enum fanin_tensor_flag */
     /* The layer's place in a residual stack (Fixup's L and m): block index from 0 and number of
      * blocks of its stack, position among its branch's weight layers from 0 and the branch's
      * number of weight layers. All -1 outside any residual block; a block's own tensors (skip
@@ -218,8 +220,8 @@ typedef struct fanin_tensor {
 
 /* Does this host's fanin_tensor have `field` (a field added after 1.0)? A plugin reads t->field
  * only when this holds, then uses the description only when t->ndim > 0. */
-#define FANIN_TENSOR_HAS(host, field)                                                       \
-    (FANIN_HAS_FIELD(fanin_host, tensor_size, (host)->hdr.struct_size) &&                   \
+#define FANIN_TENSOR_HAS(host, field)                                     \
+    (FANIN_HAS_FIELD(fanin_host, tensor_size, (host)->hdr.struct_size) && \
      FANIN_HAS_FIELD(fanin_tensor, field, (host)->tensor_size))
 
 /* ---- per-kind function tables (plugin -> host) ---- */
@@ -273,13 +275,13 @@ enum fanin_plugin_flag {
 
 typedef struct fanin_plugin {
     fanin_abi_header hdr;
-    int32_t kind;                  /* enum fanin_kind */
-    uint32_t flags;                /* enum fanin_plugin_flag */
-    const char *name;              /* [a-z][a-z0-9_]*, unique per kind: what YAML uses */
-    const char *version;           /* the plugin's own semver */
-    const char *doc;               /* one line */
+    int32_t kind;                   /* enum fanin_kind */
+    uint32_t flags;                 /* enum fanin_plugin_flag */
+    const char *name;               /* [a-z][a-z0-9_]*, unique per kind: what YAML uses */
+    const char *version;            /* the plugin's own semver */
+    const char *doc;                /* one line */
     const fanin_param_spec *params; /* schema, ending in a NULL-name row; NULL = none */
-    const void *vtable;            /* fanin_{initializer,activation,optimizer}_vt */
+    const void *vtable;             /* fanin_{initializer,activation,optimizer}_vt */
     /* Optional: extra interfaces by versioned name ("fanin.x/1"); NULL for unknown names. */
     const void *(*get_interface)(const char *name);
 } fanin_plugin;
@@ -313,24 +315,44 @@ typedef const fanin_library *(*fanin_plugin_entry_fn)(const fanin_host *host);
 
 /* Descriptors. Each plugin file ends with one of these; `sym` names the descriptor so the
  * family's entry point can list it. */
-#define FANIN_INITIALIZER(sym, nm, ver, doc_, schema, fill_fn, moments_fn)                  \
-    static const fanin_initializer_vt sym##_vt = {FANIN_HEADER(fanin_initializer_vt),      \
-                                                  fill_fn, moments_fn};                    \
-    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin), FANIN_KIND_INITIALIZER,          \
-                              FANIN_FLAG_DETERMINISTIC, nm, ver, doc_, schema, &sym##_vt, NULL}
+#define FANIN_INITIALIZER(sym, nm, ver, doc_, schema, fill_fn, moments_fn)                     \
+    static const fanin_initializer_vt sym##_vt = {FANIN_HEADER(fanin_initializer_vt), fill_fn, \
+                                                  moments_fn};                                 \
+    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin),                                      \
+                              FANIN_KIND_INITIALIZER,                                          \
+                              FANIN_FLAG_DETERMINISTIC,                                        \
+                              nm,                                                              \
+                              ver,                                                             \
+                              doc_,                                                            \
+                              schema,                                                          \
+                              &sym##_vt,                                                       \
+                              NULL}
 
 #define FANIN_ACTIVATION(sym, nm, ver, doc_, schema, fwd_fn, bwd_fn, gain_fn)               \
     static const fanin_activation_vt sym##_vt = {FANIN_HEADER(fanin_activation_vt), fwd_fn, \
-                                                 bwd_fn, gain_fn};                         \
-    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin), FANIN_KIND_ACTIVATION,           \
-                              FANIN_FLAG_DETERMINISTIC | FANIN_FLAG_IN_PLACE, nm, ver, doc_, \
-                              schema, &sym##_vt, NULL}
+                                                 bwd_fn, gain_fn};                          \
+    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin),                                   \
+                              FANIN_KIND_ACTIVATION,                                        \
+                              FANIN_FLAG_DETERMINISTIC | FANIN_FLAG_IN_PLACE,               \
+                              nm,                                                           \
+                              ver,                                                          \
+                              doc_,                                                         \
+                              schema,                                                       \
+                              &sym##_vt,                                                    \
+                              NULL}
 
-#define FANIN_OPTIMIZER(sym, nm, ver, doc_, schema, size_fn, init_fn, step_fn)              \
-    static const fanin_optimizer_vt sym##_vt = {FANIN_HEADER(fanin_optimizer_vt), size_fn,  \
+#define FANIN_OPTIMIZER(sym, nm, ver, doc_, schema, size_fn, init_fn, step_fn)             \
+    static const fanin_optimizer_vt sym##_vt = {FANIN_HEADER(fanin_optimizer_vt), size_fn, \
                                                 init_fn, step_fn};                         \
-    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin), FANIN_KIND_OPTIMIZER,            \
-                              FANIN_FLAG_DETERMINISTIC, nm, ver, doc_, schema, &sym##_vt, NULL}
+    const fanin_plugin sym = {FANIN_HEADER(fanin_plugin),                                  \
+                              FANIN_KIND_OPTIMIZER,                                        \
+                              FANIN_FLAG_DETERMINISTIC,                                    \
+                              nm,                                                          \
+                              ver,                                                         \
+                              doc_,                                                        \
+                              schema,                                                      \
+                              &sym##_vt,                                                   \
+                              NULL}
 
 /* The entry point: FANIN_PLUGIN_DEFINE(&a, &b, ...) lists the descriptors of one shared
  * object, fills every version field and stores the host table in FANIN_HOST. A plugin file
@@ -344,18 +366,22 @@ typedef const fanin_library *(*fanin_plugin_entry_fn)(const fanin_host *host);
  * layer_forward): it sets the library's min_host_minor, so an older host refuses it at load
  * time with "needs fanin plugin ABI >= 1.<min_minor>" instead of failing mid-run. Its plugins
  * must still test FANIN_HAS_FIELD before each call to a newer service. */
-#define FANIN_PLUGIN_DEFINE_MIN(min_minor, ...)                                             \
-    const fanin_host *FANIN_HOST;                                                           \
-    static const fanin_plugin *const fanin__plugins[] = {__VA_ARGS__};                      \
-    static const fanin_library fanin__library = {                                           \
-        FANIN_HEADER(fanin_library), (uint16_t)(min_minor), (uint16_t)sizeof(float),        \
-        (uint32_t)(sizeof(fanin__plugins) / sizeof(fanin__plugins[0])), fanin__plugins, NULL}; \
-    FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host);           \
-    FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host) {          \
+#define FANIN_PLUGIN_DEFINE_MIN(min_minor, ...)                                                \
+    const fanin_host *FANIN_HOST;                                                              \
+    static const fanin_plugin *const fanin__plugins[] = {__VA_ARGS__};                         \
+    static const fanin_library fanin__library = {FANIN_HEADER(fanin_library),                  \
+                                                 (uint16_t)(min_minor),                        \
+                                                 (uint16_t)sizeof(float),                      \
+                                                 (uint32_t)(sizeof(fanin__plugins) /           \
+                                                            sizeof(fanin__plugins[0])),        \
+                                                 fanin__plugins,                               \
+                                                 NULL};                                        \
+    FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host);              \
+    FANIN_EXPORT const fanin_library *fanin_plugin_entry(const fanin_host *host) {             \
         if (!host || host->hdr.magic != FANIN_MAGIC || host->hdr.abi_major != FANIN_ABI_MAJOR) \
-            return NULL;                                                                    \
-        FANIN_HOST = host;                                                                  \
-        return &fanin__library;                                                             \
+            return NULL;                                                                       \
+        FANIN_HOST = host;                                                                     \
+        return &fanin__library;                                                                \
     }
 
 #ifdef __cplusplus

@@ -42,8 +42,8 @@ FANIN_API long fanin_test_live_allocs(void);
 /* Load the plugin `name` of `kind` (enum fanin_kind; 0 = any) from the shared object `path`;
  * name NULL picks the file's first plugin of that kind. On failure *out is NULL and err holds
  * the loader's message. Caller owns *out (fanin_test_free); the .so stays mapped. */
-FANIN_API int fanin_test_load(fanin_test_plugin **out, const char *path, int kind,
-                              const char *name, char *err, size_t errlen);
+FANIN_API int fanin_test_load(fanin_test_plugin **out, const char *path, int kind, const char *name,
+                              char *err, size_t errlen);
 FANIN_API void fanin_test_free(fanin_test_plugin *tp); /* NULL is a no-op */
 /* The plugin's descriptor (borrowed; its vtable is descriptor->vtable). */
 FANIN_API const fanin_plugin *fanin_test_descriptor(const fanin_test_plugin *tp);
@@ -56,8 +56,7 @@ FANIN_API const fanin_value *fanin_test_params(const fanin_test_plugin *tp);
 FANIN_API int fanin_test_set_param(fanin_test_plugin *tp, const char *name, double value);
 /* Any parameter from text as in YAML: "0.5", "true", "auto", an enum choice, a string
  * (borrowed). FANIN_EINVAL when the name or value is wrong (see fanin_test_why). */
-FANIN_API int fanin_test_set_param_text(fanin_test_plugin *tp, const char *name,
-                                        const char *text);
+FANIN_API int fanin_test_set_param_text(fanin_test_plugin *tp, const char *name, const char *text);
 FANIN_API void fanin_test_reset_params(fanin_test_plugin *tp);
 /* Every value at once: p holds one value per schema row (copied; strings stay borrowed). */
 FANIN_API void fanin_test_set_values(fanin_test_plugin *tp, const fanin_value *p);
@@ -90,8 +89,7 @@ FANIN_API void fanin_test_tensor_init(fanin_tensor *t, float *data, int role, in
                                       const int64_t *shape, const fanin_tensor *of);
 /* Initializers: fill t (from fanin_test_tensor_init) from seed: the bias stream when
  * t->is_bias, else the weight stream. */
-FANIN_API int fanin_test_fill_tensor(fanin_test_plugin *tp, const fanin_tensor *t,
-                                     uint64_t seed);
+FANIN_API int fanin_test_fill_tensor(fanin_test_plugin *tp, const fanin_tensor *t, uint64_t seed);
 
 /* ---- checks: FANIN_OK; FANIN_ENOTSUP when it does not apply; else FANIN_EINVAL ---- */
 
@@ -118,9 +116,8 @@ FANIN_API int fanin_test_check_init_moments(fanin_test_plugin *tp, int64_t rows,
                                             double mean, double std, double nsigma);
 /* The same for a fill of `shape` (from fanin_test_tensor_init; its data is ignored), e.g. a
  * conv weight [64, 16, 5, 5] or a branch layer. */
-FANIN_API int fanin_test_check_init_moments_tensor(fanin_test_plugin *tp,
-                                                   const fanin_tensor *shape, double mean,
-                                                   double std, double nsigma);
+FANIN_API int fanin_test_check_init_moments_tensor(fanin_test_plugin *tp, const fanin_tensor *shape,
+                                                   double mean, double std, double nsigma);
 /* Every value inside [lo, hi], both ends approached within 1% of the width. */
 FANIN_API int fanin_test_check_init_bounds(fanin_test_plugin *tp, int64_t rows, int64_t cols,
                                            double lo, double hi);
@@ -159,11 +156,11 @@ static inline int fanin_test_teardown(void **state) {
 }
 
 /* Fail the test with the check's reason unless `call` returned FANIN_OK. */
-#define assert_fanin_ok(tp, call)                                                           \
-    do {                                                                                    \
-        int fanin_rc_ = (call);                                                             \
-        if (fanin_rc_ != FANIN_OK)                                                          \
-            fail_msg("%s: %s (%s)", #call, fanin_test_why(tp), fanin_err_name(fanin_rc_));  \
+#define assert_fanin_ok(tp, call)                                                          \
+    do {                                                                                   \
+        int fanin_rc_ = (call);                                                            \
+        if (fanin_rc_ != FANIN_OK)                                                         \
+            fail_msg("%s: %s (%s)", #call, fanin_test_why(tp), fanin_err_name(fanin_rc_)); \
     } while (0)
 
 #define assert_fanin_schema(tp) assert_fanin_ok(tp, fanin_test_check_schema(tp))

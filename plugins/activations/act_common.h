@@ -29,8 +29,7 @@ static inline int act_gain_second_moment(double (*f)(double, const fanin_value *
         double z = i * h, y = f(z, p);
         m2 += h * y * y * exp(-0.5 * z * z) * ACT_INV_SQRT_2PI;
     }
-    if (!(m2 > 0.0) || !isfinite(m2))
-        return FANIN_EINVAL;
+    if (!(m2 > 0.0) || !isfinite(m2)) return FANIN_EINVAL;
     *gain = 1.0 / sqrt(m2);
     return FANIN_OK;
 }
@@ -39,10 +38,11 @@ static inline int act_gain_second_moment(double (*f)(double, const fanin_value *
  * the pre-activation); the fanin engine always keeps x (Z) apart from y (A). */
 static inline int act_need_x(fanin_ctx *ctx, const float *x, const float *y, size_t n,
                              const char *name) {
-    if (n == 0 || x != y)
-        return FANIN_OK;
-    return FANIN_HOST->error(ctx, FANIN_EINVAL, "%s backward needs the pre-activation x, but "
-                             "x == y (forward ran in place); keep x in its own buffer", name);
+    if (n == 0 || x != y) return FANIN_OK;
+    return FANIN_HOST->error(ctx, FANIN_EINVAL,
+                             "%s backward needs the pre-activation x, but "
+                             "x == y (forward ran in place); keep x in its own buffer",
+                             name);
 }
 
 #endif /* FANIN_ACT_COMMON_H */

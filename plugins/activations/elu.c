@@ -13,8 +13,7 @@ enum { P_ALPHA };
 static double elu(double x, const fanin_value *p) { return x > 0.0 ? x : p[P_ALPHA].f * expm1(x); }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)elu(x[i], p); /* expm1: no cancellation near 0 */
+    for (size_t i = 0; i < n; i++) y[i] = (float)elu(x[i], p); /* expm1: no cancellation near 0 */
     return FANIN_OK;
 }
 
@@ -22,15 +21,18 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
     float a = (float)p[P_ALPHA].f;
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
     return FANIN_OK;
 }
 
 static int gain(const fanin_value *p, double *g) { return act_gain_second_moment(elu, p, g); }
 
 static const fanin_param_spec schema[] = {
-    {.name = "alpha", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 1.0, .min = 0.0,
+    {.name = "alpha",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .min = 0.0,
      .doc = "saturation value -alpha for x -> -inf (>= 0)"},
     {0},
 };

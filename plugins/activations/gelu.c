@@ -20,14 +20,12 @@ enum { APPROX_NONE, APPROX_TANH }; /* index into approx[] */
 #define GELU_C 0.044715
 
 static double gelu(double x, const fanin_value *p) {
-    if (p[P_APPROXIMATE].e == APPROX_NONE)
-        return 0.5 * x * erfc(-x * ACT_SQRT1_2);
+    if (p[P_APPROXIMATE].e == APPROX_NONE) return 0.5 * x * erfc(-x * ACT_SQRT1_2);
     return x * act_sigmoid(2.0 * GELU_K * (x + GELU_C * x * x * x));
 }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)gelu(x[i], p);
+    for (size_t i = 0; i < n; i++) y[i] = (float)gelu(x[i], p);
     return FANIN_OK;
 }
 
@@ -53,7 +51,10 @@ static int gain(const fanin_value *p, double *g) { return act_gain_second_moment
 static const char *const approx[] = {"none", "tanh", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "approximate", .type = FANIN_PARAM_ENUM, .def = APPROX_NONE, .choices = approx,
+    {.name = "approximate",
+     .type = FANIN_PARAM_ENUM,
+     .def = APPROX_NONE,
+     .choices = approx,
      .doc = "none: exact erf form; tanh: the tanh approximation (torch.nn.GELU)"},
     {0},
 };

@@ -15,16 +15,14 @@ static double hard_sigmoid(double x, const fanin_value *p) {
 }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = isnan(x[i]) ? x[i] : (float)hard_sigmoid(x[i], p);
+    for (size_t i = 0; i < n; i++) y[i] = isnan(x[i]) ? x[i] : (float)hard_sigmoid(x[i], p);
     return FANIN_OK;
 }
 
 /* forward: y = min(max(x/6 + 1/2, 0), 1) */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f;
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f;
     return FANIN_OK;
 }
 

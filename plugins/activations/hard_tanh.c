@@ -12,8 +12,7 @@
 enum { P_MIN_VAL, P_MAX_VAL };
 
 static int check(fanin_ctx *ctx, const fanin_value *p) {
-    if (p[P_MIN_VAL].f < p[P_MAX_VAL].f)
-        return FANIN_OK;
+    if (p[P_MIN_VAL].f < p[P_MAX_VAL].f) return FANIN_OK;
     return FANIN_HOST->error(ctx, FANIN_EINVAL, "min_val %g must be less than max_val %g",
                              p[P_MIN_VAL].f, p[P_MAX_VAL].f);
 }
@@ -33,8 +32,7 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
     float lo = (float)p[P_MIN_VAL].f, hi = (float)p[P_MAX_VAL].f;
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > lo && y[i] < hi ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > lo && y[i] < hi ? dy[i] : 0.0f;
     return FANIN_OK;
 }
 
@@ -43,12 +41,18 @@ static int gain(const fanin_value *p, double *g) {
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "min_val", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = -1.0, .doc = "lower clip (< max_val)"},
-    {.name = "max_val", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .doc = "upper clip"},
+    {.name = "min_val",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = -1.0,
+     .doc = "lower clip (< max_val)"},
+    {.name = "max_val",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .doc = "upper clip"},
     {0},
 };
 
-FANIN_ACTIVATION(act_hard_tanh, "hard_tanh", "1.0.0",
-                 "clip(x, min_val, max_val) (gain 1.3920)", schema, forward, backward, gain);
+FANIN_ACTIVATION(act_hard_tanh, "hard_tanh", "1.0.0", "clip(x, min_val, max_val) (gain 1.3920)",
+                 schema, forward, backward, gain);

@@ -14,8 +14,7 @@ enum { P_NEGATIVE_SLOPE };
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
     float s = (float)p[P_NEGATIVE_SLOPE].f;
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : s * x[i];
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : s * x[i];
     return FANIN_OK;
 }
 
@@ -24,8 +23,7 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
                     size_t n, const fanin_value *p) {
     float s = (float)p[P_NEGATIVE_SLOPE].f;
     int rc = s < 0.0f ? act_need_x(ctx, x, y, n, "leaky_relu (negative slope)") : FANIN_OK;
-    for (size_t i = 0; rc == FANIN_OK && i < n; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : s * dy[i];
+    for (size_t i = 0; rc == FANIN_OK && i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : s * dy[i];
     return rc;
 }
 
@@ -35,12 +33,13 @@ static int gain(const fanin_value *p, double *g) {
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "negative_slope", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX, .def = 0.01,
+    {.name = "negative_slope",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.01,
      .doc = "slope for x <= 0 (PyTorch 0.01; Keras layer 0.3, function 0.2)"},
     {0},
 };
 
 FANIN_ACTIVATION(act_leaky_relu, "leaky_relu", "1.0.0",
-                 "x > 0 ? x : slope*x (gain sqrt(2/(1+slope^2)))", schema, forward, backward,
-                 gain);
+                 "x > 0 ? x : slope*x (gain sqrt(2/(1+slope^2)))", schema, forward, backward, gain);

@@ -6,8 +6,7 @@
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
     if (x != y)
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i];
+        for (size_t i = 0; i < n; i++) y[i] = x[i];
     return FANIN_OK;
 }
 
@@ -15,8 +14,7 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
     if (dx != dy)
-        for (size_t i = 0; i < n; i++)
-            dx[i] = dy[i];
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i];
     return FANIN_OK;
 }
 
@@ -25,5 +23,5 @@ static int gain(const fanin_value *p, double *g) {
     return FANIN_OK;
 }
 
-FANIN_ACTIVATION(act_linear, "linear", "1.0.0", "identity y = x (gain 1)", NULL, forward,
-                 backward, gain);
+FANIN_ACTIVATION(act_linear, "linear", "1.0.0", "identity y = x (gain 1)", NULL, forward, backward,
+                 gain);

@@ -14,8 +14,7 @@ static double softplus(double x) { return x > 20.0 ? x : log1p(exp(x)); }
 static double mish(double x, const fanin_value *p) { return x * tanh(softplus(x)); }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)mish(x[i], p);
+    for (size_t i = 0; i < n; i++) y[i] = (float)mish(x[i], p);
     return FANIN_OK;
 }
 

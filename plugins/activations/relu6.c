@@ -20,8 +20,7 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 /* forward: y = min(max(x, 0), 6) */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
     return FANIN_OK;
 }
 

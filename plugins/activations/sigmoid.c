@@ -23,8 +23,7 @@ static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fan
 /* forward: y = 1 / (1 + exp(-x)), so dy/dx = y (1 - y) from y alone */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
     return FANIN_OK;
 }
 

@@ -12,8 +12,7 @@
 static double silu(double x, const fanin_value *p) { return x * act_sigmoid(x); }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)silu(x[i], p);
+    for (size_t i = 0; i < n; i++) y[i] = (float)silu(x[i], p);
     return FANIN_OK;
 }
 
@@ -30,7 +29,7 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
 
 static int gain(const fanin_value *p, double *g) { return act_gain_second_moment(silu, p, g); }
 
-FANIN_ACTIVATION(act_silu, "silu", "1.0.0", "x*sigmoid(x) (gain 1.6765)", NULL, forward,
-                 backward, gain);
+FANIN_ACTIVATION(act_silu, "silu", "1.0.0", "x*sigmoid(x) (gain 1.6765)", NULL, forward, backward,
+                 gain);
 FANIN_ACTIVATION(act_swish, "swish", "1.0.0", "alias of silu: x*sigmoid(x)", NULL, forward,
                  backward, gain);

@@ -17,8 +17,7 @@ static double softplus(double x, const fanin_value *p) {
 }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)softplus(x[i], p);
+    for (size_t i = 0; i < n; i++) y[i] = (float)softplus(x[i], p);
     return FANIN_OK;
 }
 
@@ -36,12 +35,20 @@ static int backward(fanin_ctx *ctx, const float *x, const float *y, const float 
 static int gain(const fanin_value *p, double *g) { return act_gain_second_moment(softplus, p, g); }
 
 static const fanin_param_spec schema[] = {
-    {.name = "beta", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .min = 0.0, .doc = "sharpness (> 0): larger beta is closer to relu"},
-    {.name = "threshold", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN, .def = 20.0,
-     .max = 700.0, .doc = "beta*x above it is treated as linear (<= 700 so exp cannot overflow)"},
+    {.name = "beta",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .min = 0.0,
+     .doc = "sharpness (> 0): larger beta is closer to relu"},
+    {.name = "threshold",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN,
+     .def = 20.0,
+     .max = 700.0,
+     .doc = "beta*x above it is treated as linear (<= 700 so exp cannot overflow)"},
     {0},
 };
 
-FANIN_ACTIVATION(act_softplus, "softplus", "1.0.0", "log(1+exp(beta x))/beta (gain 1.0419)",
-                 schema, forward, backward, gain);
+FANIN_ACTIVATION(act_softplus, "softplus", "1.0.0", "log(1+exp(beta x))/beta (gain 1.0419)", schema,
+                 forward, backward, gain);

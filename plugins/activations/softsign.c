@@ -12,8 +12,7 @@
 static double softsign(double x, const fanin_value *p) { return x / (1.0 + fabs(x)); }
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)softsign(x[i], p);
+    for (size_t i = 0; i < n; i++) y[i] = (float)softsign(x[i], p);
     return FANIN_OK;
 }
 

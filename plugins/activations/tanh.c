@@ -6,16 +6,14 @@
 #include <math.h>
 
 static int forward(fanin_ctx *ctx, const float *x, float *y, size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        y[i] = tanhf(x[i]); /* saturates to +-1 without overflow */
+    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); /* saturates to +-1 without overflow */
     return FANIN_OK;
 }
 
 /* forward: y = tanh(x), so dy/dx = 1 - y^2 from y alone (as torch's tanh_backward) */
 static int backward(fanin_ctx *ctx, const float *x, const float *y, const float *dy, float *dx,
                     size_t n, const fanin_value *p) {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
     return FANIN_OK;
 }
 

@@ -19,8 +19,7 @@ static int caffe_n(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double n;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = caffe_n(ctx, t, p, &n);
     if (rc == FANIN_OK)
         FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -sqrt(3.0 / n), sqrt(3.0 / n));
@@ -30,8 +29,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     double n = 1.0;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     int rc = caffe_n(ctx, t, p, &n);
     *mean = 0.0;
     *std = sqrt(3.0 / n) / sqrt(3.0);
@@ -41,11 +39,13 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const norms[] = {"fan_in", "fan_out", "average", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "variance_norm", .type = FANIN_PARAM_ENUM, .def = 0, .choices = norms,
+    {.name = "variance_norm",
+     .type = FANIN_PARAM_ENUM,
+     .def = 0,
+     .choices = norms,
      .doc = "n = fan_in (Caffe's default), fan_out or average"},
     {0},
 };
 
 FANIN_INITIALIZER(caffe_xavier, "caffe_xavier", "1.0.0",
-                  "Caffe \"xavier\": U(+-sqrt(3/n)), n = fan_in by default", schema, fill,
-                  moments);
+                  "Caffe \"xavier\": U(+-sqrt(3/n)), n = fan_in by default", schema, fill, moments);

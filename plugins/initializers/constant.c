@@ -10,8 +10,7 @@ enum { P_VALUE };
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
     float v = (float)p[P_VALUE].f;
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = v;
+    for (size_t i = 0; i < n; i++) t->data[i] = v;
     return FANIN_OK;
 }
 
@@ -23,8 +22,11 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "value", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 0.0, .doc = "the value of every element"},
+    {.name = "value",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .doc = "the value of every element"},
     {0},
 };
 

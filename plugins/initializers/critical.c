@@ -16,8 +16,7 @@
 
 enum { P_SIGMA_W2, P_SIGMA_B2 };
 
-static int critical_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p,
-                        double *std) {
+static int critical_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *std) {
     double fan;
     if (t->is_bias) {
         *std = sqrt(p[P_SIGMA_B2].f);
@@ -30,28 +29,32 @@ static int critical_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double std;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = critical_std(ctx, t, p, &std);
-    if (rc == FANIN_OK)
-        FANIN_HOST->rng_normal(rng, t->data, init_size(t), 0.0, std);
+    if (rc == FANIN_OK) FANIN_HOST->rng_normal(rng, t->data, init_size(t), 0.0, std);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     *mean = 0.0;
     return critical_std(ctx, t, p, std);
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "sigma_w2", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX, .def = 1.76095, .min = 0.0,
+    {.name = "sigma_w2",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.76095,
+     .min = 0.0,
      .doc = "weight variance x fan_in; from fanin init-stats critical (tanh, sigma_b2 0.05)"},
-    {.name = "sigma_b2", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.05,
-     .min = 0.0, .doc = "bias variance (Schoenholz et al. 2017, Fig. 5: 0.05)"},
+    {.name = "sigma_b2",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.05,
+     .min = 0.0,
+     .doc = "bias variance (Schoenholz et al. 2017, Fig. 5: 0.05)"},
     {0},
 };
 

@@ -31,12 +31,13 @@ static int fill_conv(fanin_ctx *ctx, const fanin_tensor *t, double g, fanin_rng 
     int64_t out = t->shape[0], in = t->shape[1], size, centre;
     init_kernel_centre(t, &size, &centre);
     size_t n = init_size(t), nh = (size_t)out * (size_t)in;
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = 0.0f;
+    for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
     float *h = FANIN_HOST->alloc(ctx, nh * sizeof *h);
     if (!h)
-        return FANIN_HOST->error(ctx, FANIN_ENOMEM, "delta_orthogonal: no memory for the %lld x "
-                                 "%lld kernel centre", (long long)out, (long long)in);
+        return FANIN_HOST->error(ctx, FANIN_ENOMEM,
+                                 "delta_orthogonal: no memory for the %lld x "
+                                 "%lld kernel centre",
+                                 (long long)out, (long long)in);
     int rc = init_orthogonal(ctx, rng, h, (int)out, (int)in, g, "delta_orthogonal");
     for (size_t k = 0; rc == FANIN_OK && k < nh; k++) /* k = o * in + i */
         t->data[k * (size_t)size + (size_t)centre] = h[k];
@@ -47,25 +48,23 @@ static int fill_conv(fanin_ctx *ctx, const fanin_tensor *t, double g, fanin_rng 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     int64_t out, in;
     double g;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     centre_dims(t, &out, &in);
     if (out > INT_MAX || in > INT_MAX)
-        return FANIN_HOST->error(ctx, FANIN_EINVAL, "delta_orthogonal: %lld x %lld is too large "
-                                 "for the qr service", (long long)out, (long long)in);
+        return FANIN_HOST->error(ctx, FANIN_EINVAL,
+                                 "delta_orthogonal: %lld x %lld is too large "
+                                 "for the qr service",
+                                 (long long)out, (long long)in);
     int rc = init_gain(ctx, p[P_GAIN].f, &g);
-    if (rc != FANIN_OK)
-        return rc;
-    if (init_is_conv(t))
-        return fill_conv(ctx, t, g, rng);
+    if (rc != FANIN_OK) return rc;
+    if (init_is_conv(t)) return fill_conv(ctx, t, g, rng);
     return init_orthogonal(ctx, rng, t->data, (int)out, (int)in, g, "delta_orthogonal");
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     int64_t out, in;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     centre_dims(t, &out, &in);
     double g = 1.0, k = (double)(out < in ? out : in);
     int rc = init_gain(ctx, p[P_GAIN].f, &g);
@@ -75,8 +74,10 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = 1.0,
      .doc = "multiplies the centre's orthogonal matrix (the paper's sigma_w); auto = the "
             "layer activation's gain"},
     {0},

@@ -17,42 +17,36 @@
 enum { P_GROUPS };
 
 /* out, in and the kernel (its size and centre; 1 and 0 without one) of t. */
-static void dims(const fanin_tensor *t, int64_t *out, int64_t *in, int64_t *size,
-                 int64_t *centre) {
+static void dims(const fanin_tensor *t, int64_t *out, int64_t *in, int64_t *size, int64_t *centre) {
     int conv = init_is_conv(t);
     *out = conv ? t->shape[0] : t->rows;
     *in = conv ? t->shape[1] : t->cols;
     *size = 1;
     *centre = 0;
-    if (conv)
-        init_kernel_centre(t, size, centre);
+    if (conv) init_kernel_centre(t, size, centre);
 }
 
 /* out % groups == 0, as torch's "dim 0 must be divisible by groups" */
 static int check_groups(fanin_ctx *ctx, int64_t out, int64_t groups) {
-    if (out % groups == 0)
-        return FANIN_OK;
-    return FANIN_HOST->error(ctx, FANIN_EINVAL, "dirac: %lld output channels are not divisible "
-                             "by groups = %lld", (long long)out, (long long)groups);
+    if (out % groups == 0) return FANIN_OK;
+    return FANIN_HOST->error(ctx, FANIN_EINVAL,
+                             "dirac: %lld output channels are not divisible "
+                             "by groups = %lld",
+                             (long long)out, (long long)groups);
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     int64_t out, in, size, centre, groups = p[P_GROUPS].i;
     size_t n = init_size(t);
-    if (n == 0)
-        return FANIN_OK;
+    if (n == 0) return FANIN_OK;
     dims(t, &out, &in, &size, &centre);
     int rc = t->is_bias ? FANIN_OK : check_groups(ctx, out, groups);
-    if (rc != FANIN_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = 0.0f;
-    if (t->is_bias)
-        return FANIN_OK;
+    if (rc != FANIN_OK) return rc;
+    for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
+    if (t->is_bias) return FANIN_OK;
     int64_t og = out / groups, m = og < in ? og : in;
     for (int64_t g = 0; g < groups; g++)
-        for (int64_t d = 0; d < m; d++)
-            t->data[((g * og + d) * in + d) * size + centre] = 1.0f;
+        for (int64_t d = 0; d < m; d++) t->data[((g * og + d) * in + d) * size + centre] = 1.0f;
     return FANIN_OK;
 }
 
@@ -60,12 +54,10 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
                    double *std) {
     int64_t out, in, size, centre, groups = p[P_GROUPS].i;
     size_t n = init_size(t);
-    if (n == 0 || t->is_bias)
-        return init_empty_moments(mean, std);
+    if (n == 0 || t->is_bias) return init_empty_moments(mean, std);
     dims(t, &out, &in, &size, &centre);
     int rc = check_groups(ctx, out, groups);
-    if (rc != FANIN_OK)
-        return rc;
+    if (rc != FANIN_OK) return rc;
     int64_t og = out / groups;
     double f = (double)(groups * (og < in ? og : in)) / (double)n;
     *mean = f;
@@ -74,8 +66,12 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "groups", .type = FANIN_PARAM_I64, .flags = FANIN_PARAM_NO_MAX, .def = 1.0,
-     .min = 1.0, .doc = "channel groups: an identity per group of out/groups outputs (torch)"},
+    {.name = "groups",
+     .type = FANIN_PARAM_I64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .min = 1.0,
+     .doc = "channel groups: an identity per group of out/groups outputs (torch)"},
     {0},
 };
 

@@ -13,10 +13,8 @@ enum { P_GAIN };
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t), cols = (size_t)t->cols;
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = 0.0f;
-    if (t->is_bias)
-        return FANIN_OK;
+    for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
+    if (t->is_bias) return FANIN_OK;
     for (size_t i = 0; n > 0 && i < (size_t)t->rows && i < cols; i++)
         t->data[i * cols + i] = (float)p[P_GAIN].f;
     return FANIN_OK;
@@ -25,8 +23,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     size_t n = init_size(t);
-    if (n == 0 || t->is_bias)
-        return init_empty_moments(mean, std);
+    if (n == 0 || t->is_bias) return init_empty_moments(mean, std);
     double k = (double)(t->rows < t->cols ? t->rows : t->cols), f = k / (double)n;
     *mean = p[P_GAIN].f * f;
     *std = fabs(p[P_GAIN].f) * sqrt(f - f * f);
@@ -34,8 +31,11 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .doc = "the diagonal's value (Keras Identity gain; PyTorch eye_ is 1)"},
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .doc = "the diagonal's value (Keras Identity gain; PyTorch eye_ is 1)"},
     {0},
 };
 

@@ -17,10 +17,9 @@ extern const fanin_plugin caffe_msra, caffe_gaussian;
 extern const fanin_plugin critical; /* the edge of chaos: pairs with fanin init-stats critical */
 
 FANIN_PLUGIN_DEFINE_MIN(1, &zeros, &ones, &constant, &uniform, &normal, &trunc_normal, &eye,
-                        &identity, &lecun_normal, &lecun_uniform, &xavier_normal,
-                        &xavier_uniform, &glorot_normal, &glorot_uniform, &he_normal,
-                        &he_uniform, &kaiming_normal, &kaiming_uniform, &variance_scaling,
-                        &orthogonal, &sparse, &positive_unitball, &nguyen_widrow,
-                        &torch_default, &keras_default, &caffe_xavier, &fann_default, &lsuv,
-                        &fixup, &delta_orthogonal, &dirac, &zero, &caffe_msra,
-                        &caffe_gaussian, &critical)
+                        &identity, &lecun_normal, &lecun_uniform, &xavier_normal, &xavier_uniform,
+                        &glorot_normal, &glorot_uniform, &he_normal, &he_uniform, &kaiming_normal,
+                        &kaiming_uniform, &variance_scaling, &orthogonal, &sparse,
+                        &positive_unitball, &nguyen_widrow, &torch_default, &keras_default,
+                        &caffe_xavier, &fann_default, &lsuv, &fixup, &delta_orthogonal, &dirac,
+                        &zero, &caffe_msra, &caffe_gaussian, &critical)

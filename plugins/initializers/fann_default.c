@@ -10,8 +10,7 @@
 #include "init_common.h"
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
-    if (init_size(t) > 0)
-        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -0.1, 0.1);
+    if (init_size(t) > 0) FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -0.1, 0.1);
     return FANIN_OK;
 }
 
@@ -22,5 +21,5 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     return FANIN_OK;
 }
 
-FANIN_INITIALIZER(fann_default, "fann_default", "1.0.0", "FANN's default U(-0.1, 0.1)", NULL,
-                  fill, moments);
+FANIN_INITIALIZER(fann_default, "fann_default", "1.0.0", "FANN's default U(-0.1, 0.1)", NULL, fill,
+                  moments);

@@ -26,18 +26,15 @@ static int he_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, d
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double std;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = he_std(ctx, t, p, &std);
-    if (rc == FANIN_OK)
-        init_normal0(rng, t, std, p[P_TRUNCATED].b);
+    if (rc == FANIN_OK) init_normal0(rng, t, std, p[P_TRUNCATED].b);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     *mean = 0.0;
     return he_std(ctx, t, p, std);
 }
@@ -46,17 +43,31 @@ static const char *const modes[] = {"fan_in", "fan_out", NULL};
 static const char *const nonlinearities[] = INIT_NONLINEARITIES;
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = NAN, .min = 0.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = NAN,
+     .min = 0.0,
      .doc = "multiplies the std; auto = from nonlinearity and a (default sqrt 2)"},
-    {.name = "mode", .type = FANIN_PARAM_ENUM, .def = INIT_FAN_IN, .max = 1.0, .choices = modes,
+    {.name = "mode",
+     .type = FANIN_PARAM_ENUM,
+     .def = INIT_FAN_IN,
+     .max = 1.0,
+     .choices = modes,
      .doc = "fan_in keeps the forward variance, fan_out the backward one"},
-    {.name = "truncated", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+    {.name = "truncated",
+     .type = FANIN_PARAM_BOOL,
+     .def = 0.0,
+     .max = 1.0,
      .doc = "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays gain/sqrt(fan)"},
-    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+    {.name = "a",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
      .def = 0.0,
      .doc = "negative slope of leaky_relu (PyTorch's a); a alone means leaky_relu"},
-    {.name = "nonlinearity", .type = FANIN_PARAM_ENUM, .def = INIT_NL_LEAKY,
+    {.name = "nonlinearity",
+     .type = FANIN_PARAM_ENUM,
+     .def = INIT_NL_LEAKY,
      .choices = nonlinearities,
      .doc = "calculate_gain(nonlinearity, a); default leaky_relu, a = 0: sqrt 2; "
             "auto = the layer's activation"},

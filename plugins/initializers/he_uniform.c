@@ -25,19 +25,16 @@ static int he_bound(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p,
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double b;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = he_bound(ctx, t, p, &b);
-    if (rc == FANIN_OK)
-        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
+    if (rc == FANIN_OK) FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     double b = 0.0;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     int rc = he_bound(ctx, t, p, &b);
     *mean = 0.0;
     *std = b / sqrt(3.0);
@@ -48,15 +45,26 @@ static const char *const modes[] = {"fan_in", "fan_out", NULL};
 static const char *const nonlinearities[] = INIT_NONLINEARITIES;
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = NAN, .min = 0.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = NAN,
+     .min = 0.0,
      .doc = "multiplies the bound; auto = from nonlinearity and a (default sqrt 2)"},
-    {.name = "mode", .type = FANIN_PARAM_ENUM, .def = INIT_FAN_IN, .max = 1.0, .choices = modes,
+    {.name = "mode",
+     .type = FANIN_PARAM_ENUM,
+     .def = INIT_FAN_IN,
+     .max = 1.0,
+     .choices = modes,
      .doc = "fan_in keeps the forward variance, fan_out the backward one"},
-    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+    {.name = "a",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
      .def = 0.0,
      .doc = "negative slope of leaky_relu (PyTorch's a); a alone means leaky_relu"},
-    {.name = "nonlinearity", .type = FANIN_PARAM_ENUM, .def = INIT_NL_LEAKY,
+    {.name = "nonlinearity",
+     .type = FANIN_PARAM_ENUM,
+     .def = INIT_NL_LEAKY,
      .choices = nonlinearities,
      .doc = "calculate_gain(nonlinearity, a); default leaky_relu, a = 0: sqrt 2; "
             "auto = the layer's activation"},

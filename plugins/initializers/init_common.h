@@ -42,16 +42,14 @@ static inline int init_gain(fanin_ctx *ctx, double gain, double *out) {
 static inline int init_fan(fanin_ctx *ctx, const fanin_tensor *t, int mode, double *fan) {
     int64_t f = mode == INIT_FAN_OUT ? t->fan_out : t->fan_in;
     *fan = (double)f;
-    if (f > 0)
-        return FANIN_OK;
+    if (f > 0) return FANIN_OK;
     return FANIN_HOST->error(ctx, FANIN_EINVAL, "%s is %lld; it must be positive",
                              mode == INIT_FAN_OUT ? "fan_out" : "fan_in", (long long)f);
 }
 
 /* N(0, std) as PyTorch, or with `truncated` as Keras/JAX: N(0, std/0.8796) redrawn outside
  * two of its own std, so the result's std is still `std`. */
-static inline void init_normal0(fanin_rng *rng, const fanin_tensor *t, double std,
-                                int truncated) {
+static inline void init_normal0(fanin_rng *rng, const fanin_tensor *t, double std, int truncated) {
     if (!truncated) {
         FANIN_HOST->rng_normal(rng, t->data, init_size(t), 0.0, std);
         return;
@@ -62,9 +60,16 @@ static inline void init_normal0(fanin_rng *rng, const fanin_tensor *t, double st
 
 /* `nonlinearity` choices of the kaiming/he schemes; index 0 = auto (the layer's activation). */
 #define INIT_NONLINEARITIES \
-    {"auto", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", NULL}
-enum { INIT_NL_AUTO, INIT_NL_LINEAR, INIT_NL_SIGMOID, INIT_NL_TANH, INIT_NL_RELU, INIT_NL_LEAKY,
-       INIT_NL_SELU };
+    { "auto", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", NULL }
+enum {
+    INIT_NL_AUTO,
+    INIT_NL_LINEAR,
+    INIT_NL_SIGMOID,
+    INIT_NL_TANH,
+    INIT_NL_RELU,
+    INIT_NL_LEAKY,
+    INIT_NL_SELU
+};
 
 /* torch.nn.init.calculate_gain(nonlinearity, a): linear/sigmoid 1, tanh 5/3, relu sqrt(2),
  * leaky_relu sqrt(2 / (1 + a^2)), selu 3/4 (PyTorch PR 50664). */
@@ -82,8 +87,7 @@ static inline double init_calculate_gain(int nl, double a) {
  * leaky_relu with a = 0: sqrt 2, as torch.nn.init.kaiming_*_); else (`nonlinearity: auto`)
  * the layer activation's gain. */
 static inline int init_kaiming_gain(fanin_ctx *ctx, double gain, int nl, double a, double *out) {
-    if (!isnan(gain) || nl == INIT_NL_AUTO)
-        return init_gain(ctx, gain, out);
+    if (!isnan(gain) || nl == INIT_NL_AUTO) return init_gain(ctx, gain, out);
     *out = init_calculate_gain(nl, a);
     return FANIN_OK;
 }
@@ -112,8 +116,7 @@ static inline double init_unit(fanin_rng *rng) {
  * modulo bias. */
 static inline uint64_t init_below(fanin_rng *rng, uint64_t k) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % k, v;
-    do
-        v = FANIN_HOST->rng_u64(rng);
+    do v = FANIN_HOST->rng_u64(rng);
     while (v >= limit);
     return v % k;
 }
@@ -156,15 +159,13 @@ static inline int init_orthogonal(fanin_ctx *ctx, fanin_rng *rng, float *dst, in
     size_t n = (size_t)r * (size_t)c;
     int wide = r < c;
     float *a = wide ? FANIN_HOST->alloc(ctx, n * sizeof *a) : dst;
-    if (!a)
-        return FANIN_HOST->error(ctx, FANIN_ENOMEM, "%s: no memory for %d x %d", who, c, r);
+    if (!a) return FANIN_HOST->error(ctx, FANIN_ENOMEM, "%s: no memory for %d x %d", who, c, r);
     FANIN_HOST->rng_normal(rng, a, n, 0.0, 1.0);
     int rc = FANIN_HOST->qr(ctx, a, wide ? c : r, wide ? r : c);
     for (size_t i = 0; rc == FANIN_OK && i < (size_t)r; i++) /* W = gain Q, or gain Q^T */
         for (size_t j = 0; j < (size_t)c; j++)
             dst[i * c + j] = (float)gain * (wide ? a[j * r + i] : a[i * c + j]);
-    if (wide)
-        FANIN_HOST->free(ctx, a);
+    if (wide) FANIN_HOST->free(ctx, a);
     return rc;
 }
 

@@ -15,8 +15,7 @@ static double keras_limit(const fanin_tensor *t) {
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
     if (t->is_bias) {
-        for (size_t i = 0; i < n; i++)
-            t->data[i] = 0.0f;
+        for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
     } else if (n > 0) {
         FANIN_HOST->rng_uniform(rng, t->data, n, -keras_limit(t), keras_limit(t));
     }

@@ -21,27 +21,30 @@ static int lecun_std(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double std;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = lecun_std(ctx, t, p, &std);
-    if (rc == FANIN_OK)
-        init_normal0(rng, t, std, p[P_TRUNCATED].b);
+    if (rc == FANIN_OK) init_normal0(rng, t, std, p[P_TRUNCATED].b);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     *mean = 0.0;
     return lecun_std(ctx, t, p, std);
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0, .min = 0.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = 1.0,
+     .min = 0.0,
      .doc = "multiplies the std; auto = the layer activation's gain"},
-    {.name = "truncated", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+    {.name = "truncated",
+     .type = FANIN_PARAM_BOOL,
+     .def = 0.0,
+     .max = 1.0,
      .doc = "Keras/JAX: redraw beyond 2 sigma, std divided by 0.8796 so it stays "
             "gain/sqrt(fan_in)"},
     {0},

@@ -20,19 +20,16 @@ static int lecun_bound(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value 
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double b;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = lecun_bound(ctx, t, p, &b);
-    if (rc == FANIN_OK)
-        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
+    if (rc == FANIN_OK) FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     double b = 0.0;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     int rc = lecun_bound(ctx, t, p, &b);
     *mean = 0.0;
     *std = b / sqrt(3.0);
@@ -40,8 +37,11 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0, .min = 0.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = 1.0,
+     .min = 0.0,
      .doc = "multiplies the bound; auto = the layer activation's gain"},
     {0},
 };

@@ -52,10 +52,12 @@ static int has_layer_forward(void) {
 
 static int needs_data(fanin_ctx *ctx) {
     if (!has_layer_forward())
-        return FANIN_HOST->error(ctx, FANIN_ENOTSUP, "lsuv needs data: this fanin (plugin ABI "
+        return FANIN_HOST->error(ctx, FANIN_ENOTSUP,
+                                 "lsuv needs data: this fanin (plugin ABI "
                                  "1.%u) has no layer_forward service (ABI >= 1.1); upgrade fanin",
                                  (unsigned)FANIN_HOST->hdr.abi_minor);
-    return FANIN_HOST->error(ctx, FANIN_ENOTSUP, "lsuv needs data: it rescales each layer until "
+    return FANIN_HOST->error(ctx, FANIN_ENOTSUP,
+                             "lsuv needs data: it rescales each layer until "
                              "its output on a batch of training rows has variance 1, and no batch "
                              "is available here (init-stats and plugin checks run without data); "
                              "use it as a layer's init in an experiment, or `orthogonal` for a "
@@ -74,15 +76,17 @@ static int rescale(fanin_ctx *ctx, const fanin_tensor *t, double tol, int64_t ma
         if (rc < 0) return rc;
         double var = variance(z, (size_t)(rows * cols));
         if (!isfinite(var) || var <= 0.0)
-            return FANIN_HOST->error(ctx, FANIN_EINVAL, "lsuv: the layer's output on the batch "
+            return FANIN_HOST->error(ctx, FANIN_EINVAL,
+                                     "lsuv: the layer's output on the batch "
                                      "has variance %g (%lld x %lld values), so it cannot be "
-                                     "scaled to 1; check the data and the earlier layers", var,
-                                     (long long)rows, (long long)cols);
+                                     "scaled to 1; check the data and the earlier layers",
+                                     var, (long long)rows, (long long)cols);
         if (fabs(var - 1.0) < tol) return FANIN_OK;
         if (it >= max_iter) {
-            FANIN_HOST->log(ctx, FANIN_LOG_WARN, "lsuv: output variance %.4g after %lld "
-                            "rescalings is not within tol %g of 1; keeping it", var,
-                            (long long)max_iter, tol);
+            FANIN_HOST->log(ctx, FANIN_LOG_WARN,
+                            "lsuv: output variance %.4g after %lld "
+                            "rescalings is not within tol %g of 1; keeping it",
+                            var, (long long)max_iter, tol);
             return FANIN_OK;
         }
         double s = sqrt(var);
@@ -99,21 +103,30 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     }
     if (!has_layer_forward()) return needs_data(ctx);
     int rc = FANIN_OK;
-    if (p[P_PRE].e == PRE_NORMAL)
-        FANIN_HOST->rng_normal(rng, t->data, n, 0.0, 1.0);
-    else
-        rc = orthogonal(ctx, t, rng);
+    if (p[P_PRE].e == PRE_NORMAL) FANIN_HOST->rng_normal(rng, t->data, n, 0.0, 1.0);
+    else rc = orthogonal(ctx, t, rng);
     return rc < 0 ? rc : rescale(ctx, t, p[P_TOL].f, p[P_MAX_ITER].i);
 }
 
 static const char *const pre_choices[] = {"orthogonal", "normal", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "tol", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     .def = 0.1, .min = 0.0, .doc = "stop when |Var(layer output) - 1| < tol (Tol_var)"},
-    {.name = "max_iter", .type = FANIN_PARAM_I64, .flags = FANIN_PARAM_NO_MAX, .def = 10, .min = 0,
+    {.name = "tol",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 0.1,
+     .min = 0.0,
+     .doc = "stop when |Var(layer output) - 1| < tol (Tol_var)"},
+    {.name = "max_iter",
+     .type = FANIN_PARAM_I64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 10,
+     .min = 0,
      .doc = "at most this many rescalings per layer (T_max)"},
-    {.name = "pre", .type = FANIN_PARAM_ENUM, .def = PRE_ORTHOGONAL, .choices = pre_choices,
+    {.name = "pre",
+     .type = FANIN_PARAM_ENUM,
+     .def = PRE_ORTHOGONAL,
+     .choices = pre_choices,
      .doc = "pre-initialisation: orthogonal (Saxe et al. 2014, the paper's) or normal N(0, 1)"},
     {0},
 };

@@ -21,8 +21,7 @@ enum { NW_TEXTBOOK, NW_FANN }; /* index into variants[] */
 static int nw_scale(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *b) {
     double fi, fo, r = p[P_INPUT_MAX].f - p[P_INPUT_MIN].f;
     int rc = init_fan(ctx, t, INIT_FAN_IN, &fi);
-    if (rc != FANIN_OK || (rc = init_fan(ctx, t, INIT_FAN_OUT, &fo)) != FANIN_OK)
-        return rc;
+    if (rc != FANIN_OK || (rc = init_fan(ctx, t, INIT_FAN_OUT, &fo)) != FANIN_OK) return rc;
     if (!(r > 0.0))
         return FANIN_HOST->error(ctx, FANIN_EINVAL, "input_min %g must be below input_max %g",
                                  p[P_INPUT_MIN].f, p[P_INPUT_MAX].f);
@@ -35,8 +34,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     double b;
     size_t n = init_size(t), cols = (size_t)t->cols;
     int rc = n == 0 ? FANIN_OK : nw_scale(ctx, t, p, &b);
-    if (n == 0 || rc != FANIN_OK)
-        return rc;
+    if (n == 0 || rc != FANIN_OK) return rc;
     if (t->is_bias || p[P_VARIANT].e == NW_FANN) {
         FANIN_HOST->rng_uniform(rng, t->data, n, t->is_bias ? -b : 0.0, b);
         return FANIN_OK;
@@ -44,11 +42,9 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     FANIN_HOST->rng_uniform(rng, t->data, n, -0.5, 0.5);
     for (float *row = t->data; row < t->data + n; row += cols) {
         double ss = 0.0;
-        for (size_t j = 0; j < cols; j++)
-            ss += (double)row[j] * row[j];
+        for (size_t j = 0; j < cols; j++) ss += (double)row[j] * row[j];
         double k = ss > 0.0 ? b * 2.0 / (p[P_INPUT_MAX].f - p[P_INPUT_MIN].f) / sqrt(ss) : 0.0;
-        for (size_t j = 0; j < cols; j++)
-            row[j] = (float)(row[j] * k);
+        for (size_t j = 0; j < cols; j++) row[j] = (float)(row[j] * k);
     }
     return FANIN_OK;
 }
@@ -56,13 +52,12 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     double b = 0.0;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     int rc = nw_scale(ctx, t, p, &b);
     int fann = p[P_VARIANT].e == NW_FANN;
     *mean = fann && !t->is_bias ? 0.5 * b : 0.0;
     *std = t->is_bias ? b / sqrt(3.0)
-         : fann       ? b / sqrt(12.0)
+           : fann     ? b / sqrt(12.0)
                       : b * 2.0 / (p[P_INPUT_MAX].f - p[P_INPUT_MIN].f) / sqrt((double)t->cols);
     return rc;
 }
@@ -70,17 +65,29 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const variants[] = {"textbook", "fann", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "variant", .type = FANIN_PARAM_ENUM, .def = NW_TEXTBOOK, .choices = variants,
+    {.name = "variant",
+     .type = FANIN_PARAM_ENUM,
+     .def = NW_TEXTBOOK,
+     .choices = variants,
      .doc = "textbook (Nguyen & Widrow 1990) or fann (libfann's fann_init_weights)"},
-    {.name = "input_min", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = -1.0, .doc = "smallest input value the layer sees (FANN: of the training data)"},
-    {.name = "input_max", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .doc = "largest input value (> input_min)"},
-    {.name = "hidden", .type = FANIN_PARAM_I64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0, .min = 0.0,
+    {.name = "input_min",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = -1.0,
+     .doc = "smallest input value the layer sees (FANN: of the training data)"},
+    {.name = "input_max",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .doc = "largest input value (> input_min)"},
+    {.name = "hidden",
+     .type = FANIN_PARAM_I64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .min = 0.0,
      .doc = "H, hidden units; 0 = this layer's fan_out (FANN counts every hidden neuron)"},
     {0},
 };
 
 FANIN_INITIALIZER(nguyen_widrow, "nguyen_widrow", "1.0.0",
-                  "Nguyen-Widrow 1990, textbook or FANN variant, per layer", schema, fill,
-                  moments);
+                  "Nguyen-Widrow 1990, textbook or FANN variant, per layer", schema, fill, moments);

@@ -23,9 +23,16 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "mean", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 0.0, .doc = "mean of the normal"},
-    {.name = "std", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 1.0, .min = 0.0,
+    {.name = "mean",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .doc = "mean of the normal"},
+    {.name = "std",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .min = 0.0,
      .doc = "standard deviation (>= 0; 0 gives every element = mean)"},
     {0},
 };

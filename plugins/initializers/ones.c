@@ -7,8 +7,7 @@
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = 1.0f;
+    for (size_t i = 0; i < n; i++) t->data[i] = 1.0f;
     return FANIN_OK;
 }
 

@@ -16,22 +16,21 @@ enum { P_GAIN };
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
-    if (n == 0)
-        return FANIN_OK;
+    if (n == 0) return FANIN_OK;
     if (t->rows > INT_MAX || t->cols > INT_MAX)
-        return FANIN_HOST->error(ctx, FANIN_EINVAL, "orthogonal: %lld x %lld is too large for "
-                                 "the qr service", (long long)t->rows, (long long)t->cols);
+        return FANIN_HOST->error(ctx, FANIN_EINVAL,
+                                 "orthogonal: %lld x %lld is too large for "
+                                 "the qr service",
+                                 (long long)t->rows, (long long)t->cols);
     double g;
     int rc = init_gain(ctx, p[P_GAIN].f, &g);
-    if (rc != FANIN_OK)
-        return rc;
+    if (rc != FANIN_OK) return rc;
     return init_orthogonal(ctx, rng, t->data, (int)t->rows, (int)t->cols, g, "orthogonal");
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     double r = (double)t->rows, c = (double)t->cols, g = 1.0;
     int rc = init_gain(ctx, p[P_GAIN].f, &g);
     *mean = 0.0;
@@ -40,8 +39,10 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = 1.0,
      .doc = "multiplies Q (PyTorch, Keras: 1); auto = the layer activation's gain"},
     {0},
 };

@@ -12,11 +12,9 @@
 
 /* M2(t) = int_0^1 x^2 e^(-t x) dx: its series for small t (the closed form cancels there) */
 static double m2(double t) {
-    if (t >= 1.0)
-        return (2.0 - exp(-t) * (t * t + 2.0 * t + 2.0)) / (t * t * t);
+    if (t >= 1.0) return (2.0 - exp(-t) * (t * t + 2.0 * t + 2.0)) / (t * t * t);
     double s = 0.0, term = 1.0; /* sum_k (-t)^k / (k! (k + 3)) */
-    for (int k = 0; k < 20; k++, term *= -t / k)
-        s += term / (k + 3);
+    for (int k = 0; k < 20; k++, term *= -t / k) s += term / (k + 3);
     return s;
 }
 
@@ -31,13 +29,11 @@ static double unitball_std(double c) {
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t), cols = (size_t)t->cols;
-    if (n == 0)
-        return FANIN_OK;
+    if (n == 0) return FANIN_OK;
     FANIN_HOST->rng_uniform(rng, t->data, n, 0.0, 1.0);
     for (float *row = t->data; row < t->data + n; row += cols) {
         double sum = 0.0;
-        for (size_t j = 0; j < cols; j++)
-            sum += row[j];
+        for (size_t j = 0; j < cols; j++) sum += row[j];
         for (size_t j = 0; j < cols; j++) /* sum > 0 unless every draw was exactly 0 */
             row[j] = sum > 0.0 ? (float)(row[j] / sum) : (float)(1.0 / (double)cols);
     }
@@ -46,8 +42,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     *mean = 1.0 / (double)t->cols;
     *std = t->cols == 1 ? 0.0 : unitball_std((double)t->cols);
     return FANIN_OK;

@@ -30,37 +30,30 @@ static size_t picks(const fanin_tensor *t, const fanin_value *p) {
  * picked slot gets `value` (draw 0) or a fresh N(0, value) draw (draw 1). */
 static void pick(fanin_rng *rng, size_t *idx, size_t m, size_t k, float *base, size_t stride,
                  float value, int draw) {
-    for (size_t i = 0; i < m; i++)
-        idx[i] = i;
+    for (size_t i = 0; i < m; i++) idx[i] = i;
     for (size_t i = 0; i < k; i++) {
         size_t s = i + (size_t)init_below(rng, m - i), v = idx[s];
         idx[s] = idx[i];
         idx[i] = v;
-        if (draw)
-            FANIN_HOST->rng_normal(rng, &base[v * stride], 1, 0.0, value);
-        else
-            base[v * stride] = value;
+        if (draw) FANIN_HOST->rng_normal(rng, &base[v * stride], 1, 0.0, value);
+        else base[v * stride] = value;
     }
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t), rows = (size_t)t->rows, cols = (size_t)t->cols;
-    if (n == 0)
-        return FANIN_OK;
+    if (n == 0) return FANIN_OK;
     int per_row = p[P_PER].e == PER_ROW;
     size_t m = per_row ? cols : rows, k = picks(t, p);
     size_t *idx = FANIN_HOST->alloc(ctx, m * sizeof *idx);
-    if (!idx)
-        return FANIN_HOST->error(ctx, FANIN_ENOMEM, "sparse: no memory for %zu indices", m);
+    if (!idx) return FANIN_HOST->error(ctx, FANIN_ENOMEM, "sparse: no memory for %zu indices", m);
     if (per_row) { /* zeros, then k N(0, std) per row */
-        for (size_t i = 0; i < n; i++)
-            t->data[i] = 0.0f;
+        for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
         for (size_t i = 0; i < rows; i++)
             pick(rng, idx, cols, k, t->data + i * cols, 1, (float)p[P_STD].f, 1);
     } else { /* N(0, std), then k zeros per column */
         FANIN_HOST->rng_normal(rng, t->data, n, 0.0, p[P_STD].f);
-        for (size_t j = 0; j < cols; j++)
-            pick(rng, idx, rows, k, t->data + j, cols, 0.0f, 0);
+        for (size_t j = 0; j < cols; j++) pick(rng, idx, rows, k, t->data + j, cols, 0.0f, 0);
     }
     FANIN_HOST->free(ctx, idx);
     return FANIN_OK;
@@ -69,8 +62,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     (void)ctx;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     double k = (double)picks(t, p);
     double keep = p[P_PER].e == PER_ROW ? k / (double)t->cols : 1.0 - k / (double)t->rows;
     *mean = 0.0;
@@ -81,14 +73,29 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const pers[] = {"column", "row", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "sparsity", .type = FANIN_PARAM_F64, .def = 0.1, .min = 0.0, .max = 1.0,
+    {.name = "sparsity",
+     .type = FANIN_PARAM_F64,
+     .def = 0.1,
+     .min = 0.0,
+     .max = 1.0,
      .doc = "per: column: fraction of each column set to zero, in [0, 1] (torch requires it)"},
-    {.name = "std", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.01, .min = 0.0,
+    {.name = "std",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.01,
+     .min = 0.0,
      .doc = "std of the non-zero entries (PyTorch default 0.01; Martens drew N(0, 1))"},
-    {.name = "per", .type = FANIN_PARAM_ENUM, .def = PER_COLUMN, .choices = pers,
+    {.name = "per",
+     .type = FANIN_PARAM_ENUM,
+     .def = PER_COLUMN,
+     .choices = pers,
      .doc = "column: torch's share of zeros per column; row: Martens's non-zeros per unit"},
-    {.name = "nonzeros", .type = FANIN_PARAM_I64, .flags = FANIN_PARAM_NO_MAX, .def = 15.0,
-     .min = 1.0, .doc = "per: row: non-zero incoming weights per unit (Martens 2010: 15)"},
+    {.name = "nonzeros",
+     .type = FANIN_PARAM_I64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 15.0,
+     .min = 1.0,
+     .doc = "per: row: non-zero incoming weights per unit (Martens 2010: 15)"},
     {0},
 };
 

@@ -12,18 +12,15 @@
 
 static double torch_bound(const fanin_tensor *t) {
     double fan = (double)t->fan_in;
-    if (fan <= 0.0)
-        return 0.0;
-    if (t->is_bias)
-        return 1.0 / sqrt(fan);
+    if (fan <= 0.0) return 0.0;
+    if (t->is_bias) return 1.0 / sqrt(fan);
     double a = sqrt(5.0), gain = sqrt(2.0 / (1.0 + a * a)); /* calculate_gain("leaky_relu", a) */
     return sqrt(3.0) * (gain / sqrt(fan));
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double b = torch_bound(t);
-    if (init_size(t) > 0)
-        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
+    if (init_size(t) > 0) FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
     return FANIN_OK;
 }
 

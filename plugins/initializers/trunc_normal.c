@@ -21,7 +21,7 @@ enum { BOUNDS_ABSOLUTE, BOUNDS_STD }; /* index into bounds[] */
 static void tn_unit(double al, double be, double *shift, double *sd) {
     double pa = isinf(al) ? 0.0 : exp(-0.5 * al * al) * INV_SQRT_2PI;
     double pb = isinf(be) ? 0.0 : exp(-0.5 * be * be) * INV_SQRT_2PI;
-    double z = al > 0 ? 0.5 * (erfc(al / SQRT2) - erfc(be / SQRT2))  /* tails: no 1-1 */
+    double z = al > 0 ? 0.5 * (erfc(al / SQRT2) - erfc(be / SQRT2)) /* tails: no 1-1 */
                       : 0.5 * (erfc(-be / SQRT2) - erfc(-al / SQRT2));
     double apa = isinf(al) ? 0.0 : al * pa, bpb = isinf(be) ? 0.0 : be * pb;
     *shift = (pa - pb) / z;
@@ -48,8 +48,10 @@ static int resolve(fanin_ctx *ctx, const fanin_value *p, double *s, double *lo, 
     if (!p[P_CORRECT_VARIANCE].b) return FANIN_OK;
     double top = (b - a) / sqrt(12.0); /* s -> inf: the truncated std tends to the uniform's */
     if (std >= top)
-        return FANIN_HOST->error(ctx, FANIN_EINVAL, "correct_variance: std %g is not reachable "
-                                 "on [%g, %g] (at most %g)", std, a, b, top);
+        return FANIN_HOST->error(ctx, FANIN_EINVAL,
+                                 "correct_variance: std %g is not reachable "
+                                 "on [%g, %g] (at most %g)",
+                                 std, a, b, top);
     double l = std, h = std; /* the truncated std grows with s: bracket, then bisect */
     for (tn_unit((a - mean) / h, (b - mean) / h, &shift, &sd); h * sd < std && h < 1e300;) {
         h *= 2.0;
@@ -85,18 +87,36 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 static const char *const bounds[] = {"absolute", "std", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "mean", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 0.0, .doc = "mean of the normal before truncation"},
-    {.name = "std", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .min = 0.0,
+    {.name = "mean",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .doc = "mean of the normal before truncation"},
+    {.name = "std",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .min = 0.0,
      .doc = "std of the normal before truncation (PyTorch 1, Keras 0.05, JAX 0.01)"},
-    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = -2.0, .doc = "lower cut, in the units `bounds` says"},
-    {.name = "b", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 2.0, .doc = "upper cut (> a)"},
-    {.name = "bounds", .type = FANIN_PARAM_ENUM, .def = BOUNDS_ABSOLUTE, .choices = bounds,
+    {.name = "a",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = -2.0,
+     .doc = "lower cut, in the units `bounds` says"},
+    {.name = "b",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 2.0,
+     .doc = "upper cut (> a)"},
+    {.name = "bounds",
+     .type = FANIN_PARAM_ENUM,
+     .def = BOUNDS_ABSOLUTE,
+     .choices = bounds,
      .doc = "absolute values (PyTorch, Flux) or multiples of std around mean (Keras, JAX)"},
-    {.name = "correct_variance", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+    {.name = "correct_variance",
+     .type = FANIN_PARAM_BOOL,
+     .def = 0.0,
+     .max = 1.0,
      .doc = "widen the normal so the truncated result has std `std` (off in every framework)"},
     {0},
 };

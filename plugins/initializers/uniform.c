@@ -11,8 +11,7 @@
 enum { P_A, P_B };
 
 static int check(fanin_ctx *ctx, const fanin_value *p) {
-    if (p[P_A].f < p[P_B].f)
-        return FANIN_OK;
+    if (p[P_A].f < p[P_B].f) return FANIN_OK;
     return FANIN_HOST->error(ctx, FANIN_EINVAL, "a = %g must be less than b = %g", p[P_A].f,
                              p[P_B].f);
 }
@@ -32,10 +31,16 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "a", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 0.0, .doc = "lower bound (inclusive); must be less than b"},
-    {.name = "b", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .doc = "upper bound"},
+    {.name = "a",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .doc = "lower bound (inclusive); must be less than b"},
+    {.name = "b",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .doc = "upper bound"},
     {0},
 };
 

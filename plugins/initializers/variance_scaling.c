@@ -21,19 +21,19 @@ enum { VS_TRUNCATED, VS_UNTRUNCATED, VS_UNIFORM };
 static double vs_std(const fanin_tensor *t, const fanin_value *p) {
     double fi = (double)t->fan_in, fo = (double)t->fan_out;
     int m = p[P_MODE].e;
-    double n = m == VS_FAN_IN ? fi : m == VS_FAN_OUT ? fo : m == VS_FAN_AVG ? 0.5 * (fi + fo)
-                                                                         : sqrt(fi * fo);
+    double n = m == VS_FAN_IN    ? fi
+               : m == VS_FAN_OUT ? fo
+               : m == VS_FAN_AVG ? 0.5 * (fi + fo)
+                                 : sqrt(fi * fo);
     return sqrt(p[P_SCALE].f / fmax(1.0, n));
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double std = vs_std(t, p);
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     if (p[P_DISTRIBUTION].e == VS_UNIFORM)
         FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -sqrt(3.0) * std, sqrt(3.0) * std);
-    else
-        init_normal0(rng, t, std, p[P_DISTRIBUTION].e == VS_TRUNCATED);
+    else init_normal0(rng, t, std, p[P_DISTRIBUTION].e == VS_TRUNCATED);
     return FANIN_OK;
 }
 
@@ -48,11 +48,21 @@ static const char *const modes[] = {"fan_in", "fan_out", "fan_avg", "fan_geo_avg
 static const char *const dists[] = {"truncated_normal", "untruncated_normal", "uniform", NULL};
 
 static const fanin_param_spec schema[] = {
-    {.name = "scale", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     .def = 1.0, .min = 0.0, .doc = "variance multiplier (= gain^2): 1 Glorot/LeCun, 2 He"},
-    {.name = "mode", .type = FANIN_PARAM_ENUM, .def = VS_FAN_IN, .choices = modes,
+    {.name = "scale",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1.0,
+     .min = 0.0,
+     .doc = "variance multiplier (= gain^2): 1 Glorot/LeCun, 2 He"},
+    {.name = "mode",
+     .type = FANIN_PARAM_ENUM,
+     .def = VS_FAN_IN,
+     .choices = modes,
      .doc = "n = fan_in, fan_out, their average or (JAX) geometric mean; floored at 1"},
-    {.name = "distribution", .type = FANIN_PARAM_ENUM, .def = VS_TRUNCATED, .choices = dists,
+    {.name = "distribution",
+     .type = FANIN_PARAM_ENUM,
+     .def = VS_TRUNCATED,
+     .choices = dists,
      .doc = "truncated_normal (2 sigma, std corrected), untruncated_normal or uniform"},
     {0},
 };

@@ -22,19 +22,16 @@ static int xavier_bound(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double b;
-    if (init_size(t) == 0)
-        return FANIN_OK;
+    if (init_size(t) == 0) return FANIN_OK;
     int rc = xavier_bound(ctx, t, p, &b);
-    if (rc == FANIN_OK)
-        FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
+    if (rc == FANIN_OK) FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -b, b);
     return rc;
 }
 
 static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *mean,
                    double *std) {
     double b = 0.0;
-    if (init_size(t) == 0)
-        return init_empty_moments(mean, std);
+    if (init_size(t) == 0) return init_empty_moments(mean, std);
     int rc = xavier_bound(ctx, t, p, &b);
     *mean = 0.0;
     *std = b / sqrt(3.0);
@@ -42,15 +39,18 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "gain", .type = FANIN_PARAM_F64,
-     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO, .def = 1.0, .min = 0.0,
+    {.name = "gain",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX | FANIN_PARAM_AUTO,
+     .def = 1.0,
+     .min = 0.0,
      .doc = "multiplies the bound (PyTorch: 1); auto = the activation's gain"},
     {0},
 };
 
 FANIN_INITIALIZER(xavier_uniform, "xavier_uniform", "1.0.0",
-                  "U(+-gain*sqrt(6/(fan_in+fan_out))) (Glorot 2010; torch xavier_uniform_)",
-                  schema, fill, moments);
+                  "U(+-gain*sqrt(6/(fan_in+fan_out))) (Glorot 2010; torch xavier_uniform_)", schema,
+                  fill, moments);
 FANIN_INITIALIZER(glorot_uniform, "glorot_uniform", "1.0.0",
                   "alias of xavier_uniform (Keras GlorotUniform, the Dense default)", schema, fill,
                   moments);

@@ -17,31 +17,26 @@
 
 /* W[i][j] of the out x in ZerO matrix */
 static float zero_entry(int64_t i, int64_t j, int64_t out, int64_t in, double c) {
-    if (out <= in)
-        return i == j ? 1.0f : 0.0f;
+    if (out <= in) return i == j ? 1.0f : 0.0f;
     return (float)(__builtin_popcountll((unsigned long long)(i & j)) & 1 ? -c : c);
 }
 
 /* c = 1 / sqrt(p), p = 2^ceil(log2 out) (only used when out > in) */
 static double zero_scale(int64_t out) {
     int64_t p = 1;
-    while (p < out)
-        p *= 2;
+    while (p < out) p *= 2;
     return 1.0 / sqrt((double)p);
 }
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     (void)ctx, (void)p, (void)rng;
     size_t n = init_size(t);
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = 0.0f;
-    if (n == 0 || t->is_bias)
-        return FANIN_OK;
+    for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
+    if (n == 0 || t->is_bias) return FANIN_OK;
     int conv = init_is_conv(t);
     int64_t out = conv ? t->shape[0] : t->rows, in = conv ? t->shape[1] : t->cols;
     int64_t size = 1, centre = 0;
-    if (conv)
-        init_kernel_centre(t, &size, &centre);
+    if (conv) init_kernel_centre(t, &size, &centre);
     double c = zero_scale(out);
     for (int64_t i = 0; i < out; i++)
         for (int64_t j = 0; j < in; j++)
@@ -54,8 +49,7 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
                    double *std) {
     (void)ctx, (void)p;
     size_t n = init_size(t);
-    if (n == 0 || t->is_bias)
-        return init_empty_moments(mean, std);
+    if (n == 0 || t->is_bias) return init_empty_moments(mean, std);
     int conv = init_is_conv(t);
     int64_t out = conv ? t->shape[0] : t->rows, in = conv ? t->shape[1] : t->cols;
     double c = zero_scale(out), s = 0.0, ss = 0.0;

@@ -8,8 +8,7 @@
 
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     size_t n = init_size(t);
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = 0.0f;
+    for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
     return FANIN_OK;
 }
 
@@ -20,5 +19,4 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     return FANIN_OK;
 }
 
-FANIN_INITIALIZER(zeros, "zeros", "1.0.0", "all zeros (torch.nn.init.zeros_)", NULL, fill,
-                  moments);
+FANIN_INITIALIZER(zeros, "zeros", "1.0.0", "all zeros (torch.nn.init.zeros_)", NULL, fill, moments);

@@ -41,16 +41,36 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "beta1", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.9,
-     .min = 0.0, .max = 1.0, .doc = "decay of the gradient's running mean m (torch's betas[0])"},
-    {.name = "beta2", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.999,
-     .min = 0.0, .max = 1.0, .doc = "decay of the running max u of |g| (torch's betas[1])"},
-    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     .def = 1e-8, .min = 0.0, .doc = "added to |g|: keeps a zero gradient from dividing 0 by 0"},
-    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
-     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "beta1",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MAX_EXCL,
+     .def = 0.9,
+     .min = 0.0,
+     .max = 1.0,
+     .doc = "decay of the gradient's running mean m (torch's betas[0])"},
+    {.name = "beta2",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MAX_EXCL,
+     .def = 0.999,
+     .min = 0.0,
+     .max = 1.0,
+     .doc = "decay of the running max u of |g| (torch's betas[1])"},
+    {.name = "eps",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-8,
+     .min = 0.0,
+     .doc = "added to |g|: keeps a zero gradient from dividing 0 by 0"},
+    {.name = "weight_decay",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .min = 0.0,
+     .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
     {0},
 };
 
-FANIN_OPTIMIZER(adamax, "adamax", "1.0.0", "AdaMax, Adam with the infinity norm "
-                "(torch.optim.Adamax)", schema, state_size, init_state, step);
+FANIN_OPTIMIZER(adamax, "adamax", "1.0.0",
+                "AdaMax, Adam with the infinity norm "
+                "(torch.optim.Adamax)",
+                schema, state_size, init_state, step);

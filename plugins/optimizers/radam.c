@@ -31,8 +31,7 @@ static int init_state(fanin_ctx *ctx, void *state, size_t n, const fanin_value *
 static double rectifier(double b2, double k) {
     double bc2 = 1.0 - pow(b2, k), rho_inf = 2.0 / (1.0 - b2) - 1.0;
     double rho = rho_inf - 2.0 * k * pow(b2, k) / bc2;
-    if (!(rho > 5.0))
-        return 0.0;
+    if (!(rho > 5.0)) return 0.0;
     return sqrt((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)) *
            sqrt(bc2);
 }
@@ -59,19 +58,41 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "beta1", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.9,
-     .min = 0.0, .max = 1.0, .doc = "decay of the gradient's running mean m (torch's betas[0])"},
-    {.name = "beta2", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MAX_EXCL, .def = 0.999,
-     .min = 0.0, .max = 1.0,
+    {.name = "beta1",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MAX_EXCL,
+     .def = 0.9,
+     .min = 0.0,
+     .max = 1.0,
+     .doc = "decay of the gradient's running mean m (torch's betas[0])"},
+    {.name = "beta2",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MAX_EXCL,
+     .def = 0.999,
+     .min = 0.0,
+     .max = 1.0,
      .doc = "decay of the squared gradient's running mean v; sets rho_inf (torch's betas[1])"},
-    {.name = "eps", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
-     .def = 1e-8, .min = 0.0, .doc = "added to sqrt(v) in the rectified branch"},
-    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
-     .min = 0.0, .doc = "L2 penalty g + weight_decay*w, or decoupled w *= 1 - lr*weight_decay"},
-    {.name = "decoupled_weight_decay", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+    {.name = "eps",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .def = 1e-8,
+     .min = 0.0,
+     .doc = "added to sqrt(v) in the rectified branch"},
+    {.name = "weight_decay",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .min = 0.0,
+     .doc = "L2 penalty g + weight_decay*w, or decoupled w *= 1 - lr*weight_decay"},
+    {.name = "decoupled_weight_decay",
+     .type = FANIN_PARAM_BOOL,
+     .def = 0.0,
+     .max = 1.0,
      .doc = "shrink w by 1 - lr*weight_decay instead of adding to g (torch >= 2.1, RAdamW)"},
     {0},
 };
 
-FANIN_OPTIMIZER(radam, "radam", "1.0.0", "RAdam, Adam with a rectified adaptive lr "
-                "(torch.optim.RAdam; Liu et al. 2020)", schema, state_size, init_state, step);
+FANIN_OPTIMIZER(radam, "radam", "1.0.0",
+                "RAdam, Adam with a rectified adaptive lr "
+                "(torch.optim.RAdam; Liu et al. 2020)",
+                schema, state_size, init_state, step);

@@ -16,7 +16,7 @@ enum { P_MOMENTUM, P_DAMPENING, P_NESTEROV, P_WEIGHT_DECAY };
 typedef struct sgd_state {
     uint64_t started; /* 1 once b holds a value: a resumed run continues, not restarts */
     uint64_t reserved;
-    float b[];        /* momentum buffer; present only when momentum != 0 (16-byte aligned) */
+    float b[]; /* momentum buffer; present only when momentum != 0 (16-byte aligned) */
 } sgd_state;
 _Static_assert(sizeof(sgd_state) == sizeof(opt_state), "sgd's header is 16 bytes");
 
@@ -43,8 +43,7 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
     float mu = (float)p[P_MOMENTUM].f, damp = 1.0f - (float)p[P_DAMPENING].f;
     float wd = (float)p[P_WEIGHT_DECAY].f, a = (float)lr;
     int nesterov = p[P_NESTEROV].b, first = !s->started, rc = check(ctx, p);
-    if (rc != FANIN_OK)
-        return rc;
+    if (rc != FANIN_OK) return rc;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * w[i];
         if (mu != 0.0f) {
@@ -58,14 +57,29 @@ static int step(fanin_ctx *ctx, void *state, float *w, const float *g, size_t n,
 }
 
 static const fanin_param_spec schema[] = {
-    {.name = "momentum", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
-     .min = 0.0, .doc = "momentum factor mu (0 = plain SGD); b = mu*b + (1-dampening)*g"},
-    {.name = "dampening", .type = FANIN_PARAM_F64, .def = 0.0, .min = 0.0, .max = 1.0,
+    {.name = "momentum",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .min = 0.0,
+     .doc = "momentum factor mu (0 = plain SGD); b = mu*b + (1-dampening)*g"},
+    {.name = "dampening",
+     .type = FANIN_PARAM_F64,
+     .def = 0.0,
+     .min = 0.0,
+     .max = 1.0,
      .doc = "scales the new gradient added to the momentum buffer by (1 - dampening)"},
-    {.name = "nesterov", .type = FANIN_PARAM_BOOL, .def = 0.0, .max = 1.0,
+    {.name = "nesterov",
+     .type = FANIN_PARAM_BOOL,
+     .def = 0.0,
+     .max = 1.0,
      .doc = "Nesterov momentum: step along g + mu*b (needs momentum > 0, dampening 0)"},
-    {.name = "weight_decay", .type = FANIN_PARAM_F64, .flags = FANIN_PARAM_NO_MAX, .def = 0.0,
-     .min = 0.0, .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
+    {.name = "weight_decay",
+     .type = FANIN_PARAM_F64,
+     .flags = FANIN_PARAM_NO_MAX,
+     .def = 0.0,
+     .min = 0.0,
+     .doc = "L2 penalty added to the gradient: g + weight_decay*w"},
     {0},
 };
 
