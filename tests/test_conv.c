@@ -22,21 +22,10 @@
 
 #include <cmocka.h>
 
+#include "model_tests.h"
+
 #include "ref/conv_ref.h"
 
-static fanin_registry *reg;
-static char err[FANIN_ERRLEN];
-
-/* ---- building experiments by hand (as tests/test_model.c) ---- */
-
-static fanin__pref pref(int kind, const char *name) {
-    fanin__pref p = {0};
-    p.entry = fanin__registry_find(reg, kind, name);
-    assert_non_null(p.entry);
-    p.params = calloc(p.entry->n_params + 1, sizeof *p.params);
-    fanin__params_defaults(p.entry, p.params);
-    return p;
-}
 
 /* One layer as the experiment file would give it. */
 typedef struct lay {
@@ -70,16 +59,6 @@ static fanin_experiment *experiment(const lay *ls, int n) {
     return x;
 }
 
-static void experiment_free(fanin_experiment *x) {
-    for (int l = 0; l < x->n_layers; l++) {
-        free(x->layers[l].activation.params);
-        free(x->layers[l].init.params);
-        free(x->layers[l].bias_init.params);
-    }
-    free(x->optimizer.params);
-    free(x->layers);
-    free(x);
-}
 
 static float *floats(const double *v, size_t n) {
     float *f = malloc(n * sizeof *f);
@@ -446,17 +425,6 @@ static void test_shape_errors(void **state) {
     expect_shape_error(&pool_same, 1, (fanin__shape){1, 8, 8}, "padding 'same' does not exist");
 }
 
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    if (fanin__registry_new(&reg, dirs, 1, err, sizeof err) == FANIN_OK) return 0;
-    fprintf(stderr, "%s\n", err);
-    return -1;
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -470,5 +438,5 @@ int main(void) {
         cmocka_unit_test(test_tensors_and_fans),
         cmocka_unit_test(test_shape_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, registry_setup, registry_teardown);
 }

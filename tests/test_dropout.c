@@ -24,21 +24,11 @@
 
 #include <cmocka.h>
 
-static fanin_registry *reg;
-static char err[FANIN_ERRLEN];
+#include "model_tests.h"
+
 
 enum { ROWS = 64, UNITS = 256, CELLS = ROWS * UNITS };
-static float X[CELLS]; /* inputs in [1, 2): never 0, so a zero output is a dropped unit */
-
-static fanin__pref pref(int kind, const char *name) {
-    fanin__pref p = {0};
-    p.entry = fanin__registry_find(reg, kind, name);
-    assert_non_null(p.entry);
-    p.params = calloc(p.entry->n_params + 1, sizeof *p.params);
-    fanin__params_defaults(p.entry, p.params);
-    return p;
-}
-
+static float X[CELLS];
 /* `n` dropout layers of probability p on vectors of UNITS features, cap ROWS, seed `seed`. */
 static fanin_experiment *experiment(int n, double p, uint64_t seed) {
     fanin_experiment *x = calloc(1, sizeof *x);
@@ -58,12 +48,6 @@ static fanin_experiment *experiment(int n, double p, uint64_t seed) {
     return x;
 }
 
-static void experiment_free(fanin_experiment *x) {
-    for (int l = 0; l < x->n_layers; l++) free(x->layers[l].activation.params);
-    free(x->optimizer.params);
-    free(x->layers);
-    free(x);
-}
 
 static fanin_model *model(const fanin_experiment *x) {
     fanin_model *m;
@@ -244,16 +228,9 @@ static void test_shape_and_errors(void **state) {
 
 static int setup(void **state) {
     for (int i = 0; i < CELLS; i++) X[i] = 1.0f + (float)(i % 97) / 97.0f;
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    if (fanin__registry_new(&reg, dirs, 1, err, sizeof err) == FANIN_OK) return 0;
-    fprintf(stderr, "%s\n", err);
-    return -1;
+    return registry_setup(state);
 }
 
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -264,5 +241,5 @@ int main(void) {
         cmocka_unit_test(test_backward_uses_the_mask),
         cmocka_unit_test(test_shape_and_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, registry_teardown);
 }

@@ -22,18 +22,8 @@
 
 #include <cmocka.h>
 
-static fanin_registry *reg;
-static char err[FANIN_ERRLEN];
+#include "model_tests.h"
 
-/* A plugin reference with the schema's defaults. */
-static fanin__pref pref(int kind, const char *name) {
-    fanin__pref p = {0};
-    p.entry = fanin__registry_find(reg, kind, name);
-    assert_non_null(p.entry);
-    p.params = calloc(p.entry->n_params + 1, sizeof *p.params);
-    fanin__params_defaults(p.entry, p.params);
-    return p;
-}
 
 /* A 3-layer experiment: in -> 5 -> 4 -> out with `hidden` activations. */
 static fanin_experiment *experiment(const char *hidden, const char *output, int out, int loss) {
@@ -56,16 +46,6 @@ static fanin_experiment *experiment(const char *hidden, const char *output, int 
     return x;
 }
 
-static void experiment_free(fanin_experiment *x) {
-    for (int l = 0; l < x->n_layers; l++) {
-        free(x->layers[l].activation.params);
-        free(x->layers[l].init.params);
-        free(x->layers[l].bias_init.params);
-    }
-    free(x->optimizer.params);
-    free(x->layers);
-    free(x);
-}
 
 /* A hash of the signs of every pre-activation: it changes when a perturbation crosses a
  * kink (relu at 0), where finite differences do not measure the derivative. */
@@ -240,17 +220,6 @@ static void test_train_fits_separable_data(void **state) {
     experiment_free(x);
 }
 
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    if (fanin__registry_new(&reg, dirs, 1, err, sizeof err) == FANIN_OK) return 0;
-    fprintf(stderr, "%s\n", err);
-    return -1;
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -262,5 +231,5 @@ int main(void) {
         cmocka_unit_test(test_init_streams_independent_of_depth),
         cmocka_unit_test(test_train_fits_separable_data),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, registry_setup, registry_teardown);
 }

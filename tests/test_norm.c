@@ -25,22 +25,14 @@
 
 #include <cmocka.h>
 
+#include "model_tests.h"
+
 #include "ref/norm_ref.h"
 
-static fanin_registry *reg;
-static char err[FANIN_ERRLEN];
 
 /* Against torch in float64: fanin computes in float32 with double accumulators. */
 #define REF_TOL(ref) (2e-5 + 2e-5 * fabs(ref))
 
-static fanin__pref pref(int kind, const char *name) {
-    fanin__pref p = {0};
-    p.entry = fanin__registry_find(reg, kind, name);
-    assert_non_null(p.entry);
-    p.params = calloc(p.entry->n_params + 1, sizeof *p.params);
-    fanin__params_defaults(p.entry, p.params);
-    return p;
-}
 
 /* Layer l of x as the config resolves a norm layer (gamma ones, beta zeros) or a dense one. */
 static void layer(fanin_experiment *x, int l, int type, int units) {
@@ -68,16 +60,6 @@ static fanin_experiment *experiment(int n_layers) {
     return x;
 }
 
-static void experiment_free(fanin_experiment *x) {
-    for (int l = 0; l < x->n_layers; l++) {
-        free(x->layers[l].activation.params);
-        free(x->layers[l].init.params);
-        free(x->layers[l].bias_init.params);
-    }
-    free(x->optimizer.params);
-    free(x->layers);
-    free(x);
-}
 
 /* One norm layer of `type` on examples [c, h, w], buffers for cap rows, initialised. */
 static fanin_model *one_layer(fanin_experiment **xp, int type, fanin__shape in, int cap, double eps,
@@ -409,17 +391,6 @@ static void test_errors(void **state) {
     experiment_free(x);
 }
 
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    if (fanin__registry_new(&reg, dirs, 1, err, sizeof err) == FANIN_OK) return 0;
-    fprintf(stderr, "%s\n", err);
-    return -1;
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -436,5 +407,5 @@ int main(void) {
         cmocka_unit_test(test_batchnorm_passes),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, registry_setup, registry_teardown);
 }

@@ -25,20 +25,10 @@
 
 #include <cmocka.h>
 
+#include "model_tests.h"
+
 #include "ref/residual_ref.h"
 
-static fanin_registry *reg;
-static char err[FANIN_ERRLEN];
-
-/* A plugin reference with the schema's defaults. */
-static fanin__pref pref(int kind, const char *name) {
-    fanin__pref p = {0};
-    p.entry = fanin__registry_find(reg, kind, name);
-    assert_non_null(p.entry);
-    p.params = calloc(p.entry->n_params + 1, sizeof *p.params);
-    fanin__params_defaults(p.entry, p.params);
-    return p;
-}
 
 /* What the test nets are made of: `blocks` residual blocks (branch: dense `hidden` with
  * branch_act, dense `width` linear, or with `conv` two 3x3 conv2d of those channels, padding
@@ -110,16 +100,6 @@ static fanin_experiment *experiment(const net *t) {
     return x;
 }
 
-static void experiment_free(fanin_experiment *x) {
-    for (int l = 0; l < x->n_layers; l++) {
-        free(x->layers[l].activation.params);
-        free(x->layers[l].init.params);
-        free(x->layers[l].bias_init.params);
-    }
-    free(x->optimizer.params);
-    free(x->layers);
-    free(x);
-}
 
 enum { FWD_N = 8 };
 
@@ -457,17 +437,6 @@ static void test_tensor_names_and_reload(void **state) {
     experiment_free(x);
 }
 
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    if (fanin__registry_new(&reg, dirs, 1, err, sizeof err) == FANIN_OK) return 0;
-    fprintf(stderr, "%s\n", err);
-    return -1;
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
-}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -480,5 +449,5 @@ int main(void) {
         cmocka_unit_test(test_lsuv_through_blocks),
         cmocka_unit_test(test_tensor_names_and_reload),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, registry_setup, registry_teardown);
 }
