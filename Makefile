@@ -20,12 +20,14 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# the sweep's members run in $(JOBS) processes (seed.yaml gives each one BLAS thread); the
-# results stay in runs/NAME: --overwrite replaces the previous `make run`'s (RUN_FLAGS= keeps it,
-# writing runs/NAME-2, ...)
+# --jobs auto: the sweep's members in processes, the cores left over as BLAS threads for a
+# large model (its one line says the choice; RUN_JOBS=N for N processes). The results stay
+# in runs/NAME: --overwrite replaces the previous `make run`'s (RUN_FLAGS= keeps it, writing
+# runs/NAME-2, ...)
 RUN_FLAGS ?= --overwrite
+RUN_JOBS ?= auto
 run: build
-	$(BUILD)/bin/fanin run $(CONFIG) --jobs $(JOBS) $(RUN_FLAGS)
+	$(BUILD)/bin/fanin run $(CONFIG) --jobs $(RUN_JOBS) $(RUN_FLAGS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -2,6 +2,7 @@
 #ifndef FANIN_CLI_H
 #define FANIN_CLI_H
 
+#include "base/jobs.h"
 #include "config/experiment.h"
 #include "plugin/registry.h"
 #include "run/run.h"
@@ -45,6 +46,12 @@ fanin_registry *cli_registry(int *exit_code);
 fanin_config *cli_config(const char *path, char **sets, int n_sets, int *exit_code);
 /* Parse a non-negative integer option value; -1 when invalid. */
 long cli_parse_count(const char *s);
+/* --jobs auto (jobs_auto.c): base/jobs.h's processes x BLAS threads for c's members, member 0's
+ * model size and this process's cores (fixed_threads > 0: --threads, kept), said on stderr in
+ * one line: "--jobs auto: 2 processes x 1 BLAS thread (6 members of a 16k-parameter model on 2
+ * cores)". */
+fanin__jobs_choice cli_jobs_auto(const fanin_config *c, const fanin_registry *reg,
+                                 int fixed_threads);
 
 /* progress.c: what a run shows while it works */
 typedef struct cli_progress {

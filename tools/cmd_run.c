@@ -31,7 +31,8 @@ typedef struct run_args {
     char **sets;
     int n_sets, threads, quiet, shard_k, shard_n;
     int overwrite;      /* replace an earlier run in the folder instead of writing beside it */
-    int jobs;           /* > 1: members run in that many processes, as shards merged at the end */
+    int jobs;           /* > 1: members run in that many processes, as shards merged at the end;
+                         * JOBS_AUTO: --jobs auto, chosen in run() (base/jobs.h) */
     int child;          /* this process is one of those jobs: no table, the parent prints it */
     double timeout;     /* --timeout S: a member running longer is killed (status timeout) */
     int inline_members; /* --no-isolate: members in this process (a crash ends the sweep) */
@@ -39,6 +40,8 @@ typedef struct run_args {
     int data_parallel;  /* --data-parallel: under mpirun, every member's batches split over
                          * the ranks instead of members handed out */
 } run_args;
+
+#define JOBS_AUTO (-1)
 
 /* Async-signal-safe: only raises the flag the training loop checks after each step. The
  * handler resets itself, so a second Ctrl-C ends the process at once. */
@@ -127,7 +130,7 @@ static int load_args(run_args *a) {
         else if (!strcmp(line, "threads") && !a->threads) a->threads = atoi(v);
         else if (!strcmp(line, "shard") && !a->shard_n)
             sscanf(v, "%d/%d", &a->shard_k, &a->shard_n);
-        else if (!strcmp(line, "jobs") && !a->jobs) a->jobs = atoi(v);
+        else if (!strcmp(line, "jobs") && a->jobs <= 0) a->jobs = atoi(v); /* auto: as before */
         else if (!strcmp(line, "parallel")) a->data_parallel = !strcmp(v, "mpi");
     }
     fclose(f);
@@ -163,8 +166,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
                 return cli_fail(FANIN_EINVAL,
                                 "--shard needs K/N with 1 <= K <= N, e.g. --shard 2/4");
         } else if (!strcmp(o, "--jobs") || !strcmp(o, "-j")) {
-            if (!v || (a->jobs = (int)cli_parse_count(argv[++i])) < 1)
-                return cli_fail(FANIN_EINVAL, "--jobs needs a positive integer");
+            if (v && !strcmp(v, "auto")) a->jobs = JOBS_AUTO, i++;
+            else if (!v || (a->jobs = (int)cli_parse_count(argv[++i])) < 1)
+                return cli_fail(FANIN_EINVAL, "--jobs needs a positive integer or auto");
         } else if (!strcmp(o, "--timeout")) {
             if (parse_timeout(v, a) < 0)
                 return cli_fail(FANIN_EINVAL, "--timeout needs a number of seconds, e.g. "
@@ -185,9 +189,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
         return cli_fail(FANIN_EINVAL,
                         "--resume DIR continues the run in DIR; leave out --overwrite");
     if (a->resume) a->out = a->resume;
-    if (a->jobs > 1 && a->shard_n > 1)
+    if ((a->jobs > 1 || a->jobs == JOBS_AUTO) && a->shard_n > 1)
         return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
-    if (fanin__mpi_launched() && (a->jobs > 1 || a->shard_n > 1))
+    if (fanin__mpi_launched() && (a->jobs > 1 || a->jobs == JOBS_AUTO || a->shard_n > 1))
         return cli_fail(FANIN_EINVAL, "under mpirun the ranks share the members out; leave out "
                                       "--jobs and --shard");
     if (!a->config && a->resume) return load_args(a);
@@ -383,6 +387,11 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
         return cli_fail(rc, err);
     if ((rc = choose_folder_ranks(a, name, out)) != FANIN_EXIT_OK) return rc;
     run_args one = *a;
+    if (one.jobs == JOBS_AUTO) { /* run.args then saves the choice, for --resume */
+        fanin__jobs_choice ch = cli_jobs_auto(c, reg, a->threads);
+        one.jobs = ch.processes;
+        one.threads = ch.threads;
+    }
     if (one.jobs > fanin__config_members(c)) one.jobs = fanin__config_members(c);
     if (one.jobs > 1) return run_jobs(&one, c, reg, out, name, hdr);
     return run_members(&one, c, reg, out, name, hdr);
