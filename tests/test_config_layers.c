@@ -286,7 +286,7 @@ static void test_layer_errors(void **state) {
                            "mse"),
                  "/exp/t.yaml:4:22: 'model.layers.0.units' is not a key of a conv2d layer (its "
                  "keys: type, channels, kernel, stride, padding, bias, activation, init, "
-                 "bias_init, repeat)");
+                 "bias_init, repeat, lr_scale, wd_scale, bias_lr_scale, bias_wd_scale)");
     expect_error(file_with(FMNIST, "    - {type: conv, channels: 8, kernel: 3}\n", "mse"),
                  "/exp/t.yaml:4:14: 'model.layers.0.type' must be one of dense | conv2d | "
                  "maxpool2d | avgpool2d | global_avgpool | flatten | batchnorm | layernorm | "
@@ -342,10 +342,11 @@ static void test_residual_errors(void **state) {
                            "mse"),
                  "/exp/t.yaml:4:31: 'model.layers.0.scale' must be one of 1 | rezero | "
                  "skipinit | fixup, got 'rezro'; did you mean 'rezero'?");
-    expect_error(file_with(SYNTH, "    - {type: residual, layers: [{units: 2, kernel: 3}]}\n",
-                           "mse"),
-                 "/exp/t.yaml:4:44: 'model.layers.0.layers.0.kernel' is not a key of a dense "
-                 "layer (its keys: type, units, activation, init, bias_init, repeat)");
+    expect_error(
+        file_with(SYNTH, "    - {type: residual, layers: [{units: 2, kernel: 3}]}\n", "mse"),
+        "/exp/t.yaml:4:44: 'model.layers.0.layers.0.kernel' is not a key of a dense "
+        "layer (its keys: type, units, activation, init, bias_init, repeat, lr_scale, wd_scale, "
+        "bias_lr_scale, bias_wd_scale)");
 }
 
 /* Convolutions need images: a source of vectors needs model.input to shape them. */
@@ -453,6 +454,8 @@ static void assert_specs_equal(const fanin__layer_spec *a, const fanin__layer_sp
     assert_int_equal(a->n_blocks, b->n_blocks);
     assert_int_equal(a->pos, b->pos);
     assert_int_equal(a->branch_len, b->branch_len);
+    assert_true(a->lr_scale == b->lr_scale && a->wd_scale == b->wd_scale);
+    assert_true(a->bias_lr_scale == b->bias_lr_scale && a->bias_wd_scale == b->bias_wd_scale);
     const fanin__pref *pa[] = {&a->activation, &a->init, &a->bias_init},
                       *pb[] = {&b->activation, &b->init, &b->bias_init};
     for (int i = 0; i < 3; i++) {
@@ -485,6 +488,47 @@ static void round_trip(const char *text) {
     fanin__experiment_free(b);
     fanin__config_free(c);
     free(out);
+}
+
+/* lr_scale, wd_scale and bias_*: defaults 1, a bias follows its layer, a branch layer its
+ * block unless it has its own; <= 0 and non-finite are errors at the value. */
+static void test_optimizer_multipliers(void **state) {
+    fanin_experiment *x = resolve(
+        file_with(SYNTH,
+                  "    - {units: 4, lr_scale: 2, wd_scale: 0.5}\n"
+                  "    - {units: 4, bias_lr_scale: 3}\n"
+                  "    - {type: residual, lr_scale: 0.25, bias_wd_scale: 4, layers: [{units: 4}, "
+                  "{units: 4, lr_scale: 8}]}\n"
+                  "    - {type: layernorm, wd_scale: 3}\n"
+                  "    - {units: 1, activation: sigmoid}\n",
+                  "bce"));
+    const double want[][4] = {{2, 0.5, 2, 0.5},   {1, 1, 3, 1}, {0.25, 1, 0.25, 4},
+                              {0.25, 1, 0.25, 4}, {8, 1, 8, 4}, {0.25, 1, 0.25, 4},
+                              {1, 3, 1, 3},       {1, 1, 1, 1}};
+    assert_int_equal(x->n_layers, 8);
+    for (int l = 0; l < 8; l++) {
+        const fanin__layer_spec *s = &x->layers[l];
+        const double got[4] = {s->lr_scale, s->wd_scale, s->bias_lr_scale, s->bias_wd_scale};
+        for (int k = 0; k < 4; k++)
+            if (got[k] != want[l][k])
+                fail_msg("layer %d value %d: %g != %g", l, k, got[k], want[l][k]);
+    }
+    fanin__experiment_free(x);
+    expect_error(file_with(SYNTH, "    - {units: 1, lr_scale: 0}\n", "mse"),
+                 "/exp/t.yaml:4:28: 'model.layers.0.lr_scale' must be a number > 0, got '0'");
+    expect_error(file_with(SYNTH, "    - {units: 1, bias_wd_scale: .inf}\n", "mse"),
+                 "/exp/t.yaml:4:33: 'model.layers.0.bias_wd_scale' must be a number > 0, got "
+                 "'.inf'");
+    expect_error(file_with(SYNTH, "    - {type: layernorm, bias_lr_scale: 2}\n    - {units: 1}\n",
+                           "mse"),
+                 "/exp/t.yaml:4:25: 'model.layers.0.bias_lr_scale' is not a key of a layernorm "
+                 "layer (its keys: type, eps, init, bias_init, repeat, lr_scale, wd_scale)");
+    round_trip(file_with(SYNTH,
+                         "    - {units: 4, lr_scale: 2, bias_wd_scale: 0.5}\n"
+                         "    - {type: residual, lr_scale: 0.25, layers: [{units: 4}, {units: 4, "
+                         "wd_scale: 8}]}\n    - {type: batchnorm, lr_scale: 3}\n"
+                         "    - {units: 1, activation: sigmoid, bias_lr_scale: 0.1}\n",
+                         "bce"));
 }
 
 static void test_round_trip_every_kind(void **state) {
@@ -538,6 +582,7 @@ int main(void) {
         cmocka_unit_test(test_input_key),
         cmocka_unit_test(test_loss_check_through_kinds),
         cmocka_unit_test(test_set_and_sweep_new_keys),
+        cmocka_unit_test(test_optimizer_multipliers),
         cmocka_unit_test(test_round_trip_every_kind),
         cmocka_unit_test(test_written_text),
     };

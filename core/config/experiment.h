@@ -129,6 +129,11 @@ typedef struct fanin__layer_spec {
      * weight is that of the last weight layer before it (-1: none), of an open or close -1.
      * block = -1 (and n_blocks, pos, branch_len 0, -1, 0) outside any residual block. */
     int block, n_blocks, pos, branch_len;
+    /* the optimizer's learning-rate and weight-decay multipliers of this layer's parameters and
+     * of its bias (> 0, finite; 1 = as the optimizer says). A branch layer without its own takes
+     * its residual block's; bias_* without its own takes the layer's lr_scale and wd_scale.
+     * 0 (a spec built by hand, zeroed) means 1, and bias_* 0 the layer's. */
+    double lr_scale, wd_scale, bias_lr_scale, bias_wd_scale;
 } fanin__layer_spec;
 
 typedef struct fanin__swept {

@@ -4,6 +4,7 @@
  * file, its tensors' module name and its position in a branch. model.defaults and the checks
  * against the loss and the data are section_model.c's; shapes are the engine's business.
  */
+#include "config/layers.h"
 #include "base/errors.h"
 #include "config/errs.h"
 #include "config/experiment.h"
@@ -14,198 +15,13 @@
 #include "config/values.h"
 #include "plugin/registry.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *const fanin__layer_type_names[] = {"dense",     "conv2d",         "maxpool2d",
-                                               "avgpool2d", "global_avgpool", "flatten",
-                                               "batchnorm", "layernorm",      "dropout",
-                                               "residual",  "residual_close", NULL};
-/* what `type:` takes: every name but residual_close */
-static const char *const type_choices[] = {"dense",          "conv2d",   "maxpool2d", "avgpool2d",
-                                           "global_avgpool", "flatten",  "batchnorm", "layernorm",
-                                           "dropout",        "residual", NULL};
-const char *const fanin__scale_names[] = {"1", "rezero", "skipinit", "fixup", NULL};
-
-/* One item of model.layers (or of a residual branch), as read. */
-typedef struct layer_item {
-    fanin__layer_spec s;
-    int64_t repeat;
-    const fanin__node *branch; /* residual: its `layers:` */
-} layer_item;
-
-#define LI(field) offsetof(layer_item, field)
-
-static int read_type(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
-                     void *base);
-static int read_padding(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                        const char *path, void *base);
-static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
-                     void *base);
-static int note_branch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                       const char *path, void *base);
-
-/* ---- the keys of each kind ---- */
-
-#define K_TYPE \
-    { .name = "type", .type = FANIN__KEY_ENUM, .choices = type_choices, .fn = read_type }
-#define K_REPEAT                                                               \
-    {                                                                          \
-        .name = "repeat", .type = FANIN__KEY_I64, .off = LI(repeat), .min = 1, \
-        .max = FANIN_MAX_LAYERS                                                \
-    }
-#define K_UNITS                                                                                \
-    {                                                                                          \
-        .name = "units", .type = FANIN__KEY_INT, .off = LI(s.units), .min = 1, .max = 1 << 20, \
-        .flags = FANIN__KEY_REQUIRED, .doc = "the layer's width"                               \
-    }
-#define K_CHANNELS                                                                      \
-    {                                                                                   \
-        .name = "channels", .type = FANIN__KEY_INT, .off = LI(s.channels), .min = 1,    \
-        .max = 1 << 20, .flags = FANIN__KEY_REQUIRED, .doc = "output channels, e.g. 16" \
-    }
-#define K_KERNEL                                                                              \
-    {                                                                                         \
-        .name = "kernel", .type = FANIN__KEY_INT, .off = LI(s.kernel), .min = 1, .max = 4096, \
-        .flags = FANIN__KEY_REQUIRED, .doc = "the square kernel's side, e.g. 3"               \
-    }
-#define K_STRIDE \
-    { .name = "stride", .type = FANIN__KEY_INT, .off = LI(s.stride), .min = 1, .max = 4096 }
-#define K_PADDING \
-    { .name = "padding", .type = FANIN__KEY_ANY, .off = LI(s.padding), .fn = read_padding }
-#define K_POOL_PADDING \
-    { .name = "padding", .type = FANIN__KEY_INT, .off = LI(s.padding), .min = 0, .max = 4096 }
-#define K_BIAS \
-    { .name = "bias", .type = FANIN__KEY_ANY, .off = LI(s.bias), .fn = read_bool }
-#define K_ACT                                                                   \
-    {                                                                           \
-        .name = "activation", .type = FANIN__KEY_PREF, .off = LI(s.activation), \
-        .kind = FANIN_KIND_ACTIVATION                                           \
-    }
-#define K_INIT \
-    { .name = "init", .type = FANIN__KEY_PREF, .off = LI(s.init), .kind = FANIN_KIND_INITIALIZER }
-#define K_BIAS_INIT                                                           \
-    {                                                                         \
-        .name = "bias_init", .type = FANIN__KEY_PREF, .off = LI(s.bias_init), \
-        .kind = FANIN_KIND_INITIALIZER                                        \
-    }
-#define K_EPS                                                              \
-    {                                                                      \
-        .name = "eps", .type = FANIN__KEY_F64, .off = LI(s.eps), .min = 0, \
-        .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX                 \
-    }
-#define K_MOMENTUM \
-    { .name = "momentum", .type = FANIN__KEY_F64, .off = LI(s.momentum), .min = 0, .max = 1 }
-#define K_P                                                                      \
-    {                                                                            \
-        .name = "p", .type = FANIN__KEY_F64, .off = LI(s.p), .min = 0, .max = 1, \
-        .flags = FANIN_PARAM_MAX_EXCL                                            \
-    }
-#define K_LAYERS                                                                                \
-    {                                                                                           \
-        .name = "layers", .type = FANIN__KEY_LIST, .sub = fanin__layer_keys, .fn = note_branch, \
-        .flags = FANIN__KEY_REQUIRED,                                                           \
-        .doc = "the branch F, e.g. [{units: 64}, {units: 64, activation: linear}]"              \
-    }
-#define K_SCALE \
-    { .name = "scale", .type = FANIN__KEY_ENUM, .off = LI(s.scale), .choices = fanin__scale_names }
-#define K_SCALE_INIT                                                           \
-    {                                                                          \
-        .name = "scale_init", .type = FANIN__KEY_F64, .off = LI(s.scale_init), \
-        .flags = FANIN_PARAM_NO_MIN | FANIN_PARAM_NO_MAX                       \
-    }
-#define K_PROJECTION \
-    { .name = "projection", .type = FANIN__KEY_ANY, .off = LI(s.projection), .fn = read_bool }
-
-static const fanin__key dense_keys[] = {K_TYPE, K_UNITS, K_ACT, K_INIT, K_BIAS_INIT, K_REPEAT, {0}};
-static const fanin__key conv_keys[] = {K_TYPE, K_CHANNELS, K_KERNEL,    K_STRIDE, K_PADDING, K_BIAS,
-                                       K_ACT,  K_INIT,     K_BIAS_INIT, K_REPEAT, {0}};
-static const fanin__key pool_keys[] = {K_TYPE, K_KERNEL, K_STRIDE, K_POOL_PADDING, K_REPEAT, {0}};
-static const fanin__key plain_keys[] = {K_TYPE, K_REPEAT, {0}};
-static const fanin__key batchnorm_keys[] = {K_TYPE,      K_EPS,    K_MOMENTUM, K_INIT,
-                                            K_BIAS_INIT, K_REPEAT, {0}};
-static const fanin__key layernorm_keys[] = {K_TYPE, K_EPS, K_INIT, K_BIAS_INIT, K_REPEAT, {0}};
-static const fanin__key dropout_keys[] = {K_TYPE, K_P, K_REPEAT, {0}};
-static const fanin__key residual_keys[] = {K_TYPE,      K_LAYERS,     K_REPEAT,     K_ACT,
-                                           K_SCALE,     K_SCALE_INIT, K_PROJECTION, K_INIT,
-                                           K_BIAS_INIT, {0}};
-
-/* Every key some kind takes: what sweep and --set paths are checked against. */
-const fanin__key fanin__layer_keys[] = {
-    K_TYPE,  K_UNITS,      K_CHANNELS,   K_KERNEL, K_STRIDE,   K_PADDING, K_BIAS,
-    K_ACT,   K_INIT,       K_BIAS_INIT,  K_EPS,    K_MOMENTUM, K_P,       K_LAYERS,
-    K_SCALE, K_SCALE_INIT, K_PROJECTION, K_REPEAT, {0},
-};
-
-/* by enum fanin__layer_type, up to RESIDUAL_OPEN */
-static const fanin__key *const kind_keys[] = {
-    dense_keys, conv_keys,      pool_keys,      pool_keys,    plain_keys,
-    plain_keys, batchnorm_keys, layernorm_keys, dropout_keys, residual_keys,
-};
-
-static bool has_weight(int type) { return type == FANIN_LAYER_DENSE || type == FANIN_LAYER_CONV2D; }
-
-/* ---- custom readers ---- */
-
-static int read_type(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
-                     void *base) {
-    (void)r;
-    (void)k;
-    (void)val;
-    (void)path;
-    (void)base;
-    return FANIN_OK; /* read first, by read_item: it decides the other keys */
-}
-
-/* `padding: same | valid | N` */
-static int read_padding(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                        const char *path, void *base) {
-    static const fanin_param_spec spec = {"padding", FANIN_PARAM_I64, 0, 0, 0, 4096, 0, 0, 0};
-    int *field = (int *)((char *)base + k->off);
-    fanin_value v;
-    char msg[FANIN_ERRLEN], got[120];
-    if (val->type == FANIN__SCALAR && val->plain && !strcmp(val->text, "same")) {
-        *field = FANIN_PAD_SAME;
-        return FANIN_OK;
-    }
-    if (val->type == FANIN__SCALAR && val->plain && !strcmp(val->text, "valid")) {
-        *field = FANIN_PAD_VALID;
-        return FANIN_OK;
-    }
-    if (fanin__value_read(&spec, val, &v, msg, sizeof msg) == FANIN_OK) {
-        *field = (int)v.i;
-        return FANIN_OK;
-    }
-    fanin__node_describe(val, got, sizeof got);
-    return fanin__rerr(r, val,
-                       "'%s' must be same, valid or an integer in [0, 4096] (zeros "
-                       "added on each side), got %s",
-                       path, got);
-}
-
-static int read_bool(fanin__rctx *r, const fanin__key *k, const fanin__node *val, const char *path,
-                     void *base) {
-    static const fanin_param_spec spec = {"bool", FANIN_PARAM_BOOL, 0, 0, 0, 1, 0, 0, 0};
-    fanin_value v;
-    char msg[FANIN_ERRLEN];
-    if (fanin__value_read(&spec, val, &v, msg, sizeof msg) != FANIN_OK)
-        return fanin__rerr(r, val, "'%s' %s", path, msg);
-    *(bool *)((char *)base + k->off) = v.b != 0;
-    return FANIN_OK;
-}
-
-static int note_branch(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
-                       const char *path, void *base) {
-    (void)r;
-    (void)k;
-    (void)path;
-    ((layer_item *)base)->branch = val;
-    return FANIN_OK;
-}
 
 /* ---- defaults ---- */
 
@@ -320,6 +136,18 @@ static void kind_defaults(layer_item *it, int type) {
     it->s.p = 0.5;
     it->s.scale = FANIN_SCALE_ONE;
     it->s.scale_init = 0.0; /* SkipInit's alpha starts at 0 (De & Smith 2020) */
+    it->s.lr_scale = it->s.wd_scale = it->s.bias_lr_scale = it->s.bias_wd_scale = NAN; /* unset */
+}
+
+/* s's multipliers where it has none of its own: the enclosing block's (p), and a bias's the
+ * layer's own when it has them. */
+static void inherit_scales(fanin__layer_spec *s, const fanin__layer_spec *p) {
+    if (isnan(s->bias_lr_scale))
+        s->bias_lr_scale = isnan(s->lr_scale) ? p->bias_lr_scale : s->lr_scale;
+    if (isnan(s->bias_wd_scale))
+        s->bias_wd_scale = isnan(s->wd_scale) ? p->bias_wd_scale : s->wd_scale;
+    if (isnan(s->lr_scale)) s->lr_scale = p->lr_scale;
+    if (isnan(s->wd_scale)) s->wd_scale = p->wd_scale;
 }
 
 static void item_deinit(layer_item *it) {
@@ -334,7 +162,8 @@ static void item_deinit(layer_item *it) {
 static int item_type(fanin__rctx *r, const fanin__node *item, const char *path) {
     const fanin__node *val = fanin__node_get(item, "type", NULL);
     if (fanin__node_is_null(val)) return FANIN_LAYER_DENSE;
-    fanin_param_spec spec = {"type", FANIN_PARAM_ENUM, 0, 0, 0, 0, type_choices, NULL, NULL};
+    fanin_param_spec spec = {"type", FANIN_PARAM_ENUM,          0,    0,   0,
+                             0,      fanin__layer_type_choices, NULL, NULL};
     fanin_value v;
     char msg[FANIN_ERRLEN];
     if (fanin__value_read(&spec, val, &v, msg, sizeof msg) == FANIN_OK) return v.e;
@@ -370,7 +199,7 @@ static int read_keys(fanin__rctx *r, const fanin__node *item, const fanin__key *
             rc = fanin__rerr(r, item->keys[i],
                              "'%s.%s' is not a key of a %s layer (its keys: "
                              "%s)",
-                             path, name, type_choices[it->s.type], list);
+                             path, name, fanin__layer_type_choices[it->s.type], list);
             continue;
         }
         view.keys[view.n] = item->keys[i];
@@ -422,7 +251,7 @@ static int read_item(layers_ctx *c, const fanin__node *item, const char *path, i
                            "inside a residual branch is not supported; put the blocks one after "
                            "another in model.layers",
                            path);
-    int rc = read_keys(r, item, kind_keys[type], it, path);
+    int rc = read_keys(r, item, fanin__layer_kind_keys[type], it, path);
     if (type == FANIN_LAYER_RESIDUAL_OPEN && residual_rules(r, item, it, path) != FANIN_OK)
         rc = FANIN_ECONFIG;
     if ((type == FANIN_LAYER_MAXPOOL2D || type == FANIN_LAYER_AVGPOOL2D) && it->s.stride == 0)
@@ -516,7 +345,7 @@ static int read_branch(layers_ctx *c, const layer_item *it, const char *path, br
         char sub[96];
         snprintf(sub, sizeof sub, "%s.layers.%zu", path, j);
         if (read_item(c, l->vals[j], sub, 1, &b->items[j]) != FANIN_OK) rc = FANIN_ECONFIG;
-        else if (has_weight(b->items[j].s.type)) b->weights += (int)b->items[j].repeat;
+        else if (fanin__layer_has_weight(b->items[j].s.type)) b->weights += (int)b->items[j].repeat;
     }
     return rc;
 }
@@ -536,6 +365,8 @@ static int expand_block(layers_ctx *c, const fanin__node *item, const layer_item
     open.block = close.block = k;
     open.n_blocks = close.n_blocks = (int)it->repeat;
     open.branch_len = close.branch_len = b->weights;
+    open.lr_scale = it->s.lr_scale, open.wd_scale = it->s.wd_scale;
+    open.bias_lr_scale = it->s.bias_lr_scale, open.bias_wd_scale = it->s.bias_wd_scale;
     if (rc == FANIN_OK) rc = push_copy(c, &open, item, name);
     fanin__pref_deinit(&open.activation);
     int at = 0, w = 0;
@@ -545,7 +376,8 @@ static int expand_block(layers_ctx *c, const fanin__node *item, const layer_item
             s.block = k;
             s.n_blocks = (int)it->repeat;
             s.branch_len = b->weights;
-            s.pos = has_weight(s.type) ? w++ : w - 1;
+            s.pos = fanin__layer_has_weight(s.type) ? w++ : w - 1;
+            inherit_scales(&s, &it->s);
             char member[64];
             snprintf(member, sizeof member, "%s.branch.%d", name, at);
             rc = push_copy(c, &s, b->nodes[j], member);
@@ -574,6 +406,10 @@ static int read_top_item(layers_ctx *c, const fanin__node *item, size_t i) {
     snprintf(path, sizeof path, "model.layers.%zu", i);
     c->item = item;
     int rc = read_item(c, item, path, 0, &it);
+    inherit_scales(&it.s, &(fanin__layer_spec){.lr_scale = 1,
+                                               .wd_scale = 1,
+                                               .bias_lr_scale = 1,
+                                               .bias_wd_scale = 1});
     if (rc == FANIN_OK)
         rc = it.s.type == FANIN_LAYER_RESIDUAL_OPEN ? expand_residual(c, item, &it, path)
                                                     : expand_plain(c, item, &it);

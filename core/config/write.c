@@ -11,6 +11,7 @@
 
 #include <fanin/fanin.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,9 +122,34 @@ static void put_weight_prefs(FILE *f, const fanin__layer_spec *s, const char *in
     put_pref_key(f, ind, "bias_init", &s->bias_init);
 }
 
+/* The optimizer multipliers of s (the bias's too when `bias`), all of them when one differs
+ * from 1 or `force` (a branch layer of a block with its own: written, they override it). */
+static void put_scales(FILE *f, const fanin__layer_spec *s, const char *ind, bool bias,
+                       bool force) {
+    double lr = s->lr_scale > 0 ? s->lr_scale : 1, wd = s->wd_scale > 0 ? s->wd_scale : 1;
+    const double v[4] = {lr, wd, s->bias_lr_scale > 0 ? s->bias_lr_scale : lr,
+                         s->bias_wd_scale > 0 ? s->bias_wd_scale : wd}; /* 0: experiment.h */
+    static const char *const key[4] = {"lr_scale", "wd_scale", "bias_lr_scale", "bias_wd_scale"};
+    int n = bias ? 4 : 2;
+    bool any = force;
+    for (int i = 0; i < n; i++) any = any || v[i] != 1.0;
+    for (int i = 0; any && i < n; i++) {
+        char t[64];
+        fanin__format_double(v[i], t, sizeof t);
+        fprintf(f, "%s%s: %s\n", ind, key[i], t);
+    }
+}
+
+static bool has_scales(const fanin__layer_spec *s) {
+    const double v[4] = {s->lr_scale, s->wd_scale, s->bias_lr_scale, s->bias_wd_scale};
+    for (int i = 0; i < 4; i++)
+        if (v[i] > 0 && v[i] != 1.0) return true; /* 0: unset (experiment.h) */
+    return false;
+}
+
 /* The keys of one layer of a kind other than residual; `ind` indents all but the first line,
  * which follows "- ". Dense is written without `type:`, as before kinds existed. */
-static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind) {
+static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind, bool force) {
     char v[64];
     if (s->type == FANIN_LAYER_DENSE) {
         fprintf(f, "units: %d\n", s->units);
@@ -137,8 +163,12 @@ static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind)
         put_padding(f, ind, s->padding);
         fprintf(f, "%sbias: %s\n", ind, s->bias ? "true" : "false");
         put_weight_prefs(f, s, ind);
+        put_scales(f, s, ind, true, force);
         break;
-    case FANIN_LAYER_DENSE: put_weight_prefs(f, s, ind); break;
+    case FANIN_LAYER_DENSE:
+        put_weight_prefs(f, s, ind);
+        put_scales(f, s, ind, true, force);
+        break;
     case FANIN_LAYER_MAXPOOL2D:
     case FANIN_LAYER_AVGPOOL2D:
         fprintf(f, "%skernel: %d\n%sstride: %d\n%spadding: %d\n", ind, s->kernel, ind, s->stride,
@@ -152,6 +182,7 @@ static void put_layer_keys(FILE *f, const fanin__layer_spec *s, const char *ind)
         if (s->type == FANIN_LAYER_BATCHNORM) fprintf(f, "%smomentum: %s\n", ind, v);
         put_pref_key(f, ind, "init", &s->init);
         put_pref_key(f, ind, "bias_init", &s->bias_init);
+        put_scales(f, s, ind, false, force);
         break;
     case FANIN_LAYER_DROPOUT:
         fanin__format_double(s->p, v, sizeof v);
@@ -175,10 +206,11 @@ static void put_residual(FILE *f, const fanin_experiment *x, int o) {
         put_pref_key(f, "      ", "init", &c->init);
         put_pref_key(f, "      ", "bias_init", &c->bias_init);
     }
+    put_scales(f, c, "      ", true, false);
     fputs("      layers:\n", f);
     for (int l = o + 1; l < x->layers[o].link; l++) {
         fputs("        - ", f);
-        put_layer_keys(f, &x->layers[l], "          ");
+        put_layer_keys(f, &x->layers[l], "          ", has_scales(c));
     }
 }
 
@@ -195,7 +227,7 @@ static void put_model(FILE *f, const fanin_experiment *x) {
             l += s->n_blocks * (s->link - l + 1);
             continue;
         }
-        put_layer_keys(f, s, "      ");
+        put_layer_keys(f, s, "      ", false);
         l++;
     }
 }

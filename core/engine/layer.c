@@ -71,6 +71,10 @@ int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const
     if (with_forward) {
         ctx.layer_forward = env->forward;
         ctx.layer_forward_user = env->forward_user;
+        if ((t->flags & FANIN_TENSOR_OUTPUT) && !t->is_bias) { /* every layer is initialised */
+            ctx.init_grad = &fanin__model_init_grad;
+            ctx.init_grad_user = env->forward_user;
+        }
     }
     int rc = vt->fill(&ctx, t, init->params, &rng);
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, what, err, errlen) : FANIN_OK;

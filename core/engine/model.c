@@ -102,17 +102,9 @@ static void carve(fanin_model *m) {
     }
 }
 
+/* The optimizer's parameter groups and their state slices (param_groups.c). */
 static int alloc_optimizer(fanin_model *m, char *err, size_t errlen) {
-    const fanin__pref *o = &m->x->optimizer;
-    const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
-    m->opt_state_size = vt->state_size(m->n_params, o->params);
-    m->opt_state = aligned_alloc(16, round_up(m->opt_state_size ? m->opt_state_size : 16, 16));
-    if (!m->opt_state)
-        return fanin__errf(err, errlen, FANIN_ENOMEM, "optimizer state: out of memory");
-    fanin_ctx ctx;
-    fanin__ctx_init(&ctx, o->entry, 1.0);
-    int rc = vt->init_state(&ctx, m->opt_state, m->n_params, o->params);
-    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "init_state", err, errlen) : FANIN_OK;
+    return fanin__param_groups_new(m, err, errlen);
 }
 
 /* Block layout: params, grads, buffers, activations (cap rows per layer), scratch. */
@@ -167,6 +159,7 @@ int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int c
 
 void fanin__model_free(fanin_model *m) {
     if (!m) return;
+    fanin__param_groups_free(m);
     free(m->opt_state);
     free(m->block);
     free(m->layers);
@@ -188,14 +181,9 @@ static int layer_gain(const fanin__layer *L, double *gain, char *err, size_t err
 }
 
 /* The layer_forward service for the layer being initialised (installed by init_params). */
-typedef struct forward_user {
-    fanin_model *m;
-    int layer;
-} forward_user;
-
 static int layer_forward_service(void *user, const float **out, int64_t *rows, int64_t *cols,
                                  char *err, size_t errlen) {
-    forward_user *u = user;
+    fanin__forward_user *u = user;
     return fanin__model_layer_forward(u->m, u->layer, out, rows, cols, err, errlen);
 }
 
@@ -217,7 +205,7 @@ int fanin__model_init_params(fanin_model *m, char *err, size_t errlen) {
     }
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer *L = &m->layers[l];
-        forward_user u = {m, l};
+        fanin__forward_user u = {m, l};
         double gain;
         int rc = layer_gain(L, &gain, err, errlen);
         if (rc < 0) return rc;
@@ -233,6 +221,8 @@ void fanin__model_set_init_batch(fanin_model *m, const float *X, int64_t n) {
     m->init_X = n > 0 ? X : NULL;
     m->init_n = !X || n <= 0 ? 0 : n > m->cap ? m->cap : (int)n;
 }
+
+void fanin__model_set_init_labels(fanin_model *m, const float *Y) { m->init_Y = Y; }
 
 int fanin__model_forward(fanin_model *m, const float *X, int n, char *err, size_t errlen) {
     const float *in = X;

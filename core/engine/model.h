@@ -6,6 +6,7 @@
 #define FANIN_ENGINE_MODEL_H
 
 #include "config/experiment.h"
+#include "plugin/host.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,16 @@ typedef struct fanin__layer {
     float *scratch; /* the model's scratch, shared by all layers during one call */
 } fanin__layer;
 
+/* A run of parameters the optimizer steps with its own learning-rate multiplier and weight
+ * decay (the layers' lr_scale, wd_scale and bias_*): params[off, off+n) with the state bytes
+ * at opt_state + state_off (16-byte aligned). Neighbours with the same multipliers are one
+ * group, so a model without multipliers has one group over everything, as before them. */
+typedef struct fanin__param_group {
+    size_t off, n, state_off;
+    double lr_scale, wd_scale;
+    fanin_value *params; /* the optimizer's with weight_decay scaled; NULL: its own */
+} fanin__param_group;
+
 typedef struct fanin_model {
     int n_layers, n_in, cap; /* cap: rows the buffers hold (batch or eval chunk) */
     fanin__shape input;      /* one example's shape; n_in = its size */
@@ -57,12 +68,22 @@ typedef struct fanin_model {
     int64_t step;    /* the optimizer step being computed (dropout's stream) */
     void *opt_state; /* optimizer-owned bytes, host-allocated */
     size_t opt_state_size;
+    fanin__param_group *groups; /* n_groups, in parameter order, covering all n_params */
+    int n_groups;
     float *block;              /* the one allocation the layers' buffers are carved from */
     bool fused_output;         /* the loss writes dZ from the logits (loss.h: fanin__loss_fuses) */
     const fanin_experiment *x; /* borrowed */
     const float *init_X;       /* data-dependent init (layer_forward): [init_n, n_in], borrowed */
     int init_n;                /* 0 = no batch */
+    const float *init_Y;       /* the init batch's targets [init_n, y_dim] (init_grad), or NULL */
 } fanin_model;
+
+/* What the init services installed in a weight fill's context point at: the model and the
+ * index of the layer being initialised. */
+typedef struct fanin__forward_user {
+    fanin_model *m;
+    int layer;
+} fanin__forward_user;
 
 /* A model of x's layers for examples of `input` shape, with buffers for cap rows. A shape
  * that cannot work (a kernel larger than its input, a dense layer on an image) is an error
@@ -81,6 +102,12 @@ int fanin__model_init_params(fanin_model *m, char *err, size_t errlen);
  * of X [n, n_in] (borrowed until init_params returns). Without it layer_forward reports
  * FANIN_ENOTSUP. */
 void fanin__model_set_init_batch(fanin_model *m, const float *X, int64_t n);
+/* The targets of that batch, Y [n, y_dim] as the dataset stores them (borrowed likewise):
+ * without them the gradients-at-initialisation service reports FANIN_ENOTSUP. */
+void fanin__model_set_init_labels(fanin_model *m, const float *Y);
+/* ---- init_grad.c: gradients at initialisation (fanin_host.init_loss_grad, init_weight) ----
+ * Installed (user: a fanin__forward_user) in the context of the output layer's weight fill. */
+extern const fanin__init_grad_ops fanin__model_init_grad;
 /* The layer_forward service: forward the init batch through layers 0..l and point *out at
  * layer l's pre-activation Z [*rows, *cols], computed with a zero bias for layer l. */
 int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t *rows,
@@ -89,6 +116,16 @@ int fanin__model_layer_forward(fanin_model *m, int l, const float **out, int64_t
 int fanin__model_forward(fanin_model *m, const float *X, int n, char *err, size_t errlen);
 /* Backward from dA of the last layer (set by the loss); fills grads. */
 int fanin__model_backward(fanin_model *m, const float *X, int n, char *err, size_t errlen);
+/* ---- param_groups.c ---- */
+
+/* m's parameter groups from its layers' multipliers, their optimizer state slices allocated
+ * and initialised (opt_state, opt_state_size). A wd_scale with an optimizer without a
+ * weight_decay parameter is an error at the layer (FANIN_ECONFIG). */
+int fanin__param_groups_new(fanin_model *m, char *err, size_t errlen);
+void fanin__param_groups_free(fanin_model *m);
+/* One optimizer update at 1-based step t with learning rate lr (train.c): the optimizer once
+ * per parameter group, at lr * lr_scale with the group's state and parameters. */
+int fanin__optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen);
 /* ---- model_file.c ---- */
 
 /* Write the parameters as safetensors under each kind's tensor names (dense: layers.N.weight

@@ -100,13 +100,22 @@ static void gather(train_bufs *b, const fanin_dataset *d, int64_t from, int n) {
     }
 }
 
-static int optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen) {
+/* The optimizer once per parameter group (model.h): its run of weights and gradients, its
+ * state slice, lr * lr_scale and its parameters (weight_decay scaled) or the optimizer's. One
+ * group at multiplier 1 is exactly the single call over every parameter. */
+int fanin__optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen) {
     const fanin__pref *o = &m->x->optimizer;
     const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
-    fanin_ctx ctx;
-    fanin__ctx_init(&ctx, o->entry, 1.0);
-    int rc = vt->step(&ctx, m->opt_state, m->params, m->grads, m->n_params, lr, t, o->params);
-    return rc < 0 ? fanin__ctx_fail(&ctx, rc, "optimizer step", err, errlen) : FANIN_OK;
+    for (int i = 0; i < m->n_groups; i++) {
+        const fanin__param_group *g = &m->groups[i];
+        fanin_ctx ctx;
+        fanin__ctx_init(&ctx, o->entry, 1.0);
+        int rc = vt->step(&ctx, (char *)m->opt_state + g->state_off, m->params + g->off,
+                          m->grads + g->off, g->n, lr * g->lr_scale, t,
+                          g->params ? g->params : o->params);
+        if (rc < 0) return fanin__ctx_fail(&ctx, rc, "optimizer step", err, errlen);
+    }
+    return FANIN_OK;
 }
 
 /* Loss and accuracies of the weights as they are before this iteration's update: the test set
@@ -139,7 +148,7 @@ static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t
      * reaches the weights */
     if (!fanin__all_finite(m->grads, m->n_params)) return FANIN_EDIVERGED;
     if (dg) fanin__diag_before_update(dg, m, n, t - 1);
-    rc = optimizer_step(m, t, lr, err, errlen);
+    rc = fanin__optimizer_step(m, t, lr, err, errlen);
     if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
     return rc;
 }
@@ -176,7 +185,7 @@ static int step_dp(fanin_model *m, const fanin_dataset *d, train_bufs *b, const 
     *stop = b->red[p + 2] > 0;
     if (!isfinite(*loss) || !fanin__all_finite(m->grads, p)) return FANIN_EDIVERGED;
     if (dg) fanin__diag_before_update(dg, m, rows, t - 1);
-    rc = optimizer_step(m, t, lr, err, errlen);
+    rc = fanin__optimizer_step(m, t, lr, err, errlen);
     if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
     return rc;
 }

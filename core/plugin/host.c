@@ -239,6 +239,39 @@ static int host_layer_forward(fanin_ctx *ctx, const float **out, int64_t *rows, 
     return rc < 0 ? host_error(ctx, rc, "%s", err) : FANIN_OK;
 }
 
+/* ---- gradients at initialisation (ABI 1.2) ---- */
+
+static int no_init_grad(fanin_ctx *ctx, const char *what) {
+    return host_error(ctx, FANIN_ENOTSUP,
+                      "%s: no network to evaluate here (only the output layer's weight fill "
+                      "during a run with a labelled batch has one; fanin init-stats and other "
+                      "tensors do not): use this initializer as the output layer's init",
+                      what);
+}
+
+/* Forward + loss + backward on the init batch, as the caller installed it in the context. */
+static int host_init_loss_grad(fanin_ctx *ctx, double *loss, int32_t *n_weights) {
+    if (!loss || !n_weights)
+        return host_error(ctx, FANIN_EINVAL, "init_loss_grad: loss or n_weights is NULL");
+    if (!ctx || !ctx->init_grad) return no_init_grad(ctx, "init_loss_grad");
+    char err[FANIN_ERRLEN];
+    int rc = ctx->init_grad->eval(ctx->init_grad_user, loss, n_weights, err, sizeof err);
+    return rc < 0 ? host_error(ctx, rc, "%s", err) : FANIN_OK;
+}
+
+/* Weight tensor k and its gradient from the last init_loss_grad. */
+static int host_init_weight(fanin_ctx *ctx, int32_t k, float **w, const float **grad, int64_t *n) {
+    if (!w || !grad || !n)
+        return host_error(ctx, FANIN_EINVAL, "init_weight: w, grad or n is NULL");
+    *w = NULL;
+    *grad = NULL;
+    *n = 0;
+    if (!ctx || !ctx->init_grad) return no_init_grad(ctx, "init_weight");
+    char err[FANIN_ERRLEN];
+    int rc = ctx->init_grad->weight(ctx->init_grad_user, k, w, grad, n, err, sizeof err);
+    return rc < 0 ? host_error(ctx, rc, "%s", err) : FANIN_OK;
+}
+
 /* ---- tensors (ABI 1.2) ---- */
 
 /* Roles of a vector that adds (is_bias for 1.0 plugins) and of any vector a layer owns. */
@@ -305,6 +338,8 @@ static fanin_host host_table = {
     .qr = host_qr,
     .layer_forward = host_layer_forward,
     .tensor_size = (uint32_t)sizeof(fanin_tensor),
+    .init_loss_grad = host_init_loss_grad,
+    .init_weight = host_init_weight,
 };
 
 const fanin_host *fanin__host(void) {

@@ -14,6 +14,15 @@
 typedef int (*fanin__layer_forward_fn)(void *user, const float **out, int64_t *rows, int64_t *cols,
                                        char *err, size_t errlen);
 
+/* The gradients-at-initialisation services' implementation (fanin_host.init_loss_grad and
+ * init_weight), installed by the engine for the output layer's weight fill. On failure they
+ * write why into err and return a negative code. */
+typedef struct fanin__init_grad_ops {
+    int (*eval)(void *user, double *loss, int32_t *n_weights, char *err, size_t errlen);
+    int (*weight)(void *user, int32_t k, float **w, const float **grad, int64_t *n, char *err,
+                  size_t errlen);
+} fanin__init_grad_ops;
+
 struct fanin_ctx {
     const fanin__entry *entry; /* the plugin being called (NULL during the entry call) */
     const char *path;          /* its file */
@@ -23,6 +32,9 @@ struct fanin_ctx {
      * NULL means there is no data here and the service answers FANIN_ENOTSUP */
     fanin__layer_forward_fn layer_forward;
     void *layer_forward_user;
+    /* init_loss_grad / init_weight services: NULL answers FANIN_ENOTSUP */
+    const fanin__init_grad_ops *init_grad;
+    void *init_grad_user;
     int has_error;
     int error_code;
     char msg[FANIN_ERRLEN]; /* the plugin's own message */

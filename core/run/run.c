@@ -128,6 +128,7 @@ static int train_member(const fanin_experiment *x, const fanin_dataset *d, const
                                      errlen);
     if (rc < 0) return rc;
     fanin__model_set_init_batch(m, d->x_train, d->n_train); /* for data-dependent inits (lsuv) */
+    fanin__model_set_init_labels(m, d->y_train); /* gradients at init (metainit, gradinit) */
     if (fanin__in_child()) say_phase_init(x);
     rc = fanin__model_init_params(m, err, errlen);
     fanin__diag *dg = NULL;

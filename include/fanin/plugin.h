@@ -21,7 +21,9 @@ extern "C" {
 /* 1.0: the first release. 1.1: fanin_host.layer_forward (appended; data-dependent
  * initializers such as lsuv). 1.2: fanin_tensor's description (full shape, torch's fans, role,
  * residual-branch position, output flag; appended) and fanin_host.tensor_size saying so.
- * A 1.0 or 1.1 plugin loads unchanged in a 1.2 host and sees the 2-D view it always saw. */
+ * Also in 1.2: fanin_host.init_loss_grad and init_weight, gradients at initialisation (metainit,
+ * gradinit). A 1.0 or 1.1 plugin loads unchanged in a 1.2 host and sees the 2-D view it always
+ * saw. */
 #define FANIN_ABI_MINOR 2
 #define FANIN_MAGIC 0x4E494E46u /* "FNIN" read as a little-endian u32 */
 
@@ -166,6 +168,25 @@ typedef struct fanin_host {
     /* sizeof(fanin_tensor) as this host fills every tensor it hands to an initializer: the
      * fields of fanin_tensor inside it are there (test with FANIN_TENSOR_HAS below). */
     uint32_t tensor_size;
+
+    /* Gradients at initialisation (1.2, appended; read behind FANIN_HAS_FIELD and check for
+     * NULL). Available only while an initializer fills the OUTPUT layer's weight (the tensor
+     * has FANIN_TENSOR_OUTPUT, role DENSE_WEIGHT or CONV_WEIGHT) during a run: every other
+     * layer is then initialised, so the whole network can be evaluated. An initializer used
+     * there first fills t itself, then may rescale every layer's weight (metainit, gradinit).
+     *
+     * init_loss_grad: forward the init batch (the experiment's first training rows and their
+     * labels) through the network with the weights' current contents (biases as initialised;
+     * the output bias reads as its current contents, zero on a new model), compute the run's
+     * loss (mean over rows) and backpropagate it. *loss := the loss, *n_weights := the number
+     * of weight tensors (dense, conv and skip-projection W, input to output). Every call
+     * re-evaluates: rescale weights, call again. Running statistics are left unchanged.
+     * Elsewhere (fanin init-stats, another tensor) returns FANIN_ENOTSUP with a message. */
+    int (*init_loss_grad)(fanin_ctx *ctx, double *loss, int32_t *n_weights);
+    /* Weight tensor k (0 <= k < n_weights): *w := its values, writable until the fill returns
+     * (the last one is the tensor being filled), *grad := dLoss/dW from the last
+     * init_loss_grad call, *n := its number of floats. */
+    int (*init_weight)(fanin_ctx *ctx, int32_t k, float **w, const float **grad, int64_t *n);
 } fanin_host;
 
 /* ---- tensors handed to initializers ---- */
