@@ -191,7 +191,7 @@ static void test_unknown_key_suggests(void **state) {
                  "/exp/t.yaml:14:24: unknown key 'log_evry' in 'train'; did you mean 'log_every'?");
     expect_error(base_with(14, "train: {iterations: 5, foo: 3}\n"),
                  "/exp/t.yaml:14:24: unknown key 'foo' in 'train' (known keys: iterations, "
-                 "epochs, batch, log_every, checkpoint_every)");
+                 "epochs, batch, log_every, checkpoint_every, timeout, parallel)");
 }
 
 static void test_wrong_type(void **state) {
@@ -360,6 +360,24 @@ static void round_trip(const char *text); /* below, with the writer's tests */
 
 /* The course's two files: dataset names default to its layout, paths become absolute,
  * normalize defaults to auto (scale255 for uint8 x), which other sources refuse. */
+/* train.timeout and train.parallel: the defaults of `fanin run --timeout S` / --data-parallel */
+static void test_train_timeout_parallel(void **state) {
+    fanin_experiment *x = resolve(BASE);
+    assert_true(x->timeout == 0);
+    assert_int_equal(x->parallel, FANIN_PARALLEL_NONE);
+    fanin__experiment_free(x);
+    x = resolve(base_with(14, "train: {iterations: 5, timeout: 2.5, parallel: mpi}\n"));
+    assert_true(x->timeout == 2.5);
+    assert_int_equal(x->parallel, FANIN_PARALLEL_MPI);
+    fanin__experiment_free(x);
+    expect_error(base_with(14, "train: {iterations: 5, timeout: -1}\n"),
+                 "/exp/t.yaml:14:33: 'train.timeout' must be a number >= 0, got '-1'");
+    expect_error(base_with(14, "train: {iterations: 5, parallel: mpii}\n"),
+                 "/exp/t.yaml:14:34: 'train.parallel' must be one of none | mpi, got 'mpii'; "
+                 "did you mean 'mpi'?");
+    round_trip(base_with(14, "train: {iterations: 5, timeout: 0.25, parallel: mpi}\n"));
+}
+
 static void test_data_hdf5_keys(void **state) {
     static const char *const tail = "model: {layers: [{units: 1, activation: sigmoid}]}\n"
                                     "loss: bce\n";
@@ -802,6 +820,8 @@ static void assert_experiments_equal(const fanin_experiment *a, const fanin_expe
     assert_int_equal(a->batch, b->batch);
     assert_int_equal(a->log_every, b->log_every);
     assert_int_equal(a->layer_stats_every, b->layer_stats_every);
+    assert_true(a->timeout == b->timeout);
+    assert_int_equal(a->parallel, b->parallel);
 }
 
 static void round_trip(const char *text) {
@@ -933,6 +953,7 @@ int main(void) {
         cmocka_unit_test(test_bce_needs_one_unit),
         cmocka_unit_test(test_empty_layers),
         cmocka_unit_test(test_iterations_and_epochs),
+        cmocka_unit_test(test_train_timeout_parallel),
         cmocka_unit_test(test_yaml_syntax_error),
         cmocka_unit_test(test_yaml_indentation_hint),
         cmocka_unit_test(test_data_keys_by_source),

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Members isolated from each other (issue 13, docs/cluster.md "Members isolated"): in one
 # process, with --jobs and under mpirun, a member whose initializer crashes (SIGSEGV) is
-# recorded `crashed` with the signal and what ran, one whose activation hangs past --timeout is
-# `timeout`, the rest of the sweep finishes, the summary is written and the exit code is 1.
+# recorded `crashed` with the signal and the plugin call in flight ("SIGSEGV in initializer
+# misbehave_init (fill), layer 0"), one whose activation hangs past --timeout or train.timeout
+# is `timeout` (the flag overrides the key), the rest of the sweep finishes, the summary is written and the exit code is 1.
 # A full disk (a 1 MB tmpfs; skipped when mount is not allowed) marks the members that cannot
 # write `failed` naming the file, keeps every earlier file, and --resume after space is freed
 # completes the sweep. A data error before any member ran prints no "results in DIR".
@@ -38,8 +39,8 @@ for mode in "" "--jobs 2"; do
     [ $code -eq 1 ] || { cat "$T/log"; fail "crash ($mode): exit $code, not 1"; }
     grep -q '^01-misbehave_init,crashed,' "$out/summary.csv" || fail "crash ($mode): no crashed row"
     [ "$(grep -c ',done,' "$out/summary.csv")" -eq 3 ] || fail "crash ($mode): the others did not finish"
-    grep -q "SIGSEGV while initialising the model (init: misbehave_init" "$out/01-misbehave_init/failed.txt" ||
-        fail "crash ($mode): failed.txt does not name the signal and the initializer"
+    grep -q "SIGSEGV in initializer misbehave_init (fill), layer 0$" "$out/01-misbehave_init/failed.txt" ||
+        { cat "$out/01-misbehave_init/failed.txt"; fail "crash ($mode): failed.txt does not name the signal, the plugin call and the layer"; }
     grep -q "crashed: SIGSEGV" "$T/log" || fail "crash ($mode): not said on stderr"
     [ -s "$out/report.html" ] || fail "crash ($mode): no report"
 done
@@ -56,14 +57,25 @@ for mode in "" "--jobs 2"; do
     ! grep -q "results in" "$T/log" || fail "data error ($mode): says 'results in' with no results"
 done
 
-# a hanging activation: killed at the time limit, the rest finishes
+# a hanging activation: killed at the time limit (--timeout 1 overriding train.timeout: 100),
+# the rest finishes
 FANIN_PLUGIN_PATH="$T/hang" "$B" run "$T/sw.yaml" --out "$T/hang-out" -q --timeout 1 \
+    --set train.timeout=100 \
     --set 'sweep.model.defaults.activation=[tanh, misbehave_act, relu]' > "$T/log" 2>&1
 code=$?
 [ $code -eq 1 ] || { cat "$T/log"; fail "hang: exit $code, not 1"; }
 grep -q '^01-misbehave_act,timeout,' "$T/hang-out/summary.csv" || fail "hang: no timeout row"
 [ "$(grep -c ',done,' "$T/hang-out/summary.csv")" -eq 2 ] || fail "hang: the others did not finish"
-grep -q "killed after 1 s" "$T/hang-out/01-misbehave_act/failed.txt" || fail "hang: failed.txt"
+grep -q "killed after 1 s .* in activation misbehave_act (forward), layer 0$" \
+    "$T/hang-out/01-misbehave_act/failed.txt" || { cat "$T/hang-out/01-misbehave_act/failed.txt"; fail "hang: failed.txt"; }
+# the same limit from the experiment file alone (train.timeout), no flag
+FANIN_PLUGIN_PATH="$T/hang" "$B" run "$T/sw.yaml" --out "$T/hang-key" -q \
+    --set train.timeout=1 --set model.defaults.activation=misbehave_act > "$T/log" 2>&1
+code=$?
+[ $code -eq 1 ] || { cat "$T/log"; fail "train.timeout: exit $code, not 1"; }
+grep -q '^sw,timeout,\|,timeout,' "$T/hang-key/summary.csv" || { cat "$T/hang-key/summary.csv"; fail "train.timeout: no timeout row"; }
+grep -q "killed after 1 s" "$T/hang-key/failed.txt" "$T/hang-key"/*/failed.txt 2>/dev/null ||
+    fail "train.timeout: failed.txt"
 
 # under mpirun (when present): the crash is one member's row there too
 if command -v mpirun >/dev/null 2>&1; then

@@ -199,12 +199,21 @@ static int parse_args(int argc, char **argv, run_args *a) {
     return FANIN_EXIT_OK;
 }
 
-/* The experiment's name and the swept keys' last parts ("init"), from member 0. */
-static int describe(const fanin_config *c, const fanin_registry *reg, char *name, size_t nlen,
-                    char *hdr, size_t hlen, char *err, size_t errlen) {
+/* train.timeout and train.parallel (member 0's) are the defaults --timeout S and
+ * --data-parallel override. */
+static void key_defaults(const fanin_experiment *x, run_args *a) {
+    if (a->timeout <= 0) a->timeout = x->timeout;
+    if (x->parallel == FANIN_PARALLEL_MPI) a->data_parallel = 1;
+}
+
+/* The experiment's name and the swept keys' last parts ("init"), from member 0; a's defaults
+ * from its train keys. */
+static int describe(const fanin_config *c, const fanin_registry *reg, run_args *a, char *name,
+                    size_t nlen, char *hdr, size_t hlen, char *err, size_t errlen) {
     fanin_experiment *x;
     int rc = fanin__config_resolve(c, 0, reg, &x, err, errlen);
     if (rc < 0) return rc;
+    key_defaults(x, a);
     snprintf(name, nlen, "%s", x->name);
     hdr[0] = 0;
     for (int s = 0; s < x->n_swept; s++) {
@@ -383,10 +392,10 @@ static int run(const run_args *a, fanin_config *c, fanin_registry *reg) {
     int rc = fanin__config_validate(c, reg, err, sizeof err);
     if (rc < 0) return cli_fail(rc, err);
     char name[128], hdr[256], out[FANIN_PATHLEN];
-    if ((rc = describe(c, reg, name, sizeof name, hdr, sizeof hdr, err, sizeof err)) < 0)
-        return cli_fail(rc, err);
-    if ((rc = choose_folder_ranks(a, name, out)) != FANIN_EXIT_OK) return rc;
     run_args one = *a;
+    if ((rc = describe(c, reg, &one, name, sizeof name, hdr, sizeof hdr, err, sizeof err)) < 0)
+        return cli_fail(rc, err);
+    if ((rc = choose_folder_ranks(&one, name, out)) != FANIN_EXIT_OK) return rc;
     if (one.jobs == JOBS_AUTO) { /* run.args then saves the choice, for --resume */
         fanin__jobs_choice ch = cli_jobs_auto(c, reg, a->threads);
         one.jobs = ch.processes;

@@ -32,6 +32,10 @@ extern const char *const fanin__loss_names[], *const fanin__norm_names[], *const
 
 /* hdf5 `data.layout`: how a 4-D x [n, a, b, c] holds one example, [H, W, C] (the course's
  * [64, 64, 3] images) or [C, H, W]; the dataset is stored [C, H, W] either way. */
+/* train.parallel: none, or mpi (every rank takes a slice of each batch under mpirun) */
+enum fanin__parallel { FANIN_PARALLEL_NONE = 0, FANIN_PARALLEL_MPI = 1 };
+extern const char *const fanin__parallel_names[]; /* "none", "mpi", NULL */
+
 enum fanin__layout { FANIN_LAYOUT_HWC = 0, FANIN_LAYOUT_CHW = 1 };
 extern const char *const fanin__layout_names[]; /* "hwc", "chw", NULL (section_data.c) */
 
@@ -104,6 +108,27 @@ extern const char *const fanin__layer_type_names[], *const fanin__scale_names[];
 #define FANIN_PAD_SAME (-1)  /* conv2d/pool padding: output size ceil(in / stride) */
 #define FANIN_PAD_VALID (-2) /* no padding (0) */
 
+/* model.parametrization (docs/configuration.md, "Parametrizations"): standard = as drawn;
+ * ntk = weights drawn times sqrt(fan_in), output times 1/sqrt(fan_in); mup = Tensor Programs V
+ * relative to model.base_width, as the mup package. Names in fanin__pz_names (NULL-ended). */
+enum fanin__parametrization { FANIN_PZ_STANDARD = 0, FANIN_PZ_NTK = 1, FANIN_PZ_MUP = 2 };
+enum fanin__pz_role { FANIN_PZ_NONE = 0, FANIN_PZ_INPUT, FANIN_PZ_HIDDEN, FANIN_PZ_OUTPUT };
+extern const char *const fanin__pz_names[], *const fanin__pz_role_names[];
+/* A dense layer's factors from the parametrization (all 0 = 1, as a spec zeroed by hand):
+ *   W0 = init * (drawn W) * (fan_in ? sqrt(n_in) : 1),   b0 = bias_init * (drawn b)
+ *   Z  = out * (fan_in ? 1/sqrt(n_in) : 1) * (x W^T) + b
+ * and learning-rate multipliers (times the layer's own lr_scale / bias_lr_scale) by optimizer
+ * family: [0] SGD-like, [1] Adam-like (fanin__pz_adam_like). */
+typedef struct fanin__pz {
+    int role; /* enum fanin__pz_role */
+    bool fan_in;
+    double init, bias_init, out, lr[2], bias_lr[2];
+} fanin__pz;
+/* Does the optimizer plugin `name` normalise the gradient entrywise (Adam, RMSProp, Adagrad..)? */
+bool fanin__pz_adam_like(const char *name);
+/* pz's factor v, 1 when unset (0). */
+static inline double fanin__pz_f(double v) { return v > 0 ? v : 1.0; }
+
 typedef struct fanin__layer_spec {
     int type;       /* enum fanin__layer_type */
     fanin__loc loc; /* where the layer (or its residual block) was written */
@@ -134,6 +159,7 @@ typedef struct fanin__layer_spec {
      * its residual block's; bias_* without its own takes the layer's lr_scale and wd_scale.
      * 0 (a spec built by hand, zeroed) means 1, and bias_* 0 the layer's. */
     double lr_scale, wd_scale, bias_lr_scale, bias_wd_scale;
+    fanin__pz pz; /* what model.parametrization applies to this layer (dense only) */
 } fanin__layer_spec;
 
 typedef struct fanin__swept {
@@ -155,6 +181,8 @@ typedef struct fanin_experiment {
     fanin__layer_spec *layers; /* n_layers, repeats and residual blocks expanded (owned) */
     int input[3];              /* model.input: one example's [C, H, W]; all 0 when not given */
     fanin__loc input_loc;      /* where model.input was written */
+    int parametrization;       /* enum fanin__parametrization (model.parametrization) */
+    double base_width;         /* model.base_width: mup's base model's hidden width (0: none) */
     int loss;                  /* enum fanin__loss */
     fanin__pref optimizer;
     double lr;
@@ -165,8 +193,11 @@ typedef struct fanin_experiment {
     int64_t log_every;
     int64_t layer_stats_every; /* 0 = only at iteration 0 and the end */
     int64_t checkpoint_every;  /* train.checkpoint_every: steps between checkpoints; 0 = never */
-    int threads;               /* BLAS threads; 0 = OpenBLAS default */
-    int member;                /* index within the sweep */
+    double timeout;            /* train.timeout: seconds before a member is killed; 0 = none
+                                * (the default of `fanin run --timeout S`) */
+    int parallel; /* train.parallel: enum fanin__parallel (--data-parallel's default) */
+    int threads;  /* BLAS threads; 0 = OpenBLAS default */
+    int member;   /* index within the sweep */
     int n_swept;
     fanin__swept *swept; /* the values this sweep member took (owned) */
     void *arena;         /* internal allocations (params, strings) */

@@ -46,6 +46,7 @@ static int read_nothing(fanin__rctx *r, const fanin__key *k, const fanin__node *
 
 const char *const fanin__rng_names[] = {"philox", "numpy", NULL};
 const char *const fanin__loss_names[] = {"bce", "cross_entropy", "mse", NULL};
+const char *const fanin__parallel_names[] = {"none", "mpi", NULL};
 const char *const fanin__norm_names[] = {"none", "scale255", "standardize", "auto", NULL};
 
 static const fanin__key train_keys[] = {
@@ -62,6 +63,17 @@ static const fanin__key train_keys[] = {
      .off = OFF(checkpoint_every),
      .flags = NO_MAX,
      .min = 0},
+    {.name = "timeout",
+     .type = FANIN__KEY_F64,
+     .off = OFF(timeout),
+     .flags = NO_MAX,
+     .min = 0,
+     .doc = "seconds a member may run before it is killed (status timeout); 0 = no limit"},
+    {.name = "parallel",
+     .type = FANIN__KEY_ENUM,
+     .off = OFF(parallel),
+     .choices = fanin__parallel_names,
+     .doc = "none | mpi"},
     {0},
 };
 
@@ -215,6 +227,8 @@ static void set_defaults(fanin_experiment *x) {
     x->log_every = 100;
     x->layer_stats_every = 0;
     x->checkpoint_every = 0;
+    x->timeout = 0;
+    x->parallel = FANIN_PARALLEL_NONE;
 }
 
 static void check_train(fanin__rctx *r) {

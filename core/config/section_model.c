@@ -12,6 +12,7 @@
 #include "config/values.h"
 #include "plugin/registry.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 typedef struct model_state {
     fanin__layer_spec defaults; /* entry NULL where model.defaults does not say */
     const fanin__node *layers;  /* the list, read once the defaults are known */
+    int pz;                     /* model.parametrization */
+    double base_width;          /* model.base_width */
 } model_state;
 
 static int note_layers(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
@@ -85,8 +88,104 @@ const fanin__key fanin__model_keys[] = {
      .flags = FANIN__KEY_REQUIRED,
      .doc = "a list like [{units: 20}, {units: 1}]"},
     {.name = "input", .type = FANIN__KEY_ANY, .fn = read_input},
+    {.name = "parametrization",
+     .type = FANIN__KEY_ENUM,
+     .off = offsetof(model_state, pz),
+     .choices = fanin__pz_names},
+    {.name = "base_width",
+     .type = FANIN__KEY_F64,
+     .off = offsetof(model_state, base_width),
+     .min = 0,
+     .flags = FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX,
+     .doc = "the base model's hidden width, e.g. 64"},
     {0},
 };
+
+/* ---- model.parametrization: each dense layer's factors (experiment.h: fanin__pz) ---- */
+
+const char *const fanin__pz_names[] = {"standard", "ntk", "mup", NULL};
+const char *const fanin__pz_role_names[] = {"", "input", "hidden", "output", NULL};
+
+bool fanin__pz_adam_like(const char *name) {
+    static const char *const adam[] = {"adam",    "adamw",   "adamax",   "nadam", "radam",
+                                       "rmsprop", "adagrad", "adadelta", NULL};
+    for (int i = 0; name && adam[i]; i++)
+        if (!strcmp(name, adam[i])) return true;
+    return false;
+}
+
+/* μP (Tensor Programs V, Table 3, in the mup package's form: MuReadout with its parameters
+ * rescaled by set_base_shapes, MuSGD, MuAdam). m_in, m_out: fan_in / base_width and
+ * fan_out / base_width of the dimensions that are widths (the input's and the output's are
+ * not). SGD: vector-like lr * m (its one width), matrix-like lr * m_out / m_in; Adam:
+ * matrix-like lr / m_in, vector-like lr * 1; output: Z = (x / m_in) W^T + b with W and b drawn
+ * times sqrt(m_in), the output bias fixed (lr * 1). */
+static void set_mup(fanin__pz *p, int role, double m_in, double m_out) {
+    *p = (fanin__pz){.role = role, .init = 1, .bias_init = 1, .out = 1};
+    p->lr[1] = p->bias_lr[1] = 1;
+    if (role == FANIN_PZ_INPUT) {
+        p->lr[0] = p->bias_lr[0] = m_out;
+    } else if (role == FANIN_PZ_HIDDEN) {
+        p->lr[0] = m_out / m_in;
+        p->bias_lr[0] = m_out;
+        p->lr[1] = 1 / m_in;
+    } else {
+        p->out = 1 / m_in;
+        p->init = p->bias_init = sqrt(m_in);
+        p->lr[0] = m_in;
+        p->bias_lr[0] = 1;
+    }
+}
+
+/* The weight layers under a parametrization must be dense (only dropout and flatten between):
+ * their indices into d; -1 after an error at the first other layer. */
+static int pz_dense_layers(fanin__rctx *r, int *d) {
+    fanin_experiment *x = r->x;
+    int n = 0;
+    for (int l = 0; l < x->n_layers; l++) {
+        int t = x->layers[l].type;
+        if (t == FANIN_LAYER_DENSE) d[n++] = l;
+        if (t == FANIN_LAYER_DENSE || t == FANIN_LAYER_DROPOUT || t == FANIN_LAYER_FLATTEN)
+            continue;
+        fanin__errs_add(r->errs, FANIN_ECONFIG, &x->layers[l].loc,
+                        "model.parametrization %s supports dense layers (with dropout and "
+                        "flatten between) only, and this layer is %s; use parametrization: "
+                        "standard for this model",
+                        fanin__pz_names[x->parametrization], fanin__layer_type_names[t]);
+        return -1;
+    }
+    return n;
+}
+
+/* Each dense layer's role (first input, last output, the others hidden) and factors. */
+static int apply_pz(fanin__rctx *r, const fanin__node *model, const model_state *m) {
+    fanin_experiment *x = r->x;
+    x->parametrization = m->pz;
+    x->base_width = m->base_width;
+    if (m->pz == FANIN_PZ_STANDARD) return FANIN_OK;
+    const fanin__node *at = fanin__node_get(model, "parametrization", NULL);
+    if (m->pz == FANIN_PZ_MUP && !(m->base_width > 0))
+        return fanin__rerr(r, at,
+                           "'model.parametrization: mup' needs model.base_width, the hidden "
+                           "width of the base model its learning rate is tuned on (e.g. "
+                           "base_width: 64)");
+    int *d = malloc(sizeof(int) * (size_t)(x->n_layers + 1)), n = d ? pz_dense_layers(r, d) : -1;
+    if (n >= 0 && n < 2)
+        fanin__rerr(r, at,
+                    "model.parametrization %s needs at least two dense layers (an input and "
+                    "an output layer), and the model has %d",
+                    fanin__pz_names[m->pz], n);
+    for (int k = 0; n >= 2 && k < n; k++) {
+        fanin__layer_spec *s = &x->layers[d[k]];
+        int role = k == 0 ? FANIN_PZ_INPUT : k == n - 1 ? FANIN_PZ_OUTPUT : FANIN_PZ_HIDDEN;
+        if (m->pz == FANIN_PZ_NTK) s->pz = (fanin__pz){.role = role, .fan_in = true};
+        else
+            set_mup(&s->pz, role, k ? x->layers[d[k - 1]].units / m->base_width : 1,
+                    s->units / m->base_width);
+    }
+    free(d);
+    return n >= 2 ? FANIN_OK : FANIN_ECONFIG;
+}
 
 static void spec_deinit(fanin__layer_spec *s) {
     fanin__pref_deinit(&s->activation);
@@ -103,6 +202,7 @@ int fanin__resolve_model(fanin__rctx *r, const fanin__key *k, const fanin__node 
     int rc = fanin__apply_map(r, val, fanin__model_keys, &m, path, 0);
     if (m.layers && fanin__read_layers(r, val, &m.defaults, m.layers) != FANIN_OK)
         rc = FANIN_ECONFIG;
+    if (rc == FANIN_OK && m.layers && apply_pz(r, val, &m) != FANIN_OK) rc = FANIN_ECONFIG;
     spec_deinit(&m.defaults);
     if (rc != FANIN_OK) { /* no half-built model for the loss check to trip on */
         fanin_experiment *x = r->x;

@@ -214,10 +214,41 @@ static void put_residual(FILE *f, const fanin_experiment *x, int o) {
     }
 }
 
+/* A comment under a dense layer with what model.parametrization applied to it: the factors of
+ * experiment.h's fanin__pz, with the effective learning-rate multipliers (the layer's lr_scale
+ * and bias_lr_scale times the parametrization's, for this optimizer's family). */
+static void put_pz(FILE *f, const fanin_experiment *x, const fanin__layer_spec *s) {
+    const fanin__pz *p = &s->pz;
+    if (!p->role) return;
+    if (p->fan_in) {
+        fprintf(f, "      # ntk %s: W = sqrt(fan_in) * drawn, Z = (x W^T) / sqrt(fan_in) + b\n",
+                fanin__pz_role_names[p->role]);
+        return;
+    }
+    const char *opt = x->optimizer.entry ? x->optimizer.entry->plugin->name : NULL;
+    int fam = fanin__pz_adam_like(opt);
+    double lr = s->lr_scale > 0 ? s->lr_scale : 1,
+           blr = s->bias_lr_scale > 0 ? s->bias_lr_scale : lr;
+    const double v[5] = {fanin__pz_f(p->init), fanin__pz_f(p->bias_init), fanin__pz_f(p->out),
+                         lr * fanin__pz_f(p->lr[fam]), blr * fanin__pz_f(p->bias_lr[fam])};
+    char t[5][40];
+    for (int i = 0; i < 5; i++) fanin__format_double(v[i], t[i], sizeof t[i]);
+    fprintf(f,
+            "      # mup %s (%s-like): W init x%s, b init x%s, output x%s, effective lr x%s, "
+            "bias lr x%s\n",
+            fanin__pz_role_names[p->role], fam ? "adam" : "sgd", t[0], t[1], t[2], t[3], t[4]);
+}
+
 /* Layers as expanded, but each residual item once, with its repeat: its blocks are copies. */
 static void put_model(FILE *f, const fanin_experiment *x) {
     fputs("model:\n", f);
     if (x->input[0]) fprintf(f, "  input: [%d, %d, %d]\n", x->input[0], x->input[1], x->input[2]);
+    if (x->parametrization != FANIN_PZ_STANDARD) {
+        char t[40];
+        fprintf(f, "  parametrization: %s\n", fanin__pz_names[x->parametrization]);
+        fanin__format_double(x->base_width, t, sizeof t);
+        if (x->base_width > 0) fprintf(f, "  base_width: %s\n", t);
+    }
     fputs("  layers:\n", f);
     for (int l = 0; l < x->n_layers;) {
         const fanin__layer_spec *s = &x->layers[l];
@@ -228,6 +259,7 @@ static void put_model(FILE *f, const fanin_experiment *x) {
             continue;
         }
         put_layer_keys(f, s, "      ", false);
+        put_pz(f, x, s);
         l++;
     }
 }
@@ -263,6 +295,8 @@ int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
     fprintf(f, ", log_every: %lld", (long long)x->log_every);
     if (x->checkpoint_every > 0)
         fprintf(f, ", checkpoint_every: %lld", (long long)x->checkpoint_every);
+    if (x->timeout > 0) fprintf(f, ", timeout: %.17g", x->timeout);
+    if (x->parallel == FANIN_PARALLEL_MPI) fputs(", parallel: mpi", f);
     fprintf(f, "}\ndiagnostics: {layer_stats_every: %lld}\n", (long long)x->layer_stats_every);
     return ferror(f) ? FANIN_EIO : FANIN_OK;
 }

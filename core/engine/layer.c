@@ -76,7 +76,9 @@ int fanin__layer_fill(const fanin__init_env *env, const fanin__pref *init, const
             ctx.init_grad_user = env->forward_user;
         }
     }
+    fanin__call_note("fill", env->layer);
     int rc = vt->fill(&ctx, t, init->params, &rng);
+    fanin__call_done();
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, what, err, errlen) : FANIN_OK;
 }
 
@@ -119,7 +121,9 @@ int fanin__layer_activate(const fanin__layer *L, const float *Z, float *A, size_
     const fanin__pref *a = &L->spec->activation;
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, a->entry, 1.0);
+    fanin__call_note("forward", L->index);
     int rc = act_vt(L)->forward(&ctx, Z, A, n, a->params);
+    fanin__call_done();
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, "activation forward", err, errlen) : FANIN_OK;
 }
 
@@ -128,6 +132,8 @@ int fanin__layer_activate_backward(const fanin__layer *L, const float *Z, const 
     const fanin__pref *a = &L->spec->activation;
     fanin_ctx ctx;
     fanin__ctx_init(&ctx, a->entry, 1.0);
+    fanin__call_note("backward", L->index);
     int rc = act_vt(L)->backward(&ctx, Z, A, dA, dA, n, a->params);
+    fanin__call_done();
     return rc < 0 ? fanin__ctx_fail(&ctx, rc, "activation backward", err, errlen) : FANIN_OK;
 }

@@ -7,6 +7,7 @@
  * multipliers has one group, state and updates as before groups existed.
  */
 #include "base/errors.h"
+#include "config/experiment.h"
 #include "config/pref.h"
 #include "engine/model.h"
 #include "plugin/host.h"
@@ -36,10 +37,14 @@ static void add_run(fanin_model *m, size_t off, size_t n, double lr, double wd) 
 static double or (double v, double unset) { return v > 0 ? v : unset; }
 
 /* Layer L's parameters as runs: its bias (b, w_rows values) at the bias multipliers, the rest
- * at the layer's. */
+ * at the layer's; each learning-rate multiplier times model.parametrization's for the
+ * optimizer's family (experiment.h: fanin__pz; 1 when unset, so exact without one). */
 static void layer_runs(fanin_model *m, const fanin__layer *L) {
     const fanin__layer_spec *s = L->spec;
-    double lr = or (s->lr_scale, 1.0), wd = or (s->wd_scale, 1.0);
+    int fam = fanin__pz_adam_like(m->x->optimizer.entry ? m->x->optimizer.entry->plugin->name
+                                                        : NULL);
+    double pl = fanin__pz_f(s->pz.lr[fam]), pb = fanin__pz_f(s->pz.bias_lr[fam]);
+    double lr0 = or (s->lr_scale, 1.0), wd = or (s->wd_scale, 1.0), lr = lr0 * pl;
     if (L->n_p == 0) return;
     size_t p0 = (size_t)(L->P - m->params), end = p0 + L->n_p;
     if (!L->b) {
@@ -48,7 +53,7 @@ static void layer_runs(fanin_model *m, const fanin__layer *L) {
     }
     size_t b0 = (size_t)(L->b - m->params), b1 = b0 + (size_t)L->w_rows;
     add_run(m, p0, b0 - p0, lr, wd);
-    add_run(m, b0, b1 - b0, or (s->bias_lr_scale, lr), or (s->bias_wd_scale, wd));
+    add_run(m, b0, b1 - b0, or (s->bias_lr_scale, lr0) * pb, or (s->bias_wd_scale, wd));
     add_run(m, b1, end - b1, lr, wd);
 }
 

@@ -349,11 +349,46 @@ const fanin_host *fanin__host(void) {
 
 /* ---- call contexts ---- */
 
+static fanin__call_record own_call = {.layer = -1};
+static fanin__call_record *call = &own_call;
+
+/* dst := src cut to n - 1 bytes; no library call, so safe anywhere */
+static void copy_text(char *dst, const char *src, size_t n) {
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < n; i++) dst[i] = src[i];
+    dst[i] = 0;
+}
+
+void fanin__call_record_place(fanin__call_record *where) {
+    call = where ? where : &own_call;
+    fanin__call_clear();
+}
+
+void fanin__call_note(const char *what, int layer) {
+    copy_text(call->what, what, sizeof call->what);
+    call->layer = layer;
+}
+
+void fanin__call_done(void) { call->active = 0; }
+
+void fanin__call_clear(void) {
+    call->active = 0;
+    call->layer = -1;
+    call->kind[0] = call->name[0] = call->what[0] = 0;
+}
+
 void fanin__ctx_init(fanin_ctx *ctx, const fanin__entry *e, double gain) {
     memset(ctx, 0, sizeof *ctx);
     ctx->entry = e;
     ctx->path = e ? e->path : NULL;
     ctx->gain = gain;
+    const fanin_plugin *p = e ? e->plugin : NULL;
+    call->active = 0; /* while the fields change, it names no call */
+    copy_text(call->kind, p ? fanin__kind_name(p->kind) : "plugin", sizeof call->kind);
+    copy_text(call->name, p && p->name ? p->name : "?", sizeof call->name);
+    call->what[0] = 0;
+    call->layer = -1;
+    call->active = 1;
 }
 
 static int known_status(int rc) { return rc <= FANIN_EINVAL && rc >= FANIN_EINTR; }

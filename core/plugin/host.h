@@ -49,7 +49,26 @@ const fanin_host *fanin__host(void);
  * norm shift, residual bias). No branch (block ... = -1), no flags: the caller adds them. */
 void fanin__tensor_init(fanin_tensor *t, float *data, int role, int ndim, const int64_t *shape,
                         const fanin_tensor *of);
+/* Also records the call as the one in flight (fanin__call_record): plugin kind and name. */
 void fanin__ctx_init(fanin_ctx *ctx, const fanin__entry *e, double gain);
+
+/* The plugin call in flight, process-wide, so a crash report can name it ("initializer my_init
+ * (fill), layer 2"). fanin__ctx_init starts it (kind, name; no method, layer -1); the caller may
+ * add the method and layer with fanin__call_note and end it with fanin__call_done. Fixed
+ * buffers only, so it can be read after the process died (shared memory, run/isolate.c) or
+ * from a signal handler. */
+typedef struct fanin__call_record {
+    int active; /* 1 from the call's start until fanin__call_done */
+    int layer;  /* the layer's index, or -1 */
+    char kind[16], name[64], what[24];
+} fanin__call_record;
+/* Keep the record at `where` from now on (NULL: a record of this process's own). */
+void fanin__call_record_place(fanin__call_record *where);
+/* The method in flight ("fill", "forward"; NULL: none) and its layer (-1: none). */
+void fanin__call_note(const char *what, int layer);
+void fanin__call_done(void);
+/* Forget any call (a new phase of the run begins). */
+void fanin__call_clear(void);
 /* After a plugin call returned rc < 0: "plugin NAME (PATH): its message" into err. */
 int fanin__ctx_fail(const fanin_ctx *ctx, int rc, const char *what, char *err, size_t errlen);
 /* Test hook: make the n-th host allocation from now fail (0 = never). */

@@ -2,12 +2,15 @@
  * byte ('P' phase, 'R' result), a 4-byte length and the bytes. The parent reads the pipe to its
  * end (or the time limit, then SIGKILL; an interrupt of the parent is passed on as SIGUSR1),
  * reaps the child and reads how it ended from the wait status: a signal is a crash, a child
- * that exits without sending its result crashed too. */
+ * that exits without sending its result crashed too. The plugin call in flight (plugin/host.h)
+ * is kept in a page shared with the parent, so it survives the child: even a SIGKILL (the time
+ * limit, the kernel's OOM killer) leaves "initializer my_init (fill), layer 2" readable. */
 #include "run/isolate.h"
 #include "run/rundir.h"
 #include "base/clock.h"
 #include "base/errors.h"
 #include "engine/train.h"
+#include "plugin/host.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +65,7 @@ void fanin__child_phase(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(b, sizeof b, fmt, ap);
     va_end(ap);
+    fanin__call_clear(); /* a call of the phase before is over */
     put('P', b, strlen(b));
 }
 
@@ -139,28 +144,50 @@ static void how_it_ended(fanin__child *c, int st, bool timed_out) {
     }
 }
 
+/* c->call := "initializer my_init (fill), layer 2" from the child's record, if a call was in
+ * flight (the fields are copied bounded: the child may have died mid-write). */
+static void call_text(const fanin__call_record *rec, fanin__child *c) {
+    if (!rec || !rec->active) return;
+    char what[32] = "", layer[24] = "";
+    if (rec->what[0]) snprintf(what, sizeof what, " (%.*s)", (int)sizeof rec->what - 1, rec->what);
+    if (rec->layer >= 0) snprintf(layer, sizeof layer, ", layer %d", rec->layer);
+    snprintf(c->call, sizeof c->call, "%.*s %.*s%s%s", (int)sizeof rec->kind - 1, rec->kind,
+             (int)sizeof rec->name - 1, rec->name, what, layer);
+}
+
+/* The child's side: its own pipe end and call record, then fn. */
+static _Noreturn void child_main(pid_t parent, int fd, fanin__call_record *rec, void (*fn)(void *),
+                                 void *arg) {
+    /* the member dies with its parent (kill -9 of fanin ends the sweep, as it did) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(FANIN_EXIT_RUNTIME);
+    child_fd = fd;
+    fanin__call_record_place(rec);
+    struct sigaction sa = {.sa_handler = on_usr1};
+    sigaction(SIGUSR1, &sa, NULL);
+    fn(arg);
+    fflush(NULL);
+    _exit(0); /* no atexit handlers: they belong to the parent (MPI among them) */
+}
+
 int fanin__child_run(void (*fn)(void *arg), void *arg, double timeout, fanin__child *c) {
     memset(c, 0, sizeof *c);
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) return FANIN_EIO;
+    fanin__call_record *rec = mmap(NULL, sizeof *rec, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (rec == MAP_FAILED) rec = NULL; /* the crash report then names the phase only */
     fflush(NULL);
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
+        if (rec) munmap(rec, sizeof *rec);
         return FANIN_EIO;
     }
     if (pid == 0) {
-        /* the member dies with its parent (kill -9 of fanin ends the sweep, as it did) */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(FANIN_EXIT_RUNTIME);
         close(p[0]);
-        child_fd = p[1];
-        struct sigaction sa = {.sa_handler = on_usr1};
-        sigaction(SIGUSR1, &sa, NULL);
-        fn(arg);
-        fflush(NULL);
-        _exit(0); /* no atexit handlers: they belong to the parent (MPI among them) */
+        child_main(parent, p[1], rec, fn, arg);
     }
     close(p[1]);
     char *buf = NULL;
@@ -173,6 +200,8 @@ int fanin__child_run(void (*fn)(void *arg), void *arg, double timeout, fanin__ch
     parse(buf, len, c);
     free(buf);
     how_it_ended(c, st, !ended);
+    if (c->status != FANIN_OK) call_text(rec, c);
+    if (rec) munmap(rec, sizeof *rec);
     return FANIN_OK;
 }
 

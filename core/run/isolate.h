@@ -15,6 +15,8 @@ typedef struct fanin__child {
     int sig;         /* the signal that ended it, or 0 */
     int exit_code;   /* its exit code when it exited */
     char phase[512]; /* the last phase it reported */
+    char call[128];  /* when it crashed or timed out inside a plugin call: "initializer my_init
+                      * (fill), layer 2"; else empty */
     char *result;    /* the result bytes it sent (malloc'd), NULL if none */
     size_t len;
 } fanin__child;

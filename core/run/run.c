@@ -382,15 +382,18 @@ static void not_finished(fanin__member_result *r, int status, const char *why, d
     if (f) fclose(f); /* a full disk loses this file; the summary row still says why not */
 }
 
-/* "SIGSEGV while initialising the model (init: my_init)", "killed after 5 s (the time limit)
- * while training (optimizer sgd)". */
+/* "SIGSEGV in initializer my_init (fill), layer 2", when a plugin call was in flight, else
+ * "SIGSEGV while initialising the model (init: my_init)"; "killed after 5 s (the time limit)
+ * in ..." / "while training (optimizer sgd)". */
 static void crash_text(const fanin__child *c, double timeout, char *why, size_t len) {
     const char *phase = c->phase[0] ? c->phase : "starting";
+    const char *at = c->call[0] ? "in" : "while";
+    const char *where = c->call[0] ? c->call : phase;
     if (c->status == FANIN_RUN_TIMEOUT)
-        snprintf(why, len, "killed after %g s (the time limit, --timeout) while %s", timeout,
-                 phase);
-    else if (c->sig) snprintf(why, len, "%s while %s", fanin__signal_name(c->sig), phase);
-    else snprintf(why, len, "exited with code %d without a result while %s", c->exit_code, phase);
+        snprintf(why, len, "killed after %g s (the time limit, train.timeout or --timeout) %s %s",
+                 timeout, at, where);
+    else if (c->sig) snprintf(why, len, "%s %s %s", fanin__signal_name(c->sig), at, where);
+    else snprintf(why, len, "exited with code %d without a result %s %s", c->exit_code, at, where);
 }
 
 /* Run the member in a child process; its crash, hang or error becomes its result. */
