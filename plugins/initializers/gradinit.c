@@ -42,37 +42,10 @@ static int objective(fanin_ctx *ctx, ig_net *net, const double *a, const fanin_v
     return FANIN_OK;
 }
 
-static int needs_network(fanin_ctx *ctx) {
-    return FANIN_HOST->error(ctx, FANIN_ENOTSUP,
-                             "gradinit needs the loss's gradient at init: use it as the output "
-                             "layer's init in an experiment (fanin >= plugin ABI 1.2), where "
-                             "every layer is initialised and a labelled batch is at hand; "
-                             "init-stats and plugin checks have none");
-}
-
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
-    size_t n = init_size(t);
-    if (n == 0) return FANIN_OK;
-    if (t->is_bias) {
-        for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
-        return FANIN_OK;
-    }
-    if (!ig_available()) return needs_network(ctx);
-    double fan;
-    int rc = init_fan(ctx, t, INIT_FAN_IN, &fan);
-    if (rc < 0) return rc;
-    FANIN_HOST->rng_normal(rng, t->data, n, 0.0, 1.0 / sqrt(fan));
-    ig_net net;
-    double loss, f0 = NAN, f1 = NAN;
-    rc = ig_open(ctx, &net, &loss);
-    if (rc == FANIN_ENOTSUP) rc = needs_network(ctx);
-    if (rc == FANIN_OK)
-        rc = ig_minimise(ctx, &net, objective, p, p[P_STEPS].i, p[P_LR].f, p[P_ALPHA_MIN].f, &f0,
-                         &f1);
-    if (rc == FANIN_OK)
-        FANIN_HOST->log(ctx, FANIN_LOG_INFO, "gradinit: objective %.6g -> %.6g", f0, f1);
-    ig_close(ctx, &net);
-    return rc;
+    const ig_method m = {"gradinit", objective,        p[P_STEPS].i,
+                         p[P_LR].f,  p[P_ALPHA_MIN].f, "objective"};
+    return ig_fill(ctx, t, p, rng, &m);
 }
 
 #define POSITIVE FANIN_PARAM_MIN_EXCL | FANIN_PARAM_NO_MAX

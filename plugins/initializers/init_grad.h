@@ -6,6 +6,8 @@
 #define FANIN_INIT_GRAD_H
 
 #include <fanin/plugin.h>
+
+#include "init_common.h"
 #include <math.h>
 #include <string.h>
 
@@ -134,6 +136,51 @@ static inline int ig_minimise(fanin_ctx *ctx, ig_net *net, ig_objective obj, con
     for (int64_t t = 0; t < steps && rc == FANIN_OK; t++)
         rc = ig_sign_step(ctx, net, obj, p, lo, &lr, f1);
     ig_scale(net, net->s);
+    return rc;
+}
+
+/* How one of these initializers runs: its name (for messages), its objective, the sign steps'
+ * count, rate and lower bound on a scale factor, and what the objective is called in the log. */
+typedef struct ig_method {
+    const char *name;
+    ig_objective objective;
+    int64_t steps;
+    double lr, lo;
+    const char *what;
+} ig_method;
+
+static inline int ig_needs_network(fanin_ctx *ctx, const char *name) {
+    return FANIN_HOST->error(ctx, FANIN_ENOTSUP,
+                             "%s needs the loss's gradient at init: use it as the output layer's "
+                             "init in an experiment (fanin >= plugin ABI 1.2), where every layer "
+                             "is initialised and a labelled batch is at hand; init-stats and "
+                             "plugin checks have none",
+                             name);
+}
+
+/* The shared fill: a bias is 0; the output weight is drawn N(0, 1/fan_in), then every weight
+ * tensor is rescaled by the sign steps on m's objective. */
+static inline int ig_fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p,
+                          fanin_rng *rng, const ig_method *m) {
+    size_t n = init_size(t);
+    if (n == 0) return FANIN_OK;
+    if (t->is_bias) {
+        for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
+        return FANIN_OK;
+    }
+    if (!ig_available()) return ig_needs_network(ctx, m->name);
+    double fan, loss, f0 = NAN, f1 = NAN;
+    int rc = init_fan(ctx, t, INIT_FAN_IN, &fan);
+    if (rc < 0) return rc;
+    FANIN_HOST->rng_normal(rng, t->data, n, 0.0, 1.0 / sqrt(fan));
+    ig_net net;
+    rc = ig_open(ctx, &net, &loss);
+    if (rc == FANIN_ENOTSUP) rc = ig_needs_network(ctx, m->name);
+    if (rc == FANIN_OK)
+        rc = ig_minimise(ctx, &net, m->objective, p, m->steps, m->lr, m->lo, &f0, &f1);
+    if (rc == FANIN_OK)
+        FANIN_HOST->log(ctx, FANIN_LOG_INFO, "%s: %s %.6g -> %.6g", m->name, m->what, f0, f1);
+    ig_close(ctx, &net);
     return rc;
 }
 

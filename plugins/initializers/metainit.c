@@ -58,37 +58,10 @@ static int gradient_quotient(fanin_ctx *ctx, ig_net *net, const double *s, const
     return FANIN_OK;
 }
 
-static int needs_network(fanin_ctx *ctx) {
-    return FANIN_HOST->error(ctx, FANIN_ENOTSUP,
-                             "metainit needs the loss's gradient at init: use it as the output "
-                             "layer's init in an experiment (fanin >= plugin ABI 1.2), where "
-                             "every layer is initialised and a labelled batch is at hand; "
-                             "init-stats and plugin checks have none");
-}
-
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
-    size_t n = init_size(t);
-    if (n == 0) return FANIN_OK;
-    if (t->is_bias) {
-        for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
-        return FANIN_OK;
-    }
-    if (!ig_available()) return needs_network(ctx);
-    double fan;
-    int rc = init_fan(ctx, t, INIT_FAN_IN, &fan);
-    if (rc < 0) return rc;
-    FANIN_HOST->rng_normal(rng, t->data, n, 0.0, 1.0 / sqrt(fan));
-    ig_net net;
-    double loss, gq0 = NAN, gq1 = NAN;
-    rc = ig_open(ctx, &net, &loss);
-    if (rc == FANIN_ENOTSUP) rc = needs_network(ctx);
-    if (rc == FANIN_OK)
-        rc = ig_minimise(ctx, &net, gradient_quotient, p, p[P_STEPS].i, p[P_LR].f, 1e-3, &gq0,
-                         &gq1);
-    if (rc == FANIN_OK)
-        FANIN_HOST->log(ctx, FANIN_LOG_INFO, "metainit: gradient quotient %.6g -> %.6g", gq0, gq1);
-    ig_close(ctx, &net);
-    return rc;
+    const ig_method m = {"metainit", gradient_quotient,  p[P_STEPS].i, p[P_LR].f,
+                         1e-3,       "gradient quotient"};
+    return ig_fill(ctx, t, p, rng, &m);
 }
 
 static const fanin_param_spec schema[] = {
