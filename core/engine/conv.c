@@ -307,8 +307,7 @@ static int conv_backward(fanin__layer *L, const float *in, float *d_in, int n, b
 static int conv_tensors(const fanin__layer *L, fanin__st_out *out, char (*names)[64]) {
     const fanin__layer_spec *sp = L->spec;
     char base[64];
-    if (sp->name[0]) snprintf(base, sizeof base, "%s", sp->name);
-    else snprintf(base, sizeof base, "layers.%d", L->index);
+    fanin__layer_name(L, base, sizeof base);
     snprintf(names[0], 64, "%.56s.weight", base);
     out[0] = (fanin__st_out){names[0], 4, {sp->channels, L->in.c, sp->kernel, sp->kernel}, L->W};
     if (!L->b) return 1;

@@ -102,11 +102,6 @@ static void carve(fanin_model *m) {
     }
 }
 
-/* The optimizer's parameter groups and their state slices (param_groups.c). */
-static int alloc_optimizer(fanin_model *m, char *err, size_t errlen) {
-    return fanin__param_groups_new(m, err, errlen);
-}
-
 /* Block layout: params, grads, buffers, activations (cap rows per layer), scratch. */
 static int alloc_block(fanin_model *m, char *err, size_t errlen) {
     fanin__layer_size total = {0};
@@ -148,7 +143,7 @@ int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int c
     m->layers = calloc((size_t)x->n_layers, sizeof *m->layers);
     int rc = m->layers ? alloc_block(m, err, errlen)
                        : fanin__errf(err, errlen, FANIN_ENOMEM, "model: out of memory");
-    if (rc == FANIN_OK) rc = alloc_optimizer(m, err, errlen);
+    if (rc == FANIN_OK) rc = fanin__param_groups_new(m, err, errlen); /* param_groups.c */
     if (rc < 0) {
         fanin__model_free(m);
         return rc;

@@ -123,8 +123,8 @@ int fanin__model_backward(fanin_model *m, const float *X, int n, char *err, size
  * weight_decay parameter is an error at the layer (FANIN_ECONFIG). */
 int fanin__param_groups_new(fanin_model *m, char *err, size_t errlen);
 void fanin__param_groups_free(fanin_model *m);
-/* One optimizer update at 1-based step t with learning rate lr (train.c): the optimizer once
- * per parameter group, at lr * lr_scale with the group's state and parameters. */
+/* One optimizer update at 1-based step t with learning rate lr (called by train.c): the
+ * optimizer once per parameter group, at lr * lr_scale with the group's state and parameters. */
 int fanin__optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen);
 /* ---- model_file.c ---- */
 

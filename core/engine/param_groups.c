@@ -3,8 +3,9 @@
  * its own slice of optimizer state (state_size(n_group) bytes, 16-byte aligned, one after
  * another) and, when its weight decay is scaled, its own copy of the optimizer's parameters
  * with the `weight_decay` row multiplied. All of it is allocated at model build; train.c calls
- * the optimizer once per group. Adjacent runs with equal multipliers merge, so a model without
- * multipliers has one group, state and updates as before groups existed.
+ * the optimizer once per group (fanin__optimizer_step, here). Adjacent runs with equal
+ * multipliers merge, so a model without multipliers has one group, state and updates as before
+ * groups existed.
  */
 #include "base/errors.h"
 #include "config/experiment.h"
@@ -97,6 +98,12 @@ static int scale_wd(fanin_model *m, int row, char *err, size_t errlen) {
     return FANIN_OK;
 }
 
+/* The optimizer parameters group g runs with: its own copy (weight_decay scaled) or the
+ * optimizer's. */
+static const fanin_value *group_params(const fanin_model *m, const fanin__param_group *g) {
+    return g->params ? g->params : m->x->optimizer.params;
+}
+
 /* Every group's state slice, allocated and initialised by the optimizer. */
 static int alloc_state(fanin_model *m, char *err, size_t errlen) {
     const fanin__pref *o = &m->x->optimizer;
@@ -106,7 +113,7 @@ static int alloc_state(fanin_model *m, char *err, size_t errlen) {
         fanin__param_group *g = &m->groups[i];
         total = round16(total);
         g->state_off = total;
-        total += vt->state_size(g->n, g->params ? g->params : o->params);
+        total += vt->state_size(g->n, group_params(m, g));
     }
     m->opt_state_size = total; /* one group: state_size(n_params), as checkpoints hold it */
     m->opt_state = aligned_alloc(16, round16(total ? total : 16));
@@ -117,7 +124,7 @@ static int alloc_state(fanin_model *m, char *err, size_t errlen) {
         fanin_ctx ctx;
         fanin__ctx_init(&ctx, o->entry, 1.0);
         int rc = vt->init_state(&ctx, (char *)m->opt_state + g->state_off, g->n,
-                                g->params ? g->params : o->params);
+                                group_params(m, g));
         if (rc < 0) return fanin__ctx_fail(&ctx, rc, "init_state", err, errlen);
     }
     return FANIN_OK;
@@ -136,6 +143,23 @@ int fanin__param_groups_new(fanin_model *m, char *err, size_t errlen) {
         m->groups[m->n_groups++] = (fanin__param_group){.lr_scale = 1, .wd_scale = 1};
     rc = scale_wd(m, row, err, errlen);
     return rc < 0 ? rc : alloc_state(m, err, errlen);
+}
+
+/* The optimizer once per group: its run of weights and gradients, its state slice, lr *
+ * lr_scale and its parameters. One group at multiplier 1 is exactly the single call over every
+ * parameter. */
+int fanin__optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen) {
+    const fanin__pref *o = &m->x->optimizer;
+    const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
+    for (int i = 0; i < m->n_groups; i++) {
+        const fanin__param_group *g = &m->groups[i];
+        fanin_ctx ctx;
+        fanin__ctx_init(&ctx, o->entry, 1.0);
+        int rc = vt->step(&ctx, (char *)m->opt_state + g->state_off, m->params + g->off,
+                          m->grads + g->off, g->n, lr * g->lr_scale, t, group_params(m, g));
+        if (rc < 0) return fanin__ctx_fail(&ctx, rc, "optimizer step", err, errlen);
+    }
+    return FANIN_OK;
 }
 
 void fanin__param_groups_free(fanin_model *m) {

@@ -6,14 +6,12 @@
 #include "base/errors.h"
 #include "base/rng.h"
 #include "config/experiment.h"
-#include "config/pref.h"
 #include "config/schedule.h"
 #include "data/data.h"
 #include "engine/checkpoint.h"
 #include "engine/diag.h"
 #include "engine/loss.h"
 #include "engine/model.h"
-#include "plugin/host.h"
 
 #include <stdint.h>
 #include <stdbool.h>
@@ -21,7 +19,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 volatile sig_atomic_t fanin__interrupt_flag = 0;
@@ -100,24 +97,6 @@ static void gather(train_bufs *b, const fanin_dataset *d, int64_t from, int n) {
     }
 }
 
-/* The optimizer once per parameter group (model.h): its run of weights and gradients, its
- * state slice, lr * lr_scale and its parameters (weight_decay scaled) or the optimizer's. One
- * group at multiplier 1 is exactly the single call over every parameter. */
-int fanin__optimizer_step(fanin_model *m, int64_t t, double lr, char *err, size_t errlen) {
-    const fanin__pref *o = &m->x->optimizer;
-    const fanin_optimizer_vt *vt = o->entry->plugin->vtable;
-    for (int i = 0; i < m->n_groups; i++) {
-        const fanin__param_group *g = &m->groups[i];
-        fanin_ctx ctx;
-        fanin__ctx_init(&ctx, o->entry, 1.0);
-        int rc = vt->step(&ctx, (char *)m->opt_state + g->state_off, m->params + g->off,
-                          m->grads + g->off, g->n, lr * g->lr_scale, t,
-                          g->params ? g->params : o->params);
-        if (rc < 0) return fanin__ctx_fail(&ctx, rc, "optimizer step", err, errlen);
-    }
-    return FANIN_OK;
-}
-
 /* Loss and accuracies of the weights as they are before this iteration's update: the test set
  * always, the train set by its own pass only for minibatches (full batch reuses the step's
  * forward). */
@@ -130,6 +109,16 @@ static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full, f
     if (rc < 0 || full) return rc;
     return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err,
                            errlen);
+}
+
+/* The update of step t after the gradients of n rows are in: the optimizer, with the layer
+ * statistics taken around it when dg is set (a statistics iteration). */
+static int update(fanin_model *m, int n, int64_t t, double lr, fanin__diag *dg, char *err,
+                  size_t errlen) {
+    if (dg) fanin__diag_before_update(dg, m, n, t - 1);
+    int rc = fanin__optimizer_step(m, t, lr, err, errlen);
+    if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
+    return rc;
 }
 
 /* One gradient step on rows [X, Y) of n rows; returns the forward loss through *loss. When dg
@@ -147,10 +136,7 @@ static int step(fanin_model *m, const float *X, const float *Y, int n, int64_t t
     /* one pass over the gradients (as cheap as the update): a NaN stops the run before it
      * reaches the weights */
     if (!fanin__all_finite(m->grads, m->n_params)) return FANIN_EDIVERGED;
-    if (dg) fanin__diag_before_update(dg, m, n, t - 1);
-    rc = fanin__optimizer_step(m, t, lr, err, errlen);
-    if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
-    return rc;
+    return update(m, n, t, lr, dg, err, errlen);
 }
 
 /* One data-parallel step: this process's slice of the batch of n rows forward and backward,
@@ -184,10 +170,7 @@ static int step_dp(fanin_model *m, const fanin_dataset *d, train_bufs *b, const 
     if (correct) *correct = (int64_t)b->red[p + 1];
     *stop = b->red[p + 2] > 0;
     if (!isfinite(*loss) || !fanin__all_finite(m->grads, p)) return FANIN_EDIVERGED;
-    if (dg) fanin__diag_before_update(dg, m, rows, t - 1);
-    rc = fanin__optimizer_step(m, t, lr, err, errlen);
-    if (dg && rc == FANIN_OK) fanin__diag_after_update(dg, m);
-    return rc;
+    return update(m, rows, t, lr, dg, err, errlen);
 }
 
 static int64_t total_iterations(const fanin_experiment *x, int64_t steps_per_epoch) {
@@ -360,10 +343,11 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     res->diverged_what = "loss";
     int rc = fanin__loss_check(m, d, err, errlen);
     if (rc < 0) return rc;
-    bool full = m->x->batch == 0 || m->x->batch >= d->n_train;
-    if ((full ? d->n_train : m->x->batch) > m->cap)
+    int64_t bs = batch_rows(m->x, d);
+    bool full = bs == d->n_train;
+    if (bs > m->cap)
         return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
-    if (hooks && hooks->reduce && hooks->n_shards > (full ? d->n_train : m->x->batch))
+    if (hooks && hooks->reduce && hooks->n_shards > bs)
         return fanin__errf(err, errlen, FANIN_EINVAL,
                            "data-parallel over %d processes needs a "
                            "batch of at least %d rows",
