@@ -13,14 +13,10 @@
 
 enum { P_VARIANCE_NORM };
 
-static int caffe_n(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, double *n) {
-    return init_caffe_n(ctx, t, p[P_VARIANCE_NORM].e, n);
-}
-
 static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fanin_rng *rng) {
     double n;
     if (init_size(t) == 0) return FANIN_OK;
-    int rc = caffe_n(ctx, t, p, &n);
+    int rc = init_caffe_n(ctx, t, p[P_VARIANCE_NORM].e, &n);
     if (rc == FANIN_OK)
         FANIN_HOST->rng_uniform(rng, t->data, init_size(t), -sqrt(3.0 / n), sqrt(3.0 / n));
     return rc;
@@ -30,7 +26,7 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
                    double *std) {
     double n = 1.0;
     if (init_size(t) == 0) return init_empty_moments(mean, std);
-    int rc = caffe_n(ctx, t, p, &n);
+    int rc = init_caffe_n(ctx, t, p[P_VARIANCE_NORM].e, &n);
     *mean = 0.0;
     *std = sqrt(3.0 / n) / sqrt(3.0);
     return rc;

@@ -19,13 +19,6 @@
 
 enum { P_GAIN };
 
-/* out and in of a conv weight, or rows and cols of the 2-D view */
-static void centre_dims(const fanin_tensor *t, int64_t *out, int64_t *in) {
-    int conv = init_is_conv(t);
-    *out = conv ? t->shape[0] : t->rows;
-    *in = conv ? t->shape[1] : t->cols;
-}
-
 /* t = 0, then the centre of each (o, i) kernel = H[o][i] (H [out, in], gain included). */
 static int fill_conv(fanin_ctx *ctx, const fanin_tensor *t, double g, fanin_rng *rng) {
     int64_t out = t->shape[0], in = t->shape[1], size, centre;
@@ -49,7 +42,7 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     int64_t out, in;
     double g;
     if (init_size(t) == 0) return FANIN_OK;
-    centre_dims(t, &out, &in);
+    init_out_in(t, &out, &in);
     if (out > INT_MAX || in > INT_MAX)
         return FANIN_HOST->error(ctx, FANIN_EINVAL,
                                  "delta_orthogonal: %lld x %lld is too large "
@@ -65,7 +58,7 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
                    double *std) {
     int64_t out, in;
     if (init_size(t) == 0) return init_empty_moments(mean, std);
-    centre_dims(t, &out, &in);
+    init_out_in(t, &out, &in);
     double g = 1.0, k = (double)(out < in ? out : in);
     int rc = init_gain(ctx, p[P_GAIN].f, &g);
     *mean = 0.0;

@@ -18,12 +18,10 @@ enum { P_GROUPS };
 
 /* out, in and the kernel (its size and centre; 1 and 0 without one) of t. */
 static void dims(const fanin_tensor *t, int64_t *out, int64_t *in, int64_t *size, int64_t *centre) {
-    int conv = init_is_conv(t);
-    *out = conv ? t->shape[0] : t->rows;
-    *in = conv ? t->shape[1] : t->cols;
+    init_out_in(t, out, in);
     *size = 1;
     *centre = 0;
-    if (conv) init_kernel_centre(t, size, centre);
+    if (init_is_conv(t)) init_kernel_centre(t, size, centre);
 }
 
 /* out % groups == 0, as torch's "dim 0 must be divisible by groups" */

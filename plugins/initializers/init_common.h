@@ -139,6 +139,13 @@ static inline int init_is_conv(const fanin_tensor *t) {
     return init_described(t) && t->ndim >= 3 && !t->is_bias;
 }
 
+/* out and in of a described conv weight [out, in, k...], else rows and cols of the 2-D view. */
+static inline void init_out_in(const fanin_tensor *t, int64_t *out, int64_t *in) {
+    int conv = init_is_conv(t);
+    *out = conv ? t->shape[0] : t->rows;
+    *in = conv ? t->shape[1] : t->cols;
+}
+
 /* A conv weight's spatial size S = prod(shape[2:]) and the flat index of the kernel centre
  * (shape[d] / 2 in every spatial dimension, as torch.nn.init.dirac_), row-major. */
 static inline void init_kernel_centre(const fanin_tensor *t, int64_t *size, int64_t *centre) {

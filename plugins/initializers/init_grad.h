@@ -11,8 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-FANIN_USES_HOST;
-
 typedef struct ig_net {
     int32_t k;               /* weight tensors, input to output */
     float **w;               /* [k] their values (host-owned, writable during the fill) */
@@ -66,7 +64,8 @@ static inline int ig_open(fanin_ctx *ctx, ig_net *net, double *loss) {
     net->gsave = FANIN_HOST->alloc(ctx, net->total * sizeof *net->gsave);
     if (!net->base || !net->gsave)
         return FANIN_HOST->error(ctx, FANIN_ENOMEM, "no memory for %zu weights", net->total);
-    for (int32_t i = 0, o = 0; i < net->k; o += (int)net->n[i], i++)
+    size_t o = 0;
+    for (int32_t i = 0; i < net->k; o += (size_t)net->n[i], i++)
         memcpy(net->base + o, net->w[i], (size_t)net->n[i] * sizeof(float));
     return FANIN_OK;
 }

@@ -33,10 +33,9 @@ static int fill(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, fan
     size_t n = init_size(t);
     for (size_t i = 0; i < n; i++) t->data[i] = 0.0f;
     if (n == 0 || t->is_bias) return FANIN_OK;
-    int conv = init_is_conv(t);
-    int64_t out = conv ? t->shape[0] : t->rows, in = conv ? t->shape[1] : t->cols;
-    int64_t size = 1, centre = 0;
-    if (conv) init_kernel_centre(t, &size, &centre);
+    int64_t out, in, size = 1, centre = 0;
+    init_out_in(t, &out, &in);
+    if (init_is_conv(t)) init_kernel_centre(t, &size, &centre);
     double c = zero_scale(out);
     for (int64_t i = 0; i < out; i++)
         for (int64_t j = 0; j < in; j++)
@@ -50,8 +49,8 @@ static int moments(fanin_ctx *ctx, const fanin_tensor *t, const fanin_value *p, 
     (void)ctx, (void)p;
     size_t n = init_size(t);
     if (n == 0 || t->is_bias) return init_empty_moments(mean, std);
-    int conv = init_is_conv(t);
-    int64_t out = conv ? t->shape[0] : t->rows, in = conv ? t->shape[1] : t->cols;
+    int64_t out, in;
+    init_out_in(t, &out, &in);
     double c = zero_scale(out), s = 0.0, ss = 0.0;
     for (int64_t i = 0; i < out; i++)
         for (int64_t j = 0; j < in; j++) {

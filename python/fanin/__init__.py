@@ -97,6 +97,10 @@ def init(name, shape, seed=0, rng="philox", activation=None, **params):
     return out
 
 
+def _f32(a):
+    return a.ctypes.data_as(_c.POINTER(_c.c_float))
+
+
 def fill(out, name, seed=0, rng="philox", activation=None, **params):
     """init() into an existing C-contiguous float32 array `out`; returns it."""
     if out.dtype != _np.float32 or not out.flags["C_CONTIGUOUS"] or not out.flags["WRITEABLE"]:
@@ -106,14 +110,10 @@ def fill(out, name, seed=0, rng="philox", activation=None, **params):
     arr, n = _kv(params)
     with s.lock:
         s.check(_clib.fanin_init_fill(
-            s.h, name.encode(), out.ctypes.data_as(_c.POINTER(_c.c_float)), out.ndim, shape,
+            s.h, name.encode(), _f32(out), out.ndim, shape,
             int(seed), _check("rng", _RNGS, rng), activation.encode() if activation else None,
             arr, n))
     return out
-
-
-def _f32(a):
-    return a.ctypes.data_as(_c.POINTER(_c.c_float))
 
 
 class Activation:

@@ -12,7 +12,7 @@ import struct
 
 import numpy as np
 
-from ._lib import lib as _lib, session as _session, strings as _strings, text as _text
+from ._lib import kv as _kv, lib as _lib, session as _session
 
 try:  # optional: DataFrames when pandas is there
     import pandas as _pd
@@ -116,7 +116,7 @@ def run(path, set=None, out=None, threads=0, overwrite=False):
     """Run experiment file `path` with overrides `set` ({"key": value}, as `fanin run --set
     key=value`) into folder `out` (default runs/NAME; an earlier run there is kept and the new
     one goes to OUT-2 unless overwrite=True). Returns the Run read back."""
-    sets, n = _strings(["%s=%s" % (k, _text(v)) for k, v in (set or {}).items()])
+    sets, n = _kv(set or {})
     folder = _c.create_string_buffer(4096)
     s = _session()
     with s.lock:
