@@ -17,6 +17,8 @@
  * branches has 384); the list is allocated to size, nothing is sized by this on the stack */
 #define FANIN_MAX_LAYERS 4096
 #define FANIN_MAX_CLASSES 64
+/* data.path's default for source fashion-mnist (Debian's dataset-fashion-mnist) */
+#define FANIN__FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 enum fanin__loss { FANIN_LOSS_BCE = 0, FANIN_LOSS_CE = 1, FANIN_LOSS_MSE = 2 };
 /* AUTO (hdf5 only): scale255 when the file's x is uint8, else none; the reader decides. */
@@ -27,15 +29,15 @@ enum fanin__norm {
     FANIN_NORM_AUTO = 3
 };
 /* The names the file uses for enum fanin__loss, fanin__norm and fanin__rng_kind, indexed by
- * value and ending in NULL (config_resolve.c); the reader and the writer share them. */
+ * value and ending in NULL (resolve.c); the reader and the writer share them. */
 extern const char *const fanin__loss_names[], *const fanin__norm_names[], *const fanin__rng_names[];
 
-/* hdf5 `data.layout`: how a 4-D x [n, a, b, c] holds one example, [H, W, C] (the course's
- * [64, 64, 3] images) or [C, H, W]; the dataset is stored [C, H, W] either way. */
 /* train.parallel: none, or mpi (every rank takes a slice of each batch under mpirun) */
 enum fanin__parallel { FANIN_PARALLEL_NONE = 0, FANIN_PARALLEL_MPI = 1 };
 extern const char *const fanin__parallel_names[]; /* "none", "mpi", NULL */
 
+/* hdf5 `data.layout`: how a 4-D x [n, a, b, c] holds one example, [H, W, C] (the course's
+ * [64, 64, 3] images) or [C, H, W]; the dataset is stored [C, H, W] either way. */
 enum fanin__layout { FANIN_LAYOUT_HWC = 0, FANIN_LAYOUT_CHW = 1 };
 extern const char *const fanin__layout_names[]; /* "hwc", "chw", NULL (section_data.c) */
 

@@ -9,12 +9,9 @@
 #include "config/values.h"
 #include "plugin/registry.h"
 
-#include <math.h>
-#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char *const fanin__layer_type_names[] = {"dense",     "conv2d",         "maxpool2d",

@@ -2,8 +2,6 @@
 #ifndef FANIN_CONFIG_LOC_H
 #define FANIN_CONFIG_LOC_H
 
-
-/* Where a value came from, for messages. */
 typedef struct fanin__loc {
     const char *file; /* borrowed; "--set" for command-line overrides */
     int line, col;    /* 1-based; 0 when unknown */

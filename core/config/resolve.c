@@ -18,12 +18,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include <errno.h>
-#include <limits.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define OFF(field) offsetof(fanin_experiment, field)
 #define NO_MAX FANIN_PARAM_NO_MAX

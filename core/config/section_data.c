@@ -26,7 +26,6 @@ enum {
 
 #define D(field) offsetof(fanin_experiment, data.field)
 #define DSIZE(field) sizeof(((fanin_experiment *)0)->data.field)
-#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define FMNIST_CLASSES 10
 
 const char *const fanin__sources[] = {"fashion-mnist", "idx", "csv", "synthetic", "hdf5", NULL};
@@ -259,7 +258,7 @@ static void source_defaults(fanin__data_spec *d, unsigned bit) {
     d->normalize = bit & (SRC_FMNIST | SRC_IDX) ? FANIN_NORM_SCALE255
                    : bit & SRC_HDF5             ? FANIN_NORM_AUTO
                                                 : FANIN_NORM_NONE;
-    if (bit & SRC_FMNIST) snprintf(d->path, sizeof d->path, "%s", FMNIST_DIR);
+    if (bit & SRC_FMNIST) snprintf(d->path, sizeof d->path, "%s", FANIN__FMNIST_DIR);
     if (bit & SRC_HDF5) { /* the course's train_catvnoncat.h5 / test_catvnoncat.h5 names */
         snprintf(d->x, sizeof d->x, "train_set_x");
         snprintf(d->y, sizeof d->y, "train_set_y");

@@ -13,7 +13,6 @@
 #include "plugin/registry.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>

@@ -11,7 +11,6 @@
 #define FANIN__YAML_MAX_DEPTH 64
 #define FANIN__YAML_MAX_NODES 200000
 #define FANIN__MAX_MEMBERS 1000000
-#define FANIN__MAX_ERRORS 20
 
 /* ---- the node tree ---- */
 

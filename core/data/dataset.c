@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

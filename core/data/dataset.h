@@ -38,7 +38,6 @@ int fanin__data_alloc(fanin_dataset *d, int64_t n_train, int64_t n_test, int n_f
 
 /* ---- the files a spec names (dataset.c, check.c, csv.c) ---- */
 
-#define FANIN__FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define FANIN__FMNIST_HINT "install Debian's dataset-fashion-mnist or set data.path"
 /* Fashion-MNIST's four files in reading order: train images and labels, test images and
  * labels, each as NAME or NAME.gz in data.path. */
