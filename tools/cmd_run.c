@@ -152,6 +152,24 @@ static int parse_timeout(const char *v, run_args *a) {
     return v && end && !*end && a->timeout > 0 ? 0 : -1;
 }
 
+/* The options that do not go together; --resume DIR without a config loads DIR's. */
+static int check_args(run_args *a) {
+    if (a->resume && a->out && strcmp(a->resume, a->out))
+        return cli_fail(FANIN_EINVAL, "--resume DIR continues in DIR; leave out --out");
+    if (a->resume && a->overwrite)
+        return cli_fail(FANIN_EINVAL,
+                        "--resume DIR continues the run in DIR; leave out --overwrite");
+    if (a->resume) a->out = a->resume;
+    if ((a->jobs > 1 || a->jobs == JOBS_AUTO) && a->shard_n > 1)
+        return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
+    if (fanin__mpi_launched() && (a->jobs > 1 || a->jobs == JOBS_AUTO || a->shard_n > 1))
+        return cli_fail(FANIN_EINVAL, "under mpirun the ranks share the members out; leave out "
+                                      "--jobs and --shard");
+    if (!a->config && a->resume) return load_args(a);
+    if (!a->config) return cli_fail(FANIN_EINVAL, "usage: fanin run CONFIG.yaml [options]");
+    return FANIN_EXIT_OK;
+}
+
 static int parse_args(int argc, char **argv, run_args *a) {
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -183,20 +201,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
             return FANIN_EXIT_USAGE;
         } else a->config = o;
     }
-    if (a->resume && a->out && strcmp(a->resume, a->out))
-        return cli_fail(FANIN_EINVAL, "--resume DIR continues in DIR; leave out --out");
-    if (a->resume && a->overwrite)
-        return cli_fail(FANIN_EINVAL,
-                        "--resume DIR continues the run in DIR; leave out --overwrite");
-    if (a->resume) a->out = a->resume;
-    if ((a->jobs > 1 || a->jobs == JOBS_AUTO) && a->shard_n > 1)
-        return cli_fail(FANIN_EINVAL, "--jobs runs the shards itself; leave out --shard");
-    if (fanin__mpi_launched() && (a->jobs > 1 || a->jobs == JOBS_AUTO || a->shard_n > 1))
-        return cli_fail(FANIN_EINVAL, "under mpirun the ranks share the members out; leave out "
-                                      "--jobs and --shard");
-    if (!a->config && a->resume) return load_args(a);
-    if (!a->config) return cli_fail(FANIN_EINVAL, "usage: fanin run CONFIG.yaml [options]");
-    return FANIN_EXIT_OK;
+    return check_args(a);
 }
 
 /* train.timeout and train.parallel (member 0's) are the defaults --timeout S and

@@ -107,7 +107,7 @@ static void on_end(void *user, const fanin__member_result *r) {
     p->done_seconds += fanin__now() - p->started;
     const char *status = fanin__summary_status(r->res.status);
     char a[48], t[24];
-    if (r->res.status <= FANIN_RUN_CRASHED && r->res.status >= FANIN_RUN_FAILED) {
+    if (FANIN_RUN_NO_RESULT(r->res.status)) {
         /* crashed, timeout, failed: why, from its process (the summary row has no room) */
         fprintf(stderr, "[%d/%d] %s: %s: %s\n", r->member + 1, p->n_members, r->id, status,
                 r->message);

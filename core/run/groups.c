@@ -7,7 +7,10 @@
  */
 #include "base/errors.h"
 #include "base/json.h"
+#include "run/rundir.h"
 #include "run/runset.h"
+
+#include <fanin/fanin.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -82,7 +85,9 @@ static int values(const fanin__runset *s, const char *group, int fig, double *v)
     for (int i = 0; i < s->n_runs; i++) {
         const fanin__run_view *r = &s->runs[i];
         double x = fig_of(r, fig);
-        if (!strcmp(r->group, group) && !strcmp(r->status, "done") && isfinite(x)) v[n++] = x;
+        if (!strcmp(r->group, group) && !strcmp(r->status, fanin__summary_status(FANIN_OK)) &&
+            isfinite(x))
+            v[n++] = x;
     }
     return n;
 }
@@ -126,7 +131,7 @@ int fanin__groups_make(fanin__runset *s) {
         if (j == s->n_groups) s->groups[s->n_groups++].first = i;
         s->runs[i].group_index = j;
         s->groups[j].n_runs++;
-        s->groups[j].n_diverged += !strcmp(r->status, "diverged");
+        s->groups[j].n_diverged += !strcmp(r->status, fanin__summary_status(FANIN_EDIVERGED));
         s->groups[j].seconds += r->seconds;
     }
     for (int j = 0; j < s->n_groups; j++) fill(s, &s->groups[j], v);

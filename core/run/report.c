@@ -140,7 +140,7 @@ static void runs_header(FILE *f, const fanin__runset *s, bool to1) {
 
 /* One run's row; a run that did not finish (diverged, crashed, ...) in red. */
 static void run_row(FILE *f, const fanin__runset *s, const fanin__run_view *r, bool to1) {
-    bool bad = strcmp(r->status, "done") != 0;
+    bool bad = strcmp(r->status, fanin__summary_status(FANIN_OK)) != 0;
     fprintf(f, "<tr%s><td class='l'><span class='swatch' style='background:%s'></span>",
             bad ? " class='bad'" : "", fanin__svg_color(r->group_index));
     fanin__html_text(f, r->id);

@@ -99,13 +99,14 @@ static void ticks_y(FILE *f, const axis *a, double x0, double x1) {
     }
 }
 
+/* Ticks on an x axis; decades on a log one. */
 static void ticks_x(FILE *f, const axis *a, double y0, double y1, bool integer) {
     char b[24];
-    double step = nice_step(a->hi - a->lo, 6);
+    double step = a->log ? fmax(1, ceil((a->hi - a->lo) / 8)) : nice_step(a->hi - a->lo, 6);
     if (integer && step < 1) step = 1;
     for (double t = ceil(a->lo / step - 1e-9) * step; t <= a->hi + 1e-9 * step; t += step) {
         double x = a->p0 + (t - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
-        fmt_tick(b, t, false);
+        fmt_tick(b, t, a->log);
         fprintf(f,
                 "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
                 "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
@@ -136,20 +137,6 @@ static void bars(FILE *f, const fanin__series *s, const axis *ax, const axis *ay
                 "<path d='M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8' stroke='%s' "
                 "stroke-width='1.5' fill='none'/>\n",
                 x, y0, y1, x - 4, y0, x - 4, y1, col);
-    }
-}
-
-/* Decade ticks on a log x axis. */
-static void ticks_y_as_x(FILE *f, const axis *a, double y0, double y1) {
-    char b[24];
-    double step = fmax(1, ceil((a->hi - a->lo) / 8));
-    for (double t = ceil(a->lo / step - 1e-9) * step; t <= a->hi + 1e-9 * step; t += step) {
-        double x = a->p0 + (t - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
-        fmt_tick(b, t, true);
-        fprintf(f,
-                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>"
-                "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
-                x, y0, x, y1, x, y0 + 16, b);
     }
 }
 
@@ -243,7 +230,6 @@ static bool chart_axes(const fanin__chart *c, const fanin__series *s, int n, axi
 static void chart_frame(FILE *f, const fanin__chart *c, const axis *ax, const axis *ay, double H) {
     ticks_y(f, ay, ax->p0, ax->p1);
     if (c->xnames) ticks_names(f, ax, ay->p0, ay->p1, c->xnames, c->n_xnames);
-    else if (ax->log) ticks_y_as_x(f, ax, ay->p0, ay->p1);
     else ticks_x(f, ax, ay->p0, ay->p1, c->integer_x);
     fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='frame'/>\n", ax->p0,
             ay->p1, ax->p1 - ax->p0, ay->p0 - ay->p1);

@@ -417,7 +417,7 @@ static int run_isolated(fanin__runner *rn, const fanin_experiment *x, fanin__mem
         not_finished(r, c.status == FANIN_OK ? FANIN_RUN_CRASHED : c.status, why, t0);
     }
     fanin__child_free(&c);
-    if (r->res.status <= FANIN_RUN_CRASHED && r->res.status >= FANIN_RUN_FAILED) rn->n_failed++;
+    if (FANIN_RUN_NO_RESULT(r->res.status)) rn->n_failed++;
     if (rn->n_failed && !rn->fail_code) rn->fail_code = FANIN_EIO;
     return FANIN_OK;
 }

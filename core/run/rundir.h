@@ -108,6 +108,8 @@ typedef struct fanin__summary_row {
 #define FANIN_RUN_CRASHED (-1001)
 #define FANIN_RUN_TIMEOUT (-1002)
 #define FANIN_RUN_FAILED (-1003)
+/* Whether status is one of the three above (crashed, timeout, failed: no result). */
+#define FANIN_RUN_NO_RESULT(status) ((status) <= FANIN_RUN_CRASHED && (status) >= FANIN_RUN_FAILED)
 
 /* Split one line in place into at most max fields (the line end dropped); "quoted, with
  * commas" and "" escapes. Returns the number of fields; fields point into line. */

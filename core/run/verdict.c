@@ -3,8 +3,11 @@
  * thresholds are documented in docs/diagnostics.md; keep the two in step.
  */
 #include "engine/diag.h"
+#include "run/rundir.h"
 #include "run/runset.h"
 #include "run/verdict.h"
+
+#include <fanin/fanin.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -434,7 +437,7 @@ void fanin__verdict(fanin__run_view *r) {
     const fanin__layer_stats *s0 = fanin__run_stats_at(r, false),
                              *s1 = fanin__run_stats_at(r, true);
     figures(r, s0, s1);
-    if (!strcmp(r->status, "diverged")) diverged(r);
+    if (!strcmp(r->status, fanin__summary_status(FANIN_EDIVERGED))) diverged(r);
     if (!s0) {
         fanin__verdict_say(r, "No layer statistics were recorded.");
         return;
