@@ -52,7 +52,10 @@ fuzz:
 	    $(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h || exit 1; \
 	done
 
+# FANIN_DEPS_BENCH=1 adds libfann-dev (the FANN peer); cmake runs again to find it
 bench: build
+	@FANIN_DEPS_BENCH=1 tools/deps.sh
+	cmake -S . -B $(BUILD) >/dev/null && cmake --build $(BUILD) -j $(JOBS)
 	tools/bench/run.sh $(BUILD)
 
 # clang-format (.clang-format, tuned on Debian's clang-format 14) over the C sources: core/ and

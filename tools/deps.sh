@@ -36,6 +36,8 @@ if [ "${FANIN_DEPS_FUZZ:-0}" = 1 ]; then
     ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
         missing="$missing libclang-rt-14-dev"
 fi
+# only for `make bench` (FANIN_DEPS_BENCH=1): FANN, the third peer on the `tiny` benchmark
+if [ "${FANIN_DEPS_BENCH:-0}" = 1 ]; then need_file /usr/include/floatfann.h libfann-dev; fi
 # only for .ci/run (FANIN_DEPS_CI=1): valgrind for the memcheck run, clang-format for the
 # formatting check
 if [ "${FANIN_DEPS_CI:-0}" = 1 ]; then
