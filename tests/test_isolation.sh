@@ -31,6 +31,7 @@ optimizer: {name: sgd, lr: 0.5}
 train: {iterations: 200, batch: 32, log_every: 50}
 YAML
 INITS='sweep.model.defaults.init=[xavier_normal, misbehave_init, he_normal, lecun_normal]'
+INITS2='sweep.model.defaults.init=[xavier_normal, he_normal]'
 for mode in "" "--jobs 2"; do
     out="$T/crash-out-${mode#--jobs }"
     FANIN_PLUGIN_PATH="$T/crash" "$B" run "$T/sw.yaml" --out "$out" -q $mode --set "$INITS" \
@@ -90,11 +91,50 @@ if command -v mpirun >/dev/null 2>&1; then
     fi
 fi
 
+# members share a worker process (32 by default, FANIN_MEMBERS_PER_PROCESS): the figures and
+# files equal a fresh process per member (=1), a worker replaced every 2 members, and
+# --no-isolate; after a crash the rest runs in a fresh worker with the same results
+figures() { # summary.csv without its seconds column
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") s = i } { $s = ""; print }' "$1"
+}
+same_run() { # RUN_A RUN_B what
+    [ -s "$1/summary.csv" ] && [ -s "$2/summary.csv" ] || fail "$3: no summary"
+    [ "$(figures "$1/summary.csv")" = "$(figures "$2/summary.csv")" ] || fail "$3: summary differs"
+    for m in "$1"/*/model.safetensors; do
+        d=$(basename "$(dirname "$m")")
+        cmp -s "$m" "$2/$d/model.safetensors" || fail "$3: $d/model.safetensors differs"
+        cmp -s "$1/$d/layers.csv" "$2/$d/layers.csv" || fail "$3: $d/layers.csv differs"
+    done
+}
+SEEDS='sweep.seed=[1, 2, 3]'
+"$B" run "$T/sw.yaml" --out "$T/w-32" -q --set "$SEEDS" --set "$INITS2" >/dev/null 2>&1 ||
+    fail "worker: the sweep failed"
+for alt in 1 2 inline; do
+    if [ $alt = inline ]; then
+        "$B" run "$T/sw.yaml" --out "$T/w-$alt" -q --no-isolate --set "$SEEDS" --set "$INITS2" >/dev/null 2>&1
+    else
+        FANIN_MEMBERS_PER_PROCESS=$alt "$B" run "$T/sw.yaml" --out "$T/w-$alt" -q --set "$SEEDS" \
+            --set "$INITS2" >/dev/null 2>&1
+    fi || fail "worker ($alt): the sweep failed"
+    same_run "$T/w-32" "$T/w-$alt" "worker against $alt"
+done
+# a member's files are not fsync'd: after a power loss its row may say done and its model be
+# empty; --resume runs such a member again (the others are kept: their folders untouched)
+: > "$T/w-32/01-1-he_normal/model.safetensors"
+touch -d '2000-01-01' "$T/w-32/00-1-xavier_normal/metrics.csv"
+"$B" run --resume "$T/w-32" -q > "$T/log" 2>&1 || { cat "$T/log"; fail "resume after an empty model"; }
+same_run "$T/w-32" "$T/w-1" "resume of an empty model"
+[ -n "$(find "$T/w-32/00-1-xavier_normal/metrics.csv" ! -newermt '2001-01-01')" ] ||
+    fail "resume of an empty model: a whole member was run again"
+FANIN_PLUGIN_PATH="$T/crash" FANIN_MEMBERS_PER_PROCESS=1 "$B" run "$T/sw.yaml" --out "$T/crash-1" \
+    -q --set "$INITS" > "$T/log" 2>&1
+same_run "$T/crash-out-" "$T/crash-1" "crash, a process per member"
+
 # a full disk
 MNT="$T/small"
 mkdir -p "$MNT"
 if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>"$T/mount.err"; then
-    echo "ok (crash, timeout); SKIP the full-disk part: $(cat "$T/mount.err")"
+    echo "ok (crash, timeout, worker); SKIP the full-disk part: $(cat "$T/mount.err")"
     MNT=""
     exit 0
 fi
@@ -118,4 +158,4 @@ rm -f "$MNT/fill"
 "$B" run --resume "$MNT/run" -q > "$T/log" 2>&1 || { cat "$T/log"; fail "resume after the full disk"; }
 [ "$(grep -c ',done,' "$MNT/run/summary.csv")" -eq 4 ] || fail "resume did not complete the sweep"
 cmp -s "$T/kept.safetensors" "$MNT/run/00-1/model.safetensors" || fail "member 0 was rewritten"
-echo "ok: crash, timeout, mpirun crash, full disk and resume"
+echo "ok: crash, timeout, mpirun crash, a worker for several members, full disk and resume"

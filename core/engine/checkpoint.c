@@ -91,7 +91,7 @@ static void fill_head(ckpt_head *h, const fanin_model *m, const fanin__ckpt *c) 
 int fanin__checkpoint_save(const char *path, const fanin_model *m, const fanin__ckpt *c, char *err,
                            size_t errlen) {
     fanin__atomic a;
-    int e = fanin__atomic_open(&a, path);
+    int e = fanin__atomic_open_durable(&a, path);
     if (e)
         return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write the checkpoint: %s", a.tmp,
                            strerror(e));

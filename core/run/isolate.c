@@ -1,10 +1,15 @@
-/* A sweep member in a child process (isolate.h). The child writes records to a pipe: a type
- * byte ('P' phase, 'R' result), a 4-byte length and the bytes. The parent reads the pipe to its
- * end (or the time limit, then SIGKILL; an interrupt of the parent is passed on as SIGUSR1),
- * reaps the child and reads how it ended from the wait status: a signal is a crash, a child
- * that exits without sending its result crashed too. The plugin call in flight (plugin/host.h)
- * is kept in a page shared with the parent, so it survives the child: even a SIGKILL (the time
- * limit, the kernel's OOM killer) leaves "initializer my_init (fill), layer 2" readable. */
+/* Sweep members in a worker process (isolate.h). The parent sends a job as a 4-byte length and
+ * its bytes on a socket; the worker runs it and writes records to a pipe: a type byte ('P'
+ * phase, 'R' result, 'E' the job's end), a 4-byte length and the bytes. The parent reads
+ * records until the job's 'E' (the worker waits for the next job), the pipe's end (the worker
+ * died: reaped, a signal is a crash, an exit too) or the time limit (SIGKILL); an interrupt of
+ * the parent is passed on as SIGUSR1. A dead or killed worker is replaced by a fresh fork for
+ * the next job, as is one that ran max_jobs. The plugin call in flight (plugin/host.h) is kept
+ * in a page shared with the parent, so it survives the worker: even a SIGKILL (the time limit,
+ * the kernel's OOM killer) leaves "initializer my_init (fill), layer 2" readable.
+ * Why a worker and not a fork per member: a fork of fanin (its plugins, OpenBLAS, the data)
+ * costs ~1 ms with its page faults and exit, more than a tiny member's training
+ * (tools/bench/README.md, "sweep"). */
 #include "run/isolate.h"
 #include "run/rundir.h"
 #include "base/clock.h"
@@ -23,16 +28,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int child_fd = -1; /* the pipe's write end, in the child only */
+static int child_fd = -1; /* the record pipe's write end, in a worker only */
 
 bool fanin__in_child(void) { return child_fd >= 0; }
 
-/* In the child: the parent passes an interrupt on as SIGUSR1, which only raises the flag. Not
- * SIGINT: a Ctrl-C reaches both processes, and the child's SIGINT handler resets itself, so a
- * second SIGINT would end the child before its checkpoint. */
+/* In the worker: the parent passes an interrupt on as SIGUSR1, which only raises the flag. Not
+ * SIGINT: a Ctrl-C reaches both processes, and the worker's SIGINT handler resets itself, so a
+ * second SIGINT would end the worker before its checkpoint. */
 static void on_usr1(int sig) {
     (void)sig;
     fanin__interrupt_flag = 1;
@@ -55,7 +61,7 @@ static void put(char type, const void *data, size_t len) {
     unsigned char h[5] = {(unsigned char)type};
     memcpy(h + 1, &n, 4);
     write_all(child_fd, h, 5);
-    write_all(child_fd, data, len);
+    if (len) write_all(child_fd, data, len);
 }
 
 void fanin__child_phase(const char *fmt, ...) {
@@ -84,68 +90,198 @@ const char *fanin__signal_name(int sig) {
     return "a signal";
 }
 
-/* Everything the child writes, until it closes the pipe or the deadline (0: none) passes;
- * false on the deadline. An interrupt of this process is passed on to the child once. */
-static bool read_all(int fd, pid_t pid, double deadline, char **buf, size_t *len) {
+/* ---- the worker's side ---- */
+
+/* len bytes from fd; false at its end (the parent stopped the worker, or is gone). */
+static bool read_exact(int fd, void *data, size_t len) {
+    char *p = data;
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Jobs one after another until the socket closes: each one's call record cleared, then fn, its
+ * output flushed, and 'E'. */
+static _Noreturn void worker_main(pid_t parent, const fanin__worker *w, int job_fd, int rec_fd) {
+    /* the worker dies with its parent (kill -9 of fanin ends the sweep, as it did) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(FANIN_EXIT_RUNTIME);
+    child_fd = rec_fd;
+    fanin__call_record_place(w->rec);
+    struct sigaction sa = {.sa_handler = on_usr1};
+    sigaction(SIGUSR1, &sa, NULL);
+    char *job = NULL;
     size_t cap = 0;
+    for (uint32_t n; read_exact(job_fd, &n, 4);) {
+        if (n > cap) {
+            free(job);
+            if (!(job = malloc(cap = n))) _exit(FANIN_EXIT_RUNTIME);
+        }
+        if (!read_exact(job_fd, job, n)) break;
+        fanin__call_clear();
+        w->fn(w->ctx, job, n);
+        fflush(NULL);
+        put('E', NULL, 0);
+    }
+    _exit(0); /* no atexit handlers: they belong to the parent (MPI among them) */
+}
+
+/* ---- the parent's side ---- */
+
+static void reap(fanin__worker *w, int *st) {
+    int s = 0;
+    while (waitpid(w->pid, &s, 0) < 0 && errno == EINTR) {}
+    if (st) *st = s;
+    close(w->to);
+    close(w->from);
+    w->pid = 0;
+    w->jobs = 0;
+}
+
+/* End the worker between jobs: it reads the socket's end and exits. */
+static void retire(fanin__worker *w) {
+    if (w->pid <= 0) return;
+    shutdown(w->to, SHUT_WR);
+    reap(w, NULL);
+}
+
+void fanin__worker_stop(fanin__worker *w) {
+    retire(w);
+    if (w->rec) munmap(w->rec, sizeof *w->rec);
+    w->rec = NULL;
+}
+
+/* A fresh worker: a socket for jobs, a pipe for records, the shared call record, fork. */
+static int start(fanin__worker *w) {
+    int s[2], p[2];
+    if (!w->rec) {
+        w->rec = mmap(NULL, sizeof *w->rec, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+                      0);
+        if (w->rec == MAP_FAILED) w->rec = NULL; /* a crash report then names the phase only */
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0) return FANIN_EIO;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        close(s[0]);
+        close(s[1]);
+        return FANIN_EIO;
+    }
+    fflush(NULL);
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        close(s[0]);
+        close(p[0]);
+        worker_main(parent, w, s[1], p[1]);
+    }
+    close(s[1]);
+    close(p[1]);
+    if (pid < 0) {
+        close(s[0]);
+        close(p[0]);
+        return FANIN_EIO;
+    }
+    *w = (fanin__worker){w->fn, w->ctx, w->max_jobs, pid, s[0], p[0], 0, w->rec};
+    return FANIN_OK;
+}
+
+/* Send the job; false when the worker is gone (it died between jobs). */
+static bool send_job(const fanin__worker *w, const void *job, size_t len) {
+    uint32_t n = (uint32_t)len;
+    const void *part[2] = {&n, job};
+    size_t size[2] = {4, len};
+    for (int i = 0; i < 2; i++)
+        for (const char *at = part[i]; size[i] > 0;) {
+            ssize_t k = send(w->to, at, size[i], MSG_NOSIGNAL);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) return false;
+            at += k;
+            size[i] -= (size_t)k;
+        }
+    return true;
+}
+
+/* The whole records in buf[*at, len): the last phase into c->phase, the result into c->result;
+ * true at the job's end ('E'). *at moves past what was used. */
+static bool parse(const char *buf, size_t len, size_t *at, fanin__child *c) {
+    while (*at + 5 <= len) {
+        uint32_t n;
+        memcpy(&n, buf + *at + 1, 4);
+        if (*at + 5 + n > len) break; /* the rest is still coming */
+        char type = buf[*at];
+        const char *data = buf + *at + 5;
+        *at += 5 + n;
+        if (type == 'E') return true;
+        if (type == 'P') snprintf(c->phase, sizeof c->phase, "%.*s", (int)n, data);
+        else if (type == 'R' && !c->result && (c->result = malloc(n ? n : 1))) {
+            memcpy(c->result, data, n);
+            c->len = n;
+        }
+    }
+    return false;
+}
+
+typedef enum { JOB_DONE, JOB_DIED, JOB_LATE } job_end;
+
+/* Read the worker's records until the job ends, the worker dies or the deadline (0: none)
+ * passes. An interrupt of this process is passed on to the worker once. */
+static job_end read_job(const fanin__worker *w, double deadline, fanin__child *c) {
+    char *buf = NULL;
+    size_t cap = 0, len = 0, at = 0;
     bool told = false;
+    job_end end = JOB_DIED;
     for (;;) {
         if (fanin__interrupt_flag && !told) { /* SIGUSR1: see on_usr1 */
-            kill(pid, SIGUSR1);
+            kill(w->pid, SIGUSR1);
             told = true;
         }
         int ms = 200; /* a tick to look at the clock and the flag */
         if (deadline > 0) {
             double left = deadline - fanin__now();
-            if (left <= 0) return false;
+            if (left <= 0) {
+                end = JOB_LATE;
+                break;
+            }
             if (left * 1000 < ms) ms = (int)(left * 1000) + 1;
         }
-        struct pollfd p = {fd, POLLIN, 0};
-        int r = poll(&p, 1, ms);
-        if (r <= 0) continue; /* a signal, or the tick */
-        if (*len + 4096 > cap) {
-            char *b = realloc(*buf, cap = (*len + 4096) * 2);
-            if (!b) return true;
-            *buf = b;
+        struct pollfd p = {w->from, POLLIN, 0};
+        if (poll(&p, 1, ms) <= 0) continue; /* a signal, or the tick */
+        if (len + 4096 > cap) {
+            char *b = realloc(buf, cap = (len + 4096) * 2);
+            if (!b) break;
+            buf = b;
         }
-        ssize_t n = read(fd, *buf + *len, cap - *len);
+        ssize_t n = read(w->from, buf + len, cap - len);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return true;
-        *len += (size_t)n;
-    }
-}
-
-/* Split the records: the last phase into c->phase, the result into c->result. */
-static void parse(const char *b, size_t len, fanin__child *c) {
-    for (size_t at = 0; at + 5 <= len;) {
-        uint32_t n;
-        memcpy(&n, b + at + 1, 4);
-        if (at + 5 + n > len) break; /* cut short by a crash */
-        const char *data = b + at + 5;
-        if (b[at] == 'P') snprintf(c->phase, sizeof c->phase, "%.*s", (int)n, data);
-        else if (b[at] == 'R' && (c->result = malloc(n ? n : 1))) {
-            memcpy(c->result, data, n);
-            c->len = n;
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (parse(buf, len, &at, c)) {
+            end = JOB_DONE;
+            break;
         }
-        at += 5 + n;
     }
+    free(buf);
+    return end;
 }
 
-static void how_it_ended(fanin__child *c, int st, bool timed_out) {
-    if (timed_out) {
+static void how_it_ended(fanin__child *c, int st, job_end end) {
+    if (end == JOB_LATE) {
         c->status = FANIN_RUN_TIMEOUT;
         c->sig = SIGKILL;
     } else if (WIFSIGNALED(st)) {
         c->status = FANIN_RUN_CRASHED;
         c->sig = WTERMSIG(st);
     } else {
+        c->status = FANIN_RUN_CRASHED; /* it exited in the middle of a job */
         c->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        c->status = c->result ? FANIN_OK : FANIN_RUN_CRASHED;
     }
 }
 
-/* c->call := "initializer my_init (fill), layer 2" from the child's record, if a call was in
- * flight (the fields are copied bounded: the child may have died mid-write). */
+/* c->call := "initializer my_init (fill), layer 2" from the worker's record, if a call was in
+ * flight (the fields are copied bounded: the worker may have died mid-write). */
 static void call_text(const fanin__call_record *rec, fanin__child *c) {
     if (!rec || !rec->active) return;
     char what[32] = "", layer[24] = "";
@@ -155,53 +291,25 @@ static void call_text(const fanin__call_record *rec, fanin__child *c) {
              (int)sizeof rec->name - 1, rec->name, what, layer);
 }
 
-/* The child's side: its own pipe end and call record, then fn. */
-static _Noreturn void child_main(pid_t parent, int fd, fanin__call_record *rec, void (*fn)(void *),
-                                 void *arg) {
-    /* the member dies with its parent (kill -9 of fanin ends the sweep, as it did) */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(FANIN_EXIT_RUNTIME);
-    child_fd = fd;
-    fanin__call_record_place(rec);
-    struct sigaction sa = {.sa_handler = on_usr1};
-    sigaction(SIGUSR1, &sa, NULL);
-    fn(arg);
-    fflush(NULL);
-    _exit(0); /* no atexit handlers: they belong to the parent (MPI among them) */
-}
-
-int fanin__child_run(void (*fn)(void *arg), void *arg, double timeout, fanin__child *c) {
+int fanin__worker_run(fanin__worker *w, const void *job, size_t len, double timeout,
+                      fanin__child *c) {
     memset(c, 0, sizeof *c);
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) return FANIN_EIO;
-    fanin__call_record *rec = mmap(NULL, sizeof *rec, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (rec == MAP_FAILED) rec = NULL; /* the crash report then names the phase only */
-    fflush(NULL);
-    pid_t parent = getpid(), pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        if (rec) munmap(rec, sizeof *rec);
-        return FANIN_EIO;
+    if (w->jobs >= (w->max_jobs > 1 ? w->max_jobs : 1)) retire(w);
+    for (int tries = 0;; tries++) {
+        if (w->pid <= 0 && start(w) < 0) return FANIN_EIO;
+        if (w->rec) *w->rec = (fanin__call_record){.layer = -1};
+        if (send_job(w, job, len)) break;
+        reap(w, NULL); /* it died between jobs: a fresh one takes the job */
+        if (tries) return FANIN_EIO;
     }
-    if (pid == 0) {
-        close(p[0]);
-        child_main(parent, p[1], rec, fn, arg);
-    }
-    close(p[1]);
-    char *buf = NULL;
-    size_t len = 0;
-    bool ended = read_all(p[0], pid, timeout > 0 ? fanin__now() + timeout : 0, &buf, &len);
-    if (!ended) kill(pid, SIGKILL);
-    close(p[0]);
+    w->jobs++;
+    job_end end = read_job(w, timeout > 0 ? fanin__now() + timeout : 0, c);
+    if (end == JOB_DONE) return FANIN_OK;
+    if (end == JOB_LATE) kill(w->pid, SIGKILL);
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    parse(buf, len, c);
-    free(buf);
-    how_it_ended(c, st, !ended);
-    if (c->status != FANIN_OK) call_text(rec, c);
-    if (rec) munmap(rec, sizeof *rec);
+    reap(w, &st);
+    how_it_ended(c, st, end);
+    call_text(w->rec, c);
     return FANIN_OK;
 }
 

@@ -8,6 +8,7 @@
  * next member or -1. */
 #include "run/mpi.h"
 #include "base/atomic.h"
+#include "base/clock.h"
 #include "base/errors.h"
 #include "engine/train.h"
 #include "run/rundir.h"
@@ -65,10 +66,29 @@ int fanin__mpi_init(int *rank, int *size, char *err, size_t errlen) {
     return FANIN_OK;
 }
 
+/* The data-parallel reduce's cost, said at finalize when FANIN_MPI_STATS is set (the bench's
+ * allreduce time per step against the step's compute, tools/bench/cluster.sh). */
+static struct {
+    long calls;
+    double seconds, floats;
+} reduce_stats;
+
+static void say_stats(void) {
+    if (!getenv("FANIN_MPI_STATS") || !reduce_stats.calls) return;
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    fprintf(stderr,
+            "fanin: rank %d: %ld allreduces of %.0f floats, %.3f s in MPI_Allreduce (%.3f ms "
+            "each)\n",
+            rank, reduce_stats.calls, reduce_stats.floats / (double)reduce_stats.calls,
+            reduce_stats.seconds, 1e3 * reduce_stats.seconds / (double)reduce_stats.calls);
+}
+
 void fanin__mpi_finalize(void) {
     int up = 0, down = 0;
     MPI_Initialized(&up);
     MPI_Finalized(&down);
+    if (up && !down) say_stats();
     if (up && !down) MPI_Finalize();
 }
 
@@ -86,7 +106,11 @@ int fanin__mpi_max(int code) {
 
 void fanin__mpi_allreduce(void *user, float *block, size_t n) {
     (void)user;
+    double t0 = fanin__now();
     MPI_Allreduce(MPI_IN_PLACE, block, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    reduce_stats.calls++;
+    reduce_stats.seconds += fanin__now() - t0;
+    reduce_stats.floats += (double)n;
 }
 void fanin__mpi_barrier(void *user) {
     (void)user;

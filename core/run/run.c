@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int make_dirs(const char *path, char *err, size_t errlen) {
@@ -311,6 +312,20 @@ static const char *old_rows_find(const old_rows *o, const char *id) {
     return NULL;
 }
 
+/* Did a finished member's files survive? Member outputs are not fsync'd (base/atomic.c): after
+ * a power loss its row may be there and its files missing or empty. */
+static bool files_whole(const char *out_dir, const char *id) {
+    static const fanin__rundir_file need[] = {FANIN_RUNDIR_CONFIG, FANIN_RUNDIR_METRICS,
+                                              FANIN_RUNDIR_MODEL};
+    char dir[FANIN_PATHLEN], path[FANIN_PATHLEN];
+    struct stat st;
+    if (fanin__path_join(dir, out_dir, id) < 0) return false;
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+        if (fanin__rundir_path(path, dir, need[i]) < 0 || stat(path, &st) != 0 || st.st_size == 0)
+            return false;
+    return true;
+}
+
 static void set_label(fanin__member_result *r, const fanin_experiment *x) {
     snprintf(r->label, sizeof r->label, "%s", x->n_swept ? x->swept[0].value : x->name);
     for (int s = 1; s < x->n_swept; s++)
@@ -341,26 +356,64 @@ static void keep_finished(fanin__runner *rn, fanin__member_result *r, const fani
     if (rn->hooks.on_member_end) rn->hooks.on_member_end(rn->hooks.user, r);
 }
 
-/* ---- a member in a child process (isolate.h) ---- */
+/* ---- a member in a worker process (isolate.h) ---- */
 
-typedef struct child_msg { /* what the child sends back */
+/* Members a worker process runs before a fresh fork replaces it; FANIN_MEMBERS_PER_PROCESS in
+ * the environment overrides it (1: a fresh process per member). A fork costs ~1 ms
+ * (tools/bench/README.md), so 32 members share it at ~0.03 ms each. */
+#define MEMBERS_PER_PROCESS 32
+
+static int members_per_process(void) {
+    const char *e = getenv("FANIN_MEMBERS_PER_PROCESS");
+    long n = e && *e ? strtol(e, NULL, 10) : MEMBERS_PER_PROCESS;
+    return n >= 1 && n <= 1000000 ? (int)n : MEMBERS_PER_PROCESS;
+}
+
+typedef struct member_job { /* what the parent sends: the member, its folder, BLAS threads */
+    int threads;
+    fanin__member_result r;
+} member_job;
+
+typedef struct child_msg { /* what the worker sends back */
     int rc;
     char err[FANIN_ERRLEN];
     fanin__member_result r;
 } child_msg;
 
-typedef struct member_job {
-    fanin__runner *rn;
-    const fanin_experiment *x;
-    const fanin__member_result *r;
-} member_job;
+/* The members' worker and the data it has. When a member needs other data (data_seed follows
+ * seed unless given, so a sweep over seeds changes it), the parent loads it first; the worker
+ * then loads it too when that took less than a fork costs (LOAD_IN_WORKER_S), else a fresh
+ * worker shares the parent's copy (and big data is not held twice). */
+#define LOAD_IN_WORKER_S 0.002
 
-static void member_child(void *arg) {
-    const member_job *j = arg;
+typedef struct member_worker {
+    fanin__worker w;
+    fanin__data_spec spec;
+    uint64_t seed;
+    double load_seconds; /* the parent's last data load (prepare_member) */
+} member_worker;
+
+/* The member resolved as the parent resolved it: the same config, and its thread count. */
+static int member_config(fanin__runner *rn, int k, int threads, fanin_experiment **x, char *err,
+                         size_t errlen);
+
+/* In the worker (ctx: its copy of the runner): resolve the member the parent sent, run it,
+ * send back what became of it. */
+static void member_child(void *ctx, const void *job, size_t len) {
+    fanin__runner *rn = ctx;
     static child_msg m;
+    const member_job *j = job;
+    fanin_experiment *x = NULL;
     fanin__rundir_lock_drop();
-    m.r = *j->r;
-    m.rc = run_member(j->rn, j->x, &m.r, false, m.err, sizeof m.err);
+    memset(&m, 0, sizeof m);
+    m.rc = len == sizeof *j ? FANIN_OK : FANIN_EIO;
+    if (m.rc == FANIN_OK) {
+        m.r = j->r;
+        m.rc = member_config(rn, j->r.member, j->threads, &x, m.err, sizeof m.err);
+    }
+    if (m.rc == FANIN_OK) m.rc = fanin__runner_data(rn, x, m.err, sizeof m.err);
+    if (m.rc == FANIN_OK) m.rc = run_member(rn, x, &m.r, false, m.err, sizeof m.err);
+    if (x) fanin__experiment_free(x);
     fanin__child_result(&m, sizeof m);
 }
 
@@ -396,14 +449,21 @@ static void crash_text(const fanin__child *c, double timeout, char *why, size_t 
     else snprintf(why, len, "exited with code %d without a result %s %s", c->exit_code, at, where);
 }
 
-/* Run the member in a child process; its crash, hang or error becomes its result. */
-static int run_isolated(fanin__runner *rn, const fanin_experiment *x, fanin__member_result *r,
-                        char *err, size_t errlen) {
+/* Run the member in the worker process; its crash, hang or error becomes its result. */
+static int run_isolated(fanin__runner *rn, member_worker *mw, const fanin_experiment *x,
+                        fanin__member_result *r, char *err, size_t errlen) {
     if (rn->hooks.on_member_start) rn->hooks.on_member_start(rn->hooks.user, x, rn->data, r);
-    member_job j = {rn, x, r};
+    if (memcmp(&mw->spec, &rn->data_spec, sizeof mw->spec) || mw->seed != rn->data_seed) {
+        if (mw->load_seconds >= LOAD_IN_WORKER_S) fanin__worker_stop(&mw->w);
+        mw->spec = rn->data_spec;
+        mw->seed = rn->data_seed;
+    }
+    static member_job j; /* ~5 KB: off the stack */
+    j.threads = x->threads;
+    j.r = *r;
     fanin__child c;
     double t0 = fanin__now();
-    if (fanin__child_run(member_child, &j, rn->timeout, &c) < 0)
+    if (fanin__worker_run(&mw->w, &j, sizeof j, rn->timeout, &c) < 0)
         return fanin__errf(err, errlen, FANIN_EIO, "%s: cannot start a process: %s", r->id,
                            strerror(errno));
     if (c.status == FANIN_OK && c.len == sizeof(child_msg)) {
@@ -417,15 +477,28 @@ static int run_isolated(fanin__runner *rn, const fanin_experiment *x, fanin__mem
         not_finished(r, c.status == FANIN_OK ? FANIN_RUN_CRASHED : c.status, why, t0);
     }
     fanin__child_free(&c);
+    /* an error path may leak or leave state behind: the next member gets a fresh worker */
+    if (FANIN_RUN_NO_RESULT(r->res.status)) fanin__worker_stop(&mw->w);
     if (FANIN_RUN_NO_RESULT(r->res.status)) rn->n_failed++;
     if (rn->n_failed && !rn->fail_code) rn->fail_code = FANIN_EIO;
     return FANIN_OK;
 }
 
+static int member_config(fanin__runner *rn, int k, int threads, fanin_experiment **x, char *err,
+                         size_t errlen) {
+    int rc = fanin__config_resolve(rn->config, k, rn->reg, x, err, errlen);
+    if (rc < 0) return rc;
+    (*x)->threads = threads;
+    /* only on a change: after a fork OpenBLAS starts its thread pool again on this call, and
+     * the next fork's handler stops it again */
+    if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
+    return FANIN_OK;
+}
+
 /* One member: resolve, run, and append its row; a diverged run is a result, and so is a crashed,
- * timed-out or failed one when members are isolated. */
-static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, char *err,
-                  size_t errlen) {
+ * timed-out or failed one when members are isolated (mw: their worker). */
+static int member(fanin__runner *rn, member_worker *mw, int k, FILE *summary, const old_rows *old,
+                  char *err, size_t errlen) {
     fanin_experiment *x;
     fanin__member_result *r = &rn->results[rn->n_results];
     memset(r, 0, sizeof *r);
@@ -435,17 +508,20 @@ static int member(fanin__runner *rn, int k, FILE *summary, const old_rows *old, 
     if (rn->threads > 0) x->threads = rn->threads;
     /* the count actually used goes into config.yaml: sgemm's bits depend on it */
     if (x->threads <= 0) x->threads = openblas_get_num_threads();
-    openblas_set_num_threads(x->threads);
+    if (openblas_get_num_threads() != x->threads) openblas_set_num_threads(x->threads);
     fanin__rundir_member_id(x, rn->n_members, r->id, sizeof r->id);
     const char *done = old ? old_rows_find(old, r->id) : NULL;
+    if (done && !files_whole(rn->out_dir, r->id)) done = NULL; /* run it again */
     if (done) {
         keep_finished(rn, r, x, done, summary);
         fanin__experiment_free(x);
         return FANIN_OK;
     }
+    double t0 = fanin__now();
     rc = prepare_member(rn, x, r, err, errlen);
+    mw->load_seconds = fanin__now() - t0; /* ~0 when the data is cached */
     if (rc == FANIN_OK)
-        rc = rn->isolate && !rn->dp ? run_isolated(rn, x, r, err, errlen)
+        rc = rn->isolate && !rn->dp ? run_isolated(rn, mw, x, r, err, errlen)
                                     : run_member(rn, x, r, true, err, errlen);
     if (rc == FANIN_OK) {
         if (ftell(summary) == 0) summary_header(summary, x);
@@ -527,13 +603,15 @@ int fanin__run(fanin__runner *rn, char *err, size_t errlen) {
         if (rn->dist) rn->dist->next(rn->dist->user, NULL, false);
         return rc;
     }
+    member_worker mw = {.w = {.fn = member_child, .ctx = rn, .max_jobs = members_per_process()}};
     for (int k = next_member(rn, -1, &o, true); k >= 0;) {
-        rc = member(rn, k, o.f, old.n ? &old : NULL, err, errlen);
+        rc = member(rn, &mw, k, o.f, old.n ? &old : NULL, err, errlen);
         if (rc == FANIN_OK && rn->n_results &&
             rn->results[rn->n_results - 1].res.status == FANIN_EINTR)
             rc = FANIN_EINTR;
         k = next_member(rn, k, &o, rc == FANIN_OK);
     }
+    fanin__worker_stop(&mw.w);
     if (o.f) fclose(o.f);
     free(o.text);
     old_rows_free(&old);

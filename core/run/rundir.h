@@ -62,7 +62,7 @@ void fanin__rundir_member_id(const fanin_experiment *x, int n_members, char *id,
  * until the process ends; shards write their own summaries, so they may share a folder.
  * FANIN_EINVAL (message in err) when the file cannot be made or another fanin holds it. */
 int fanin__rundir_lock(const char *dir, int k, int n, char *err, size_t errlen);
-/* In a child process (a sweep member's, run/isolate.h): close its copy of the lock, which
+/* In a worker process (sweep members', run/isolate.h): close its copy of the lock, which
  * stays with the parent, so a child outliving a killed parent never blocks --resume. */
 void fanin__rundir_lock_drop(void);
 

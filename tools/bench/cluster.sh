@@ -1,24 +1,34 @@
 #!/bin/sh
 # The cluster path's speed (issue 13): tools/bench/cluster.sh [BUILD_DIR]
-#  1. per-member overhead: 1,000 members of a tiny net (2-8-1, 10 steps), one process, each
-#     member in its own child process (the default) and inline (--no-isolate): ms per member;
-#  2. a 24-member sweep under `mpirun -np 2` against `-np 1` (members of unequal cost): the
-#     speed-up;
+#  1. sweep: 1,000 members of a tiny net (2-8-1, 10 steps) end to end, members isolated (the
+#     default: worker processes, run/isolate.h) and inline (--no-isolate): wall seconds and ms
+#     per member (the whole command's wall time / 1,000: start, data, report included);
+#  2. a 24-member sweep under `mpirun -np 2` against `-np 1`, mpirun's start included: the
+#     speed-up of the medians; and the same sweep with 1 step per member (mpirun, MPI_Init, data,
+#     report: the fixed cost), so the members' own speed-up shows too;
 #  3. data-parallel: the 784-1024-1024-10 net (Fashion-MNIST, batch 256, 40 steps) with 2 ranks
-#     x 1 BLAS thread against 1 rank x 2 threads and 1 rank x 1 thread: seconds of training.
-# Prints RESULT lines and a table with openblas_get_corename()'s core (via fanin_bench's line).
-# Timings, not tests: nothing is asserted.
+#     x 1 BLAS thread against 1 rank x 2 threads and 1 rank x 1 thread: seconds of training
+#     (summary.csv), samples/s, and for 2 ranks the time per step in MPI_Allreduce
+#     (FANIN_MPI_STATS) against the step's compute.
+# Each is run CLUSTER_REPS times (3), interleaved; RESULT lines, then a table of medians.
+# Environment: CLUSTER_REPS, CLUSTER_PARTS ("1 2 3"), OPENBLAS_CORETYPE (Haswell if unset),
+# CLUSTER_MPIRUN (extra mpirun options, e.g. "--mca pml ob1": OpenMPI then skips UCX's start,
+# ~0.25 s per launch on one node).
+# Timings, not tests: nothing is asserted. tools/bench/run.sh calls it for its table.
 set -eu
 build=${1:-build}
+reps=${CLUSTER_REPS:-3}
+parts=${CLUSTER_PARTS:-"1 2 3"}
 B="$build/bin/fanin"
 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 export OPENBLAS_CORETYPE OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 now() { date +%s.%N; }
-core=$("$build/bin/fanin_bench" --threads 1 --seconds 0.1 --only sgemm 2>/dev/null |
-    sed -n 's/.*core=\([^ ]*\).*/\1/p' | head -1)
-echo "INFO cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\" cores=$(nproc) core=${core:-?}"
+since() { echo "$(now) - $1" | bc; }
+has() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+echo "INFO cluster date=$(date -u +%Y-%m-%dT%H:%MZ) cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\"" \
+    "cores=$(nproc) OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE reps=$reps load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 
 seeds=$(seq -s, 1 500)
 cat > "$T/tiny.yaml" <<YAML
@@ -32,12 +42,24 @@ threads: 1
 train: {iterations: 10, batch: 32, log_every: 10}
 sweep: {seed: [$seeds], model.defaults.init: [xavier_normal, he_normal]}
 YAML
-for mode in isolated inline; do
-    flag=""; [ $mode = inline ] && flag=--no-isolate
-    t0=$(now); "$B" run "$T/tiny.yaml" --out "$T/tiny-$mode" -q $flag >/dev/null 2>&1; t1=$(now)
-    echo "RESULT bench=member_overhead mode=$mode members=1000 seconds=$(echo "$t1 - $t0" | bc)" \
-        "ms_per_member=$(echo "($t1 - $t0)" | bc -l | awk '{printf "%.2f", $1}')"
-done
+sweep_once() { # rep
+    for mode in isolated inline; do
+        flag=""
+        [ $mode = inline ] && flag=--no-isolate
+        t0=$(now)
+        if [ -x /usr/bin/time ]; then # CPU seconds too (the workers' included): load-proof
+            /usr/bin/time -o "$T/cpu" -f "%U %S" "$B" run "$T/tiny.yaml" --out "$T/tiny-$mode-$1" \
+                -q $flag >/dev/null 2>&1
+        else
+            "$B" run "$T/tiny.yaml" --out "$T/tiny-$mode-$1" -q $flag >/dev/null 2>&1
+            echo "" > "$T/cpu"
+        fi
+        s=$(since "$t0")
+        cpu=$(awk 'NF == 2 { printf " cpu_ms_per_member=%.3f", $1 + $2 }' "$T/cpu")
+        echo "RESULT bench=sweep mode=$mode members=1000 seconds=$s" \
+            "ms_per_member=$(echo "$s" | awk '{printf "%.3f", $1}')$cpu"
+    done
+}
 
 cat > "$T/sweep.yaml" <<'YAML'
 name: sweep
@@ -52,14 +74,22 @@ threads: 1
 train: {iterations: 600, batch: 64, log_every: 600}
 sweep: {seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], model.defaults.init: [xavier_normal, he_normal]}
 YAML
-for np in 1 2; do
-    t0=$(now); mpirun --oversubscribe -np $np "$B" run "$T/sweep.yaml" --out "$T/sw$np" -q >/dev/null 2>&1; t1=$(now)
-    eval "s$np=$(echo "$t1 - $t0" | bc)"
-    echo "RESULT bench=mpi_sweep ranks=$np members=24 seconds=$(eval echo \$s$np)"
-done
-echo "RESULT bench=mpi_sweep speedup_2_over_1=$(echo "$s1 / $s2" | bc -l | awk '{printf "%.2f", $1}')"
+sed 's/iterations: 600/iterations: 1/' "$T/sweep.yaml" > "$T/sweep1.yaml"
+mpi_once() { # rep: -np 1 and -np 2, the order alternating; 600 steps, then 1 step per member
+    order="1 2"
+    [ $(($1 % 2)) -eq 0 ] && order="2 1"
+    for cfg in sweep sweep1; do
+        for np in $order; do
+            t0=$(now)
+            # shellcheck disable=SC2086
+            mpirun --oversubscribe ${CLUSTER_MPIRUN:-} -np "$np" "$B" run "$T/$cfg.yaml" \
+                --out "$T/$cfg-$np-$1" -q >/dev/null 2>&1
+            echo "RESULT bench=mpi_sweep ranks=$np members=24 steps=$([ $cfg = sweep ] && echo 600 || echo 1)" \
+                "seconds=$(since "$t0")"
+        done
+    done
+}
 
-if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
 cat > "$T/mlp.yaml" <<'YAML'
 name: mlp
 seed: 1
@@ -69,18 +99,37 @@ loss: cross_entropy
 optimizer: {name: sgd, lr: 0.01}
 train: {iterations: 40, batch: 256, log_every: 40}
 YAML
-run_dp() { # label ranks threads
-    t0=$(now)
+dp_one() { # rep ranks threads
+    out="$T/dp$2$3-$1"
     if [ "$2" -gt 1 ]; then
-        mpirun --oversubscribe -np "$2" "$B" run "$T/mlp.yaml" --out "$T/$1" -q --threads "$3" --data-parallel >/dev/null 2>&1
+        FANIN_MPI_STATS=1 mpirun --oversubscribe -x FANIN_MPI_STATS -np "$2" "$B" run \
+            "$T/mlp.yaml" --out "$out" -q --threads "$3" --data-parallel >/dev/null 2>"$T/dp.err"
     else
-        "$B" run "$T/mlp.yaml" --out "$T/$1" -q --threads "$3" >/dev/null 2>&1
+        "$B" run "$T/mlp.yaml" --out "$out" -q --threads "$3" >/dev/null 2>"$T/dp.err"
     fi
-    t1=$(now)
-    echo "RESULT bench=data_parallel ranks=$2 threads=$3 seconds_total=$(echo "$t1 - $t0" | bc)" \
-        "seconds_training=$(awk -F, 'END { print $NF }' "$T/$1/summary.csv")"
+    s=$(awk -F, 'END { print $NF }' "$out/summary.csv")
+    red=$(sed -n 's/.*rank 0: \([0-9]*\) allreduces.*(\([0-9.]*\) ms each).*/\2/p' "$T/dp.err")
+    echo "RESULT bench=data_parallel ranks=$2 threads=$3 steps=40 batch=256 seconds_training=$s" \
+        "samples_per_s=$(echo "40 * 256 / $s" | bc -l | awk '{printf "%.0f", $1}')" \
+        "step_ms=$(echo "1000 * $s / 40" | bc -l | awk '{printf "%.1f", $1}')${red:+ allreduce_ms=$red}"
 }
-run_dp dp21 2 1
-run_dp dp12 1 2
-run_dp dp11 1 1
-fi
+dp_once() {
+    [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || {
+        echo "NOTE data-parallel skipped: no Fashion-MNIST in /usr/share/datasets"
+        return 0
+    }
+    dp_one "$1" 2 1
+    dp_one "$1" 1 2
+    dp_one "$1" 1 1
+}
+
+r=1
+while [ "$r" -le "$reps" ]; do
+    if has 1; then sweep_once "$r"; fi
+    if has 2; then mpi_once "$r"; fi
+    if has 3; then dp_once "$r"; fi
+    r=$((r + 1))
+done | tee "$T/results"
+echo "INFO cluster end load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+
+python3 "$(dirname "$0")/cluster_table.py" "$T/results"
