@@ -6,7 +6,7 @@ torch.optim.SGD, float32; all five), timed the same way (warm-up, then one run s
 line per benchmark, the format fanin_bench prints.
 
 usage: peers.py [--threads N] [--seconds S] [--only numpy|torch]
-                [--bench seed|mlp|tiny|cnn|resmlp|sgemm]
+                [--bench seed|mlp|tiny|course|cnn|resmlp|sgemm]
 --threads N is recorded on each line; set OPENBLAS_NUM_THREADS=N in the environment to apply it
 (numpy reads it at import; tools/bench/run.sh does).
 """
@@ -24,6 +24,8 @@ BENCHES = [
     ("seed", [20, 7, 5, 1], "relu", "bce", 784, 2, 2000, 0),
     ("mlp", [1024, 1024, 10], "relu", "cross_entropy", 784, 10, 2048, 256),
     ("tiny", [16, 16, 1], "tanh", "bce", 2, 2, 1024, 32),
+    # the seed's network on the course's cat set layout: 209 examples of 64x64x3, full batch
+    ("course", [20, 7, 5, 1], "relu", "bce", 12288, 2, 209, 0),
 ]
 # the small CNN (PyTorch only): conv 32 -> conv 64 -> maxpool -> dense 128 -> 10 on [1, 28, 28]
 CNN = ("cnn", 784, 10, 1024, 128)
@@ -311,7 +313,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--only", choices=["numpy", "torch"])
-    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "cnn", "resmlp", "sgemm"])
+    ap.add_argument("--bench", choices=["seed", "mlp", "tiny", "course", "cnn", "resmlp", "sgemm"])
     a = ap.parse_args()
     threads = a.threads or int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0) or os.cpu_count()
     global CORE

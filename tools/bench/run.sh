@@ -3,7 +3,9 @@
 # Runs fanin_bench and peers.py in fresh processes, interleaved (the order alternates each
 # repetition), at each BLAS thread count; prints every RESULT line, then a table of medians.
 # Environment: BENCH_REPS (5), BENCH_THREADS ("1 2"), BENCH_SECONDS (1.5, per benchmark run),
-# PYTHON (a python3 with numpy, and torch if available), OPENBLAS_CORETYPE (Haswell if unset).
+# PYTHON (a python3 with numpy, and torch if available), OPENBLAS_CORETYPE (Haswell if unset),
+# BENCH_CLUSTER (1: then tools/bench/cluster.sh adds the sweep, mpirun and data-parallel rows,
+# CLUSTER_REPS times, 3; 0: not).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +20,8 @@ bench="$build/bin/fanin_bench"
 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 export OPENBLAS_CORETYPE
 
-if [ ! -x "$bench" ]; then
-    cmake --build "$build" --target fanin_bench initializers activations optimizers >&2
+if [ ! -x "$bench" ] || [ ! -x "$build/bin/fanin" ]; then
+    cmake --build "$build" --target fanin_bench fanin_cli initializers activations optimizers >&2
 fi
 
 # A python3 with numpy and torch, else one with numpy (pyenv's python3 may lack Debian's).
@@ -66,6 +68,11 @@ done
 
 # Other processes skew the 2-thread figures most: say how busy the machine was.
 echo "INFO end load=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" | tee -a "$out"
+
+# The cluster rows (issue 13): a sweep's per-member cost, mpirun -np 2 against 1, data-parallel.
+if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
+    sh "$here/cluster.sh" "$build" | grep -E '^(RESULT|INFO|NOTE)' | tee -a "$out"
+fi
 echo
 "${py:-python3}" - "$out" <<'EOF'
 import sys, statistics as st
@@ -76,6 +83,7 @@ def parse(path):
             rows.append(dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv))
     return rows
 def table(rows):
+    rows = [r for r in rows if "impl" in r]  # the cluster rows: cluster_table.py
     med = {}
     for r in rows:
         med.setdefault((r["impl"], r["bench"], r["threads"]), []).append(r)
@@ -91,6 +99,8 @@ def table(rows):
         ("mlp 784-1024-1024-10, batch 256: samples/s", "mlp", "samples_per_s", False),
         ("mlp: % of fanin's sgemm peak", "mlp", None, False),
         ("tiny 2-16-16-1 tanh, batch 32: us/step", "tiny", "us_per_step", True),
+        ("course 12288-20-7-5-1, 209 rows: it/s", "course", "it_per_s", False),
+        ("course: % of fanin's sgemm peak", "course", None, False),
         ("cnn 32c-64c-pool-128-10, batch 128: samples/s", "cnn", "samples_per_s", False),
         ("cnn: % of fanin's sgemm peak", "cnn", None, False),
         ("resmlp 784-256-16 ReZero blocks-10, batch 128: samples/s", "resmlp", "samples_per_s",
@@ -120,4 +130,5 @@ def table(rows):
              max((len(x) for x in med.values()), default=0)))
 table(parse(sys.argv[1]))
 EOF
+"${py:-python3}" "$here/cluster_table.py" "$out"
 echo "results: $out"
