@@ -191,7 +191,7 @@ static void test_unknown_key_suggests(void **state) {
                  "/exp/t.yaml:14:24: unknown key 'log_evry' in 'train'; did you mean 'log_every'?");
     expect_error(base_with(14, "train: {iterations: 5, foo: 3}\n"),
                  "/exp/t.yaml:14:24: unknown key 'foo' in 'train' (known keys: iterations, "
-                 "epochs, batch, log_every, checkpoint_every, timeout, parallel)");
+                 "epochs, batch, log_every, checkpoint_every, timeout, parallel, row_threads)");
 }
 
 static void test_wrong_type(void **state) {

@@ -26,7 +26,8 @@ static void test_choose_table(void **state) {
     } rows[] = {
         {6, 16000, 2, 0, 2, 1},     /* the seed sweep on 2 cores: processes */
         {1000, 300, 16, 0, 16, 1},  /* a sweep of tiny models: every core a process */
-        {1, 16000, 2, 0, 1, 1},     /* one small run: a second thread only waits */
+        {1, 16000, 2, 0, 1, 2},     /* one seed run: row threads give it both cores */
+        {1, 300, 2, 0, 1, 1},       /* one tiny run: a second thread only waits */
         {1, BIG, 2, 0, 1, 2},       /* one large run: the cores as threads */
         {1, 2000000, 16, 0, 1, 16}, /* one mlp on 16 cores */
         {2, BIG, 8, 0, 2, 4},       /* two large members on 8 cores: 2 x 4 */
@@ -34,8 +35,8 @@ static void test_choose_table(void **state) {
         {12, BIG, 8, 0, 8, 1},      /* more large members than cores: processes */
         {3, BIG - 1, 8, 0, 3, 1},   /* just under the threshold: threads stay 1 */
         {4, 16000, 1, 0, 1, 1},     /* one core */
-        {0, 16000, 4, 0, 1, 1},     /* no members counts as one */
-        {5, 16000, 0, 0, 1, 1},     /* an unknown core count counts as one */
+        {0, 300, 4, 0, 1, 1},       /* no members counts as one */
+        {5, 300, 0, 0, 1, 1},       /* an unknown core count counts as one */
         {6, 16000, 8, 2, 4, 2},     /* --threads 2 kept: 8 / 2 processes */
         {2, 16000, 8, 2, 2, 2},     /* ... no more processes than members */
         {6, 16000, 2, 4, 1, 4},     /* --threads above the cores: one process */
@@ -53,7 +54,7 @@ static void test_choose_table(void **state) {
 /* Over a grid: at least 1 of each, no more processes than members, never more processes x
  * threads than the cores, and every core used when the members (or a large model) allow. */
 static void test_choose_bounds(void **state) {
-    const size_t params[] = {10, 16000, BIG - 1, BIG, (size_t)1 << 30};
+    const size_t params[] = {10, 300, BIG - 1, BIG, 16000, (size_t)1 << 30};
     for (int m = 1; m <= 40; m++)
         for (int c = 1; c <= 33; c++)
             for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
@@ -160,12 +161,12 @@ static void test_cli_small_sweep_uses_processes(void **state) {
     char text[512], want[512], kv[32];
     int cores = fanin__jobs_cores(), procs = cores < 6 ? cores : 6;
     assert_int_equal(run_auto(*state, "one", six_yaml, 1, text, sizeof text), 0);
-    assert_string_equal(text, "--jobs auto: 1 process x 1 BLAS thread (6 members of a "
+    assert_string_equal(text, "--jobs auto: 1 process x 1 thread (6 members of a "
                               "17-parameter model on 1 core)\n");
     assert_arg(*state, "one", "threads 1\n");
     assert_int_equal(run_auto(*state, "all", six_yaml, 0, text, sizeof text), 0);
     snprintf(want, sizeof want,
-             "--jobs auto: %d process%s x 1 BLAS thread (6 members of a 17-parameter model on %d "
+             "--jobs auto: %d process%s x 1 thread (6 members of a 17-parameter model on %d "
              "core%s)\n",
              procs, procs == 1 ? "" : "es", cores, cores == 1 ? "" : "s");
     assert_string_equal(text, want);
@@ -177,11 +178,11 @@ static void test_cli_large_run_uses_threads(void **state) {
     char text[512], want[512], kv[32];
     int cores = fanin__jobs_cores();
     assert_int_equal(run_auto(*state, "one", big_yaml, 1, text, sizeof text), 0);
-    assert_string_equal(text, "--jobs auto: 1 process x 1 BLAS thread (1 member of a "
+    assert_string_equal(text, "--jobs auto: 1 process x 1 thread (1 member of a "
                               "1.1M-parameter model on 1 core)\n");
     assert_int_equal(run_auto(*state, "all", big_yaml, 0, text, sizeof text), 0);
     snprintf(want, sizeof want,
-             "--jobs auto: 1 process x %d BLAS thread%s (1 member of a 1.1M-parameter model on "
+             "--jobs auto: 1 process x %d thread%s (1 member of a 1.1M-parameter model on "
              "%d core%s)\n",
              cores, cores == 1 ? "" : "s", cores, cores == 1 ? "" : "s");
     assert_string_equal(text, want);

@@ -187,12 +187,27 @@ static void test_full_batch_mse(void **state) {
         0);
 }
 
+/* row threads (engine/row_threads.h): two slices of each minibatch on the pool's thread and
+ * this one, with dropout, then the gradient sum */
+static void test_row_threads(void **state) {
+    assert_int_equal(
+        train_counting("threads: 2\n"
+                       "data: {source: synthetic, kind: spiral, n: 400, classes: 3}\n"
+                       "model: {layers: [{units: 32, activation: relu}, {type: dropout, p: 0.2},\n"
+                       "                 {units: 3, activation: linear}]}\n"
+                       "loss: cross_entropy\n"
+                       "train: {iterations: 100, batch: 64, log_every: 25, row_threads: on}\n",
+                       64),
+        0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_sees_an_allocation),
         cmocka_unit_test(test_minibatch_tanh_sgd),
         cmocka_unit_test(test_minibatch_relu_adam),
         cmocka_unit_test(test_full_batch_mse),
+        cmocka_unit_test(test_row_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

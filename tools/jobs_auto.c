@@ -1,6 +1,6 @@
 /* `fanin run --jobs auto` (cmd_run.c): member 0's model size (its data's shape from the file
  * headers, the model built but not initialised), the cores this process may use, and
- * base/jobs.h's choice of processes x BLAS threads, said in one line on stderr. */
+ * base/jobs.h's choice of processes x threads (BLAS and row threads), said in one line on stderr. */
 #include "base/errors.h"
 #include "base/jobs.h"
 #include "data/data.h"
@@ -43,7 +43,7 @@ fanin__jobs_choice cli_jobs_auto(const fanin_config *c, const fanin_registry *re
     char size[32];
     size_text(params, size, sizeof size);
     fprintf(stderr,
-            "--jobs auto: %d process%s x %d BLAS thread%s%s (%d member%s of a%s model on %d "
+            "--jobs auto: %d process%s x %d thread%s%s (%d member%s of a%s model on %d "
             "core%s)\n",
             ch.processes, ch.processes == 1 ? "" : "es", ch.threads, ch.threads == 1 ? "" : "s",
             fixed_threads > 0 ? ", as --threads says" : "", members, members == 1 ? "" : "s", size,

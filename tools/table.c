@@ -168,4 +168,5 @@ void cli_print_verdicts(FILE *f, const fanin__runset *s) {
         group_flags(f, s, j);
         fputc('\n', f);
     }
+    fanin__width_print(f, s); /* the coordinate check's and the lr transfer's, when swept */
 }

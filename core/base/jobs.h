@@ -2,19 +2,21 @@
  * running a share of the members) and how many BLAS threads each one gets.
  *
  * The rule (fanin__jobs_choose, pure): one process per member up to the cores; the cores left
- * over go to each process as BLAS threads only when the model is large enough for a second
- * thread to pay (FANIN_JOBS_THREAD_PARAMS parameters: the seed's 16k-parameter network runs at
- * 1.03x on 2 threads, tools/bench; a 784-1024-1024-10 mlp, 1.9M parameters, near 2x). So a
- * sweep of small models uses every core through processes and a single large run uses them
- * through threads. A thread count the user fixed (--threads) is kept: processes then fill the
- * cores that leaves. */
+ * over go to each process as threads when the model is large enough for a second thread to pay
+ * (FANIN_JOBS_THREAD_PARAMS parameters). Row threads (engine/row_threads.h) made that small:
+ * the seed's 16k-parameter network runs about 1.9x on 2 threads with its batch's rows split
+ * (1.03x with OpenBLAS's threads alone), while a 2-16-16-1 network (337 parameters) gains
+ * nothing from either (tools/bench/README.md, "Row threads"). So a sweep of small models uses
+ * every core through processes and a single run uses them through threads. A thread count the
+ * user fixed (--threads) is kept: processes then fill the cores that leaves. */
 #ifndef FANIN_BASE_JOBS_H
 #define FANIN_BASE_JOBS_H
 
 #include <stddef.h>
 
-/* Parameters from which a model gets the cores its processes leave over as BLAS threads. */
-#define FANIN_JOBS_THREAD_PARAMS ((size_t)1 << 20)
+/* Parameters from which a model gets the cores its processes leave over as threads: about
+ * where a full batch's step reaches row_rule.c's 4 MFLOP (6 FLOPs per parameter and row). */
+#define FANIN_JOBS_THREAD_PARAMS ((size_t)4096)
 
 typedef struct fanin__jobs_choice {
     int processes; /* >= 1, <= members */

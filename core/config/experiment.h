@@ -35,6 +35,14 @@ extern const char *const fanin__loss_names[], *const fanin__norm_names[], *const
 /* train.parallel: none, or mpi (every rank takes a slice of each batch under mpirun) */
 enum fanin__parallel { FANIN_PARALLEL_NONE = 0, FANIN_PARALLEL_MPI = 1 };
 extern const char *const fanin__parallel_names[]; /* "none", "mpi", NULL */
+/* train.row_threads: split each step's batch rows over the run's threads (engine/row_threads.h)
+ * when the rule says so (auto), always when it can (on), or never (off) */
+enum fanin__row_threads {
+    FANIN_ROW_THREADS_AUTO = 0,
+    FANIN_ROW_THREADS_ON = 1,
+    FANIN_ROW_THREADS_OFF = 2
+};
+extern const char *const fanin__row_threads_names[]; /* "auto", "on", "off", NULL */
 
 /* hdf5 `data.layout`: how a 4-D x [n, a, b, c] holds one example, [H, W, C] (the course's
  * [64, 64, 3] images) or [C, H, W]; the dataset is stored [C, H, W] either way. */
@@ -194,12 +202,15 @@ typedef struct fanin_experiment {
     int64_t batch;            /* 0 = full batch */
     int64_t log_every;
     int64_t layer_stats_every; /* 0 = only at iteration 0 and the end */
+    int64_t coord_check_steps; /* diagnostics.coord_check.steps: also record iterations 0..N
+                                * (the mup package's coordinate check); 0 = off */
     int64_t checkpoint_every;  /* train.checkpoint_every: steps between checkpoints; 0 = never */
     double timeout;            /* train.timeout: seconds before a member is killed; 0 = none
                                 * (the default of `fanin run --timeout S`) */
-    int parallel; /* train.parallel: enum fanin__parallel (--data-parallel's default) */
-    int threads;  /* BLAS threads; 0 = OpenBLAS default */
-    int member;   /* index within the sweep */
+    int parallel;    /* train.parallel: enum fanin__parallel (--data-parallel's default) */
+    int threads;     /* BLAS threads; 0 = OpenBLAS default */
+    int row_threads; /* train.row_threads: enum fanin__row_threads */
+    int member;      /* index within the sweep */
     int n_swept;
     fanin__swept *swept; /* the values this sweep member took (owned) */
     void *arena;         /* internal allocations (params, strings) */

@@ -30,6 +30,8 @@ static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val
                      void *base);
 static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                           const char *path, void *base);
+static int read_coord_check(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
+                            const char *path, void *base);
 static int read_nothing(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
                         const char *path, void *base) {
     (void)base;
@@ -43,6 +45,7 @@ static int read_nothing(fanin__rctx *r, const fanin__key *k, const fanin__node *
 const char *const fanin__rng_names[] = {"philox", "numpy", NULL};
 const char *const fanin__loss_names[] = {"bce", "cross_entropy", "mse", NULL};
 const char *const fanin__parallel_names[] = {"none", "mpi", NULL};
+const char *const fanin__row_threads_names[] = {"auto", "on", "off", NULL};
 const char *const fanin__norm_names[] = {"none", "scale255", "standardize", "auto", NULL};
 
 static const fanin__key train_keys[] = {
@@ -70,6 +73,21 @@ static const fanin__key train_keys[] = {
      .off = OFF(parallel),
      .choices = fanin__parallel_names,
      .doc = "none | mpi"},
+    {.name = "row_threads",
+     .type = FANIN__KEY_ENUM,
+     .off = OFF(row_threads),
+     .choices = fanin__row_threads_names,
+     .doc = "auto | on | off: split each step's rows over the run's threads"},
+    {0},
+};
+
+static const fanin__key coord_check_keys[] = {
+    {.name = "steps",
+     .type = FANIN__KEY_I64,
+     .off = OFF(coord_check_steps),
+     .flags = NO_MAX,
+     .min = 0,
+     .doc = "iterations 0..steps are all recorded (layers.csv's act_abs_mean)"},
     {0},
 };
 
@@ -79,6 +97,11 @@ static const fanin__key diagnostics_keys[] = {
      .off = OFF(layer_stats_every),
      .flags = NO_MAX,
      .min = 0},
+    {.name = "coord_check",
+     .type = FANIN__KEY_MAP,
+     .sub = coord_check_keys,
+     .fn = read_coord_check,
+     .doc = "{steps: N} (or N): record every iteration 0..N for the coordinate check"},
     {0},
 };
 
@@ -167,6 +190,19 @@ static int read_name(fanin__rctx *r, const fanin__key *k, const fanin__node *val
     return fanin__key_store_text(r, k, val, "name", field, t);
 }
 
+/* `coord_check: {steps: N}`, or the shorthand `coord_check: N`: the same row reads both. */
+static int read_coord_check(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
+                            const char *path, void *base) {
+    if (val->type != FANIN__SCALAR) return fanin__apply_map(r, val, k->sub, base, path, 0);
+    static const fanin_param_spec spec = {"steps", FANIN_PARAM_I64, NO_MAX, 0, 0, 0, 0, 0, 0};
+    fanin_value v;
+    char msg[FANIN_ERRLEN];
+    if (fanin__value_read(&spec, val, &v, msg, sizeof msg) != FANIN_OK)
+        return fanin__rerr(r, val, "'%s' %s (the shorthand of {steps: N})", path, msg);
+    r->x->coord_check_steps = v.i;
+    return FANIN_OK;
+}
+
 /* `optimizer: sgd` or `{name: sgd, lr: 0.1, momentum: 0.9}`: lr is the host's, the rest the
  * plugin's. */
 static int read_optimizer(fanin__rctx *r, const fanin__key *k, const fanin__node *val,
@@ -222,9 +258,11 @@ static void set_defaults(fanin_experiment *x) {
     x->batch = 0;
     x->log_every = 100;
     x->layer_stats_every = 0;
+    x->coord_check_steps = 0;
     x->checkpoint_every = 0;
     x->timeout = 0;
     x->parallel = FANIN_PARALLEL_NONE;
+    x->row_threads = FANIN_ROW_THREADS_AUTO;
 }
 
 static void check_train(fanin__rctx *r) {

@@ -297,6 +297,11 @@ int fanin__experiment_write_yaml(const fanin_experiment *x, FILE *f) {
         fprintf(f, ", checkpoint_every: %lld", (long long)x->checkpoint_every);
     if (x->timeout > 0) fprintf(f, ", timeout: %.17g", x->timeout);
     if (x->parallel == FANIN_PARALLEL_MPI) fputs(", parallel: mpi", f);
-    fprintf(f, "}\ndiagnostics: {layer_stats_every: %lld}\n", (long long)x->layer_stats_every);
+    if (x->row_threads != FANIN_ROW_THREADS_AUTO)
+        fprintf(f, ", row_threads: %s", fanin__row_threads_names[x->row_threads]);
+    fprintf(f, "}\ndiagnostics: {layer_stats_every: %lld", (long long)x->layer_stats_every);
+    if (x->coord_check_steps > 0)
+        fprintf(f, ", coord_check: {steps: %lld}", (long long)x->coord_check_steps);
+    fputs("}\n", f);
     return ferror(f) ? FANIN_EIO : FANIN_OK;
 }

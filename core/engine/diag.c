@@ -4,7 +4,8 @@
  * every buffer is allocated by fanin__diag_new, none in the loop. Rows reach the files as they
  * are recorded (the first histogram too), so a resumed run continues them. Every layer kind has
  * a row: its kind, its residual block, a close's alpha and a batchnorm's running statistics
- * besides the statistics every kind has. Rules: docs/diagnostics.md.
+ * besides the statistics every kind has, and mean |A| and |Z| (the coordinate check, recorded
+ * at every iteration 0..N when diagnostics.coord_check asks). Rules: docs/diagnostics.md.
  */
 #include "engine/diag.h"
 #include "engine/layer.h"
@@ -24,6 +25,7 @@
 
 struct fanin__diag {
     int64_t every;
+    int64_t coord_steps; /* diagnostics.coord_check.steps: every iteration 0..coord_steps */
     int n_layers;
     FILE *csv;
     char hist_path[FANIN_PATHLEN];
@@ -56,6 +58,14 @@ static void moments(const float *x, size_t n, double *mean, double *std) {
     for (size_t i = 0; i < n; i++) ss += ((double)x[i] - mu) * ((double)x[i] - mu);
     *mean = mu;
     *std = n ? sqrt(ss / (double)n) : 0;
+}
+
+/* mean |x| over x[0..n), in double: the mup package's coord_check statistic
+ * (`x.abs().mean()`, mup/coord_check.py FDICT['l1']) */
+static double abs_mean(const float *x, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += fabs((double)x[i]);
+    return n ? s / (double)n : 0;
 }
 
 static double norm2(const float *x, size_t n) {
@@ -141,6 +151,8 @@ static void stats_with(const fanin__layer *L, int n, fanin__layer_stats *s, unsi
     s->fan_in = L->W ? L->w_cols : L->n_in;
     moments(L->Z, cells, &s->preact_mean, &s->preact_std);
     moments(L->A, cells, &s->act_mean, &s->act_std);
+    s->preact_abs_mean = abs_mean(L->Z, cells);
+    s->act_abs_mean = abs_mean(L->A, cells);
     s->saturated_frac = saturated_fraction(L, n, act);
     s->dead_frac = dead_fraction(L, n, alive);
     double dm;
@@ -183,7 +195,7 @@ static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
 static const char layers_header[] =
     "iteration,layer,units,fan_in,activation,preact_mean,preact_std,act_mean,act_std,"
     "saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,update_ratio,row_spread,"
-    "kind,block,alpha,running_mean,running_var\n";
+    "kind,block,alpha,running_mean,running_var,act_abs_mean,preact_abs_mean\n";
 
 void fanin__diag_write_header(FILE *f) { fputs(layers_header, f); }
 
@@ -217,6 +229,7 @@ int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *h
     fanin__diag *dg = calloc(1, sizeof *dg);
     if (!dg) return fanin__errf(err, errlen, FANIN_ENOMEM, "diagnostics: out of memory");
     dg->every = every;
+    dg->coord_steps = m->x ? m->x->coord_check_steps : 0;
     dg->n_layers = m->n_layers;
     int wide = 1;
     for (int l = 0; l < m->n_layers; l++)
@@ -244,7 +257,7 @@ int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *h
 
 bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations) {
     if (!dg) return false;
-    return it == 0 || it == iterations - 1 || (dg->every > 0 && it % dg->every == 0);
+    return it <= dg->coord_steps || it == iterations - 1 || (dg->every > 0 && it % dg->every == 0);
 }
 
 void fanin__diag_write_hist_header(FILE *f) {
@@ -292,11 +305,12 @@ void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int
 void fanin__diag_write_row(FILE *f, const fanin__layer_stats *s) {
     fprintf(f,
             "%lld,%d,%d,%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%s,%d,"
-            "%.6g,%.6g,%.6g\n",
+            "%.6g,%.6g,%.6g,%.6g,%.6g\n",
             (long long)s->iteration, s->layer, s->units, s->fan_in, s->activation, s->preact_mean,
             s->preact_std, s->act_mean, s->act_std, s->saturated_frac, s->dead_frac, s->grad_norm,
             s->grad_std, s->dz_std, s->weight_std, s->update_ratio, s->row_spread, s->kind,
-            s->block, s->alpha, s->running_mean, s->running_var);
+            s->block, s->alpha, s->running_mean, s->running_var, s->act_abs_mean,
+            s->preact_abs_mean);
 }
 
 void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {

@@ -36,6 +36,10 @@ typedef struct fanin__layer_stats {
     double alpha;  /* residual_close: the branch's scale alpha (1 for scale 1); else NaN */
     double running_mean, running_var; /* batchnorm: the channels' mean of the running mean and
                                          of the running variance after the step's forward */
+    /* appended for the coordinate check (older files: NaN) */
+    double act_abs_mean;    /* mean of |A| over the batch's rows and the units: the mup
+                               package's coord_check statistic x.abs().mean() */
+    double preact_abs_mean; /* the same of |Z| */
 } fanin__layer_stats;
 
 /* An activation histogram of one layer at one iteration: one row of histograms.csv. */
@@ -51,12 +55,15 @@ typedef struct fanin__diag fanin__diag;
 /* A recorder for model m writing the statistics to layers_path and the histograms to
  * hist_path (the first at once, the last at close); the caller names the files
  * (run/rundir.h: layers.csv, histograms.csv). Everything it needs while training is allocated
- * here. `every`: record every that many iterations (0 = only the first and last). resume_at >
- * 0 (a checkpoint's iteration): keep both files' rows before it and continue them, so a resumed
- * run's files equal an uninterrupted run's. Caller owns; free with fanin__diag_free. */
+ * here. `every`: record every that many iterations (0 = only the first and last); besides,
+ * every iteration 0..N when the experiment (m->x) asks for a coordinate check of N steps
+ * (diagnostics.coord_check). resume_at > 0 (a checkpoint's iteration): keep both files' rows
+ * before it and continue them, so a resumed run's files equal an uninterrupted run's. Caller
+ * owns; free with fanin__diag_free. */
 int fanin__diag_new(const fanin_model *m, const char *layers_path, const char *hist_path,
                     int64_t every, int64_t resume_at, fanin__diag **out, char *err, size_t errlen);
-/* Does iteration it of `iterations` record statistics? (0, every `every`-th, the last one) */
+/* Does iteration it of `iterations` record statistics? (0, every `every`-th, the last one,
+ * and 0..N of a coordinate check) */
 bool fanin__diag_due(const fanin__diag *dg, int64_t it, int64_t iterations);
 /* Called after the backward pass of a due iteration, before the update: Z, A, dW and dZ (in
  * dA) of the n rows are live. Computes the statistics and keeps a copy of W. */

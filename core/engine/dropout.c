@@ -48,14 +48,18 @@ static int dropout_init(fanin__layer *L, const fanin__init_env *env, double gain
  *   u_i = w_i / 2^32 (uniform in [0, 1)),  m_i = (u_i >= p),  mask_i = m_i / (1 - p)
  * (torch.nn.Dropout: bernoulli(1 - p) keeps, then divides by 1 - p). Step s starts at block
  * s << 32: 2^34 words per step before the next step's range. w_i >= p * 2^32 is compared in
- * double, exactly. */
+ * double, exactly. Element i of batch row r is word r * K + i: a slice of the batch starting
+ * at row m->row0 (row_threads.h, data-parallel) starts at word row0 * K, so its masks are the
+ * whole batch's rows. */
 static void dropout_mask(const fanin__layer *L, float *mask, size_t cells) {
     const fanin_model *m = L->model;
     double p = L->spec->p, cut = p * 4294967296.0;
     float keep = (float)(1.0 / (1.0 - p));
+    uint64_t skip = (uint64_t)m->row0 * (uint64_t)L->n_out; /* words before the first row */
     fanin_rng rng;
     fanin__rng_init_at(&rng, m->x->seed, (uint32_t)L->index, FANIN_STREAM_DROPOUT,
-                       (uint64_t)m->step << 32);
+                       ((uint64_t)m->step << 32) + skip / 4);
+    for (uint64_t i = 0; i < skip % 4; i++) fanin__rng_u32(&rng); /* 4 words per block */
     for (size_t i = 0; i < cells; i++) mask[i] = (double)fanin__rng_u32(&rng) >= cut ? keep : 0.0f;
 }
 

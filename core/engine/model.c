@@ -85,9 +85,10 @@ static int shape_layers(fanin_model *m, fanin__layer_size *total, char *err, siz
     return FANIN_OK;
 }
 
-/* Point every layer's views into the block (llm.c's malloc_and_point_parameters). */
-static void carve(fanin_model *m) {
-    float *p = m->params, *g = m->grads, *b = m->bufs, *a = m->bufs + m->n_bufs;
+/* Point every layer's views into the block (llm.c's malloc_and_point_parameters): parameters
+ * at m->params, gradients at m->grads, buffers at m->bufs, activations from `a` on. */
+static void carve(fanin_model *m, float *a) {
+    float *p = m->params, *g = m->grads, *b = m->bufs;
     for (int l = 0; l < m->n_layers; l++) {
         fanin__layer *L = &m->layers[l];
         fanin__layer_size sz = {0};
@@ -117,7 +118,27 @@ static int alloc_block(fanin_model *m, char *err, size_t errlen) {
     m->grads = m->block + m->n_params;
     m->bufs = m->grads + m->n_params;
     m->scratch = m->bufs + m->n_bufs + act;
-    carve(m);
+    carve(m, m->bufs + m->n_bufs);
+    return FANIN_OK;
+}
+
+/* A replica's block: its own gradients, activations (cap rows) and scratch; src's parameters
+ * and buffers. Layout: grads, activations, scratch. */
+static int alloc_replica_block(fanin_model *m, const fanin_model *src, char *err, size_t errlen) {
+    fanin__layer_size total = {0};
+    int rc = shape_layers(m, &total, err, errlen);
+    if (rc < 0) return rc;
+    size_t act = total.act_per_row * (size_t)m->cap;
+    size_t nf = m->n_params + act + m->n_scratch;
+    m->block = aligned_alloc(64, round_up((nf ? nf : 1) * sizeof(float), 64));
+    if (!m->block)
+        return fanin__errf(err, errlen, FANIN_ENOMEM, "model: cannot allocate %zu floats", nf);
+    memset(m->block, 0, nf * sizeof(float));
+    m->params = src->params;
+    m->bufs = src->bufs;
+    m->grads = m->block;
+    m->scratch = m->block + m->n_params + act;
+    carve(m, m->block + m->n_params);
     return FANIN_OK;
 }
 
@@ -144,6 +165,31 @@ int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int c
     int rc = m->layers ? alloc_block(m, err, errlen)
                        : fanin__errf(err, errlen, FANIN_ENOMEM, "model: out of memory");
     if (rc == FANIN_OK) rc = fanin__param_groups_new(m, err, errlen); /* param_groups.c */
+    if (rc < 0) {
+        fanin__model_free(m);
+        return rc;
+    }
+    *out = m;
+    return FANIN_OK;
+}
+
+int fanin__model_new_replica(const fanin_model *src, int cap, fanin_model **out, char *err,
+                             size_t errlen) {
+    *out = NULL;
+    if (cap < 1) return fanin__errf(err, errlen, FANIN_EINVAL, "model: a replica of 0 rows");
+    fanin_model *m = calloc(1, sizeof *m);
+    if (!m) return fanin__errf(err, errlen, FANIN_ENOMEM, "model: out of memory");
+    m->x = src->x;
+    m->n_layers = src->n_layers;
+    m->n_in = src->n_in;
+    m->input = src->input;
+    m->cap = cap;
+    m->fused_output = src->fused_output;
+    m->layers = calloc((size_t)m->n_layers, sizeof *m->layers);
+    int rc = m->layers ? alloc_replica_block(m, src, err, errlen)
+                       : fanin__errf(err, errlen, FANIN_ENOMEM, "model: out of memory");
+    if (rc == FANIN_OK && m->n_params != src->n_params)
+        rc = fanin__errf(err, errlen, FANIN_EINVAL, "model: replica differs from its source");
     if (rc < 0) {
         fanin__model_free(m);
         return rc;

@@ -66,6 +66,8 @@ typedef struct fanin_model {
     size_t n_scratch;
     int pass;        /* enum fanin__pass of the next forward: TRAIN unless evaluating */
     int64_t step;    /* the optimizer step being computed (dropout's stream) */
+    int row0;        /* the step's batch row the next forward's first row is (a slice of the
+                        batch: row_threads.h, data-parallel): dropout's masks follow the row */
     void *opt_state; /* optimizer-owned bytes, host-allocated */
     size_t opt_state_size;
     fanin__param_group *groups; /* n_groups, in parameter order, covering all n_params */
@@ -93,6 +95,12 @@ int fanin__model_new_shaped(const fanin_experiment *x, fanin__shape input, int c
 /* The same for flat examples of n_in features: input [n_in, 1, 1]. */
 int fanin__model_new(const fanin_experiment *x, int n_in, int cap, fanin_model **out, char *err,
                      size_t errlen);
+/* A replica of src for another thread's slice of a batch (row_threads.h): the same layers with
+ * its own gradients, activations (cap rows) and scratch, and src's parameters and buffers
+ * (borrowed: src outlives it; they are only read). No optimizer state. Free with
+ * fanin__model_free. */
+int fanin__model_new_replica(const fanin_model *src, int cap, fanin_model **out, char *err,
+                             size_t errlen);
 void fanin__model_free(fanin_model *m);
 /* Initialise every W and b with the experiment's plugins and streams: rng philox gives each
  * tensor its own (seed, layer, tensor) stream; rng numpy one MT19937 stream seeded as

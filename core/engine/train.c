@@ -12,7 +12,9 @@
 #include "engine/diag.h"
 #include "engine/loss.h"
 #include "engine/model.h"
+#include "engine/row_threads.h"
 
+#include <cblas.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,43 +36,89 @@ typedef struct train_bufs {
     const fanin__train_hooks *dp; /* data-parallel: the hooks with reduce, else NULL */
     float *red;                   /* data-parallel: the reduced block [n_params + 3] */
     int rows;                     /* data-parallel: the rows of this process's last forward */
+    fanin__row_pool *pool;        /* row threads (row_threads.h), or NULL: the plain step */
+    int slices;                   /* the pool's slices; 1 without it */
 } train_bufs;
 
-int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
-                    double *acc, char *err, size_t errlen) {
+/* One chunk of an evaluation: rows of X [rows, n_in] forward in the evaluation pass, their
+ * loss times rows and their correct count; split over the row pool when there is one. */
+static int eval_chunk(fanin_model *m, fanin__row_pool *pool, const float *X, const float *Y,
+                      int y_dim, int rows, double *loss_sum, int64_t *correct, char *err,
+                      size_t errlen) {
+    if (pool) return fanin__row_pool_eval(pool, X, Y, y_dim, rows, loss_sum, correct, err, errlen);
+    int pass = m->pass;
+    m->pass = FANIN_PASS_EVAL; /* running statistics, no dropout: torch's model.eval() */
+    int rc = fanin__model_forward(m, X, rows, err, errlen);
+    m->pass = pass;
+    if (rc < 0) return rc;
+    *loss_sum = fanin__loss(m, Y, rows, false) * rows;
+    *correct = fanin__count_correct(m, Y, rows);
+    return FANIN_OK;
+}
+
+/* fanin__evaluate, its chunks split over `pool` when not NULL. */
+static int evaluate(fanin_model *m, fanin__row_pool *pool, const float *X, const float *Y,
+                    int64_t n, double *loss, double *acc, char *err, size_t errlen) {
     const fanin_experiment *x = m->x;
     int y_dim = x->loss == FANIN_LOSS_MSE ? m->layers[m->n_layers - 1].n_out : 1;
     double sum = 0;
     int64_t ok = 0;
-    int pass = m->pass;
-    m->pass = FANIN_PASS_EVAL; /* running statistics, no dropout: torch's model.eval() */
     for (int64_t r = 0; r < n; r += m->cap) {
         int rows = (int)(n - r < m->cap ? n - r : m->cap);
-        int rc = fanin__model_forward(m, X + r * m->n_in, rows, err, errlen);
-        if (rc < 0) {
-            m->pass = pass;
-            return rc;
-        }
-        sum += fanin__loss(m, Y + r * y_dim, rows, false) * rows;
-        ok += fanin__count_correct(m, Y + r * y_dim, rows);
+        double l;
+        int64_t c;
+        int rc = eval_chunk(m, pool, X + r * m->n_in, Y + r * y_dim, y_dim, rows, &l, &c, err,
+                            errlen);
+        if (rc < 0) return rc;
+        sum += l;
+        ok += c;
     }
-    m->pass = pass;
     *loss = n ? sum / (double)n : NAN;
     *acc = n && x->loss != FANIN_LOSS_MSE ? (double)ok / (double)n : NAN;
     return FANIN_OK;
 }
 
-static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d, bool full,
-                     const fanin__train_hooks *hooks) {
+int fanin__evaluate(fanin_model *m, const float *X, const float *Y, int64_t n, double *loss,
+                    double *acc, char *err, size_t errlen) {
+    return evaluate(m, NULL, X, Y, n, loss, acc, err, errlen);
+}
+
+/* The row-thread pool when the rule (row_rule.c) says the run's threads should split the
+ * batch's rows; a refusal of an asked-for `on` is said once through on_warning. */
+static int rows_init(train_bufs *b, fanin_model *m, int64_t bs, const fanin__train_hooks *hooks,
+                     char *err, size_t errlen) {
+    const fanin_experiment *x = m->x;
+    int threads = x->threads > 0 ? x->threads : openblas_get_num_threads();
+    int mode = fanin__row_threads_mode(x->row_threads, getenv("FANIN_ROW_THREADS"));
+    fanin__row_shape s;
+    fanin__row_shape_of(m, (int)bs, threads, &s);
+    s.data_parallel = b->dp != NULL;
+    const char *why;
+    b->slices = fanin__row_threads_rule(&s, mode, &why);
+    if (b->slices == 1 && mode == FANIN_ROW_THREADS_ON && threads > 1 && hooks &&
+        hooks->on_warning) {
+        char msg[FANIN_ERRLEN];
+        snprintf(msg, sizeof msg, "row_threads: on, but the plain step runs: %s", why);
+        hooks->on_warning(hooks->user, msg);
+    }
+    if (b->slices < 2) return FANIN_OK;
+    return fanin__row_pool_new(m, b->slices, (int)bs, &b->pool, err, errlen);
+}
+
+static int bufs_init(train_bufs *b, fanin_model *m, const fanin_dataset *d, int64_t bs,
+                     const fanin__train_hooks *hooks, char *err, size_t errlen) {
     memset(b, 0, sizeof *b);
+    bool full = bs == d->n_train;
     b->full = full;
+    b->slices = 1;
     fanin__rng_init(&b->shuffle, m->x->data_seed, 0, FANIN_STREAM_SHUFFLE);
     b->t0 = fanin__now();
     if (hooks && hooks->reduce && hooks->n_shards > 1) {
         b->dp = hooks;
         if (!(b->red = malloc(sizeof(float) * ((size_t)m->n_params + 3)))) return FANIN_ENOMEM;
     }
-    if (full) return FANIN_OK;
+    int rc = rows_init(b, m, bs, hooks, err, errlen);
+    if (rc < 0 || full) return rc;
     b->order = malloc(sizeof(int64_t) * (size_t)d->n_train);
     b->xb = malloc(sizeof(float) * (size_t)m->cap * (size_t)m->n_in);
     b->yb = malloc(sizeof(float) * (size_t)m->cap * (size_t)d->y_dim);
@@ -80,6 +128,7 @@ static int bufs_init(train_bufs *b, const fanin_model *m, const fanin_dataset *d
 }
 
 static void bufs_deinit(train_bufs *b) {
+    fanin__row_pool_free(b->pool); /* OpenBLAS's thread count back */
     free(b->red);
     free(b->order);
     free(b->xb);
@@ -99,16 +148,16 @@ static void gather(train_bufs *b, const fanin_dataset *d, int64_t from, int n) {
 
 /* Loss and accuracies of the weights as they are before this iteration's update: the test set
  * always, the train set by its own pass only for minibatches (full batch reuses the step's
- * forward). */
-static int eval_before_step(fanin_model *m, const fanin_dataset *d, bool full, fanin__progress *p,
-                            char *err, size_t errlen) {
+ * forward). With row threads their chunks are split over the pool. */
+static int eval_before_step(fanin_model *m, const fanin_dataset *d, const train_bufs *b,
+                            fanin__progress *p, char *err, size_t errlen) {
     double loss;
     p->train_acc = p->test_acc = NAN;
-    int rc = fanin__evaluate(m, d->x_test, d->y_test, d->n_test, &p->test_loss, &p->test_acc, err,
-                             errlen);
-    if (rc < 0 || full) return rc;
-    return fanin__evaluate(m, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err,
-                           errlen);
+    int rc = evaluate(m, b->pool, d->x_test, d->y_test, d->n_test, &p->test_loss, &p->test_acc, err,
+                      errlen);
+    if (rc < 0 || b->full) return rc;
+    return evaluate(m, b->pool, d->x_train, d->y_train, d->n_train, &loss, &p->train_acc, err,
+                    errlen);
 }
 
 /* The update of step t after the gradients of n rows are in: the optimizer, with the layer
@@ -147,17 +196,13 @@ static int step_dp(fanin_model *m, const fanin_dataset *d, train_bufs *b, const 
                    const float *Y, int n, int64_t t, double lr, double *loss, int64_t *correct,
                    bool *stop, fanin__diag *dg, char *err, size_t errlen) {
     const fanin__train_hooks *h = b->dp;
-    int lo = (int)((int64_t)n * h->shard / h->n_shards);
-    int rows = (int)((int64_t)n * (h->shard + 1) / h->n_shards) - lo;
-    const float *Xs = X + (size_t)lo * m->n_in, *Ys = Y + (size_t)lo * d->y_dim;
-    m->pass = FANIN_PASS_TRAIN;
-    m->step = t;
+    int lo, rows;
+    fanin__slice_rows(n, h->shard, h->n_shards, &lo, &rows);
     b->rows = rows;
-    int rc = fanin__model_forward(m, Xs, rows, err, errlen);
+    double l;
+    int64_t c;
+    int rc = fanin__slice_pass(m, X, Y, d->y_dim, lo, rows, t, &l, &c, err, errlen);
     if (rc < 0) return rc;
-    double l = fanin__loss(m, Ys, rows, true);
-    int64_t c = fanin__count_correct(m, Ys, rows);
-    if ((rc = fanin__model_backward(m, Xs, rows, err, errlen)) < 0) return rc;
     size_t p = (size_t)m->n_params;
     float share = (float)rows / (float)n;
     for (size_t j = 0; j < p; j++) b->red[j] = m->grads[j] * share;
@@ -171,6 +216,31 @@ static int step_dp(fanin_model *m, const fanin_dataset *d, train_bufs *b, const 
     *stop = b->red[p + 2] > 0;
     if (!isfinite(*loss) || !fanin__all_finite(m->grads, p)) return FANIN_EDIVERGED;
     return update(m, rows, t, lr, dg, err, errlen);
+}
+
+/* One step with the batch's rows split over the row pool (row_threads.h): the slices'
+ * gradients summed into m->grads in a fixed order, then the checks and update of step(). */
+static int step_rows(fanin_model *m, const fanin_dataset *d, train_bufs *b, const float *X,
+                     const float *Y, int n, int64_t t, double lr, double *loss, int64_t *correct,
+                     char *err, size_t errlen) {
+    int64_t c;
+    bool finite;
+    int rc = fanin__row_pool_step(b->pool, X, Y, d->y_dim, n, t, loss, &c, &finite, err, errlen);
+    if (rc < 0) return rc;
+    if (correct) *correct = c;
+    if (!isfinite(*loss) || !finite) return FANIN_EDIVERGED;
+    return update(m, n, t, lr, NULL, err, errlen);
+}
+
+/* A diverged split step again on the whole batch in m, without its update, so that where it
+ * first went non-finite is found in m's buffers as after a plain step. */
+static void replay_whole(fanin_model *m, const float *X, const float *Y, int n, int64_t t) {
+    char err[8];
+    m->pass = FANIN_PASS_TRAIN;
+    m->step = t;
+    if (fanin__model_forward(m, X, n, err, sizeof err) < 0) return;
+    fanin__loss(m, Y, n, true);
+    fanin__model_backward(m, X, n, err, sizeof err);
 }
 
 static int64_t total_iterations(const fanin_experiment *x, int64_t steps_per_epoch) {
@@ -280,19 +350,23 @@ static int train_loop(fanin_model *m, const fanin_dataset *d, const fanin__train
         int n;
         batch_of(d, b, bs, (it % spe) * bs, &X, &Y, &n);
         bool logging = it % x->log_every == 0;
-        rc = logging ? eval_before_step(m, d, b->full, &p, err, errlen) : FANIN_OK;
+        rc = logging ? eval_before_step(m, d, b, &p, err, errlen) : FANIN_OK;
         double loss = NAN;
         int64_t correct = 0;
         bool stop = false;
         p.lr = fanin__schedule_lr(&x->schedule, x->lr, it, iters); /* this step's lr */
         fanin__diag *due = fanin__diag_due(dg, it, iters) ? dg : NULL;
+        /* a statistics iteration takes the plain step: the layer statistics see every row */
+        bool split = b->pool && !due;
+        int64_t *want = b->full && logging ? &correct : NULL;
         if (rc == FANIN_OK && b->dp)
             rc = step_dp(m, d, b, X, Y, n, it + 1, p.lr, &loss, &correct, &stop, due, err, errlen);
-        else if (rc == FANIN_OK)
-            rc = step(m, X, Y, n, it + 1, p.lr, &loss, b->full && logging ? &correct : NULL, due,
-                      err, errlen);
+        else if (rc == FANIN_OK && split)
+            rc = step_rows(m, d, b, X, Y, n, it + 1, p.lr, &loss, want, err, errlen);
+        else if (rc == FANIN_OK) rc = step(m, X, Y, n, it + 1, p.lr, &loss, want, due, err, errlen);
         res->iterations = it;
         res->final_loss = loss;
+        if (rc == FANIN_EDIVERGED && split) replay_whole(m, X, Y, n, it + 1);
         if (rc == FANIN_EDIVERGED)
             fanin__locate_nonfinite(m, b->dp ? b->rows : n, &res->diverged_layer,
                                     &res->diverged_what);
@@ -344,7 +418,6 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
     int rc = fanin__loss_check(m, d, err, errlen);
     if (rc < 0) return rc;
     int64_t bs = batch_rows(m->x, d);
-    bool full = bs == d->n_train;
     if (bs > m->cap)
         return fanin__errf(err, errlen, FANIN_EINVAL, "batch larger than the model's buffers");
     if (hooks && hooks->reduce && hooks->n_shards > bs)
@@ -353,7 +426,8 @@ int fanin__train(fanin_model *m, const fanin_dataset *d, const fanin__train_hook
                            "batch of at least %d rows",
                            hooks->n_shards, hooks->n_shards);
     train_bufs b;
-    rc = bufs_init(&b, m, d, full, hooks);
+    rc = bufs_init(&b, m, d, bs, hooks, err, errlen);
+    res->row_slices = b.slices;
     if (rc == FANIN_OK) rc = train_loop(m, d, hooks, &b, res, err, errlen);
     bufs_deinit(&b);
     if (rc == FANIN_OK) rc = final_figures(m, d, hooks, res, b.t0, err, errlen);

@@ -48,6 +48,8 @@ typedef struct fanin__result {
     int diverged_layer;
     const char *diverged_what;
     int64_t resumed_from; /* the checkpoint's iteration when resumed, else 0 */
+    int row_slices;       /* slices each step's rows were split into over the run's threads
+                             (row_threads.h); 1: the plain step */
 } fanin__result;
 
 /* Train m on d as the experiment says; nothing is allocated inside the loop. */

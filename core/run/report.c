@@ -234,6 +234,7 @@ int fanin__report_write(const fanin__runset *s, const char *path, char *err, siz
     summary(f, s, order);
     fanin__report_how_sure(f, s);
     fanin__report_axes(f, s);
+    fanin__report_width(f, s);
     verdicts(f, s, order);
     fanin__report_curves(f, s);
     fanin__report_depth(f, s);

@@ -26,6 +26,14 @@ void fanin__report_curves(FILE *f, const fanin__runset *s);
 /* Activation std and gradients against depth (against the block for residual nets), one line
  * per configuration (the mean over its runs). */
 void fanin__report_depth(FILE *f, const fanin__runset *s);
+/* ---- report_coord.c: width as an axis ---- */
+
+/* "Coordinate check" (mean |activation| against width per layer, log-log, a chart per drawn
+ * iteration, one row per value of the other swept keys) and "Learning rate against width"
+ * (final training loss against log2 lr, a curve per width), each with its verdicts
+ * (verdict_width.c); nothing when the runs have no such panels. */
+void fanin__report_width(FILE *f, const fanin__runset *s);
+
 /* ---- report_sure.c ---- */
 
 /* One row per configuration in `order` (fanin__groups_ranked): runs, each figure's mean ±

@@ -84,6 +84,9 @@ static int stats_row(char **f, int n, void *user) {
         s->running_mean = num(f[20]);
         s->running_var = num(f[21]);
     }
+    /* the coordinate check's columns; a file written before them has 22 */
+    s->act_abs_mean = n >= 23 ? num(f[22]) : NAN;
+    s->preact_abs_mean = n >= 24 ? num(f[23]) : NAN;
     if (s->layer > r->n_layers) r->n_layers = s->layer;
     return 0;
 }
@@ -121,6 +124,23 @@ static int64_t read_n_test(const char *dir) {
     return n > 0 ? (int64_t)n : 0;
 }
 
+/* diagnostics.coord_check's steps from the run's config.yaml (the resolved file writes
+ * `diagnostics: {layer_stats_every: K, coord_check: {steps: N}}`); 0 when absent. */
+static int64_t read_coord_steps(const char *dir) {
+    char path[FANIN_PATHLEN], line[512];
+    FILE *f = fanin__rundir_path(path, dir, FANIN_RUNDIR_CONFIG) == FANIN_OK ? fopen(path, "r")
+                                                                             : NULL;
+    long long n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *c = strncmp(line, "diagnostics:", 12) ? NULL : strstr(line, "coord_check:");
+        if (c && (sscanf(c, "coord_check: {steps: %lld", &n) == 1 ||
+                  sscanf(c, "coord_check: %lld", &n) == 1))
+            break;
+    }
+    if (f) fclose(f);
+    return n > 0 ? (int64_t)n : 0;
+}
+
 /* Read the run's own files; a missing one leaves its part empty (an interrupted run). */
 static int load_folder(fanin__run_view *r) {
     char path[FANIN_PATHLEN];
@@ -138,6 +158,7 @@ static int load_folder(fanin__run_view *r) {
         r->divergence[strcspn(r->divergence, "\n")] = 0;
     if (f) fclose(f);
     r->n_test = read_n_test(r->dir);
+    r->coord_steps = read_coord_steps(r->dir);
     return rc == FANIN_ENOMEM ? rc : FANIN_OK;
 }
 
@@ -321,12 +342,13 @@ static void json_layers(FILE *f, const fanin__run_view *r, bool last) {
         fanin__json_str(f, x->kind);
         fprintf(f, ", \"block\": %d, \"activation\": ", x->block);
         fanin__json_str(f, x->activation);
-        const char *names[] = {"preact_std",     "act_mean",   "act_std",
-                               "saturated_frac", "dead_frac",  "grad_norm",
-                               "dz_std",         "weight_std", "update_ratio"};
-        double vals[] = {x->preact_std, x->act_mean, x->act_std,    x->saturated_frac, x->dead_frac,
-                         x->grad_norm,  x->dz_std,   x->weight_std, x->update_ratio};
-        for (int i = 0; i < 9; i++) {
+        const char *names[] = {"preact_std",   "act_mean",    "act_std", "saturated_frac",
+                               "dead_frac",    "grad_norm",   "dz_std",  "weight_std",
+                               "update_ratio", "act_abs_mean"};
+        double vals[] = {x->preact_std,   x->act_mean,    x->act_std, x->saturated_frac,
+                         x->dead_frac,    x->grad_norm,   x->dz_std,  x->weight_std,
+                         x->update_ratio, x->act_abs_mean};
+        for (int i = 0; i < 10; i++) {
             fprintf(f, ", \"%s\": ", names[i]);
             fanin__json_num(f, "%.6g", vals[i]);
         }
@@ -424,6 +446,8 @@ int fanin__runset_write_json(const fanin__runset *s, const char *path, char *err
     }
     fprintf(f, "  ],\n");
     fanin__groups_write_json(f, s);
+    fprintf(f, ",\n");
+    fanin__width_write_json(f, s);
     fprintf(f, "\n}\n");
     return fclose(f) == 0 ? FANIN_OK
                           : fanin__errf(err, errlen, FANIN_EIO, "%s: cannot write", path);

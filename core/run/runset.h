@@ -64,7 +64,8 @@ typedef struct fanin__run_view {
     int group_index;                  /* its configuration: an index in the set's groups */
     double final_loss, train_acc, test_acc, seconds;
     int64_t iterations;
-    int64_t n_test; /* test examples (config.yaml's data.test); 0: unknown */
+    int64_t n_test;      /* test examples (config.yaml's data.test); 0: unknown */
+    int64_t coord_steps; /* config.yaml's diagnostics.coord_check.steps; 0: none */
     int n_metrics;
     fanin__metric_row *metrics; /* owned */
     int n_stats, n_layers;
@@ -154,5 +155,64 @@ int fanin__groups_compare(const fanin__runset *s, int a, int b, char *buf, size_
 /* groups.csv and summary.json's "groups" and "comparisons" (written by fanin__runset_*). */
 int fanin__groups_write_csv(const fanin__runset *s, const char *path, char *err, size_t errlen);
 void fanin__groups_write_json(FILE *f, const fanin__runset *s);
+
+/* ---- verdict_width.c: width as an axis (coordinate check, learning-rate transfer) ---- */
+
+#define FANIN_WIDTH_MAX 24        /* distinct widths (and learning rates) of one panel */
+#define FANIN_WIDTH_MAX_PANELS 8  /* panels: values of the other swept keys */
+#define FANIN_WIDTH_MAX_LAYERS 32 /* weight layers followed by the coordinate check */
+#define FANIN_COORD_FLAT 0.25     /* |log-log slope| at most this: flat (docs/diagnostics.md) */
+
+/* One coordinate-check panel: the runs sharing the other swept keys' values (seeds and the
+ * width's keys aside). v[(t * n_layers + l) * n_widths + w]: the mean over the seeds of the
+ * mean |activation| (layers.csv act_abs_mean) at iteration t, layer layer[l], width width[w]. */
+typedef struct fanin__coord_panel {
+    char name[256]; /* "model.parametrization=mup ..."; "" when no other key varies */
+    int n_widths;   /* ascending in width[] */
+    double width[FANIN_WIDTH_MAX];
+    int n_steps; /* iterations 0..n_steps-1 (the members' smallest coord_check.steps + 1) */
+    int n_layers;
+    int layer[FANIN_WIDTH_MAX_LAYERS]; /* 1-based layer numbers (weight layers) */
+    int out_layer;                     /* the last layer's number (the readout) */
+    double *v;                         /* owned; NaN where no run has the row */
+    int at;                            /* the iteration of the slopes: the last with every width */
+    double slope[FANIN_WIDTH_MAX_LAYERS]; /* least squares of log2 v on log2 width at `at` */
+    int trend;                            /* 1 grows, -1 shrinks, 0 flat in width */
+    char verdict[512];
+} fanin__coord_panel;
+
+/* One learning-rate panel: loss[w * n_lrs + j] is the mean final training loss of the finished
+ * runs at width[w], lr[j] (NaN when none finished); diverged[...] counts the others. */
+typedef struct fanin__lr_panel {
+    char name[256];
+    int n_widths, n_lrs;
+    double width[FANIN_WIDTH_MAX], lr[FANIN_WIDTH_MAX]; /* both ascending */
+    double *loss;                                       /* owned */
+    int *diverged;                                      /* owned */
+    double best[FANIN_WIDTH_MAX]; /* the lowest loss's lr per width; NaN: none finished */
+    double spread;                /* max - min of log2 best over the widths */
+    bool line_up;                 /* spread within one step of the grid */
+    char verdict[512];
+} fanin__lr_panel;
+
+typedef struct fanin__width_view {
+    int n_coord, n_lr;
+    fanin__coord_panel coord[FANIN_WIDTH_MAX_PANELS];
+    fanin__lr_panel lr[FANIN_WIDTH_MAX_PANELS];
+} fanin__width_view;
+
+/* The width of run r: the units of its widest hidden weight layer (layers.csv at iteration 0),
+ * else the largest swept value of a key ending in "units"; NaN when neither says. */
+double fanin__run_width(const fanin__runset *s, const fanin__run_view *r);
+/* The coordinate-check panels (members with coord_check rows, at least 3 widths) and the
+ * learning-rate panels (optimizer.lr swept with at least 2 widths) of s into w; either count may
+ * be 0. Free with fanin__width_view_deinit. Returns FANIN_OK or FANIN_ENOMEM. */
+int fanin__width_view_make(const fanin__runset *s, fanin__width_view *w);
+void fanin__width_view_deinit(fanin__width_view *w);
+/* The panels' verdicts as text lines ("coordinate check ...:" then one line per panel), for
+ * `fanin run`'s printed summary; nothing when there are no panels. */
+void fanin__width_print(FILE *f, const fanin__runset *s);
+/* summary.json's "coord_check" and "lr_transfer" arrays (`  "coord_check": [...],\n  ...`). */
+void fanin__width_write_json(FILE *f, const fanin__runset *s);
 
 #endif /* FANIN_RUN_RUNSET_H */
