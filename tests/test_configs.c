@@ -22,11 +22,8 @@
 
 #include <cmocka.h>
 
-#define CONFIGS FANIN_TEST_DIR "/../configs"
-#define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+#include "run_tests.h"
 
-static fanin_registry *reg;
-static char err[8 * FANIN_ERRLEN];
 
 static void test_every_config_validates(void **state) {
     DIR *d = opendir(CONFIGS);
@@ -53,23 +50,8 @@ static void test_every_config_validates(void **state) {
 /* Run CONFIGS/name with the overrides into a fresh folder and read it back. */
 static void run(fanin__runset *s, const char *name, const char *const *sets) {
     if (strcmp(name, "orthogonal.yaml") && access(FMNIST, R_OK) != 0) skip();
-    char path[1024], dir[256];
-    snprintf(path, sizeof path, "%s/%s", CONFIGS, name);
-    snprintf(dir, sizeof dir, "/tmp/fanin-test-configs-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    fanin_config *c;
-    assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_OK);
-    for (int i = 0; sets[i]; i++)
-        assert_int_equal(fanin__config_set(c, sets[i], err, sizeof err), FANIN_OK);
-    fanin__runner rn = {.config = c, .reg = reg, .out_dir = dir};
-    int rc = fanin__run(&rn, err, sizeof err);
-    if (rc) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, FANIN_OK);
-    memset(s, 0, sizeof *s);
-    assert_int_equal(fanin__runset_add_summary(s, rn.summary_path, err, sizeof err), FANIN_OK);
-    fanin__runset_finish(s);
-    fanin__runner_deinit(&rn);
-    fanin__config_free(c);
+    char dir[256];
+    run_config(config_file(name, sets), "configs", dir, s);
 }
 
 static const fanin__run_view *find(const fanin__runset *s, const char *label) {
@@ -221,16 +203,6 @@ static void test_he_conv_at_init(void **state) {
     assert_false(he->flags & (FANIN_V_VANISHING | FANIN_V_EXPLODING));
     assert_true(he->figs.grad_ratio0 > 1000 * x->figs.grad_ratio0);
     fanin__runset_deinit(&s);
-}
-
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    return fanin__registry_new(&reg, dirs, 1, err, sizeof err);
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
 }
 
 int main(void) {

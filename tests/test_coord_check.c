@@ -30,8 +30,7 @@
 
 #include <cmocka.h>
 
-static fanin_registry *reg;
-static char err[FANIN_ERRLEN];
+#include "run_tests.h"
 
 /* ---- helpers ---- */
 
@@ -194,17 +193,10 @@ static void test_act_abs_mean_by_hand(void **state) {
 
 static const char *run(const char *text) {
     static char dir[256];
-    snprintf(dir, sizeof dir, "/tmp/fanin-test-coord-XXXXXX");
-    assert_non_null(mkdtemp(dir));
     fanin_config *c;
     assert_int_equal(fanin__config_parse(&c, "t.yaml", text, strlen(text), err, sizeof err),
                      FANIN_OK);
-    fanin__runner rn = {.config = c, .reg = reg, .out_dir = dir};
-    int rc = fanin__run(&rn, err, sizeof err);
-    if (rc != FANIN_OK) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, FANIN_OK);
-    fanin__runner_deinit(&rn);
-    fanin__config_free(c);
+    run_config(c, "coord", dir, NULL);
     return dir;
 }
 
@@ -574,16 +566,6 @@ static void test_real_standard_grows_mup_flat(void **state) {
     assert_int_equal(w.coord[1].trend, 0);
     fanin__width_view_deinit(&w);
     fanin__runset_deinit(&s);
-}
-
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    return fanin__registry_new(&reg, dirs, 1, err, sizeof err);
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
 }
 
 int main(void) {

@@ -25,34 +25,15 @@
 
 #include <cmocka.h>
 
-#define CONFIGS FANIN_TEST_DIR "/../configs"
-#define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+#include "run_tests.h"
 
-static fanin_registry *reg;
-static char err[8 * FANIN_ERRLEN];
 
 static char dir[256]; /* the run folder of the test in progress */
 
 /* Run CONFIGS/name with the overrides into a fresh folder (dir) and read it back. */
 static void run(fanin__runset *s, const char *name, const char *const *sets) {
     if (access(FMNIST, R_OK) != 0) skip();
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", CONFIGS, name);
-    snprintf(dir, sizeof dir, "/tmp/fanin-test-mup-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    fanin_config *c;
-    assert_int_equal(fanin__config_load(&c, path, err, sizeof err), FANIN_OK);
-    for (int i = 0; sets[i]; i++)
-        assert_int_equal(fanin__config_set(c, sets[i], err, sizeof err), FANIN_OK);
-    fanin__runner rn = {.config = c, .reg = reg, .out_dir = dir};
-    int rc = fanin__run(&rn, err, sizeof err);
-    if (rc) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, FANIN_OK);
-    memset(s, 0, sizeof *s);
-    assert_int_equal(fanin__runset_add_summary(s, rn.summary_path, err, sizeof err), FANIN_OK);
-    fanin__runset_finish(s);
-    fanin__runner_deinit(&rn);
-    fanin__config_free(c);
+    run_config(config_file(name, sets), "mup", dir, s);
 }
 
 /* The run folder away (the 2048-wide models' files are ~85 MB). */
@@ -157,16 +138,6 @@ static void test_mutransfer_reduced(void **state) {
     free(w);
     fanin__runset_deinit(&s);
     remove_dir();
-}
-
-static int setup(void **state) {
-    const char *dirs[] = {FANIN_TEST_PLUGIN_DIR};
-    return fanin__registry_new(&reg, dirs, 1, err, sizeof err);
-}
-
-static int teardown(void **state) {
-    fanin__registry_free(reg);
-    return 0;
 }
 
 int main(void) {
