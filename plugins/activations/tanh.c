@@ -43,7 +43,10 @@ static inline float expm1_tanh(float v, uint32_t pos) {
     const float Q1 = -3.3333335072e-02f, Q2 = 1.5873016091e-03f, Q3 = -7.9365076090e-05f,
                 Q4 = 4.0082177293e-06f, Q5 = -2.0109921195e-07f;
     uint32_t hv = bits(v) & 0x7fffffffu;
-    int32_t kg = (int32_t)(invln2 * v + sel(pos, 0.5f, -0.5f));
+    /* v clamped to 64 (NaN and inf too) so the conversion to int is defined; the lanes with
+     * |v| >= 44 are replaced by tanhf's +-1 or NaN afterwards */
+    float vc = sel(mask(hv < 0x42800000u), v, 64.0f);
+    int32_t kg = (int32_t)(invln2 * vc + sel(pos, 0.5f, -0.5f));
     uint32_t reduce = mask(hv > 0x3eb17218u), near = mask(hv < 0x3F851592u); /* 0.5, 1.5 ln2 */
     int32_t k = (int32_t)(reduce & ((near & (uint32_t)-1) | (~near & (uint32_t)kg)));
     float tk = (float)k; /* k = -1: hi = v + ln2_hi, lo = -ln2_lo exactly as fdlibm's case */
