@@ -4,6 +4,7 @@
  * error, the sentences on overlap, and data_seed as a seed axis. */
 #include "engine/diag.h"
 #include "run/runset.h"
+#include "run/verdict.h"
 
 #include <stdio.h>
 #include <math.h>
@@ -395,6 +396,131 @@ static void test_weightless_rows_skipped(void **state) {
     assert_int_equal(r.flags, FANIN_V_HEALTHY);
 }
 
+/* Fixup's zero classifier: at iteration 0 no gradient reaches the hidden layers (dL/dA below
+ * the readout is dL/dZ W = 0). Not vanishing: the gradient is judged at the first recorded
+ * iteration after 0, or not at all when there is none. */
+static void test_zero_readout_not_vanishing(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[8];
+    make(&r, st, 1.0, 0.5);
+    st[3].weight_std = 0;
+    st[3].update_ratio = NAN; /* W = 0 */
+    for (int l = 0; l < 3; l++) st[l].dz_std = 0;
+    fanin__verdict(&r);
+    assert_false(r.flags & FANIN_V_VANISHING);
+    assert_int_equal(r.flags, FANIN_V_HEALTHY);
+    assert_non_null(strstr(r.verdict, "output layer starts at zero"));
+    assert_non_null(strstr(r.verdict, "judged at iteration 100"));
+    assert_true(fabs(r.figs.grad_ratio0 - 0.125) < 1e-12); /* 0.5^3 at iteration 100 */
+    r.n_stats = 4;                                         /* iteration 0 only */
+    fanin__verdict(&r);
+    assert_false(r.flags & FANIN_V_VANISHING);
+    assert_true(isnan(r.figs.grad_ratio0));
+    assert_non_null(strstr(r.verdict, "the gradient is not judged"));
+    r.n_stats = 8; /* a readout that is not zero: a zero gradient at layer 1 is vanishing */
+    st[3].weight_std = 0.3;
+    fanin__verdict(&r);
+    assert_true(r.flags & FANIN_V_VANISHING);
+}
+
+/* Fixup's zero last branch layer: identical (zero) rows at iteration 0 and still at iteration
+ * 1 (the zero classifier sent no gradient down at 0) is not symmetry; rows still identical at
+ * a later iteration are. */
+static void test_fixup_zero_layer_not_symmetric(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[36];
+    make_residual(&r, st, 1.0);
+    for (int k = 0; k < 36; k += 18) {
+        st[k + 2].weight_std = st[k + 2].row_spread = 0; /* layer 3: block 1's last dense */
+        st[k + 2].update_ratio = NAN;
+        for (int l = 0; l < 18; l++) st[k + l].iteration = k ? 1 : 0;
+    }
+    fanin__verdict(&r);
+    assert_false(r.flags & FANIN_V_SYMMETRIC);
+    for (int l = 18; l < 36; l++) st[l].iteration = 100; /* still equal at 100: symmetric */
+    fanin__verdict(&r);
+    assert_true(r.flags & FANIN_V_SYMMETRIC);
+    assert_non_null(strstr(r.verdict, "layer 3"));
+}
+
+/* H conv layers of 16 channels on 4x4 maps (3x3, padding same), a flatten and a dense output,
+ * judged with a config.yaml in a fresh folder: zero padding's share of the shrinking. */
+static void padded_net(fanin__run_view *r, fanin__layer_stats *st, int H, double f) {
+    int L = H + 2;
+    memset(r, 0, sizeof *r);
+    snprintf(r->status, sizeof r->status, "done");
+    snprintf(r->dir, sizeof r->dir, "/tmp/fanin_test_verdict_XXXXXX");
+    assert_non_null(mkdtemp(r->dir));
+    char path[sizeof r->dir + 16];
+    snprintf(path, sizeof path, "%s/config.yaml", r->dir);
+    FILE *c = fopen(path, "w");
+    assert_non_null(c);
+    fputs("name: pad\nmodel:\n  input: [1, 4, 4]\n  layers:\n", c);
+    for (int l = 0; l < H; l++)
+        fputs("    - type: conv2d\n      channels: 16\n      kernel: 3\n      stride: 1\n"
+              "      padding: same\n      activation: {name: relu}\n",
+              c);
+    fputs("    - type: flatten\n    - units: 10\n      activation: {name: linear}\nloss: x\n", c);
+    fclose(c);
+    r->n_layers = L;
+    r->n_stats = 2 * L;
+    r->stats = st;
+    for (int k = 0; k < 2 * L; k++) {
+        fanin__layer_stats *s = &st[k];
+        int l = k % L;
+        memset(s, 0, sizeof *s);
+        s->iteration = k < L ? 0 : 100;
+        s->layer = l + 1;
+        bool conv = l < H;
+        snprintf(s->kind, sizeof s->kind, "%s", conv ? "conv2d" : l == H ? "flatten" : "dense");
+        s->units = l == H + 1 ? 10 : 256;
+        s->fan_in = l == 0 ? 9 : conv ? 144 : 256;
+        snprintf(s->activation, sizeof s->activation, "%s", conv ? "relu" : "linear");
+        s->act_std = s->preact_std = pow(f, l < H ? l : H - 1);
+        s->dz_std = 1;
+        s->grad_norm = 1;
+        s->weight_std = l == H ? NAN : sqrt(2.0 / s->fan_in); /* He: scaled right */
+        s->row_spread = l == H ? NAN : 1;
+        s->saturated_frac = NAN;
+    }
+    static fanin__metric_row m[2] = {{0, 2.3, NAN, NAN}, {100, 1.0, NAN, NAN}};
+    r->metrics = m;
+    r->n_metrics = 2;
+    r->final_loss = 1.0;
+}
+
+static void remove_dir(const char *dir) {
+    char path[FANIN_PATHLEN + 16];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    remove(path);
+    remove(dir);
+}
+
+static void test_zero_padding_share(void **state) {
+    fanin__run_view r;
+    fanin__layer_stats st[10];
+    int map;
+    /* one padded layer after the reference on a uniform 4x4 input: the mean over output
+     * pixels of the share of non-padded taps, per axis (3 + 2 + 2 + 3... rows: 2/3, 1, 1, 2/3)
+     * = 10/12, so the second moment's mean is (10/12)^2 and the std's factor 10/12 */
+    padded_net(&r, st, 2, 0.75);
+    assert_true(fabs(fanin__verdict_pad_ratio(&r, st, 0, 1, &map) - 10.0 / 12) < 1e-12);
+    assert_int_equal(map, 4);
+    fanin__verdict(&r);
+    assert_int_equal(r.flags, FANIN_V_SHRINKING);
+    assert_non_null(strstr(r.verdict, "zero padding on small maps (down to 4x4) accounts for "
+                                      "x0.83 per layer"));
+    assert_non_null(strstr(r.verdict, "the rest is x0.9 per layer, level."));
+    assert_null(strstr(r.verdict, "narrow"));
+    assert_null(strstr(r.verdict, "input's scale"));
+    remove_dir(r.dir);
+    /* two padded layers: the border's deficit spreads inwards, rows 2/3, 1, 1, 2/3 then
+     * (2/3 + 1) / 3 = 5/9 and (2/3 + 1 + 1) / 3 = 8/9: mean 13/18, not (10/12)^2 */
+    padded_net(&r, st, 3, 0.75);
+    assert_true(fabs(fanin__verdict_pad_ratio(&r, st, 0, 2, &map) - 13.0 / 18) < 1e-12);
+    remove_dir(r.dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy),
@@ -411,6 +537,9 @@ int main(void) {
         cmocka_unit_test(test_groups_single_runs),
         cmocka_unit_test(test_residual_stream_explodes),
         cmocka_unit_test(test_weightless_rows_skipped),
+        cmocka_unit_test(test_zero_readout_not_vanishing),
+        cmocka_unit_test(test_fixup_zero_layer_not_symmetric),
+        cmocka_unit_test(test_zero_padding_share),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

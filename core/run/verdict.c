@@ -24,6 +24,7 @@
 #define SATURATED 0.5     /* a bounded layer with more outputs near a bound: saturated */
 #define DEAD 0.5          /* a hidden layer with more units zero on the whole batch: dead */
 #define SYMMETRIC 1e-6    /* relative spread of W's rows below this: every unit the same */
+#define SYM_SEEN 2        /* rows still equal at this iteration or later: they stay equal */
 #define STALLED 0.99      /* final loss above this fraction of the initial one: stalled */
 #define SINK_MEAN 0.1     /* a sigmoid layer's mean activation below this: sank towards 0 */
 #define TO_LOSS 0.01      /* "iterations to 1% of the initial loss" (Saxe et al. 2014) */
@@ -94,6 +95,57 @@ static int hidden_weights(const fanin__run_view *r, const fanin__layer_stats *s,
     return n > 0 ? n - 1 : 0;
 }
 
+/* Does the output layer start with every weight equal (zero: Fixup's classifier, `init: zeros`
+ * on the readout) while no gradient reaches the hidden layers at iteration 0? dL/dA of the last
+ * hidden layer is dZ_out W_out: 0 when W_out = 0, and 0 too for a constant W_out under softmax
+ * cross-entropy (each row of dZ_out sums to 0). Not vanishing: the weights are not too small,
+ * the readout is zero for one step. */
+static bool zero_readout(const fanin__run_view *r, const fanin__layer_stats *s0) {
+    const fanin__layer_stats *out = &s0[r->n_layers - 1];
+    return r->n_layers > 1 && fanin__verdict_has_weight(out) && out->weight_std == 0 &&
+           s0[0].dz_std == 0 && out->dz_std > 0;
+}
+
+/* The snapshot whose gradient ratio the verdict judges: iteration 0, or with a zero readout
+ * the first recorded iteration after it where a gradient reaches layer 1; NULL when none. */
+static const fanin__layer_stats *grad_rows(const fanin__run_view *r, const fanin__layer_stats *s0) {
+    if (!zero_readout(r, s0)) return s0;
+    int L = r->n_layers;
+    for (int k = 1; (k + 1) * L <= r->n_stats; k++) {
+        const fanin__layer_stats *s = &r->stats[k * L];
+        if (s[0].dz_std > 0 && s[L - 1].dz_std > 0) return s;
+    }
+    return NULL;
+}
+
+/* " at iteration 100" into b (32 bytes) when the gradient is judged after iteration 0, else "". */
+static const char *grad_when(const fanin__run_view *r, const fanin__layer_stats *s0, char *b) {
+    const fanin__layer_stats *sg = grad_rows(r, s0);
+    b[0] = 0;
+    if (sg && sg != s0) snprintf(b, 32, " at iteration %lld", (long long)sg[0].iteration);
+    return b;
+}
+
+/* A zero readout: say why iteration 0 has no gradient below the output layer, and where the
+ * gradient is judged instead. */
+static void readout_note(fanin__run_view *r, const fanin__layer_stats *s0) {
+    if (!zero_readout(r, s0)) return;
+    const fanin__layer_stats *sg = grad_rows(r, s0), *out = &s0[r->n_layers - 1];
+    fanin__verdict_say(r,
+                       "The output layer starts %s, so no gradient reaches the hidden layers "
+                       "at iteration 0 (not vanishing gradients: dL/dA below it is dL/dZ times "
+                       "its W); ",
+                       isfinite(out->update_ratio) ? "with all its weights equal" : "at zero");
+    if (sg)
+        fanin__verdict_say(r,
+                           "the gradient is judged at iteration %lld, the first recorded "
+                           "after it. ",
+                           (long long)sg[0].iteration);
+    else
+        fanin__verdict_say(r, "no later iteration was recorded, so the gradient is not "
+                              "judged. ");
+}
+
 static void figures(fanin__run_view *r, const fanin__layer_stats *s0,
                     const fanin__layer_stats *s1) {
     fanin__verdict_figs *g = &r->figs;
@@ -112,7 +164,8 @@ static void figures(fanin__run_view *r, const fanin__layer_stats *s0,
         g->act_factor0 = pow(g->act_ratio0, 1.0 / (H - 1));
     }
     fanin__verdict_stream_figs(r, s0); /* a residual net: the stream's factor per block */
-    if (s0[L - 1].dz_std > 0) g->grad_ratio0 = s0[0].dz_std / s0[L - 1].dz_std;
+    const fanin__layer_stats *sg = grad_rows(r, s0);
+    if (sg && sg[L - 1].dz_std > 0) g->grad_ratio0 = sg[0].dz_std / sg[L - 1].dz_std;
     double ws = 0, wg = 0;
     for (int i = 0; i < H; i++) {
         const fanin__layer_stats *x = &s0[hw[i]];
@@ -132,12 +185,28 @@ static void figures(fanin__run_view *r, const fanin__layer_stats *s0,
     }
 }
 
-/* A hidden layer (more than one unit) whose units all stayed identical, or -1. */
+/* A zero weight layer inside a residual branch (Fixup's last branch layer). */
+static bool zero_branch_layer(const fanin__layer_stats *s) {
+    return s->block > 0 && fanin__verdict_has_weight(s) && s->weight_std == 0 &&
+           !isfinite(s->update_ratio);
+}
+
+/* A hidden layer (more than one unit) whose units all stayed identical: rows identical at
+ * iteration 0 and still at the last recorded iteration; or -1. Identical rows alone are not
+ * symmetry: a zero layer's gradient rows dZ[:, r]^T A_prev differ as soon as its units' dZ
+ * differ (a random next layer, or a residual branch whose units write to different
+ * coordinates of the stream), so the first updates separate them. Those updates may come late:
+ * a zero readout sends no gradient down at iteration 0, so rows can still be equal at
+ * iteration 1. A last snapshot before SYM_SEEN cannot show that they stay equal; there a zero
+ * layer inside a residual branch is not called symmetric (it is the identity by design). */
 static int symmetric_layer(const fanin__run_view *r, const fanin__layer_stats *s0,
                            const fanin__layer_stats *s1) {
-    for (int l = 0; l < r->n_layers - 1; l++)
-        if (s1[l].units > 1 && s0[l].row_spread <= SYMMETRIC && s1[l].row_spread <= SYMMETRIC)
-            return l;
+    for (int l = 0; l < r->n_layers - 1; l++) {
+        if (!(s1[l].units > 1 && s0[l].row_spread <= SYMMETRIC && s1[l].row_spread <= SYMMETRIC))
+            continue;
+        if (s1[l].iteration < SYM_SEEN && zero_branch_layer(&s0[l])) continue;
+        return l;
+    }
     return -1;
 }
 
@@ -202,11 +271,13 @@ static void vanishing(fanin__run_view *r, const fanin__layer_stats *s0) {
     if (!act && !grad) return;
     r->flags |= FANIN_V_VANISHING;
     if (act) act_change(r, s0);
+    char when[32];
     if (isfinite(g->grad_ratio0))
         fanin__verdict_say(r,
                            "The back-propagated gradient at layer 1 is %s of "
-                           "layer %d's. ",
-                           fanin__verdict_num(a, g->grad_ratio0), r->n_layers);
+                           "layer %d's%s. ",
+                           fanin__verdict_num(a, g->grad_ratio0), r->n_layers,
+                           grad_when(r, s0, when));
     fanin__verdict_say(r, "Vanishing %s: ",
                        grad                   ? "gradients"
                        : r->figs.n_blocks > 0 ? "residual stream"
@@ -230,11 +301,13 @@ static void exploding(fanin__run_view *r, const fanin__layer_stats *s0) {
     if (!act && !grad) return;
     r->flags |= FANIN_V_EXPLODING;
     if (act) act_change(r, s0);
+    char when[32];
     if (grad)
         fanin__verdict_say(r,
                            "The back-propagated gradient at layer 1 is %s "
-                           "times layer %d's. ",
-                           fanin__verdict_num(a, g->grad_ratio0), r->n_layers);
+                           "times layer %d's%s. ",
+                           fanin__verdict_num(a, g->grad_ratio0), r->n_layers,
+                           grad_when(r, s0, when));
     if (!grad && g->n_blocks > 0)
         fanin__verdict_say(r, "Exploding residual stream (std %s after block %d): ",
                            fanin__verdict_num(a, last_stream_std(r, s0)), g->n_blocks);
@@ -411,8 +484,8 @@ static void diverged(fanin__run_view *r) {
 }
 
 /* No rule fired: say so with the figures that show it. */
-static void healthy(fanin__run_view *r) {
-    char a[24], b[24];
+static void healthy(fanin__run_view *r, const fanin__layer_stats *s0) {
+    char a[24], b[24], when[32];
     r->flags = FANIN_V_HEALTHY;
     fanin__verdict_say(r, "Healthy: ");
     if (isfinite(r->figs.act_factor0) && r->figs.n_blocks > 0)
@@ -424,11 +497,10 @@ static void healthy(fanin__run_view *r) {
     else if (isfinite(r->figs.act_factor0))
         fanin__verdict_say(r, "activation std changes x%s per layer, ",
                            fanin__verdict_num(a, r->figs.act_factor0));
-    fanin__verdict_say(r,
-                       "the gradient at layer 1 is %s of the output layer's; "
-                       "the cost went %.4f -> %.4f.",
-                       fanin__verdict_num(b, r->figs.grad_ratio0), r->figs.initial_loss,
-                       r->figs.final_loss);
+    if (isfinite(r->figs.grad_ratio0))
+        fanin__verdict_say(r, "the gradient at layer 1 is %s of the output layer's%s; ",
+                           fanin__verdict_num(b, r->figs.grad_ratio0), grad_when(r, s0, when));
+    fanin__verdict_say(r, "the cost went %.4f -> %.4f.", r->figs.initial_loss, r->figs.final_loss);
 }
 
 void fanin__verdict(fanin__run_view *r) {
@@ -445,6 +517,7 @@ void fanin__verdict(fanin__run_view *r) {
     int sym = symmetric_layer(r, s0, s1);
     if (sym >= 0) symmetry(r, s0, s1, sym);
     else {
+        readout_note(r, s0);
         vanishing(r, s0);
         exploding(r, s0);
         drifting(r, s0);
@@ -452,7 +525,7 @@ void fanin__verdict(fanin__run_view *r) {
         dead(r, s1);
     }
     loss_sentence(r);
-    if (!r->flags) healthy(r);
+    if (!r->flags) healthy(r, s0);
     size_t n = strlen(r->verdict);
     while (n && r->verdict[n - 1] == ' ') r->verdict[--n] = 0;
 }

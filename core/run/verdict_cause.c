@@ -13,7 +13,8 @@
 #include <math.h>
 #include <string.h>
 
-#define NARROW 32 /* a hidden layer with fewer units: its one draw of W is noisy */
+#define NARROW 32     /* a hidden layer with fewer units: its one draw of W is noisy */
+#define PAD_SAYS 0.99 /* zero padding shrinking the std by more per layer: say its share */
 
 /* The built-in activation plugins' gains at their default parameters (plugins/activations/):
  * PyTorch's torch.nn.init.calculate_gain where it defines one (linear, sigmoid 1, tanh 5/3,
@@ -63,11 +64,50 @@ static const char *act_note(const char *act) {
     return "";
 }
 
-/* The fewest units of a hidden layer. */
+/* The fewest units of a hidden dense layer (0: none). A conv's units are C * H * W, not a
+ * width, and a pool's or norm's draw no weight. */
 static int narrowest(const fanin__run_view *r, const fanin__layer_stats *s0) {
-    int n = s0[0].units;
-    for (int l = 1; l < r->n_layers - 1; l++) n = s0[l].units < n ? s0[l].units : n;
+    int n = 0;
+    for (int l = 0; l < r->n_layers - 1; l++)
+        if (fanin__verdict_has_weight(&s0[l]) && strcmp(s0[l].kind, "conv2d") &&
+            (!n || s0[l].units < n))
+            n = s0[l].units;
     return n;
+}
+
+/* The first and last hidden weight rows into *first, *last; how many hidden weight layers. */
+static int hidden_span(const fanin__run_view *r, const fanin__layer_stats *s0, int *first,
+                       int *last) {
+    int n = 0, prev = -1;
+    *first = *last = -1;
+    for (int l = 0; l < r->n_layers; l++) {
+        if (!fanin__verdict_has_weight(&s0[l])) continue;
+        if (n++ == 0) *first = l;
+        *last = prev; /* every weight layer but the network's last */
+        prev = l;
+    }
+    return n > 0 ? n - 1 : 0;
+}
+
+/* Shrinking activations in a padded conv net: the share zero padding explains, per layer.
+ * Returns the factor left to the weights and the activation (the measured one when padding
+ * explains nothing or the geometry is unknown). */
+static double padding_share(fanin__run_view *r, const fanin__layer_stats *s0) {
+    double f = r->figs.act_factor0;
+    int first, last, map, H = hidden_span(r, s0, &first, &last);
+    if (!(f < 1) || r->figs.n_blocks > 0 || H < 2) return f;
+    double p = fanin__verdict_pad_ratio(r, s0, first, last, &map);
+    double per = pow(p, 1.0 / (H - 1));
+    if (!(per < PAD_SAYS)) return f;
+    char a[24], b[24], c[24];
+    fanin__verdict_say(r,
+                       "zero padding on small maps (down to %dx%d) accounts for x%s per layer "
+                       "of the shrinking (x%s from layer %d to layer %d: a border pixel sees "
+                       "fewer non-zero inputs; expected from the convs' geometry); the rest is x%s "
+                       "per layer",
+                       map, map, fanin__verdict_num(a, per), fanin__verdict_num(b, p), first + 1,
+                       last + 1, fanin__verdict_num(c, f / per));
+    return f / per;
 }
 
 /* The blamed weights: too small (dir < 0) or too large for their fan-in and activation; a
@@ -107,7 +147,7 @@ static void blame_other(fanin__run_view *r, const fanin__layer_stats *s0, const 
                        "%s); ",
                        a, act, b);
     int narrow = narrowest(r, s0);
-    if (narrow < NARROW)
+    if (narrow > 0 && narrow < NARROW)
         fanin__verdict_say(r,
                            "with layers as narrow as %d units, one draw of W scales the "
                            "signal by more or less than on average (sweep seed to see how "
@@ -137,8 +177,13 @@ void fanin__verdict_cause(fanin__run_view *r, const fanin__layer_stats *s0, int 
                            fanin__verdict_num(a, r->figs.weight_scale0), act);
         return;
     }
+    double rest = dir < 0 ? padding_share(r, s0) : r->figs.act_factor0;
+    bool padded = rest != r->figs.act_factor0, level = padded && rest >= FANIN_LEVEL_LO;
     bool small = dir < 0 && q < FANIN_LEVEL_LO;
     bool large = q > FANIN_LEVEL_HI && (dir > 0 || fanin__act_bounds(act, &lo, &hi));
-    if (small || large) blame_weights(r, act, small, dir);
-    else blame_other(r, s0, act);
+    if (padded) fanin__verdict_say(r, level ? ", level. " : ", and for that ");
+    if (small || large) {
+        if (level) fanin__verdict_say(r, "Besides, ");
+        blame_weights(r, act, small, dir);
+    } else if (!level) blame_other(r, s0, act);
 }
