@@ -142,10 +142,12 @@ cat >> "$T/sw.yaml" <<'YAML'
 sweep:
   seed: [1, 2, 3, 4]
 YAML
-sed -i 's/iterations: 200/iterations: 20000/; s/log_every: 50/log_every: 5000/' "$T/sw.yaml"
+# members long enough (~0.7 s each: a step of this net takes ~3 us) that member 1 is still training
+# when the disk fills right after member 0's model appears; 20,000 steps lost that race
+sed -i 's/iterations: 200/iterations: 200000/; s/log_every: 50/log_every: 100000/' "$T/sw.yaml"
 "$B" run "$T/sw.yaml" --out "$MNT/run" -q > "$T/log" 2>&1 &
 pid=$!
-for _ in $(seq 200); do [ -f "$MNT"/run/00-1/model.safetensors ] && break; sleep 0.05; done
+for _ in $(seq 3000); do [ -f "$MNT"/run/00-1/model.safetensors ] && break; sleep 0.01; done
 dd if=/dev/zero of="$MNT/fill" bs=64k 2>/dev/null # the disk is full from here
 wait $pid
 code=$?
