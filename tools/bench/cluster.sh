@@ -3,7 +3,8 @@
 #  1. sweep: 1,000 members of a tiny net (2-8-1, 10 steps) end to end, members isolated (the
 #     default: worker processes, run/isolate.h) and inline (--no-isolate): wall seconds and ms
 #     per member (the whole command's wall time / 1,000: start, data, report included);
-#  2. a 24-member sweep under `mpirun -np 2` against `-np 1`, mpirun's start included: the
+#  2. a 24-member sweep of unequal members (2-9 hidden layers of 64, MPI_STEPS steps, 1500)
+#     under `mpirun -np 2` against `-np 1`, mpirun's start included: the
 #     speed-up of the medians; and the same sweep with 1 step per member (mpirun, MPI_Init, data,
 #     report: the fixed cost), so the members' own speed-up shows too;
 #  3. data-parallel: the 784-1024-1024-10 net (Fashion-MNIST, batch 256, 40 steps) with 2 ranks
@@ -71,11 +72,16 @@ model:
 loss: bce
 optimizer: {name: sgd, lr: 0.1}
 threads: 1
-train: {iterations: 600, batch: 64, log_every: 600}
-sweep: {seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], model.defaults.init: [xavier_normal, he_normal]}
+train: {iterations: STEPS, batch: 64, log_every: STEPS}
+sweep: {model.layers.1.repeat: [1, 2, 4, 8], seed: [1, 2, 3, 4, 5, 6]}
 YAML
-sed 's/iterations: 600/iterations: 1/' "$T/sweep.yaml" > "$T/sweep1.yaml"
-mpi_once() { # rep: -np 1 and -np 2, the order alternating; 600 steps, then 1 step per member
+# members of unequal cost (2 to 9 hidden layers of 64): a rank that draws the deep ones must not
+# leave the other idle. MPI_STEPS (default 1500) sizes the members: at 600 the whole sweep took
+# ~1.5 s at -np 1 on this machine, a third of it the fixed cost below.
+steps=${MPI_STEPS:-1500}
+sed -i "s/STEPS/$steps/g" "$T/sweep.yaml"
+sed "s/iterations: $steps/iterations: 1/" "$T/sweep.yaml" > "$T/sweep1.yaml"
+mpi_once() { # rep: -np 1 and -np 2, the order alternating; $steps steps, then 1 step per member
     order="1 2"
     [ $(($1 % 2)) -eq 0 ] && order="2 1"
     for cfg in sweep sweep1; do
@@ -84,7 +90,7 @@ mpi_once() { # rep: -np 1 and -np 2, the order alternating; 600 steps, then 1 st
             # shellcheck disable=SC2086
             mpirun --oversubscribe ${CLUSTER_MPIRUN:-} -np "$np" "$B" run "$T/$cfg.yaml" \
                 --out "$T/$cfg-$np-$1" -q >/dev/null 2>&1
-            echo "RESULT bench=mpi_sweep ranks=$np members=24 steps=$([ $cfg = sweep ] && echo 600 || echo 1)" \
+            echo "RESULT bench=mpi_sweep ranks=$np members=24 steps=$([ $cfg = sweep ] && echo "$steps" || echo 1)" \
                 "seconds=$(since "$t0")"
         done
     done

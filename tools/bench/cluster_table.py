@@ -19,7 +19,7 @@ def main(paths):
 
     n = max(sum(r.get("bench") == "sweep" and r.get("mode") == "isolated" for r in rows),
             sum(r.get("bench") == "mpi_sweep" and r.get("ranks") == "1" and
-                r.get("steps") == "600" for r in rows),
+                r.get("steps") != "1" for r in rows),
             sum(r.get("bench") == "data_parallel" and r.get("ranks") == "2" for r in rows), 1)
     print("\n{:<62} {:>10} {:>10}".format("cluster (medians of %d)" % n, "value", "unit"))
 
@@ -34,11 +34,13 @@ def main(paths):
              "ms")
         line("sweep, %s: CPU per member (the workers' included)" % mode,
              med("cpu_ms_per_member", bench="sweep", mode=mode), "ms")
-    s1 = med("seconds", bench="mpi_sweep", ranks="1", steps="600")
-    s2 = med("seconds", bench="mpi_sweep", ranks="2", steps="600")
+    steps = next((r["steps"] for r in rows
+                  if r.get("bench") == "mpi_sweep" and r.get("steps", "1") != "1"), "1")
+    s1 = med("seconds", bench="mpi_sweep", ranks="1", steps=steps)
+    s2 = med("seconds", bench="mpi_sweep", ranks="2", steps=steps)
     f1 = med("seconds", bench="mpi_sweep", ranks="1", steps="1")
     f2 = med("seconds", bench="mpi_sweep", ranks="2", steps="1")
-    line("24-member sweep (600 steps each), mpirun -np 1", s1, "s")
+    line("24-member sweep (2-9 layers, %s steps each), mpirun -np 1" % steps, s1, "s")
     line("24-member sweep, mpirun -np 2", s2, "s")
     line("mpirun -np 2 vs 1: speed-up", s1 / s2 if s1 and s2 else None, "x")
     line("  fixed cost (1 step per member), -np 1", f1, "s")
