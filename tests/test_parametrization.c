@@ -158,7 +158,7 @@ static void test_ntk(void **state) {
 }
 
 /* mup at base_width 16 (m = 64/16 = 4): input W,b [64x2 | 64], hidden [64x64 | 64], output
- * [1x64 | 1]; want[fam][k] the lr multiplier of W0 b0 W1 b1 W2 b2 (SGD, Adam). */
+ * [1x64 | 1]; the hidden bias and the output layer drawn times sqrt(4); want[fam][k] the lr multiplier of W0 b0 W1 b1 W2 b2 (SGD, Adam). */
 static void test_mup(void **state) {
     static const double want[2][6] = {{4, 4, 1, 4, 4, 1}, {1, 1, 0.25, 1, 1, 1}};
     const char *opts[] = {"{name: sgd, lr: 0.1}", "{name: adamw, lr: 0.01}"};
@@ -170,7 +170,7 @@ static void test_mup(void **state) {
         for (size_t i = 0, k = 0; i < b.m->n_params; i++) {
             while (i >= ends[k]) k++;
             near(lr_of(b.m, i), want[fam][k], 1e-12, "lr multiplier of param", i);
-            double f = k >= 4 ? 2.0 : 1.0; /* readout drawn times sqrt(m) */
+            double f = k >= 3 ? 2.0 : 1.0; /* hidden bias and readout drawn times sqrt(m) */
             near(b.m->params[i], a.m->params[i] * f, 1e-6, "init of param", i);
         }
         assert_true(fabs(b.x->layers[2].pz.out - 0.25) < 1e-15);

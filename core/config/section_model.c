@@ -118,13 +118,16 @@ bool fanin__pz_adam_like(const char *name) {
  * fan_out / base_width of the dimensions that are widths (the input's and the output's are
  * not). SGD: vector-like lr * m (its one width), matrix-like lr * m_out / m_in; Adam:
  * matrix-like lr / m_in, vector-like lr * 1; output: Z = (x / m_in) W^T + b with W and b drawn
- * times sqrt(m_in), the output bias fixed (lr * 1). */
+ * times sqrt(m_in), the output bias fixed (lr * 1). A hidden layer's bias is drawn times
+ * sqrt(m_in) too (the package's rescale_linear_bias: a fan-in dependent bias init, PyTorch's
+ * U(+-1/sqrt(fan_in)), keeps the base model's scale). */
 static void set_mup(fanin__pz *p, int role, double m_in, double m_out) {
     *p = (fanin__pz){.role = role, .init = 1, .bias_init = 1, .out = 1};
     p->lr[1] = p->bias_lr[1] = 1;
     if (role == FANIN_PZ_INPUT) {
         p->lr[0] = p->bias_lr[0] = m_out;
     } else if (role == FANIN_PZ_HIDDEN) {
+        p->bias_init = sqrt(m_in);
         p->lr[0] = m_out / m_in;
         p->bias_lr[0] = m_out;
         p->lr[1] = 1 / m_in;

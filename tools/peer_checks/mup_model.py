@@ -6,7 +6,7 @@
 #   mup relative to base_width, m_in = fan_in/base, m_out = fan_out/base (784 and 10 are not widths):
 #     role    init      s        Adam lr W / b     SGD lr W / b
 #     input   1         1        1 / 1             m_out / m_out
-#     hidden  1         1        1/m_in / 1        m_out/m_in / m_out
+#     hidden  1         1        1/m_in / 1        m_out/m_in / m_out      (bias init x sqrt(m_in): 0)
 #     output  sqrt(m_in) 1/m_in  1 / 1             m_in / 1      (bias init x sqrt(m_in) too: 0)
 # Tensor Programs V (Yang et al. 2021), Table 3, in the form of the mup package (MuReadout with
 # set_base_shapes(rescale_params=True), MuAdam, MuSGD). standard: every factor 1.
