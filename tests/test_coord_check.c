@@ -541,6 +541,39 @@ static void test_lr_transfer(void **state) {
     fanin__runset_deinit(&s);
 }
 
+/* Ten values of another swept key: eight panels are judged, and the text says the rest are not. */
+static void test_more_panels_than_drawn(void **state) {
+    char dir[] = "/tmp/fanin-coord-more-XXXXXX", rd[FANIN_PATHLEN];
+    assert_non_null(mkdtemp(dir));
+    const char *keys[] = {"train.batch", "model.layers.0.units", "optimizer.lr"};
+    FILE *f = summary(dir, keys, 3);
+    const char *width[] = {"128", "512"}, *lrs[] = {"0.001", "0.002"};
+    char batch[10][8];
+    int id = 0;
+    for (int b = 0; b < 10; b++) {
+        snprintf(batch[b], sizeof batch[b], "%d", 16 + b);
+        for (int w = 0; w < 2; w++)
+            for (int j = 0; j < 2; j++) {
+                member m = {{batch[b], width[w], lrs[j]}, 0.1 + 0.01 * j, "done"};
+                add_member(f, dir, id++, 3, &m, rd);
+            }
+    }
+    fclose(f);
+    fanin__runset s;
+    load(&s, dir);
+    fanin__width_view w;
+    assert_int_equal(fanin__width_view_make(&s, &w), FANIN_OK);
+    assert_int_equal(w.n_lr, FANIN_WIDTH_MAX_PANELS);
+    assert_true(w.more);
+    fanin__width_view_deinit(&w);
+    char text[8192] = {0};
+    FILE *m = fmemopen(text, sizeof text - 1, "w");
+    fanin__width_print(m, &s);
+    fclose(m);
+    assert_non_null(strstr(text, "only the first 8 are judged"));
+    fanin__runset_deinit(&s);
+}
+
 /* The real thing, reduced: 2 hidden relu layers on the spiral, Adam at lr 0.01, widths
  * 64/128/256 (base_width 64), 3 seeds, coord_check steps 3. Standard's readout grows about
  * x1.7-2.5 per doubling; mup stays within the flat band. At widths 16/32/64 one draw of the
@@ -579,6 +612,7 @@ int main(void) {
         cmocka_unit_test(test_coord_shrinks_and_old_files),
         cmocka_unit_test(test_coord_report_and_json),
         cmocka_unit_test(test_lr_transfer),
+        cmocka_unit_test(test_more_panels_than_drawn),
         cmocka_unit_test(test_real_standard_grows_mup_flat),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -146,6 +146,11 @@ void fanin__report_width(FILE *f, const fanin__runset *s) {
     }
     if (w->n_coord) coord_section(f, w);
     if (w->n_lr) lr_section(f, w);
+    if (w->more && (w->n_coord || w->n_lr))
+        fprintf(f,
+                "<p class='note'>More than %d values of the other swept keys: only the first %d "
+                "panels are drawn and judged.</p>\n",
+                FANIN_WIDTH_MAX_PANELS, FANIN_WIDTH_MAX_PANELS);
     fanin__width_view_deinit(w);
     free(w);
 }

@@ -197,6 +197,7 @@ typedef struct fanin__lr_panel {
 
 typedef struct fanin__width_view {
     int n_coord, n_lr;
+    bool more; /* more panels than FANIN_WIDTH_MAX_PANELS: the rest are not judged */
     fanin__coord_panel coord[FANIN_WIDTH_MAX_PANELS];
     fanin__lr_panel lr[FANIN_WIDTH_MAX_PANELS];
 } fanin__width_view;

@@ -123,7 +123,10 @@ static bool has_coord(const fanin__run_view *r, double width) {
 static fanin__coord_panel *coord_panel(fanin__width_view *w, const char *name) {
     for (int i = 0; i < w->n_coord; i++)
         if (!strcmp(w->coord[i].name, name)) return &w->coord[i];
-    if (w->n_coord == FANIN_WIDTH_MAX_PANELS) return NULL;
+    if (w->n_coord == FANIN_WIDTH_MAX_PANELS) {
+        w->more = true; /* said in the text and the report */
+        return NULL;
+    }
     fanin__coord_panel *p = &w->coord[w->n_coord++];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -252,7 +255,10 @@ static int coord_view(const fanin__runset *s, const double *width, const bool *s
 static fanin__lr_panel *lr_panel(fanin__width_view *w, const char *name) {
     for (int i = 0; i < w->n_lr; i++)
         if (!strcmp(w->lr[i].name, name)) return &w->lr[i];
-    if (w->n_lr == FANIN_WIDTH_MAX_PANELS) return NULL;
+    if (w->n_lr == FANIN_WIDTH_MAX_PANELS) {
+        w->more = true; /* said in the text and the report */
+        return NULL;
+    }
     fanin__lr_panel *p = &w->lr[w->n_lr++];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -371,6 +377,7 @@ static int lr_view(const fanin__runset *s, const double *width, const bool *skip
 
 int fanin__width_view_make(const fanin__runset *s, fanin__width_view *w) {
     w->n_coord = w->n_lr = 0;
+    w->more = false;
     double *width = malloc(sizeof *width * (size_t)(s->n_runs + 1));
     if (!width) return FANIN_ENOMEM;
     for (int i = 0; i < s->n_runs; i++) width[i] = fanin__run_width(s, &s->runs[i]);
@@ -413,6 +420,10 @@ void fanin__width_print(FILE *f, const fanin__runset *s) {
     if (w->n_lr) fprintf(f, "\nlearning rate against width (the lowest final training loss):\n");
     for (int i = 0; i < w->n_lr; i++)
         fprintf(f, "  %s: %s\n", w->lr[i].name[0] ? w->lr[i].name : "all runs", w->lr[i].verdict);
+    if (w->more)
+        fprintf(f,
+                "  (more than %d values of the other swept keys: only the first %d are judged)\n",
+                FANIN_WIDTH_MAX_PANELS, FANIN_WIDTH_MAX_PANELS);
     fanin__width_view_deinit(w);
     free(w);
 }
