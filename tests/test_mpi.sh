@@ -48,8 +48,10 @@ done
 [ -s "$T/mpi/report.html" ] && [ -s "$T/mpi/summary.json" ] || fail "rank 0 wrote no report"
 grep -q "results in" "$T/mpi.txt" || fail "no table from rank 0"
 
-# Ctrl-C to mpirun: members checkpoint (interrupted rows), then --resume with 2 ranks finishes
-$MPI -np 3 "$B" run "$T/sw.yaml" --out "$T/int" -q --set train.iterations=20000 \
+# Ctrl-C to mpirun: members checkpoint (interrupted rows), then --resume with 2 ranks finishes.
+# mpirun passes a Ctrl-C on as SIGCONT, then SIGTERM a second later: members of 100,000 steps
+# (~1.5 s) are still running then; at 20,000 steps (~0.3 s) the sweep could end first
+$MPI -np 3 "$B" run "$T/sw.yaml" --out "$T/int" -q --set train.iterations=100000 \
     --set train.checkpoint_every=200 > "$T/int.txt" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -n "$(ls "$T"/int/*/checkpoint.bin 2>/dev/null)" ] && break; sleep 0.1; done
