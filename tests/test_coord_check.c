@@ -172,14 +172,14 @@ static void test_act_abs_mean_by_hand(void **state) {
     assert_int_equal(fanin__diag_close(dg, false, err, sizeof err), FANIN_OK);
     fanin__diag_free(dg);
     char *text = slurp(lp), *line = strchr(text, '\n') + 1;
-    assert_non_null(strstr(text, ",act_abs_mean,preact_abs_mean\n"));
+    assert_non_null(strstr(text, ",act_abs_mean,preact_abs_mean,"));
     double want_a[] = {7.0 / 6, (1 / (1 + exp(-1.5)) + 1 / (1 + exp(-4.25))) / 2};
     double want_z[] = {2.5, (1.5 + 4.25) / 2};
     for (int l = 0; l < 2; l++) {
         char *f[40];
         char *end = strchr(line, '\n');
         *end = 0;
-        assert_int_equal(fanin__csv_split(line, f, 40), 24);
+        assert_int_equal(fanin__csv_split(line, f, 40), 28);
         assert_true(fabs(atof(f[22]) - want_a[l]) < 1e-5);
         assert_true(fabs(atof(f[23]) - want_z[l]) < 1e-5);
         line = end + 1;
@@ -327,8 +327,8 @@ static void write_layers(const char *run_dir, int w, const double *slope, double
             FILE *m = fmemopen(row, sizeof row, "w");
             fanin__diag_write_row(m, &st);
             fclose(m);
-            if (old) { /* cut the two appended columns */
-                for (int k = 0; k < 2; k++) *strrchr(row, ',') = 0;
+            if (old) { /* cut the columns appended after running_var */
+                for (int k = 0; k < 6; k++) *strrchr(row, ',') = 0;
                 strcat(row, "\n");
             }
             fputs(row, f);

@@ -31,7 +31,7 @@ typedef struct geom {
 
 /* torch's padding='same' (stride 1 only): k - 1 zeros in all, the odd one below/right
  * (ATen's _convolution_mode pads padding_r - padding_l more on the high side). */
-static void pads(const fanin__layer_spec *sp, int *lo, int *total) {
+void fanin__conv_pads(const fanin__layer_spec *sp, int *lo, int *total) {
     if (sp->padding == FANIN_PAD_SAME) {
         *total = sp->kernel - 1;
         *lo = *total / 2;
@@ -41,7 +41,7 @@ static void pads(const fanin__layer_spec *sp, int *lo, int *total) {
     }
 }
 
-static int stride_of(const fanin__layer_spec *sp) { return sp->stride > 0 ? sp->stride : 1; }
+int fanin__conv_stride(const fanin__layer_spec *sp) { return sp->stride > 0 ? sp->stride : 1; }
 
 static geom geometry(const fanin__layer *L) {
     const fanin__layer_spec *sp = L->spec;
@@ -50,9 +50,9 @@ static geom geometry(const fanin__layer *L) {
               .W = L->in.w,
               .O = sp->channels,
               .k = sp->kernel,
-              .s = stride_of(sp)};
+              .s = fanin__conv_stride(sp)};
     int total;
-    pads(sp, &g.pad, &total);
+    fanin__conv_pads(sp, &g.pad, &total);
     g.OH = (g.H + total - g.k) / g.s + 1;
     g.OW = (g.W + total - g.k) / g.s + 1;
     g.K = (size_t)g.C * g.k * g.k;
@@ -82,13 +82,13 @@ static int conv_check(const fanin__layer *L, char *err, size_t errlen) {
                            "conv2d needs an image [C, H, W] but its input is the vector %s; use "
                            "an image source or set model.input",
                            in);
-    if (sp->padding == FANIN_PAD_SAME && stride_of(sp) != 1)
+    if (sp->padding == FANIN_PAD_SAME && fanin__conv_stride(sp) != 1)
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "conv2d: padding 'same' needs stride 1 (as in PyTorch), got stride %d; "
                            "give padding as a number",
                            sp->stride);
     int lo, total;
-    pads(sp, &lo, &total);
+    fanin__conv_pads(sp, &lo, &total);
     if (sp->kernel > L->in.h + total || sp->kernel > L->in.w + total)
         return fanin__errf(err, errlen, FANIN_ECONFIG,
                            "conv2d: kernel %dx%d is larger than the padded input %dx%d (input %s, "

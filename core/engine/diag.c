@@ -134,8 +134,16 @@ static void kind_stats(const fanin__layer *L, fanin__layer_stats *s) {
     int type = L->spec->type;
     snprintf(s->kind, sizeof s->kind, "%s", L->kind->name);
     s->alpha = s->running_mean = s->running_var = NAN;
+    s->channels = s->kernel = s->stride = s->pad = 0;
     if (type == FANIN_LAYER_RESIDUAL_CLOSE)
         s->alpha = L->spec->scale == FANIN_SCALE_ONE ? 1.0 : L->P[0];
+    if (type == FANIN_LAYER_CONV2D) {
+        int total;
+        s->channels = L->out.c;
+        s->kernel = L->spec->kernel;
+        s->stride = fanin__conv_stride(L->spec);
+        fanin__conv_pads(L->spec, &s->pad, &total);
+    }
     if (type == FANIN_LAYER_BATCHNORM && L->B && L->in.c > 0) {
         double m, v;
         moments(L->B, (size_t)L->in.c, &s->running_mean, &m);
@@ -195,7 +203,8 @@ static void histogram(const fanin__layer *L, int n, fanin__hist *h) {
 static const char layers_header[] =
     "iteration,layer,units,fan_in,activation,preact_mean,preact_std,act_mean,act_std,"
     "saturated_frac,dead_frac,grad_norm,grad_std,dz_std,weight_std,update_ratio,row_spread,"
-    "kind,block,alpha,running_mean,running_var,act_abs_mean,preact_abs_mean\n";
+    "kind,block,alpha,running_mean,running_var,act_abs_mean,preact_abs_mean,channels,kernel,"
+    "stride,pad\n";
 
 void fanin__diag_write_header(FILE *f) { fputs(layers_header, f); }
 
@@ -305,12 +314,12 @@ void fanin__diag_before_update(fanin__diag *dg, const fanin_model *m, int n, int
 void fanin__diag_write_row(FILE *f, const fanin__layer_stats *s) {
     fprintf(f,
             "%lld,%d,%d,%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%s,%d,"
-            "%.6g,%.6g,%.6g,%.6g,%.6g\n",
+            "%.6g,%.6g,%.6g,%.6g,%.6g,%d,%d,%d,%d\n",
             (long long)s->iteration, s->layer, s->units, s->fan_in, s->activation, s->preact_mean,
             s->preact_std, s->act_mean, s->act_std, s->saturated_frac, s->dead_frac, s->grad_norm,
             s->grad_std, s->dz_std, s->weight_std, s->update_ratio, s->row_spread, s->kind,
             s->block, s->alpha, s->running_mean, s->running_var, s->act_abs_mean,
-            s->preact_abs_mean);
+            s->preact_abs_mean, s->channels, s->kernel, s->stride, s->pad);
 }
 
 void fanin__diag_after_update(fanin__diag *dg, const fanin_model *m) {

@@ -40,6 +40,9 @@ typedef struct fanin__layer_stats {
     double act_abs_mean;    /* mean of |A| over the batch's rows and the units: the mup
                                package's coord_check statistic x.abs().mean() */
     double preact_abs_mean; /* the same of |Z| */
+    /* conv2d's geometry (0 for the other kinds), so a reader can tell zero padding's share
+     * of a change of scale (run/verdict_pad.c) */
+    int channels, kernel, stride, pad; /* output channels, square kernel, stride, zeros above */
 } fanin__layer_stats;
 
 /* An activation histogram of one layer at one iteration: one row of histograms.csv. */

@@ -73,6 +73,10 @@ size_t fanin__shape_size(fanin__shape s);
 /* The module path a layer's tensors are saved under: spec->name (its first 50 characters, room
  * for ".running_mean"), or "layers.<index>" for a hand-built experiment. */
 void fanin__layer_name(const fanin__layer *L, char *buf, size_t len);
+/* A conv2d's zeros above (and left of) its input, *lo, and in all along one side, *total
+ * (torch's padding='same' puts the odd one below/right); its stride (0 in the spec: 1). */
+void fanin__conv_pads(const fanin__layer_spec *sp, int *lo, int *total);
+int fanin__conv_stride(const fanin__layer_spec *sp);
 /* "[c, h, w]" (or "[c]" for a vector), for messages. */
 void fanin__shape_text(fanin__shape s, char *buf, size_t len);
 

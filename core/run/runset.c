@@ -87,6 +87,12 @@ static int stats_row(char **f, int n, void *user) {
     /* the coordinate check's columns; a file written before them has 22 */
     s->act_abs_mean = n >= 23 ? num(f[22]) : NAN;
     s->preact_abs_mean = n >= 24 ? num(f[23]) : NAN;
+    if (n >= 28) { /* conv2d's geometry; 0 in a file written before it */
+        s->channels = atoi(f[24]);
+        s->kernel = atoi(f[25]);
+        s->stride = atoi(f[26]);
+        s->pad = atoi(f[27]);
+    }
     if (s->layer > r->n_layers) r->n_layers = s->layer;
     return 0;
 }

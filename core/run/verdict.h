@@ -40,10 +40,9 @@ void fanin__verdict_stream_cause(fanin__run_view *r, int dir);
 /* ---- verdict_pad.c: zero padding on small maps ---- */
 
 /* The factor by which zero padding alone multiplies the activation std from row `first`'s
- * output (a hidden weight layer) to row `last`'s, expected from the conv layers' geometry (the
- * run's config.yaml) and map sizes (layers.csv); 1 when no conv pads; NaN when the geometry is
+ * output (a hidden weight layer) to row `last`'s, expected from the conv layers' geometry and map
+ * sizes (layers.csv); 1 when no conv pads; NaN when the geometry is
  * unknown. *map: the smallest padded input map's side (0: none). */
-double fanin__verdict_pad_ratio(const fanin__run_view *r, const fanin__layer_stats *s0, int first,
-                                int last, int *map);
+double fanin__verdict_pad_ratio(const fanin__layer_stats *s0, int first, int last, int *map);
 
 #endif /* FANIN_RUN_VERDICT_H */

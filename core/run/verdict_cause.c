@@ -96,7 +96,7 @@ static double padding_share(fanin__run_view *r, const fanin__layer_stats *s0) {
     double f = r->figs.act_factor0;
     int first, last, map, H = hidden_span(r, s0, &first, &last);
     if (!(f < 1) || r->figs.n_blocks > 0 || H < 2) return f;
-    double p = fanin__verdict_pad_ratio(r, s0, first, last, &map);
+    double p = fanin__verdict_pad_ratio(s0, first, last, &map);
     double per = pow(p, 1.0 / (H - 1));
     if (!(per < PAD_SAYS)) return f;
     char a[24], b[24], c[24];
