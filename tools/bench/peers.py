@@ -172,7 +172,13 @@ def torch_trainer(widths, hidden, loss, n_in, classes, n_train, batch):
     x = torch.from_numpy(xn)
     y = torch.from_numpy(yn.astype(np.float32)).reshape(-1, 1) if loss == "bce" else \
         torch.from_numpy(yn)
-    rows = batch or n_train
+    return torch_minibatches(model, opt, crit, x, y, n_train, batch)
+
+
+def torch_minibatches(model, opt, crit, x, y, n_train, batch):
+    """run(iters): SGD over minibatches of a shuffled order drawn anew each epoch (seed 2), or
+    over the whole set when batch is 0."""
+    import torch
     gen = torch.Generator().manual_seed(2)
 
     def step(X, Y):
@@ -181,6 +187,7 @@ def torch_trainer(widths, hidden, loss, n_in, classes, n_train, batch):
         opt.step()
 
     def run(iters):
+        rows = batch or n_train
         spe = (n_train + rows - 1) // rows
         order = None
         for it in range(iters):
@@ -207,24 +214,9 @@ def cnn_trainer(n_in, classes, n_train, batch):
                           nn.Flatten(), nn.Linear(64 * 14 * 14, 128), nn.ReLU(),
                           nn.Linear(128, classes))
     opt = torch.optim.SGD(model.parameters(), lr=LR)
-    crit = nn.CrossEntropyLoss()
     xn, yn = data(n_train, n_in, classes)
     x, y = torch.from_numpy(xn).reshape(-1, 1, 28, 28), torch.from_numpy(yn)
-    gen = torch.Generator().manual_seed(2)
-
-    def run(iters):
-        spe = (n_train + batch - 1) // batch
-        order = None
-        for it in range(iters):
-            pos = (it % spe) * batch
-            if pos == 0:
-                order = torch.randperm(n_train, generator=gen)
-            idx = order[pos:pos + batch]
-            opt.zero_grad(set_to_none=True)
-            crit(model(x[idx]), y[idx]).backward()
-            opt.step()
-
-    return run
+    return torch_minibatches(model, opt, nn.CrossEntropyLoss(), x, y, n_train, batch)
 
 
 def resmlp_trainer(n_in, classes, n_train, batch):
@@ -248,24 +240,9 @@ def resmlp_trainer(n_in, classes, n_train, batch):
     model = nn.Sequential(nn.Linear(n_in, RES_WIDTH), nn.ReLU(),
                           *[Block() for _ in range(RES_BLOCKS)], nn.Linear(RES_WIDTH, classes))
     opt = torch.optim.SGD(model.parameters(), lr=LR)
-    crit = nn.CrossEntropyLoss()
     xn, yn = data(n_train, n_in, classes)
     x, y = torch.from_numpy(xn), torch.from_numpy(yn)
-    gen = torch.Generator().manual_seed(2)
-
-    def run(iters):
-        spe = (n_train + batch - 1) // batch
-        order = None
-        for it in range(iters):
-            pos = (it % spe) * batch
-            if pos == 0:
-                order = torch.randperm(n_train, generator=gen)
-            idx = order[pos:pos + batch]
-            opt.zero_grad(set_to_none=True)
-            crit(model(x[idx]), y[idx]).backward()
-            opt.step()
-
-    return run
+    return torch_minibatches(model, opt, nn.CrossEntropyLoss(), x, y, n_train, batch)
 
 
 def emit(impl, name, threads, iters, per, widths, n_in, batch, n_train, extra=""):
