@@ -4,7 +4,7 @@
  * The rule (fanin__jobs_choose, pure): one process per member up to the cores; the cores left
  * over go to each process as threads when the model is large enough for a second thread to pay
  * (FANIN_JOBS_THREAD_PARAMS parameters). Row threads (engine/row_threads.h) made that small:
- * the seed's 16k-parameter network runs about 1.9x on 2 threads with its batch's rows split
+ * the seed's 16k-parameter network runs 1.8x on 2 threads with its batch's rows split
  * (1.03x with OpenBLAS's threads alone), while a 2-16-16-1 network (337 parameters) gains
  * nothing from either (tools/bench/README.md, "Row threads"). So a sweep of small models uses
  * every core through processes and a single run uses them through threads. A thread count the
